@@ -1,0 +1,47 @@
+package order
+
+import "time"
+
+// MarketplaceOrder is an order as a marketplace holds it, in ordersync's
+// terms. State keeps the marketplace's own words (a Back Market number, a
+// Mirakl code) for messages and the timeline.
+type MarketplaceOrder struct {
+	ID              string            `json:"id"`
+	Status          Status            `json:"status"`
+	State           string            `json:"state"`
+	Lines           []MarketplaceLine `json:"lines"`
+	Tracking        Tracking          `json:"tracking,omitempty"`
+	ShippingAddress *Address          `json:"shipping_address,omitempty"`
+	CreatedAt       time.Time         `json:"created_at,omitempty"`
+	UpdatedAt       time.Time         `json:"updated_at,omitempty"`
+	// CanCancel is the marketplace's own word on cancelling this order now,
+	// where it gives one (Mirakl's can_cancel).
+	CanCancel bool `json:"can_cancel,omitempty"`
+}
+
+// MarketplaceLine is one line of a marketplace order, with its own status:
+// Back Market and Mirakl accept and ship per line.
+type MarketplaceLine struct {
+	ID       string   `json:"id"`
+	SKU      string   `json:"sku"`
+	Quantity int      `json:"quantity"`
+	Status   Status   `json:"status"`
+	State    string   `json:"state"`
+	Tracking Tracking `json:"tracking,omitempty"`
+}
+
+// Capabilities says what a marketplace's API lets an integration do.
+type Capabilities struct {
+	// Cancel is false where the marketplace offers no cancel call: the
+	// merchant must cancel in its back office (cancel_unsupported).
+	Cancel bool `json:"cancel"`
+	// AcceptRequired means an order must be accepted before it ships.
+	AcceptRequired bool `json:"accept_required"`
+	// TrackingURLRequired means a shipment needs a tracking URL as well as a
+	// number (derived from the carrier when missing, where possible).
+	TrackingURLRequired bool `json:"tracking_url_required"`
+	// CarrierRequired means a shipment needs a carrier name or code.
+	CarrierRequired bool `json:"carrier_required"`
+	// PerLine means accept and ship act on order lines one at a time.
+	PerLine bool `json:"per_line"`
+}

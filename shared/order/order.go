@@ -1,0 +1,165 @@
+// Package order holds ordersync's domain: orders as both sides see them, the
+// common lifecycle they move through, and the internal event that carries a
+// change from a webhook to the sync. It imports nothing from AWS.
+package order
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// Platform names an outside system ordersync talks to.
+type Platform string
+
+// Platforms ordersync knows. A connection naming any other platform fails
+// with platform_unsupported.
+const (
+	Shopify     Platform = "shopify"
+	WooCommerce Platform = "woocommerce"
+	BigCommerce Platform = "bigcommerce"
+	Standard    Platform = "standard" // a generic Standard Webhooks source (a 3PL, a custom store)
+	BackMarket  Platform = "backmarket"
+	Mirakl      Platform = "mirakl"
+	Amazon      Platform = "amazon"
+)
+
+// Status is a step of the common order lifecycle every platform's own states
+// map onto. The zero value is StatusUnknown.
+type Status string
+
+// The lifecycle, in its normal order. Cancelled and Refused end it early.
+const (
+	StatusUnknown            Status = ""
+	StatusPendingPayment     Status = "pending_payment"
+	StatusAwaitingAcceptance Status = "awaiting_acceptance"
+	StatusAccepted           Status = "accepted" // awaiting fulfilment
+	StatusPartiallyShipped   Status = "partially_shipped"
+	StatusShipped            Status = "shipped"
+	StatusDelivered          Status = "delivered"
+	StatusCancelled          Status = "cancelled"
+	StatusRefused            Status = "refused"
+	StatusRefunded           Status = "refunded"
+)
+
+// Address is a shipping address.
+type Address struct {
+	Name       string `json:"name,omitempty"`
+	Company    string `json:"company,omitempty"`
+	Line1      string `json:"line1,omitempty"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city,omitempty"`
+	PostalCode string `json:"postal_code,omitempty"`
+	Region     string `json:"region,omitempty"`
+	Country    string `json:"country,omitempty"` // ISO 3166-1 alpha-2
+	Phone      string `json:"phone,omitempty"`
+}
+
+// Line is one order line: a SKU and a quantity. MarketplaceLineID is the
+// marketplace's own line identifier when known (Back Market and Mirakl act
+// per line).
+type Line struct {
+	SKU               string `json:"sku"`
+	Quantity          int    `json:"quantity"`
+	StoreLineID       string `json:"store_line_id,omitempty"`
+	MarketplaceLineID string `json:"marketplace_line_id,omitempty"`
+	Title             string `json:"title,omitempty"`
+}
+
+// Tracking is what a marketplace needs to mark a parcel shipped.
+type Tracking struct {
+	Number  string `json:"number,omitempty"`
+	Carrier string `json:"carrier,omitempty"`
+	URL     string `json:"url,omitempty"`
+}
+
+// Parcel is one shipment: the lines (by SKU) it carries and its tracking.
+type Parcel struct {
+	ID       string   `json:"id,omitempty"` // the store's fulfillment/shipment id
+	Tracking Tracking `json:"tracking"`
+	Lines    []Line   `json:"lines,omitempty"`
+}
+
+// Ref names one order on both sides. Either ID may be empty when not yet
+// known; the sync resolves the missing one from stored links.
+type Ref struct {
+	StoreOrderID       string `json:"store_order_id,omitempty"`
+	StoreOrderName     string `json:"store_order_name,omitempty"` // e.g. Shopify's "#1001"
+	MarketplaceOrderID string `json:"marketplace_order_id,omitempty"`
+}
+
+// Event is the one internal event that travels on the sync queue: a
+// normalised change reported by a storefront (or found by the refresh).
+// Downstream code never needs the raw platform payload.
+type Event struct {
+	Connection    string    `json:"connection"`
+	Source        Platform  `json:"source"`
+	SourceEventID string    `json:"source_event_id"`
+	Topic         string    `json:"topic,omitempty"` // the platform's own event name, for the timeline
+	OccurredAt    time.Time `json:"occurred_at"`
+	Order         Ref       `json:"order"`
+	Status        Status    `json:"status,omitempty"`
+	// SourceStatus is the platform's own status words, kept for messages.
+	SourceStatus    string   `json:"source_status,omitempty"`
+	Lines           []Line   `json:"lines,omitempty"`
+	ShippingAddress *Address `json:"shipping_address,omitempty"`
+	Parcels         []Parcel `json:"parcels,omitempty"`
+	CancelReason    string   `json:"cancel_reason,omitempty"`
+	// Test marks an order the platform flags as a test order.
+	Test bool `json:"test,omitempty"`
+}
+
+// ContentHash is a stable digest of what the event says about the order
+// (not when or how it was delivered), used for idempotency.
+func (e Event) ContentHash() string {
+	c := e
+	c.SourceEventID, c.Topic, c.OccurredAt = "", "", time.Time{}
+	b, _ := json.Marshal(c) // a struct of plain fields always marshals
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Connection links one merchant's store to one marketplace account.
+type Connection struct {
+	ID            string   `json:"id" dynamodbav:"id"`
+	MerchantName  string   `json:"merchant_name" dynamodbav:"merchant_name"`
+	MerchantEmail string   `json:"merchant_email" dynamodbav:"merchant_email"`
+	Store         Endpoint `json:"store" dynamodbav:"store"`
+	Marketplace   Endpoint `json:"marketplace" dynamodbav:"marketplace"`
+	// WebhookSecretRefs name the secrets that may sign this connection's
+	// webhooks; several are active during a rotation.
+	WebhookSecretRefs []string `json:"webhook_secret_refs" dynamodbav:"webhook_secret_refs"`
+	// APIKeyRefs name the secrets that authenticate the merchant API
+	// (shared/merchantapi) for this connection; several are active during
+	// a rotation. A connection with none that resolves refuses that API.
+	APIKeyRefs []string `json:"api_key_refs" dynamodbav:"api_key_refs"`
+	// Paused is set when the marketplace refused the credentials
+	// (auth_expired): syncs wait until the merchant reconnects.
+	Paused bool `json:"paused,omitempty" dynamodbav:"paused"`
+}
+
+// Endpoint says how to reach one side of a connection. CredentialRef names a
+// secret; the secret itself never sits in an item, a message or a log.
+type Endpoint struct {
+	Platform      Platform `json:"platform" dynamodbav:"platform"`
+	BaseURL       string   `json:"base_url" dynamodbav:"base_url"`
+	CredentialRef string   `json:"credential_ref,omitempty" dynamodbav:"credential_ref"`
+	// Account is the platform's account identifier (shop domain, Mirakl
+	// shop_id, store hash) where the API needs one.
+	Account string `json:"account,omitempty" dynamodbav:"account"`
+}
+
+// displayNames are the names merchants know platforms by.
+var displayNames = map[Platform]string{
+	Shopify: "Shopify", WooCommerce: "WooCommerce", BigCommerce: "BigCommerce", Standard: "your warehouse",
+	BackMarket: "Back Market", Mirakl: "Mirakl", Amazon: "Amazon",
+}
+
+// DisplayName returns the name merchants know the platform by.
+func (p Platform) DisplayName() string {
+	if n, ok := displayNames[p]; ok {
+		return n
+	}
+	return string(p)
+}

@@ -1,0 +1,168 @@
+package syncerr
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// declaredCodes reads the Code constants from syncerr.go itself, so that a
+// code added there without a catalogue entry fails this test.
+func declaredCodes(t *testing.T) map[Code]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "syncerr.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := make(map[Code]string)
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			if id, ok := v.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				continue
+			}
+			for i, name := range v.Names {
+				lit, ok := v.Values[i].(*ast.BasicLit)
+				if !ok {
+					t.Fatalf("%s: not a string literal", name.Name)
+				}
+				s, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				codes[Code(s)] = name.Name
+			}
+		}
+	}
+	if len(codes) == 0 {
+		t.Fatal("found no Code constants in syncerr.go")
+	}
+	return codes
+}
+
+func TestEveryCodeHasAnEntry(t *testing.T) {
+	declared := declaredCodes(t)
+	for code, name := range declared {
+		t.Run(name, func(t *testing.T) {
+			e, ok := catalogue[code]
+			if !ok {
+				t.Fatalf("%s (%q) has no entry in catalogue.json", name, code)
+			}
+			if e.Code != code {
+				t.Errorf("entry code = %q, want %q", e.Code, code)
+			}
+		})
+	}
+	for code := range catalogue {
+		if _, ok := declared[code]; !ok {
+			t.Errorf("catalogue.json lists %q, which no Code constant declares", code)
+		}
+	}
+	if got, want := len(Codes()), len(declared); got != want {
+		t.Errorf("len(Codes()) = %d, want %d", got, want)
+	}
+}
+
+// kinds pins each code's kind: the kind decides what the system does, so
+// changing one in catalogue.json must be a deliberate change here too.
+var kinds = map[Code]Kind{
+	ShippingDataMissing: Permanent, InvalidTransition: Permanent, CancelUnsupported: Permanent,
+	SKUNotFound: Permanent, SKUDuplicate: Permanent, AddressMissing: Permanent, AddressInvalid: Permanent,
+	OrderNotEditable: Permanent, InventoryHeld: Permanent, RateLimited: Transient,
+	MarketplaceUnavailable: Transient, AuthExpired: Auth, StoreDisconnected: Auth,
+	PlatformUnsupported: Permanent, OrderNotFound: Permanent, InvalidData: Permanent,
+}
+
+func TestKinds(t *testing.T) {
+	for code, want := range kinds {
+		t.Run(string(code), func(t *testing.T) {
+			if got := Lookup(code).Kind; got != want {
+				t.Errorf("kind = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// placeholders are the details failures carry; the catalogue's "about" text
+// lists them for support staff.
+var placeholders = []string{"code", "order", "missing", "from", "to", "sku", "products", "parcel",
+	"line", "marketplace", "platform", "field", "value", "retry_after"}
+
+func TestPlaceholdersAreKnown(t *testing.T) {
+	re := regexp.MustCompile(`\{([^{}]*)\}`)
+	known := strings.Join(placeholders, " ")
+	about, err := os.ReadFile("catalogue.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range placeholders {
+		if p != "code" && !strings.Contains(string(about), p+",") && !strings.Contains(string(about), p+")") {
+			t.Errorf("catalogue.json's about text does not list placeholder %q", p)
+		}
+	}
+	for code, e := range catalogue {
+		for _, text := range []string{e.Title, e.Cause, e.Remedy} {
+			for _, m := range re.FindAllStringSubmatch(text, -1) {
+				if !strings.Contains(" "+known+" ", " "+m[1]+" ") {
+					t.Errorf("%s: unknown placeholder {%s} in %q", code, m[1], text)
+				}
+			}
+			if strings.Count(text, "{") != strings.Count(text, "}") {
+				t.Errorf("%s: unbalanced braces in %q", code, text)
+			}
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+	}{
+		{"not json", `{"entries": [`},
+		{"no code", `{"entries":[{"kind":"permanent","title":"t","cause":"c","remedy":"r"}]}`},
+		{"bad kind", `{"entries":[{"code":"x","kind":"sometimes","title":"t","cause":"c","remedy":"r"}]}`},
+		{"no remedy", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c"}]}`},
+		{"listed twice", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r"},{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Parse([]byte(tt.doc)); err == nil {
+				t.Errorf("Parse(%s) = nil error, want one", tt.doc)
+			}
+		})
+	}
+}
+
+func TestExplain(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		cause string
+	}{
+		{"shipping data missing", E(ShippingDataMissing, "order", "#1001", "marketplace", "Back Market", "missing", "tracking number and carrier"),
+			"Order #1001 was not marked shipped on Back Market: the shipment is missing its tracking number and carrier."},
+		{"invalid transition", E(InvalidTransition, "order", "#7", "marketplace", "Mirakl", "from", "cancelled", "to", "shipped"),
+			`Order #7 cannot go from "cancelled" to "shipped" on Mirakl: the marketplace only moves an order forward (to accept, then waiting for fulfilment, then fulfilled), and never out of cancelled or refused.`},
+		{"address invalid", E(AddressInvalid, "order", "#8", "field", "city and postal code"),
+			"Order #8 has a shipping address without its city and postal code."},
+		{"missing detail reads as unknown", E(SKUNotFound, "order", "#9"),
+			`Order #9 has SKU "(unknown sku)", which matches no product on the other side.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Explain(tt.err).Cause; got != tt.cause {
+				t.Errorf("cause = %q\nwant    %q", got, tt.cause)
+			}
+		})
+	}
+}

@@ -1,0 +1,135 @@
+// Package syncerr is the one error catalogue of ordersync. Every failure that
+// reaches a merchant carries a Code from it; the Code decides what happens
+// next (retry, record, pause) through its Kind, and the words a merchant
+// reads come from catalogue.json, which support staff edit without touching Go.
+package syncerr
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Code is a stable identifier of a failure, used in DynamoDB items, DLQ
+// message attributes, emails, logs and metrics. Never rename one.
+type Code string
+
+// The catalogue's codes.
+const (
+	ShippingDataMissing    Code = "shipping_data_missing"
+	InvalidTransition      Code = "invalid_transition"
+	CancelUnsupported      Code = "cancel_unsupported"
+	SKUNotFound            Code = "sku_not_found"
+	SKUDuplicate           Code = "sku_duplicate"
+	AddressMissing         Code = "address_missing"
+	AddressInvalid         Code = "address_invalid"
+	OrderNotEditable       Code = "order_not_editable"
+	InventoryHeld          Code = "inventory_held"
+	RateLimited            Code = "rate_limited"
+	MarketplaceUnavailable Code = "marketplace_unavailable"
+	AuthExpired            Code = "auth_expired"
+	StoreDisconnected      Code = "store_disconnected"
+	PlatformUnsupported    Code = "platform_unsupported"
+	OrderNotFound          Code = "order_not_found"
+	InvalidData            Code = "invalid_data"
+)
+
+// Kind says what the sync does with a failure.
+type Kind string
+
+const (
+	// Transient failures are retried (SQS redrive), then left in the DLQ.
+	Transient Kind = "transient"
+	// Permanent failures are recorded, emailed and sent to the DLQ at once:
+	// retrying cannot help until something changes.
+	Permanent Kind = "permanent"
+	// Auth failures pause the connection and ask the merchant to reconnect.
+	Auth Kind = "auth"
+)
+
+// Error is a classified failure. Details fill the placeholders of the
+// catalogue's cause and remedy ({order}, {missing}, {from}, {to}, …).
+type Error struct {
+	Code       Code
+	Details    map[string]string
+	RetryAfter time.Duration // a marketplace's Retry-After, when it sent one
+	Err        error         // the underlying error, never shown to a merchant
+}
+
+// E builds an Error. Details come as key, value pairs.
+func E(code Code, kv ...string) *Error {
+	e := &Error{Code: code}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if e.Details == nil {
+			e.Details = make(map[string]string, len(kv)/2)
+		}
+		e.Details[kv[i]] = kv[i+1]
+	}
+	return e
+}
+
+// Wrap returns a copy of e that wraps err.
+func (e *Error) Wrap(err error) *Error {
+	c := *e
+	c.Err = err
+	return &c
+}
+
+// After returns a copy of e that asks to be retried no sooner than d.
+func (e *Error) After(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(string(e.Code))
+	keys := make([]string, 0, len(e.Details))
+	for k := range e.Details {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%q", k, e.Details[k])
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// As returns the classified Error in err's chain, if any.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// CodeOf returns err's code. An unclassified error is reported as
+// marketplace_unavailable: something outside failed in a way nobody
+// classified, and retrying is the safe default.
+func CodeOf(err error) Code {
+	if e, ok := As(err); ok {
+		return e.Code
+	}
+	return MarketplaceUnavailable
+}
+
+// KindOf returns what to do with err, from the catalogue.
+func KindOf(err error) Kind {
+	return Lookup(CodeOf(err)).Kind
+}
+
+// RetryAfterOf returns the delay a marketplace asked for, or zero.
+func RetryAfterOf(err error) time.Duration {
+	if e, ok := As(err); ok {
+		return e.RetryAfter
+	}
+	return 0
+}
