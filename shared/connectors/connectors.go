@@ -1,0 +1,155 @@
+// Package connectors builds the marketplace connector a connection names:
+// it picks the implementation by platform and resolves the connection's
+// credential by name at run time. Credentials never appear in the errors
+// it returns.
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ordersync/ordersync/shared/backmarket"
+	"github.com/ordersync/ordersync/shared/mirakl"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+// Secrets resolves a credential by name: from a file under the data
+// folder locally, from Secrets Manager or SSM on AWS (cached per cold
+// start). A missing secret should be reported as order.ErrNotFound
+// (wrapped).
+type Secrets interface {
+	// Secret returns the value of the secret called name.
+	Secret(ctx context.Context, name string) (string, error)
+}
+
+// Options are the per-platform settings every connection of that platform
+// shares (set once in main). Per-connection values (base URL, credential,
+// account) always come from the connection and override these.
+type Options struct {
+	BackMarket backmarket.Options
+	Mirakl     mirakl.Options
+}
+
+// DefaultBackMarketURL is the Back Market API used when a connection names
+// no base URL (the EU site).
+const DefaultBackMarketURL = "https://www.backmarket.fr"
+
+// Marketplace returns the connector for conn's marketplace, with default
+// Options. See MarketplaceWith.
+func Marketplace(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client) (sync.Marketplace, error) {
+	return MarketplaceWith(ctx, conn, secrets, hc, Options{})
+}
+
+// MarketplaceWith returns the connector for conn's marketplace, sending its
+// requests with hc. It resolves conn.Marketplace.CredentialRef through
+// secrets. It fails with platform_unsupported (detail "platform") for a
+// platform with no marketplace connector (amazon, or a store platform);
+// with auth_expired when the credential is not set or no longer exists;
+// with marketplace_unavailable when secrets fails otherwise (retrying may
+// help); with invalid_data when the connection lacks a base URL the
+// platform needs.
+func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client, opts Options) (sync.Marketplace, error) {
+	ep := conn.Marketplace
+	platform := order.Platform(strings.ToLower(strings.TrimSpace(string(ep.Platform))))
+	switch platform {
+	case order.BackMarket:
+		key, err := credential(ctx, conn, secrets, backmarket.Name)
+		if err != nil {
+			return nil, err
+		}
+		o := opts.BackMarket
+		o.BaseURL = firstNonEmpty(ep.BaseURL, o.BaseURL, DefaultBackMarketURL)
+		if err := checkURL(o.BaseURL, conn.ID, backmarket.Name); err != nil {
+			return nil, err
+		}
+		if o.AcceptLanguage == "" {
+			o.AcceptLanguage = acceptLanguage(o.BaseURL)
+		}
+		o.Token = key
+		return backmarket.New(hc, o), nil
+	case order.Mirakl:
+		key, err := credential(ctx, conn, secrets, mirakl.Name)
+		if err != nil {
+			return nil, err
+		}
+		o := opts.Mirakl
+		o.BaseURL = firstNonEmpty(ep.BaseURL, o.BaseURL)
+		if err := checkURL(o.BaseURL, conn.ID, mirakl.Name); err != nil {
+			return nil, err
+		}
+		o.APIKey = key
+		o.ShopID = firstNonEmpty(ep.Account, o.ShopID)
+		return mirakl.New(hc, o), nil
+	}
+	return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(ep.Platform)).
+		Wrap(fmt.Errorf("connectors: connection %s: no marketplace connector for %q", conn.ID, ep.Platform))
+}
+
+// credential resolves the connection's marketplace credential. The value
+// never enters an error; only the secret's name and the connection do.
+func credential(ctx context.Context, conn order.Connection, secrets Secrets, name string) (string, error) {
+	ref := conn.Marketplace.CredentialRef
+	if ref == "" {
+		return "", syncerr.E(syncerr.AuthExpired, "marketplace", name).
+			Wrap(fmt.Errorf("connectors: connection %s has no marketplace credential", conn.ID))
+	}
+	v, err := secrets.Secret(ctx, ref)
+	switch {
+	case err != nil && errors.Is(err, order.ErrNotFound):
+		return "", syncerr.E(syncerr.AuthExpired, "marketplace", name).
+			Wrap(fmt.Errorf("connectors: connection %s: credential %q: %w", conn.ID, ref, err))
+	case err != nil:
+		if e, ok := syncerr.As(err); ok {
+			return "", e
+		}
+		return "", syncerr.E(syncerr.MarketplaceUnavailable, "marketplace", name).
+			Wrap(fmt.Errorf("connectors: connection %s: reading credential %q: %w", conn.ID, ref, err))
+	case strings.TrimSpace(v) == "":
+		return "", syncerr.E(syncerr.AuthExpired, "marketplace", name).
+			Wrap(fmt.Errorf("connectors: connection %s: credential %q is empty", conn.ID, ref))
+	}
+	return strings.TrimSpace(v), nil
+}
+
+func checkURL(raw, connID, name string) error {
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return syncerr.E(syncerr.InvalidData, "marketplace", name, "field", name+" base URL of the connection").
+			Wrap(fmt.Errorf("connectors: connection %s: base URL %q is not an http(s) URL", connID, raw))
+	}
+	return nil
+}
+
+// acceptLanguage guesses the Accept-Language of a Back Market site from
+// its host: the language the back office uses there.
+func acceptLanguage(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "fr-fr"
+	}
+	host := u.Hostname()
+	for _, s := range []struct{ suffix, lang string }{
+		{".co.uk", "en-gb"}, {".com", "en-us"}, {".de", "de-de"}, {".es", "es-es"}, {".it", "it-it"},
+		{".be", "fr-be"}, {".nl", "nl-nl"}, {".at", "de-at"}, {".pt", "pt-pt"}, {".fr", "fr-fr"},
+	} {
+		if strings.HasSuffix(host, s.suffix) {
+			return s.lang
+		}
+	}
+	return "fr-fr"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

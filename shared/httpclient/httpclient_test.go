@@ -1,0 +1,152 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"seconds", "7", 7 * time.Second, true},
+		{"fractional seconds", "2.0", 2 * time.Second, true},
+		{"zero", "0", 0, true},
+		{"http date", "Sun, 22 Nov 2026 10:00:30 GMT", 30 * time.Second, true},
+		{"http date in the past", "Sun, 22 Nov 2026 09:00:00 GMT", 0, true},
+		{"empty", "", 0, false},
+		{"negative", "-3", 0, false},
+		{"garbage", "soon", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := ParseRetryAfter(tt.in, now)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"7", "2.5", "Sun, 22 Nov 2026 10:00:30 GMT", "", "1e300", "NaN"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, ok := ParseRetryAfter(s, now); d < 0 || (!ok && d != 0) {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v", s, d, ok)
+		}
+	})
+}
+
+func TestClassify(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		status     int
+		retryAfter string
+		want       syncerr.Code
+		wantAfter  time.Duration
+	}{
+		{"ok", 200, "", "", 0},
+		{"no content", 204, "", "", 0},
+		{"rate limited seconds", 429, "12", syncerr.RateLimited, 12 * time.Second},
+		{"rate limited date", 429, "Sun, 22 Nov 2026 10:01:00 GMT", syncerr.RateLimited, time.Minute},
+		{"rate limited no header", 429, "", syncerr.RateLimited, 0},
+		{"unauthorized", 401, "", syncerr.AuthExpired, 0},
+		{"forbidden", 403, "", syncerr.AuthExpired, 0},
+		{"not found", 404, "", syncerr.OrderNotFound, 0},
+		{"unavailable", 503, "30", syncerr.MarketplaceUnavailable, 30 * time.Second},
+		{"server error", 500, "", syncerr.MarketplaceUnavailable, 0},
+		{"gateway timeout", 504, "", syncerr.MarketplaceUnavailable, 0},
+		{"request timeout", 408, "", syncerr.MarketplaceUnavailable, 0},
+		{"bad request", 400, "", syncerr.InvalidData, 0},
+		{"unprocessable", 422, "", syncerr.InvalidData, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tt.status, Header: http.Header{}}
+			if tt.retryAfter != "" {
+				resp.Header.Set("Retry-After", tt.retryAfter)
+			}
+			e := Classify(resp, []byte(`{"message":"x"}`), now, "order", "42")
+			if tt.want == "" {
+				if e != nil {
+					t.Fatalf("Classify(%d) = %v; want nil", tt.status, e)
+				}
+				return
+			}
+			if e == nil {
+				t.Fatalf("Classify(%d) = nil; want %s", tt.status, tt.want)
+			}
+			if e.Code != tt.want || e.RetryAfter != tt.wantAfter {
+				t.Errorf("Classify(%d) = %s after %v; want %s after %v", tt.status, e.Code, e.RetryAfter, tt.want, tt.wantAfter)
+			}
+			if got := e.Details["order"]; got != "42" {
+				t.Errorf("order detail = %q; want 42", got)
+			}
+		})
+	}
+}
+
+func TestDoDeadlineIsUnavailable(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Do(New(Options{}), req, "order", "1")
+	if got := syncerr.CodeOf(err); got != syncerr.MarketplaceUnavailable {
+		t.Fatalf("code = %s; want %s (err %v)", got, syncerr.MarketplaceUnavailable, err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v; want it to wrap context.DeadlineExceeded", err)
+	}
+}
+
+func TestDoConnectionRefusedIsUnavailable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	_, err := Do(New(Options{}), req)
+	if got := syncerr.CodeOf(err); got != syncerr.MarketplaceUnavailable {
+		t.Fatalf("code = %s; want %s", got, syncerr.MarketplaceUnavailable)
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	c := New(Options{})
+	if c.Timeout != 15*time.Second {
+		t.Errorf("Timeout = %v; want 15s", c.Timeout)
+	}
+	tr, ok := c.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("Transport = %T; want *http.Transport", c.Transport)
+	}
+	if tr.MaxIdleConnsPerHost != 8 || tr.ResponseHeaderTimeout != 10*time.Second {
+		t.Errorf("transport = %d idle/host, %v header timeout; want 8, 10s", tr.MaxIdleConnsPerHost, tr.ResponseHeaderTimeout)
+	}
+}

@@ -1,0 +1,380 @@
+// Package marketplacetest holds what every marketplace connector's tests
+// share: the conformance suite each connector runs against its platform's
+// fake (RunConformance, as go-cloud's drivertest), and the fault switch
+// and rate limiter the fakes embed.
+package marketplacetest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
+	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+// Harness is what a connector's test gives the suite.
+type Harness struct {
+	// Start starts a fresh fake for one test case (stopped with
+	// t.Cleanup) and returns the connector pointed at it.
+	Start func(t *testing.T) *Fixture
+}
+
+// Fixture is one fresh fake and the connector under test talking to it.
+type Fixture struct {
+	// Marketplace is the connector under test, with credentials the fake
+	// accepts.
+	Marketplace sync.Marketplace
+	// Unauthorized is the same connector with credentials the fake refuses.
+	Unauthorized sync.Marketplace
+	// Seed stores an order in the fake and returns its marketplace id.
+	Seed func(t *testing.T, o SeedOrder) string
+	// SetFault makes the fake answer as f says; ClearFaults stops it.
+	SetFault    func(f Fault)
+	ClearFaults func()
+	// Updates counts the state-changing requests (accept, ship, cancel
+	// calls) the fake received, whatever it answered.
+	Updates func() int
+	// Requests counts every API request the fake received.
+	Requests func() int
+	// PageSize is how many orders one page of the fake's listing holds as
+	// the connector asks for it; the suite seeds more than two pages.
+	PageSize int
+}
+
+// SeedOrder describes an order for Fixture.Seed, in ordersync's terms.
+type SeedOrder struct {
+	// Status is StatusAwaitingAcceptance (paid, every line awaiting the
+	// merchant) or StatusCancelled (every line cancelled); every harness
+	// supports both.
+	Status order.Status
+	// SKUs are the order's lines, one each, quantity 1.
+	SKUs []string
+	// UpdatedAt is when the order last changed; zero means now.
+	UpdatedAt time.Time
+}
+
+// The parcel every ship case sends.
+var parcel = order.Parcel{ID: "F1", Tracking: order.Tracking{Number: "6A12345678901", Carrier: "Colissimo",
+	URL: "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901"}}
+
+// RunConformance runs the suite every marketplace connector must pass.
+// Each case starts a fresh fake through h.
+func RunConformance(t *testing.T, h Harness) {
+	t.Helper()
+	cases := []struct {
+		name string
+		run  func(t *testing.T, f *Fixture)
+	}{
+		{"Accept", testAccept},
+		{"AcceptAcceptedIsNoop", testAcceptAcceptedIsNoop},
+		{"AcceptWithStaleOrderIsNoop", testAcceptStale},
+		{"Ship", testShip},
+		{"ReshipSameTrackingIsNoop", testReshipSameTracking},
+		{"ShipWithoutTrackingNumber", testShipWithoutTracking},
+		{"ShipCancelledIsInvalidTransition", testShipCancelled},
+		{"ShipBeforeAccept", testShipBeforeAccept},
+		{"Cancel", testCancel},
+		{"RateLimited", testRateLimited},
+		{"RateLimitedUpdate", testRateLimitedUpdate},
+		{"Unavailable", testUnavailable},
+		{"SlowPastDeadline", testSlow},
+		{"Unauthorized", testUnauthorized},
+		{"UnknownOrder", testUnknownOrder},
+		{"OrdersUpdatedSincePages", testPaging},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.run(t, h.Start(t))
+		})
+	}
+}
+
+func wantCode(t *testing.T, what string, err error, want syncerr.Code) *syncerr.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: got no error; want %s", what, want)
+	}
+	e, ok := syncerr.As(err)
+	if !ok {
+		t.Fatalf("%s: got unclassified error %v; want %s", what, err, want)
+	}
+	if e.Code != want {
+		t.Fatalf("%s: got %s (%v); want %s", what, e.Code, err, want)
+	}
+	return e
+}
+
+func mustOrder(t *testing.T, f *Fixture, id string) order.MarketplaceOrder {
+	t.Helper()
+	o, err := f.Marketplace.Order(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Order(%s): %v", id, err)
+	}
+	return o
+}
+
+func seedAwaiting(t *testing.T, f *Fixture) (string, order.MarketplaceOrder) {
+	t.Helper()
+	id := f.Seed(t, SeedOrder{Status: order.StatusAwaitingAcceptance, SKUs: []string{"SKU-A", "SKU-B"}})
+	o := mustOrder(t, f, id)
+	if o.Status != order.StatusAwaitingAcceptance {
+		t.Fatalf("seeded order status = %q; want %q", o.Status, order.StatusAwaitingAcceptance)
+	}
+	if len(o.Lines) != 2 {
+		t.Fatalf("seeded order has %d lines; want 2", len(o.Lines))
+	}
+	return id, o
+}
+
+func seedAccepted(t *testing.T, f *Fixture) (string, order.MarketplaceOrder) {
+	t.Helper()
+	id, o := seedAwaiting(t, f)
+	if err := f.Marketplace.Accept(context.Background(), o); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	return id, mustOrder(t, f, id)
+}
+
+func accepted(s order.Status) bool {
+	return rules.Rank(s) >= rules.Rank(order.StatusAccepted) && !rules.Terminal(s)
+}
+
+func testAccept(t *testing.T, f *Fixture) {
+	id, o := seedAwaiting(t, f)
+	if err := f.Marketplace.Accept(context.Background(), o); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if f.Updates() == 0 {
+		t.Errorf("Accept made no update call")
+	}
+	got := mustOrder(t, f, id)
+	if got.Status != order.StatusAccepted {
+		t.Errorf("status after Accept = %q; want %q", got.Status, order.StatusAccepted)
+	}
+	for _, l := range got.Lines {
+		if !accepted(l.Status) {
+			t.Errorf("line %s status after Accept = %q; want accepted", l.SKU, l.Status)
+		}
+	}
+}
+
+func testAcceptAcceptedIsNoop(t *testing.T, f *Fixture) {
+	_, o := seedAccepted(t, f)
+	before := f.Updates()
+	if err := f.Marketplace.Accept(context.Background(), o); err != nil {
+		t.Fatalf("Accept of an accepted order: %v; want nil", err)
+	}
+	if got := f.Updates(); got != before {
+		t.Errorf("Accept of an accepted order made %d update calls; want 0", got-before)
+	}
+}
+
+// testAcceptStale accepts again with the order as it was before the first
+// accept, as a retry after a lost answer would.
+func testAcceptStale(t *testing.T, f *Fixture) {
+	id, stale := seedAwaiting(t, f)
+	if err := f.Marketplace.Accept(context.Background(), stale); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if err := f.Marketplace.Accept(context.Background(), stale); err != nil {
+		t.Fatalf("Accept again with the stale order: %v; want nil", err)
+	}
+	if got := mustOrder(t, f, id); got.Status != order.StatusAccepted {
+		t.Errorf("status = %q; want %q", got.Status, order.StatusAccepted)
+	}
+}
+
+func testShip(t *testing.T, f *Fixture) {
+	id, o := seedAccepted(t, f)
+	if err := f.Marketplace.Ship(context.Background(), o, parcel); err != nil {
+		t.Fatalf("Ship: %v", err)
+	}
+	got := mustOrder(t, f, id)
+	if got.Status != order.StatusShipped {
+		t.Errorf("status after Ship = %q; want %q", got.Status, order.StatusShipped)
+	}
+	if got.Tracking.Number != parcel.Tracking.Number {
+		t.Errorf("tracking number after Ship = %q; want %q", got.Tracking.Number, parcel.Tracking.Number)
+	}
+	for _, l := range got.Lines {
+		if l.Status != order.StatusShipped {
+			t.Errorf("line %s status after Ship = %q; want %q", l.SKU, l.Status, order.StatusShipped)
+		}
+	}
+}
+
+func testReshipSameTracking(t *testing.T, f *Fixture) {
+	id, o := seedAccepted(t, f)
+	if err := f.Marketplace.Ship(context.Background(), o, parcel); err != nil {
+		t.Fatalf("Ship: %v", err)
+	}
+	shipped := mustOrder(t, f, id)
+	before := f.Updates()
+	if err := f.Marketplace.Ship(context.Background(), shipped, parcel); err != nil {
+		t.Fatalf("re-Ship with the same tracking: %v; want nil", err)
+	}
+	if got := f.Updates(); got != before {
+		t.Errorf("re-Ship with the same tracking made %d update calls; want 0", got-before)
+	}
+}
+
+func testShipWithoutTracking(t *testing.T, f *Fixture) {
+	_, o := seedAccepted(t, f)
+	before := f.Updates()
+	err := f.Marketplace.Ship(context.Background(), o, order.Parcel{Tracking: order.Tracking{Carrier: "Colissimo"}})
+	wantCode(t, "Ship without a tracking number", err, syncerr.ShippingDataMissing)
+	if got := f.Updates(); got != before {
+		t.Errorf("Ship without a tracking number made %d update calls; want 0", got-before)
+	}
+}
+
+func testShipCancelled(t *testing.T, f *Fixture) {
+	id := f.Seed(t, SeedOrder{Status: order.StatusCancelled, SKUs: []string{"SKU-A", "SKU-B"}})
+	o := mustOrder(t, f, id)
+	if o.Status != order.StatusCancelled {
+		t.Fatalf("seeded order status = %q; want %q", o.Status, order.StatusCancelled)
+	}
+	err := f.Marketplace.Ship(context.Background(), o, parcel)
+	wantCode(t, "Ship of a cancelled order", err, syncerr.InvalidTransition)
+	if got := mustOrder(t, f, id); got.Status != order.StatusCancelled {
+		t.Errorf("status = %q; want %q", got.Status, order.StatusCancelled)
+	}
+}
+
+func testShipBeforeAccept(t *testing.T, f *Fixture) {
+	if !f.Marketplace.Capabilities().AcceptRequired {
+		t.Skip("the marketplace lets orders ship without acceptance")
+	}
+	id, o := seedAwaiting(t, f)
+	err := f.Marketplace.Ship(context.Background(), o, parcel)
+	wantCode(t, "Ship before Accept", err, syncerr.InvalidTransition)
+	if got := mustOrder(t, f, id); got.Status != order.StatusAwaitingAcceptance {
+		t.Errorf("status = %q; want %q", got.Status, order.StatusAwaitingAcceptance)
+	}
+}
+
+func testCancel(t *testing.T, f *Fixture) {
+	if !f.Marketplace.Capabilities().Cancel {
+		id, o := seedAwaiting(t, f)
+		before := f.Requests()
+		e := wantCode(t, "Cancel", f.Marketplace.Cancel(context.Background(), o, "customer"), syncerr.CancelUnsupported)
+		if got := f.Requests(); got != before {
+			t.Errorf("Cancel made %d calls; want none", got-before)
+		}
+		if e.Details["order"] != id {
+			t.Errorf("cancel_unsupported order detail = %q; want %q", e.Details["order"], id)
+		}
+		return
+	}
+	id, o := seedAccepted(t, f)
+	if err := f.Marketplace.Cancel(context.Background(), o, "customer"); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if got := mustOrder(t, f, id); got.Status != order.StatusCancelled {
+		t.Errorf("status after Cancel = %q; want %q", got.Status, order.StatusCancelled)
+	}
+}
+
+func testRateLimited(t *testing.T, f *Fixture) {
+	id, _ := seedAwaiting(t, f)
+	f.SetFault(Fault{Status: 429, RetryAfter: "7", Count: 1})
+	_, err := f.Marketplace.Order(context.Background(), id)
+	e := wantCode(t, "Order while rate limited", err, syncerr.RateLimited)
+	if e.RetryAfter != 7*time.Second {
+		t.Errorf("RetryAfter = %v; want 7s", e.RetryAfter)
+	}
+	if _, err := f.Marketplace.Order(context.Background(), id); err != nil {
+		t.Errorf("Order once the one-request fault is used up: %v", err)
+	}
+}
+
+func testRateLimitedUpdate(t *testing.T, f *Fixture) {
+	id, o := seedAwaiting(t, f)
+	f.SetFault(Fault{Status: 429, RetryAfter: "3", Methods: "POST,PUT"})
+	e := wantCode(t, "Accept while rate limited", f.Marketplace.Accept(context.Background(), o), syncerr.RateLimited)
+	if e.RetryAfter != 3*time.Second {
+		t.Errorf("RetryAfter = %v; want 3s", e.RetryAfter)
+	}
+	f.ClearFaults()
+	if got := mustOrder(t, f, id); got.Status != order.StatusAwaitingAcceptance {
+		t.Errorf("status = %q; want %q", got.Status, order.StatusAwaitingAcceptance)
+	}
+}
+
+func testUnavailable(t *testing.T, f *Fixture) {
+	id, _ := seedAwaiting(t, f)
+	f.SetFault(Fault{Status: 503})
+	_, err := f.Marketplace.Order(context.Background(), id)
+	wantCode(t, "Order while unavailable", err, syncerr.MarketplaceUnavailable)
+	_, err = f.Marketplace.OrdersUpdatedSince(context.Background(), time.Now().Add(-time.Hour))
+	wantCode(t, "OrdersUpdatedSince while unavailable", err, syncerr.MarketplaceUnavailable)
+}
+
+// testSlow gives the connector a deadline far shorter than the fake's
+// delay: the outcome does not depend on timing, only on the deadline
+// passing first.
+func testSlow(t *testing.T, f *Fixture) {
+	id, _ := seedAwaiting(t, f)
+	f.SetFault(Fault{Delay: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := f.Marketplace.Order(ctx, id)
+	wantCode(t, "Order past the deadline", err, syncerr.MarketplaceUnavailable)
+}
+
+func testUnauthorized(t *testing.T, f *Fixture) {
+	id, o := seedAwaiting(t, f)
+	_, err := f.Unauthorized.Order(context.Background(), id)
+	wantCode(t, "Order with a refused key", err, syncerr.AuthExpired)
+	wantCode(t, "Accept with a refused key", f.Unauthorized.Accept(context.Background(), o), syncerr.AuthExpired)
+}
+
+func testUnknownOrder(t *testing.T, f *Fixture) {
+	const id = "404404404"
+	_, err := f.Marketplace.Order(context.Background(), id)
+	e := wantCode(t, "Order of an unknown order", err, syncerr.OrderNotFound)
+	if e.Details["order"] != id {
+		t.Errorf("order detail = %q; want %q", e.Details["order"], id)
+	}
+}
+
+func testPaging(t *testing.T, f *Fixture) {
+	size := max(f.PageSize, 1)
+	since := time.Now().UTC().Truncate(time.Second).Add(-24 * time.Hour)
+	old := f.Seed(t, SeedOrder{Status: order.StatusAwaitingAcceptance, SKUs: []string{"OLD"},
+		UpdatedAt: since.Add(-2 * time.Hour)})
+	var want []string
+	n := 2*size + 1
+	for i := range n {
+		// Seeded newest first, so that a connector must sort.
+		at := since.Add(time.Duration(n-i) * time.Minute)
+		want = append(want, f.Seed(t, SeedOrder{Status: order.StatusAwaitingAcceptance,
+			SKUs: []string{"SKU-A", "SKU-B"}, UpdatedAt: at}))
+	}
+	slices.Reverse(want)
+
+	got, err := f.Marketplace.OrdersUpdatedSince(context.Background(), since)
+	if err != nil {
+		t.Fatalf("OrdersUpdatedSince: %v", err)
+	}
+	var ids []string
+	for i, o := range got {
+		ids = append(ids, o.ID)
+		if o.ID == old {
+			t.Errorf("OrdersUpdatedSince listed order %s, updated before since", old)
+		}
+		if i > 0 && o.UpdatedAt.Before(got[i-1].UpdatedAt) {
+			t.Errorf("orders not oldest first: %s (%v) after %s (%v)", o.ID, o.UpdatedAt, got[i-1].ID, got[i-1].UpdatedAt)
+		}
+		if len(o.Lines) != 2 {
+			t.Errorf("order %s has %d lines; want 2", o.ID, len(o.Lines))
+		}
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("OrdersUpdatedSince ids = %v; want %v", ids, want)
+	}
+}

@@ -1,0 +1,615 @@
+// Package mirakltest is a fake of a Mirakl marketplace's seller order API
+// (OR11 list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel),
+// faithful enough to test the mirakl connector.
+//
+// The fake keeps order state and enforces Mirakl's own rules: accept only
+// in WAITING_ACCEPTANCE with every line listed, tracking and ship only in
+// SHIPPING, cancel only when can_cancel (after acceptance, before
+// shipping). Refusals answer 400 {"message": "<CODE>: …", "status": 400},
+// naming Mirakl's error code (ORDER_INVALID_STATE, …) in the message. It
+// checks the API key (401 on a wrong one), can rate-limit with 429 +
+// Retry-After, and has fault switches usable from Go (SetFault) and over
+// HTTP under /_sandbox/ (no auth): POST/DELETE /_sandbox/faults, PUT and
+// GET /_sandbox/orders/{id}, GET /_sandbox/calls.
+//
+// Mirakl's error body shape is UNCONFIRMED for the classic API: the
+// connector must find the error code anywhere in the body, not rely on
+// this fake's layout.
+package mirakltest
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/marketplacetest"
+)
+
+// Mirakl order (and order line) states the fake moves through.
+const (
+	StateWaitingAcceptance = "WAITING_ACCEPTANCE"
+	StateWaitingDebit      = "WAITING_DEBIT"
+	StateWaitingDebitPay   = "WAITING_DEBIT_PAYMENT"
+	StateShipping          = "SHIPPING"
+	StateShipped           = "SHIPPED"
+	StateRefused           = "REFUSED"
+	StateCanceled          = "CANCELED"
+)
+
+// Order is a Mirakl order as OR11 returns it (the fields the fake keeps).
+// It mirrors the vendor's JSON and is declared independently of the
+// connector's own types, so the connector's decoding is really tested.
+type Order struct {
+	OrderID             string      `json:"order_id"`
+	CommercialID        string      `json:"commercial_id,omitempty"`
+	OrderState          string      `json:"order_state"`
+	CanCancel           bool        `json:"can_cancel"`
+	CreatedDate         string      `json:"created_date,omitempty"`
+	LastUpdatedDate     string      `json:"last_updated_date,omitempty"`
+	ShippingCarrierCode string      `json:"shipping_carrier_code,omitempty"`
+	ShippingCompany     string      `json:"shipping_company,omitempty"`
+	ShippingTracking    string      `json:"shipping_tracking,omitempty"`
+	ShippingTrackingURL string      `json:"shipping_tracking_url,omitempty"`
+	Customer            *Customer   `json:"customer,omitempty"`
+	OrderLines          []OrderLine `json:"order_lines"`
+}
+
+// OrderLine is one line of an Order. OfferSKU is the shop's SKU.
+type OrderLine struct {
+	OrderLineID    string `json:"order_line_id"`
+	OrderLineIndex int    `json:"order_line_index,omitempty"`
+	OrderLineState string `json:"order_line_state"`
+	OfferSKU       string `json:"offer_sku"`
+	ProductTitle   string `json:"product_title,omitempty"`
+	Quantity       int    `json:"quantity"`
+}
+
+// Customer holds the order's shipping address.
+type Customer struct {
+	Firstname       string   `json:"firstname,omitempty"`
+	Lastname        string   `json:"lastname,omitempty"`
+	ShippingAddress *Address `json:"shipping_address,omitempty"`
+}
+
+// Address is a Mirakl address.
+type Address struct {
+	Firstname      string `json:"firstname,omitempty"`
+	Lastname       string `json:"lastname,omitempty"`
+	Company        string `json:"company,omitempty"`
+	Street1        string `json:"street_1,omitempty"`
+	Street2        string `json:"street_2,omitempty"`
+	ZipCode        string `json:"zip_code,omitempty"`
+	City           string `json:"city,omitempty"`
+	State          string `json:"state,omitempty"`
+	Country        string `json:"country,omitempty"`
+	CountryISOCode string `json:"country_iso_code,omitempty"`
+	Phone          string `json:"phone,omitempty"`
+}
+
+// AwaitingAcceptance returns an order in WAITING_ACCEPTANCE with one line
+// per SKU (quantity 1; line ids "<id>-1", "<id>-2", …) and a French
+// shipping address.
+func AwaitingAcceptance(id string, skus ...string) Order {
+	o := Order{OrderID: id, CommercialID: strings.TrimSuffix(id, "-A"), OrderState: StateWaitingAcceptance,
+		Customer: &Customer{Firstname: "Victor", Lastname: "Hugo", ShippingAddress: &Address{
+			Firstname: "Victor", Lastname: "Hugo", Street1: "6 place des Vosges", ZipCode: "75004",
+			City: "Paris", Country: "France", CountryISOCode: "FRA", Phone: "0600000000"}}}
+	for i, sku := range skus {
+		o.OrderLines = append(o.OrderLines, OrderLine{OrderLineID: fmt.Sprintf("%s-%d", id, i+1),
+			OrderLineIndex: i + 1, OrderLineState: StateWaitingAcceptance, OfferSKU: sku, Quantity: 1})
+	}
+	return o
+}
+
+// Call is one state-changing request (OR21, OR23, OR24, OR29) the fake
+// received, whatever it answered.
+type Call struct {
+	// Operation is Mirakl's name for the call: OR21, OR23, OR24 or OR29.
+	Operation string `json:"operation"`
+	OrderID   string `json:"order_id"`
+	// Body is the request body as received.
+	Body string `json:"body,omitempty"`
+	// ShopID is the shop_id query parameter, if any.
+	ShopID string `json:"shop_id,omitempty"`
+	// Status is the HTTP status the fake answered.
+	Status int `json:"status"`
+}
+
+// Fault is a failure the fake answers with; see marketplacetest.Fault.
+type Fault = marketplacetest.Fault
+
+// Options configure a Server.
+type Options struct {
+	// APIKey is the shop key clients must send as "Authorization: <key>".
+	// Empty accepts any non-empty key.
+	APIKey string
+	// MaxPageSize is the largest OR11 max accepted (100, as Mirakl).
+	MaxPageSize int
+	// AcceptTo is the state an accepted order moves to (SHIPPING: the
+	// debit is immediate). Set WAITING_DEBIT_PAYMENT to hold orders before
+	// they can ship.
+	AcceptTo string
+	// PartialAcceptanceDisabled refuses an OR21 that accepts some lines
+	// and refuses others (ORDER_PARTIAL_ACCEPTANCE_DISABLED), as some
+	// marketplaces are configured.
+	PartialAcceptanceDisabled bool
+	// Carriers, when set, are the carrier codes OR23 accepts; an unknown
+	// carrier_code is a VALIDATION_ERROR.
+	Carriers []string
+	// RateLimit, when positive, answers 429 once more than RateLimit API
+	// requests arrive within RateWindow (10s), with Retry-After.
+	RateLimit  int
+	RateWindow time.Duration
+	// Now is the fake's clock (time.Now).
+	Now func() time.Time
+}
+
+// Server is the fake, an http.Handler. It is safe for concurrent use.
+type Server struct {
+	opts    Options
+	faults  marketplacetest.Switch
+	limiter *marketplacetest.Limiter
+	mux     *http.ServeMux
+
+	mu       sync.Mutex
+	orders   map[string]*Order
+	calls    []Call
+	requests int
+}
+
+// New returns a fake with no orders.
+func New(opts Options) *Server {
+	if opts.MaxPageSize <= 0 {
+		opts.MaxPageSize = 100
+	}
+	if opts.AcceptTo == "" {
+		opts.AcceptTo = StateShipping
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, orders: map[string]*Order{},
+		limiter: &marketplacetest.Limiter{Limit: opts.RateLimit, Window: opts.RateWindow}}
+	m := http.NewServeMux()
+	m.HandleFunc("GET /api/orders", s.api(s.list))
+	m.HandleFunc("PUT /api/orders/{id}/accept", s.api(s.accept))
+	m.HandleFunc("PUT /api/orders/{id}/tracking", s.api(s.tracking))
+	m.HandleFunc("PUT /api/orders/{id}/ship", s.api(s.ship))
+	m.HandleFunc("PUT /api/orders/{id}/cancel", s.api(s.cancel))
+	m.HandleFunc("/api/", s.api(func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
+	}))
+	m.HandleFunc("POST /_sandbox/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Fault
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "body is not a JSON fault")
+			return
+		}
+		s.SetFault(f)
+		writeJSON(w, http.StatusOK, f)
+	})
+	m.HandleFunc("DELETE /_sandbox/faults", func(w http.ResponseWriter, r *http.Request) {
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("PUT /_sandbox/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var o Order
+		if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "body is not a Mirakl order")
+			return
+		}
+		o.OrderID = r.PathValue("id")
+		s.Seed(o)
+		got, _ := s.Order(o.OrderID)
+		writeJSON(w, http.StatusOK, got)
+	})
+	m.HandleFunc("GET /_sandbox/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		o, ok := s.Order(r.PathValue("id"))
+		if !ok {
+			writeError(w, http.StatusNotFound, "ORDER_NOT_FOUND", "no such order")
+			return
+		}
+		writeJSON(w, http.StatusOK, o)
+	})
+	m.HandleFunc("GET /_sandbox/calls", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Calls())
+	})
+	s.mux = m
+	return s
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Seed stores o as the fake's current state of that order, replacing any
+// with the same id. Empty dates are set to now; lines without an id or a
+// state get one (the order's state). can_cancel is derived from the state,
+// as Mirakl does, whatever o says.
+func (s *Server) Seed(o Order) {
+	o = clone(o)
+	now := s.stamp()
+	o.CreatedDate = cmp.Or(o.CreatedDate, now)
+	o.LastUpdatedDate = cmp.Or(o.LastUpdatedDate, now)
+	for i := range o.OrderLines {
+		l := &o.OrderLines[i]
+		l.OrderLineID = cmp.Or(l.OrderLineID, fmt.Sprintf("%s-%d", o.OrderID, i+1))
+		l.OrderLineState = cmp.Or(l.OrderLineState, o.OrderState)
+	}
+	o.CanCancel = canCancel(o.OrderState)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.orders[o.OrderID] = &o
+}
+
+// Order returns the current state of order id, and whether it exists.
+func (s *Server) Order(id string) (Order, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[id]
+	if !ok {
+		return Order{}, false
+	}
+	return clone(*o), true
+}
+
+// Calls returns every state-changing request received, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// Requests returns how many /api requests the fake received.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// SetFault replaces the current fault with f.
+func (s *Server) SetFault(f Fault) { s.faults.SetFault(f) }
+
+// ClearFaults removes the current fault.
+func (s *Server) ClearFaults() { s.faults.ClearFaults() }
+
+func (s *Server) stamp() string { return s.opts.Now().UTC().Format(time.RFC3339Nano) }
+
+// canCancel is Mirakl's can_cancel: after acceptance, before shipping.
+func canCancel(state string) bool {
+	return state == StateWaitingDebit || state == StateWaitingDebitPay || state == StateShipping
+}
+
+var operations = map[string]string{"accept": "OR21", "tracking": "OR23", "ship": "OR24", "cancel": "OR29"}
+
+func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		sw := &statusWriter{ResponseWriter: w}
+		if r.Method == http.MethodPut {
+			op := operations[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
+			defer func() {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.calls = append(s.calls, Call{Operation: op, OrderID: r.PathValue("id"), Body: string(body),
+					ShopID: r.URL.Query().Get("shop_id"), Status: sw.code()})
+			}()
+		}
+		if s.faults.Apply(sw, r, writeFault) {
+			return
+		}
+		if ok, after := s.limiter.Allow(s.opts.Now()); !ok {
+			sw.Header().Set("Retry-After", after)
+			writeError(sw, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "rate limit exceeded")
+			return
+		}
+		if key := r.Header.Get("Authorization"); key == "" || strings.HasPrefix(key, "Bearer ") ||
+			(s.opts.APIKey != "" && key != s.opts.APIKey) {
+			writeError(sw, http.StatusUnauthorized, "UNAUTHORIZED", "invalid API key")
+			return
+		}
+		h(sw, r, body)
+	}
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, _ []byte) {
+	q := r.URL.Query()
+	offset, max := 0, 10
+	for _, p := range []struct {
+		name string
+		n    *int
+	}{{"offset", &offset}, {"max", &max}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", p.name+" must be a non-negative integer")
+				return
+			}
+			*p.n = n
+		}
+	}
+	if max < 1 || max > s.opts.MaxPageSize {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("max must be between 1 and %d", s.opts.MaxPageSize))
+		return
+	}
+	var since, until time.Time
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"start_update_date", &since}, {"end_update_date", &until}} {
+		if v := q.Get(f.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", f.name+" must be an ISO 8601 date")
+				return
+			}
+			*f.t = t
+		}
+	}
+	ids := splitList(q.Get("order_ids"))
+	states := splitList(q.Get("order_state_codes"))
+
+	s.mu.Lock()
+	var all []Order
+	for _, o := range s.orders {
+		upd, _ := time.Parse(time.RFC3339Nano, o.LastUpdatedDate)
+		switch {
+		case len(ids) > 0 && !slices.Contains(ids, o.OrderID),
+			len(states) > 0 && !slices.Contains(states, o.OrderState),
+			!since.IsZero() && upd.Before(since),
+			!until.IsZero() && upd.After(until):
+			continue
+		}
+		all = append(all, clone(*o))
+	}
+	s.mu.Unlock()
+	// Mirakl sorts by creation date; paging walks that order.
+	slices.SortFunc(all, func(a, b Order) int {
+		return cmp.Or(strings.Compare(a.CreatedDate, b.CreatedDate), strings.Compare(a.OrderID, b.OrderID))
+	})
+	from := min(offset, len(all))
+	to := min(from+max, len(all))
+	page := all[from:to]
+	if page == nil {
+		page = []Order{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"orders": page, "total_count": len(all)})
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// order finds the order of the request, answering 404 when there is none.
+// It is called with s.mu held.
+func (s *Server) order(w http.ResponseWriter, r *http.Request) *Order {
+	o, ok := s.orders[r.PathValue("id")]
+	if !ok {
+		writeError(w, http.StatusNotFound, "ORDER_NOT_FOUND", fmt.Sprintf("order %q not found", r.PathValue("id")))
+		return nil
+	}
+	return o
+}
+
+func invalidState(w http.ResponseWriter, o *Order, op string) {
+	writeError(w, http.StatusBadRequest, "ORDER_INVALID_STATE",
+		fmt.Sprintf("order %q is in state %s: %s is not allowed", o.OrderID, o.OrderState, op))
+}
+
+func (s *Server) setState(o *Order, state string, lines func(OrderLine) bool) {
+	o.OrderState = state
+	for i := range o.OrderLines {
+		if lines == nil || lines(o.OrderLines[i]) {
+			o.OrderLines[i].OrderLineState = state
+		}
+	}
+	o.CanCancel = canCancel(state)
+	o.LastUpdatedDate = s.stamp()
+}
+
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		OrderLines []struct {
+			ID       string `json:"id"`
+			Accepted *bool  `json:"accepted"`
+		} `json:"order_lines"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "body is not an order_lines list")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.order(w, r)
+	if o == nil {
+		return
+	}
+	if o.OrderState != StateWaitingAcceptance {
+		invalidState(w, o, "acceptance")
+		return
+	}
+	decision := map[string]bool{}
+	for _, l := range req.OrderLines {
+		if l.Accepted == nil {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("order line %q: accepted is required", l.ID))
+			return
+		}
+		if !slices.ContainsFunc(o.OrderLines, func(ol OrderLine) bool { return ol.OrderLineID == l.ID }) {
+			writeError(w, http.StatusBadRequest, "ORDER_LINE_NOT_FOUND", fmt.Sprintf("order line %q not found", l.ID))
+			return
+		}
+		if _, dup := decision[l.ID]; dup {
+			writeError(w, http.StatusBadRequest, "ORDER_LINE_DUPLICATE_ID", fmt.Sprintf("order line %q listed twice", l.ID))
+			return
+		}
+		decision[l.ID] = *l.Accepted
+	}
+	accepted := 0
+	for _, l := range o.OrderLines {
+		d, ok := decision[l.OrderLineID]
+		if !ok {
+			writeError(w, http.StatusBadRequest, "ORDER_LINE_ACCEPTANCE_DECISION_MISSING",
+				fmt.Sprintf("no decision for order line %q", l.OrderLineID))
+			return
+		}
+		if d {
+			accepted++
+		}
+	}
+	if s.opts.PartialAcceptanceDisabled && accepted > 0 && accepted < len(o.OrderLines) {
+		writeError(w, http.StatusBadRequest, "ORDER_PARTIAL_ACCEPTANCE_DISABLED", "accept every line or none")
+		return
+	}
+	for i := range o.OrderLines {
+		if !decision[o.OrderLines[i].OrderLineID] {
+			o.OrderLines[i].OrderLineState = StateRefused
+		}
+	}
+	if accepted == 0 {
+		s.setState(o, StateRefused, nil)
+	} else {
+		s.setState(o, s.opts.AcceptTo, func(l OrderLine) bool { return decision[l.OrderLineID] })
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) tracking(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		CarrierCode    string `json:"carrier_code"`
+		CarrierName    string `json:"carrier_name"`
+		CarrierURL     string `json:"carrier_url"`
+		TrackingNumber string `json:"tracking_number"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "body is not tracking information")
+		return
+	}
+	if req.CarrierCode != "" && len(s.opts.Carriers) > 0 && !slices.Contains(s.opts.Carriers, req.CarrierCode) {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("unknown carrier_code %q", req.CarrierCode))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.order(w, r)
+	if o == nil {
+		return
+	}
+	// Updating tracking once shipped: allowed here, unconfirmed for Mirakl.
+	if o.OrderState != StateShipping && o.OrderState != StateShipped {
+		invalidState(w, o, "updating tracking")
+		return
+	}
+	o.ShippingCarrierCode, o.ShippingCompany = req.CarrierCode, cmp.Or(req.CarrierName, req.CarrierCode)
+	o.ShippingTracking, o.ShippingTrackingURL = req.TrackingNumber, req.CarrierURL
+	o.LastUpdatedDate = s.stamp()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) ship(w http.ResponseWriter, r *http.Request, _ []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.order(w, r)
+	if o == nil {
+		return
+	}
+	if o.OrderState != StateShipping {
+		invalidState(w, o, "shipping")
+		return
+	}
+	s.setState(o, StateShipped, func(l OrderLine) bool { return l.OrderLineState == StateShipping })
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.order(w, r)
+	if o == nil {
+		return
+	}
+	if !o.CanCancel {
+		invalidState(w, o, "cancellation")
+		return
+	}
+	s.setState(o, StateCanceled, nil)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func writeFault(w http.ResponseWriter, f Fault) {
+	switch {
+	case f.Status == http.StatusTooManyRequests:
+		writeError(w, f.Status, "TOO_MANY_REQUESTS", "rate limit exceeded")
+	case f.Status >= 500:
+		writeError(w, f.Status, "SERVICE_UNAVAILABLE", "service unavailable")
+	case f.Status == http.StatusBadRequest:
+		writeError(w, f.Status, "VALIDATION_ERROR", "request refused (sandbox fault)")
+	default:
+		writeError(w, f.Status, "FAULT", http.StatusText(f.Status))
+	}
+}
+
+// writeError answers in Mirakl's error shape, the code leading the message.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"message": code + ": " + msg, "status": status})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client may be gone; nothing to do
+}
+
+func clone(o Order) Order {
+	o.OrderLines = slices.Clone(o.OrderLines)
+	if o.Customer != nil {
+		c := *o.Customer
+		if c.ShippingAddress != nil {
+			a := *c.ShippingAddress
+			c.ShippingAddress = &a
+		}
+		o.Customer = &c
+	}
+	return o
+}
+
+// statusWriter remembers the status answered, for the call log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return 499 // the client went away before an answer (a Delay fault)
+	}
+	return w.status
+}

@@ -1,0 +1,119 @@
+package mirakltest_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ordersync/ordersync/shared/mirakltest"
+)
+
+func do(t *testing.T, method, url, auth, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRules(t *testing.T) {
+	fake := mirakltest.New(mirakltest.Options{APIKey: "key", PartialAcceptanceDisabled: true, Carriers: []string{"UPS"}})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	fake.Seed(mirakltest.AwaitingAcceptance("1-A", "A", "B"))
+	u := srv.URL + "/api/orders/1-A"
+
+	steps := []struct {
+		name     string
+		method   string
+		path     string
+		auth     string
+		body     string
+		status   int
+		contains string
+	}{
+		{"bearer is not Mirakl's scheme", "GET", "?order_ids=1-A", "Bearer key", "", 401, "UNAUTHORIZED"},
+		{"wrong key", "PUT", "/ship", "nope", "", 401, `"status":401`},
+		{"ship before accept", "PUT", "/ship", "key", "", 400, "ORDER_INVALID_STATE"},
+		{"tracking before accept", "PUT", "/tracking", "key", `{"carrier_code":"UPS","tracking_number":"1"}`, 400, "ORDER_INVALID_STATE"},
+		{"cancel before accept", "PUT", "/cancel", "key", "", 400, "ORDER_INVALID_STATE"},
+		{"accept one line of two", "PUT", "/accept", "key", `{"order_lines":[{"id":"1-A-1","accepted":true}]}`, 400, "ORDER_LINE_ACCEPTANCE_DECISION_MISSING"},
+		{"unknown line", "PUT", "/accept", "key", `{"order_lines":[{"id":"X","accepted":true}]}`, 400, "ORDER_LINE_NOT_FOUND"},
+		{"duplicate line", "PUT", "/accept", "key", `{"order_lines":[{"id":"1-A-1","accepted":true},{"id":"1-A-1","accepted":true}]}`, 400, "ORDER_LINE_DUPLICATE_ID"},
+		{"partial acceptance", "PUT", "/accept", "key", `{"order_lines":[{"id":"1-A-1","accepted":true},{"id":"1-A-2","accepted":false}]}`, 400, "ORDER_PARTIAL_ACCEPTANCE_DISABLED"},
+		{"accept", "PUT", "/accept", "key", `{"order_lines":[{"id":"1-A-1","accepted":true},{"id":"1-A-2","accepted":true}]}`, 204, ""},
+		{"accept twice", "PUT", "/accept", "key", `{"order_lines":[{"id":"1-A-1","accepted":true},{"id":"1-A-2","accepted":true}]}`, 400, "ORDER_INVALID_STATE"},
+		{"unknown carrier", "PUT", "/tracking", "key", `{"carrier_code":"DHL","tracking_number":"1"}`, 400, "VALIDATION_ERROR"},
+		{"tracking", "PUT", "/tracking", "key", `{"carrier_code":"UPS","tracking_number":"1Z"}`, 204, ""},
+		{"ship", "PUT", "/ship", "key", "", 204, ""},
+		{"cancel once shipped", "PUT", "/cancel", "key", "", 400, "ORDER_INVALID_STATE"},
+		{"list", "GET", "?order_ids=1-A", "key", "", 200, `"order_state":"SHIPPED"`},
+		{"page too large", "GET", "?max=101", "key", "", 400, "VALIDATION_ERROR"},
+	}
+	for _, s := range steps {
+		url := u + s.path
+		if strings.HasPrefix(s.path, "?") {
+			url = srv.URL + "/api/orders" + s.path
+		}
+		status, body := do(t, s.method, url, s.auth, s.body)
+		if status != s.status || !strings.Contains(body, s.contains) {
+			t.Errorf("%s: %d %s; want %d containing %q", s.name, status, body, s.status, s.contains)
+		}
+	}
+	o, _ := fake.Order("1-A")
+	if o.OrderState != mirakltest.StateShipped || o.ShippingTracking != "1Z" || o.ShippingCarrierCode != "UPS" {
+		t.Errorf("order = %+v; want SHIPPED with UPS 1Z", o)
+	}
+	if n := len(fake.Calls()); n != 14 {
+		t.Errorf("%d calls recorded; want 14 (every PUT)", n)
+	}
+}
+
+func TestErrorBodyShape(t *testing.T) {
+	fake := mirakltest.New(mirakltest.Options{APIKey: "key"})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	status, body := do(t, "PUT", srv.URL+"/api/orders/nope/ship", "key", "")
+	var e struct {
+		Message string `json:"message"`
+		Status  int    `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || status != 404 || e.Status != 404 || !strings.HasPrefix(e.Message, "ORDER_NOT_FOUND") {
+		t.Errorf("unknown order: %d %s; want 404 {message: ORDER_NOT_FOUND…, status: 404}", status, body)
+	}
+}
+
+func TestSandboxHTTP(t *testing.T) {
+	fake := mirakltest.New(mirakltest.Options{APIKey: "key"})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	seed := `{"order_state":"WAITING_ACCEPTANCE","order_lines":[{"order_line_id":"L1","offer_sku":"A","quantity":1}]}`
+	if status, body := do(t, "PUT", srv.URL+"/_sandbox/orders/9-A", "", seed); status != 200 || !strings.Contains(body, `"order_line_state":"WAITING_ACCEPTANCE"`) {
+		t.Fatalf("seed: %d %s", status, body)
+	}
+	if status, _ := do(t, "POST", srv.URL+"/_sandbox/faults", "", `{"status":503,"count":1}`); status != 200 {
+		t.Fatalf("set fault: %d", status)
+	}
+	if status, _ := do(t, "GET", srv.URL+"/api/orders?order_ids=9-A", "key", ""); status != 503 {
+		t.Errorf("under the fault: %d; want 503", status)
+	}
+	if status, _ := do(t, "GET", srv.URL+"/api/orders?order_ids=9-A", "key", ""); status != 200 {
+		t.Errorf("after the one-request fault: %d; want 200", status)
+	}
+	if status, body := do(t, "GET", srv.URL+"/_sandbox/orders/9-A", "", ""); status != 200 || !strings.Contains(body, `"order_id":"9-A"`) {
+		t.Errorf("get: %d %s", status, body)
+	}
+}
