@@ -1,0 +1,36 @@
+package ingesttest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
+)
+
+func TestDeduperConformance(t *testing.T) {
+	ingesttest.TestDeduper(t, func(*testing.T) ingest.Deduper { return ingesttest.NewDeduper() })
+}
+
+func TestDeduperStaleClaimIsTakenOver(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	d := ingesttest.NewDeduper()
+	d.Now = func() time.Time { return now }
+	d.InFlightWindow = time.Minute
+	ctx := context.Background()
+	if got, _ := d.Claim(ctx, "k", time.Hour); got != ingest.Claimed {
+		t.Fatalf("first Claim = %v, want claimed", got)
+	}
+	now = now.Add(2 * time.Minute) // the first delivery died without releasing
+	if got, _ := d.Claim(ctx, "k", time.Hour); got != ingest.Claimed {
+		t.Fatalf("Claim after the in-flight window = %v, want claimed", got)
+	}
+	if err := d.Confirm(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour) // past the ttl: forgotten
+	if got, _ := d.Claim(ctx, "k", time.Hour); got != ingest.Claimed {
+		t.Fatalf("Claim after the ttl = %v, want claimed", got)
+	}
+}

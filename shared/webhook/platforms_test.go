@@ -1,0 +1,224 @@
+package webhook_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/webhook"
+)
+
+func TestParseWooCommerce(t *testing.T) {
+	e, err := webhook.ParseWooCommerce("order.updated", "dlv", readTestdata(t, "woocommerce_v3_retrieve_order_response.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := order.Event{
+		Source:        order.WooCommerce,
+		SourceEventID: "dlv:727:1490210888",
+		Topic:         "order.updated",
+		OccurredAt:    time.Date(2017, 3, 22, 19, 28, 8, 0, time.UTC), // date_modified_gmt
+		Order:         order.Ref{StoreOrderID: "727", StoreOrderName: "727"},
+		Status:        order.StatusAccepted,
+		SourceStatus:  "processing",
+		Lines: []order.Line{
+			{SKU: "", Quantity: 2, StoreLineID: "315", Title: "Woo Single #1"},
+			{SKU: "Bar3", Quantity: 1, StoreLineID: "316", Title: "Ship Your Idea &ndash; Color: Black, Size: M Test"},
+		},
+		ShippingAddress: &order.Address{Name: "John Doe", Line1: "969 Market", City: "San Francisco",
+			PostalCode: "94103", Region: "CA", Country: "US"},
+	}
+	if !reflect.DeepEqual(e, want) {
+		t.Fatalf("ParseWooCommerce:\n got %+v\nwant %+v", e, want)
+	}
+
+	e, err = webhook.ParseWooCommerce("order.updated", "dlv", readTestdata(t, "woocommerce_order_727_imported_derived.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Order.MarketplaceOrderID != "MK-000042-A" || e.Status != order.StatusShipped {
+		t.Errorf("imported order: ref %+v, status %q", e.Order, e.Status)
+	}
+}
+
+func TestParseWooCommerceCases(t *testing.T) {
+	tests := []struct {
+		name, topic, body string
+		wantCode          webhook.Code
+		check             func(t *testing.T, e order.Event)
+	}{
+		{name: "custom status keeps the event", topic: "order.updated",
+			body: `{"id":1,"status":"awaiting-pickup","date_modified_gmt":"2026-01-01T00:00:00"}`,
+			check: func(t *testing.T, e order.Event) {
+				if e.Status != order.StatusUnknown || e.SourceStatus != "awaiting-pickup" {
+					t.Errorf("got %q, %q", e.Status, e.SourceStatus)
+				}
+			}},
+		{name: "numeric meta value", topic: "order.created",
+			body: `{"id":1,"status":"processing","date_modified_gmt":"2026-01-01T00:00:00","meta_data":[{"key":"ordersync_marketplace_order_id","value":12345},{"key":"other","value":{"a":[1]}}]}`,
+			check: func(t *testing.T, e order.Event) {
+				if e.Order.MarketplaceOrderID != "12345" {
+					t.Errorf("got %q", e.Order.MarketplaceOrderID)
+				}
+			}},
+		{name: "local date when gmt is missing", topic: "order.created",
+			body: `{"id":1,"status":"processing","date_modified":"2026-01-01T00:00:00"}`},
+		{name: "deleted", topic: "order.deleted", body: `{"id":1}`, wantCode: webhook.CodeTopicUnsupported},
+		{name: "product topic", topic: "product.updated", body: `{"id":1}`, wantCode: webhook.CodeTopicUnsupported},
+		{name: "no id", topic: "order.updated", body: `{"status":"processing","date_modified_gmt":"2026-01-01T00:00:00"}`, wantCode: webhook.CodeMissingField},
+		{name: "no date", topic: "order.updated", body: `{"id":1,"status":"processing"}`, wantCode: webhook.CodeMissingField},
+		{name: "not JSON", topic: "order.updated", body: `webhook_id=1`, wantCode: webhook.CodeMalformedJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := webhook.ParseWooCommerce(tt.topic, "dlv", []byte(tt.body))
+			if got := webhook.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("code = %q (err %v), want %q", got, err, tt.wantCode)
+			}
+			if err == nil && tt.check != nil {
+				tt.check(t, e)
+			}
+		})
+	}
+}
+
+func TestIsWooCommercePing(t *testing.T) {
+	tests := []struct {
+		ct, body string
+		want     bool
+	}{
+		{"application/x-www-form-urlencoded", "webhook_id=12", true},
+		{"application/x-www-form-urlencoded; charset=UTF-8", "webhook_id=12", true},
+		{"application/json", "webhook_id=12", false},
+		{"application/x-www-form-urlencoded", "webhook_id=abc", false},
+		{"application/x-www-form-urlencoded", "webhook_id=1&webhook_id=2", false},
+		{"application/x-www-form-urlencoded", "webhook_id=1&other=2", false},
+		{"application/x-www-form-urlencoded", "", false},
+	}
+	for _, tt := range tests {
+		if got := webhook.IsWooCommercePing(tt.ct, []byte(tt.body)); got != tt.want {
+			t.Errorf("IsWooCommercePing(%q, %q) = %v, want %v", tt.ct, tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestParseBigCommerce(t *testing.T) {
+	at := time.Unix(1561479335, 0).UTC()
+	tests := []struct {
+		file string
+		want order.Event
+	}{
+		{"bigcommerce_webhook_store_order_statusUpdated.json", order.Event{
+			Source: order.BigCommerce, SourceEventID: "7ee67cd1cf2ca60bc1aa9e5fe957d2de373be4ca",
+			Topic: "store/order/statusUpdated", OccurredAt: at,
+			Order:  order.Ref{StoreOrderID: "250", StoreOrderName: "250"},
+			Status: order.StatusAccepted, SourceStatus: "11", // Awaiting Fulfillment
+		}},
+		{"bigcommerce_webhook_store_order_created.json", order.Event{
+			Source: order.BigCommerce, SourceEventID: "dd70c0976e06b67aaf671e73f49dcb79230ebf9d",
+			Topic: "store/order/created", OccurredAt: at,
+			Order: order.Ref{StoreOrderID: "250", StoreOrderName: "250"},
+		}},
+		{"bigcommerce_webhook_store_order_updated.json", order.Event{
+			Source: order.BigCommerce, SourceEventID: "dd70c0976e06b67aaf671e73f49dcb79230ebf9d",
+			Topic: "store/order/updated", OccurredAt: at,
+			Order: order.Ref{StoreOrderID: "250", StoreOrderName: "250"},
+		}},
+		{"bigcommerce_webhook_store_shipment_created.json", order.Event{
+			Source: order.BigCommerce, SourceEventID: "8b98021cb0faa7e3a58a0e4182d3696a4bdd24ab",
+			Topic: "store/shipment/created", OccurredAt: time.Unix(1561482857, 0).UTC(),
+			Order: order.Ref{StoreOrderID: "251", StoreOrderName: "251"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			e, err := webhook.ParseBigCommerce(readTestdata(t, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(e, tt.want) {
+				t.Fatalf("ParseBigCommerce:\n got %+v\nwant %+v", e, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseBigCommerceCases(t *testing.T) {
+	tests := []struct {
+		name, body string
+		wantCode   webhook.Code
+	}{
+		{"unknown status id keeps the event", `{"scope":"store/order/statusUpdated","data":{"type":"order","id":1,"status":{"new_status_id":99}},"hash":"h"}`, ""},
+		{"archived", `{"scope":"store/order/archived","data":{"type":"order","id":1},"hash":"h"}`, webhook.CodeTopicUnsupported},
+		{"product", `{"scope":"store/product/updated","data":{"type":"product","id":1},"hash":"h"}`, webhook.CodeTopicUnsupported},
+		{"no scope", `{"data":{"type":"order","id":1},"hash":"h"}`, webhook.CodeMissingField},
+		{"no hash", `{"scope":"store/order/created","data":{"type":"order","id":1}}`, webhook.CodeMissingField},
+		{"no order id", `{"scope":"store/order/created","data":{"type":"order"},"hash":"h"}`, webhook.CodeMissingField},
+		{"shipment without orderId", `{"scope":"store/shipment/created","data":{"type":"shipment","id":3},"hash":"h"}`, webhook.CodeMissingField},
+		{"created_at as text", `{"scope":"store/order/created","data":{"id":1},"hash":"h","created_at":"soon"}`, webhook.CodeInvalidField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := webhook.ParseBigCommerce([]byte(tt.body))
+			if got := webhook.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("code = %q (err %v), want %q", got, err, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestParseStandard(t *testing.T) {
+	e, err := webhook.ParseStandard("msg_1", readTestdata(t, "standard_order_shipped.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := order.Event{
+		Source: order.Standard, SourceEventID: "msg_1", Topic: "order.shipped",
+		OccurredAt:   time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC),
+		Order:        order.Ref{StoreOrderID: "SO-1001", StoreOrderName: "#1001", MarketplaceOrderID: "MK-000042-A"},
+		Status:       order.StatusShipped,
+		SourceStatus: "dispatched",
+		Lines:        []order.Line{{SKU: "IPOD2008GREEN", Quantity: 1}, {SKU: "IPOD2008RED", Quantity: 2}},
+		ShippingAddress: &order.Address{Name: "Bob Norman", Line1: "Chestnut Street 92", City: "Louisville",
+			PostalCode: "40202", Region: "KY", Country: "US"},
+		Parcels: []order.Parcel{{ID: "P1",
+			Tracking: order.Tracking{Number: "1Z1234512345123456", Carrier: "UPS", URL: "https://www.ups.com/track?tracknum=1Z1234512345123456"},
+			Lines:    []order.Line{{SKU: "IPOD2008GREEN", Quantity: 1}, {SKU: "IPOD2008RED", Quantity: 2}}}},
+	}
+	if !reflect.DeepEqual(e, want) {
+		t.Fatalf("ParseStandard:\n got %+v\nwant %+v", e, want)
+	}
+	e, err = webhook.ParseStandard("msg_2", readTestdata(t, "standard_order_cancelled_minimal.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != order.StatusCancelled || e.Order.MarketplaceOrderID != "MK-000043-B" || !e.OccurredAt.IsZero() {
+		t.Errorf("minimal: %+v", e)
+	}
+}
+
+func TestParseStandardCases(t *testing.T) {
+	tests := []struct {
+		name, body string
+		wantCode   webhook.Code
+		wantField  string
+	}{
+		{"no type", `{"data":{"store_order_id":"1"}}`, webhook.CodeMissingField, "type"},
+		{"no data", `{"type":"order.updated"}`, webhook.CodeMissingField, "data"},
+		{"no order id", `{"type":"order.updated","data":{}}`, webhook.CodeMissingField, "data.store_order_id"},
+		{"unknown status", `{"type":"order.updated","data":{"store_order_id":"1","status":"in_transit"}}`, webhook.CodeInvalidField, "data.status"},
+		{"negative quantity", `{"type":"order.updated","data":{"store_order_id":"1","lines":[{"sku":"A","quantity":-1}]}}`, webhook.CodeInvalidField, "data.lines.quantity"},
+		{"quantity as text", `{"type":"order.updated","data":{"store_order_id":"1","lines":[{"sku":"A","quantity":"1"}]}}`, webhook.CodeInvalidField, "data.lines.quantity"},
+		{"bad timestamp", `{"type":"order.updated","timestamp":"noon","data":{"store_order_id":"1"}}`, webhook.CodeInvalidField, "timestamp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := webhook.ParseStandard("msg", []byte(tt.body))
+			var werr *webhook.Error
+			if !errorsAs(err, &werr) || werr.Code != tt.wantCode || werr.Field != tt.wantField {
+				t.Fatalf("err = %v, want %s %s", err, tt.wantCode, tt.wantField)
+			}
+		})
+	}
+}

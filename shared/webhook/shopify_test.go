@@ -1,0 +1,213 @@
+package webhook_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/webhook"
+)
+
+func TestParseShopifyOrder(t *testing.T) {
+	e, err := webhook.ParseShopify("orders/updated", "evt-1", readTestdata(t, "shopify_order_2026-07.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := order.Event{
+		Source:        order.Shopify,
+		SourceEventID: "evt-1",
+		Topic:         "orders/updated",
+		OccurredAt:    time.Date(2008, 1, 10, 16, 0, 0, 0, time.UTC),
+		Order:         order.Ref{StoreOrderID: "450789469", StoreOrderName: "#1001"},
+		// partially_refunded, not fulfilled, not cancelled: still to ship.
+		Status:       order.StatusAccepted,
+		SourceStatus: "partially_refunded/unfulfilled",
+		Lines: []order.Line{
+			{SKU: "IPOD2008GREEN", Quantity: 1, StoreLineID: "466157049", Title: "IPod Nano - 8gb - green"},
+			{SKU: "IPOD2008RED", Quantity: 1, StoreLineID: "518995019", Title: "IPod Nano - 8gb - red"},
+			{SKU: "IPOD2008BLACK", Quantity: 1, StoreLineID: "703073504", Title: "IPod Nano - 8gb - black"},
+		},
+		ShippingAddress: &order.Address{
+			Name: "Bob Norman", Line1: "Chestnut Street 92", City: "Louisville", PostalCode: "40202",
+			Region: "KY", Country: "US", Phone: "+1(502)-459-2181",
+		},
+		// Its one fulfillment has status "failure": no parcel.
+	}
+	if !reflect.DeepEqual(e, want) {
+		t.Fatalf("ParseShopify:\n got %+v\nwant %+v", e, want)
+	}
+}
+
+func TestParseShopifyFulfilledImportedOrder(t *testing.T) {
+	e, err := webhook.ParseShopify("orders/fulfilled", "evt-2", readTestdata(t, "shopify_order_fulfilled_derived.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Order, (order.Ref{StoreOrderID: "450789469", StoreOrderName: "#1001", MarketplaceOrderID: "BM-123456"}); got != want {
+		t.Errorf("Order = %+v, want %+v", got, want)
+	}
+	if e.Status != order.StatusShipped {
+		t.Errorf("Status = %q, want %q", e.Status, order.StatusShipped)
+	}
+	want := []order.Parcel{{
+		ID: "255858046",
+		Tracking: order.Tracking{
+			Number:  "1Z1234512345123456",
+			Carrier: "USPS",
+			URL:     "https://tools.usps.com/go/TrackConfirmAction_input?qtc_tLabels1=1Z1234512345123456",
+		},
+		Lines: []order.Line{{SKU: "IPOD2008GREEN", Quantity: 1, StoreLineID: "466157049", Title: "IPod Nano - 8gb - green"}},
+	}}
+	if !reflect.DeepEqual(e.Parcels, want) {
+		t.Errorf("Parcels:\n got %+v\nwant %+v", e.Parcels, want)
+	}
+}
+
+func TestParseShopifyOlderOrder(t *testing.T) {
+	e, err := webhook.ParseShopify("orders/create", "evt-3", readTestdata(t, "shopify_order_2008.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != order.StatusAccepted || e.SourceStatus != "authorized/unfulfilled" {
+		t.Errorf("Status, SourceStatus = %q, %q; want accepted, authorized/unfulfilled", e.Status, e.SourceStatus)
+	}
+	if len(e.Lines) != 3 || e.ShippingAddress == nil || e.ShippingAddress.Region != "KY" {
+		t.Errorf("Lines = %d, address = %+v; want 3 lines and an address in KY", len(e.Lines), e.ShippingAddress)
+	}
+	if len(e.Parcels) != 0 {
+		t.Errorf("Parcels = %+v, want none (the fulfillment failed)", e.Parcels)
+	}
+}
+
+func TestParseShopifyFulfillment(t *testing.T) {
+	tests := []struct {
+		file string
+		want order.Event
+	}{
+		{"shopify_fulfillment_2026-07.json", order.Event{
+			Source: order.Shopify, SourceEventID: "evt-4", Topic: "fulfillments/create",
+			OccurredAt:   time.Date(2025, 7, 2, 16, 38, 43, 0, time.UTC),
+			Order:        order.Ref{StoreOrderID: "450789469", StoreOrderName: "#1001"},
+			SourceStatus: "success",
+			Parcels: []order.Parcel{{
+				ID: "1069019877",
+				Tracking: order.Tracking{Number: "MS1562678",
+					URL: "https://www.my-shipping-company.com?tracking_number=MS1562678"},
+				Lines: []order.Line{{SKU: "crafty_shoes_red", Quantity: 1, StoreLineID: "1071823216", Title: "Crafty Shoes - Red - Small"}},
+			}},
+		}},
+		{"shopify_fulfillment_2013.json", order.Event{
+			Source: order.Shopify, SourceEventID: "evt-4", Topic: "fulfillments/create",
+			OccurredAt:   time.Date(2013, 11, 1, 20, 6, 8, 0, time.UTC),
+			Order:        order.Ref{StoreOrderID: "450789469"}, // no fulfillment name in this payload
+			SourceStatus: "pending",
+			Parcels: []order.Parcel{{
+				ID:       "255858046",
+				Tracking: order.Tracking{Number: "1Z2345", Carrier: "null-company", URL: "http://www.google.com/search?q=1Z2345"},
+				Lines:    []order.Line{{SKU: "IPOD2008GREEN", Quantity: 1, StoreLineID: "466157049", Title: "IPod Nano - 8gb - green"}},
+			}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			e, err := webhook.ParseShopify("fulfillments/create", "evt-4", readTestdata(t, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(e, tt.want) {
+				t.Fatalf("ParseShopify:\n got %+v\nwant %+v", e, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseShopifyCases(t *testing.T) {
+	tests := []struct {
+		name, topic, body string
+		wantCode          webhook.Code
+		check             func(t *testing.T, e order.Event)
+	}{
+		{name: "cancelled order", topic: "orders/cancelled",
+			body: `{"id":1,"name":"#1","financial_status":"refunded","cancelled_at":"2026-01-02T03:04:05Z","cancel_reason":"customer","updated_at":"2026-01-02T03:04:06Z"}`,
+			check: func(t *testing.T, e order.Event) {
+				if e.Status != order.StatusCancelled || e.CancelReason != "customer" || e.SourceStatus != "refunded/unfulfilled/cancelled" {
+					t.Errorf("got status %q, reason %q, source %q", e.Status, e.CancelReason, e.SourceStatus)
+				}
+			}},
+		{name: "unknown financial status keeps the event", topic: "orders/updated",
+			body: `{"id":1,"financial_status":"brand_new_state"}`,
+			check: func(t *testing.T, e order.Event) {
+				if e.Status != order.StatusUnknown || e.SourceStatus != "brand_new_state/unfulfilled" {
+					t.Errorf("got status %q, source %q", e.Status, e.SourceStatus)
+				}
+			}},
+		{name: "id as a string and beyond float64", topic: "orders/create",
+			body: `{"id":"9007199254740993","financial_status":"paid","test":true}`,
+			check: func(t *testing.T, e order.Event) {
+				if e.Order.StoreOrderID != "9007199254740993" || !e.Test {
+					t.Errorf("got id %q, test %v", e.Order.StoreOrderID, e.Test)
+				}
+			}},
+		{name: "big numeric id kept exactly", topic: "orders/create", body: `{"id":9007199254740993}`,
+			check: func(t *testing.T, e order.Event) {
+				if e.Order.StoreOrderID != "9007199254740993" {
+					t.Errorf("got id %q", e.Order.StoreOrderID)
+				}
+			}},
+		{name: "fulfillment without tracking is not an error", topic: "fulfillments/update",
+			body: `{"id":5,"order_id":1,"status":"success","name":"#1.1","tracking_number":null,"tracking_numbers":[],"line_items":[{"id":9,"sku":"A","quantity":2}]}`,
+			check: func(t *testing.T, e order.Event) {
+				want := []order.Parcel{{ID: "5", Lines: []order.Line{{SKU: "A", Quantity: 2, StoreLineID: "9"}}}}
+				if !reflect.DeepEqual(e.Parcels, want) || e.Order.StoreOrderName != "#1" {
+					t.Errorf("got parcels %+v, name %q", e.Parcels, e.Order.StoreOrderName)
+				}
+			}},
+		{name: "tracking from the lists", topic: "fulfillments/update",
+			body: `{"id":5,"order_id":1,"status":"success","tracking_numbers":["N1","N2"],"tracking_urls":["U1"]}`,
+			check: func(t *testing.T, e order.Event) {
+				if got := e.Parcels[0].Tracking; got != (order.Tracking{Number: "N1", URL: "U1"}) {
+					t.Errorf("got tracking %+v", got)
+				}
+			}},
+		{name: "cancelled fulfillment has no parcel", topic: "fulfillments/update",
+			body: `{"id":5,"order_id":1,"status":"cancelled","tracking_number":"N1"}`,
+			check: func(t *testing.T, e order.Event) {
+				if len(e.Parcels) != 0 || e.SourceStatus != "cancelled" {
+					t.Errorf("got parcels %+v, source %q", e.Parcels, e.SourceStatus)
+				}
+			}},
+		{name: "topic is case-insensitive", topic: "Orders/Create", body: `{"id":1}`},
+		{name: "unsupported topic", topic: "products/create", body: `{"id":1}`, wantCode: webhook.CodeTopicUnsupported},
+		{name: "empty body", topic: "orders/create", body: ``, wantCode: webhook.CodeMalformedJSON},
+		{name: "not JSON", topic: "orders/create", body: `{"id":`, wantCode: webhook.CodeMalformedJSON},
+		{name: "an array", topic: "orders/create", body: `[]`, wantCode: webhook.CodeMalformedJSON},
+		{name: "missing id", topic: "orders/create", body: `{"name":"#1"}`, wantCode: webhook.CodeMissingField},
+		{name: "id is an object", topic: "orders/create", body: `{"id":{}}`, wantCode: webhook.CodeInvalidField},
+		{name: "fractional quantity", topic: "orders/create", body: `{"id":1,"line_items":[{"sku":"A","quantity":1.5}]}`, wantCode: webhook.CodeInvalidField},
+		{name: "bad time", topic: "orders/create", body: `{"id":1,"updated_at":"yesterday"}`, wantCode: webhook.CodeInvalidField},
+		{name: "fulfillment without order_id", topic: "fulfillments/create", body: `{"id":5}`, wantCode: webhook.CodeMissingField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := webhook.ParseShopify(tt.topic, "evt", []byte(tt.body))
+			if got := webhook.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("code = %q (err %v), want %q", got, err, tt.wantCode)
+			}
+			if err == nil && tt.check != nil {
+				tt.check(t, e)
+			}
+		})
+	}
+}
+
+func TestParseErrorsNameTheFieldNotTheValue(t *testing.T) {
+	_, err := webhook.ParseShopify("orders/create", "evt", []byte(`{"id":1,"line_items":[{"quantity":"SECRET-VALUE"}]}`))
+	var werr *webhook.Error
+	if !errorsAs(err, &werr) || werr.Field != "line_items.quantity" {
+		t.Fatalf("err = %v, want invalid_field line_items.quantity", err)
+	}
+	if s := err.Error(); containsAny(s, "SECRET") {
+		t.Fatalf("error %q quotes the body", s)
+	}
+}

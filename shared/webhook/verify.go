@@ -1,0 +1,201 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTolerance is how far a signed timestamp may be from now, either
+// way, before the delivery is refused as stale (Standard Webhooks' five
+// minutes).
+const DefaultTolerance = 5 * time.Minute
+
+// VerifyShopify checks an X-Shopify-Hmac-Sha256 header value: the base64
+// HMAC-SHA256 of the raw body, keyed with the app's client secret. Any one
+// of secrets may match (during a rotation Shopify signs with the oldest
+// unrevoked secret for up to an hour). Empty secrets are skipped: anyone
+// could compute their signatures. The comparison is constant-time.
+//
+// It returns nil on a match, or an *Error coded signature_missing,
+// signature_invalid or no_secret. Shopify's scheme carries no signed
+// timestamp, so there is no staleness check: retries of one event, hours
+// apart, carry the same signature.
+func VerifyShopify(body []byte, signature string, secrets []string) error {
+	return verifyBodyHMAC(body, signature, secrets, "x-shopify-hmac-sha256")
+}
+
+// VerifyWooCommerce checks an X-WC-Webhook-Signature header value: the
+// base64 HMAC-SHA256 of the delivered body keyed with the webhook's secret.
+// It behaves as VerifyShopify otherwise. WooCommerce's scheme carries no
+// signed timestamp either.
+func VerifyWooCommerce(body []byte, signature string, secrets []string) error {
+	return verifyBodyHMAC(body, signature, secrets, "x-wc-webhook-signature")
+}
+
+// SignShopify returns the X-Shopify-Hmac-Sha256 value Shopify would send for
+// body under secret. It exists for tests and fake platforms.
+func SignShopify(body []byte, secret string) string { return signBody(body, secret) }
+
+// SignWooCommerce returns the X-WC-Webhook-Signature value WooCommerce would
+// send for body under secret. It exists for tests and fake platforms.
+func SignWooCommerce(body []byte, secret string) string { return signBody(body, secret) }
+
+func signBody(body []byte, secret string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func verifyBodyHMAC(body []byte, signature string, secrets []string, header string) error {
+	signature = strings.TrimSpace(signature)
+	if signature == "" {
+		return errorf(CodeSignatureMissing, header)
+	}
+	var buf [macBufLen]byte
+	want, wellFormed := decodeMAC(signature, &buf)
+	usable := false
+	var got [sha256.Size]byte
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		usable = true
+		mac := hmac.New(sha256.New, []byte(s))
+		mac.Write(body)
+		// A malformed signature still costs one HMAC, as a wrong one does.
+		if hmac.Equal(mac.Sum(got[:0]), want) && wellFormed {
+			return nil
+		}
+	}
+	if !usable {
+		return errorf(CodeNoSecret, "")
+	}
+	return errorf(CodeSignatureInvalid, header)
+}
+
+// StandardHeaders are the three headers of a Standard Webhooks delivery.
+type StandardHeaders struct {
+	ID        string // webhook-id
+	Timestamp string // webhook-timestamp, Unix seconds
+	Signature string // webhook-signature, space-separated "v1,<base64>" entries
+}
+
+// Names of the Standard Webhooks headers, lower-cased.
+const (
+	HeaderStandardID        = "webhook-id"
+	HeaderStandardTimestamp = "webhook-timestamp"
+	HeaderStandardSignature = "webhook-signature"
+)
+
+// VerifyStandard checks a Standard Webhooks delivery: the signed content is
+// "{id}.{timestamp}.{raw body}", signed with HMAC-SHA256 under the
+// base64-decoded secret ("whsec_" prefix optional). The signature header may
+// list several space-separated signatures (the sender is rotating); one
+// matching "v1" entry for one of secrets suffices, other versions are
+// ignored. The timestamp must be within tolerance of now, either way
+// (DefaultTolerance when tolerance is 0). Secrets that are empty or not
+// base64 are skipped.
+//
+// It returns nil on a match, or an *Error coded signature_missing (a header
+// absent), timestamp_invalid, timestamp_stale, signature_invalid or
+// no_secret.
+func VerifyStandard(body []byte, h StandardHeaders, secrets []string, now time.Time, tolerance time.Duration) error {
+	if tolerance <= 0 {
+		tolerance = DefaultTolerance
+	}
+	switch {
+	case h.ID == "":
+		return errorf(CodeSignatureMissing, HeaderStandardID)
+	case h.Timestamp == "":
+		return errorf(CodeSignatureMissing, HeaderStandardTimestamp)
+	case strings.TrimSpace(h.Signature) == "":
+		return errorf(CodeSignatureMissing, HeaderStandardSignature)
+	}
+	ts, err := strconv.ParseInt(h.Timestamp, 10, 64)
+	if err != nil {
+		return errorf(CodeTimestampInvalid, HeaderStandardTimestamp)
+	}
+	// Compare in seconds: time.Unix of an absurd value would overflow a Duration.
+	if d := now.Unix() - ts; d > int64(tolerance/time.Second) || -d > int64(tolerance/time.Second) {
+		return errorf(CodeTimestampStale, HeaderStandardTimestamp)
+	}
+
+	usable := false
+	var sum [sha256.Size]byte
+	var buf [macBufLen]byte
+	for _, secret := range secrets {
+		key, ok := standardKey(secret)
+		if !ok {
+			continue
+		}
+		usable = true
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(h.ID))
+		mac.Write([]byte{'.'})
+		mac.Write([]byte(h.Timestamp))
+		mac.Write([]byte{'.'})
+		mac.Write(body)
+		expected := mac.Sum(sum[:0])
+		for entry := range strings.FieldsSeq(h.Signature) {
+			version, b64, found := strings.Cut(entry, ",")
+			if !found || version != "v1" {
+				continue
+			}
+			if sig, ok := decodeMAC(b64, &buf); ok && hmac.Equal(expected, sig) {
+				return nil
+			}
+		}
+	}
+	if !usable {
+		return errorf(CodeNoSecret, "")
+	}
+	return errorf(CodeSignatureInvalid, HeaderStandardSignature)
+}
+
+// SignStandard returns the webhook-signature value ("v1,<base64>") a Standard
+// Webhooks sender would send for the message id, Unix timestamp ts and body
+// under secret, or "" when secret is not a valid "whsec_" or base64 secret.
+// It exists for tests and fake platforms.
+func SignStandard(id string, ts int64, body []byte, secret string) string {
+	key, ok := standardKey(secret)
+	if !ok {
+		return ""
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + strconv.FormatInt(ts, 10) + "."))
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func standardKey(secret string) ([]byte, bool) {
+	secret = strings.TrimPrefix(secret, "whsec_")
+	if secret == "" {
+		return nil, false
+	}
+	key, err := base64.StdEncoding.DecodeString(secret)
+	if err != nil || len(key) == 0 {
+		return nil, false
+	}
+	return key, true
+}
+
+// macBufLen holds a decoded HMAC-SHA256 with room for the decoder's
+// rounding up (DecodedLen of 44 characters is 33).
+const macBufLen = 48
+
+// decodeMAC decodes a padded standard base64 HMAC-SHA256 (44 characters) into
+// buf, reporting false for anything else; it never writes past buf.
+func decodeMAC(s string, buf *[macBufLen]byte) ([]byte, bool) {
+	if len(s) != base64.StdEncoding.EncodedLen(sha256.Size) {
+		return buf[:sha256.Size], false
+	}
+	n, err := base64.StdEncoding.Decode(buf[:], []byte(s))
+	if err != nil || n != sha256.Size {
+		return buf[:sha256.Size], false
+	}
+	return buf[:n], true
+}
