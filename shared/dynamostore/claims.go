@@ -1,0 +1,203 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ordersync/ordersync/shared/sync"
+)
+
+// effectTTL is how long a confirmed marketplace call is remembered. Past it
+// the sync still reads the marketplace order before any call, so a replay
+// finds the effect there.
+const effectTTL = 30 * 24 * time.Hour
+
+// claimState is the outcome of a two-phase claim (pending, then done).
+type claimState int
+
+const (
+	claimTaken claimState = iota // this caller holds a fresh claim
+	claimDone                    // confirmed before
+	claimBusy                    // another caller holds a fresh, unconfirmed claim
+)
+
+// claim takes pk for the caller unless it is confirmed, or claimed less than
+// lease ago and not confirmed. It is one conditional write.
+func (s *Store) claim(ctx context.Context, pk string, lease, ttl time.Duration) (claimState, error) {
+	now := s.now()
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{
+			"pk": str(pk), "sk": str("CLAIM"), "state": str("pending"),
+			"claimed_at": num(now.UnixMilli()), "expires_at": num(now.Add(ttl).Unix()),
+		},
+		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#s = :pending AND claimed_at < :stale) OR expires_at < :now"),
+		ExpressionAttributeNames: map[string]string{"#s": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pending": str("pending"), ":stale": num(now.Add(-lease).UnixMilli()), ":now": num(now.Unix()),
+		},
+	})
+	if err == nil {
+		return claimTaken, nil
+	}
+	if !isConditionFailed(err) {
+		return 0, fmt.Errorf("dynamostore: claim %s: %w", pk, err)
+	}
+	var cur struct {
+		State string `dynamodbav:"state"`
+	}
+	if _, err := s.get(ctx, pk, "CLAIM", &cur); err != nil {
+		return 0, err
+	}
+	if cur.State == "done" {
+		return claimDone, nil
+	}
+	return claimBusy, nil
+}
+
+func (s *Store) confirm(ctx context.Context, pk string, ttl time.Duration) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(pk, "CLAIM"),
+		UpdateExpression:          aws.String("SET #s = :done, expires_at = :exp"),
+		ExpressionAttributeNames:  map[string]string{"#s": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str("done"), ":exp": num(s.now().Add(ttl).Unix())},
+	})
+	if err != nil {
+		return fmt.Errorf("dynamostore: confirm %s: %w", pk, err)
+	}
+	return nil
+}
+
+// confirmKeepTTL marks a claim done and leaves its expiry as claimed.
+func (s *Store) confirmKeepTTL(ctx context.Context, pk string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(pk, "CLAIM"),
+		UpdateExpression:          aws.String("SET #s = :done"),
+		ExpressionAttributeNames:  map[string]string{"#s": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str("done")},
+	})
+	if err != nil {
+		return fmt.Errorf("dynamostore: confirm %s: %w", pk, err)
+	}
+	return nil
+}
+
+func (s *Store) release(ctx context.Context, pk string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: key(pk, "CLAIM"),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #s = :pending"),
+		ExpressionAttributeNames:  map[string]string{"#s": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": str("pending")},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("dynamostore: release %s: %w", pk, err)
+	}
+	return nil
+}
+
+// ClaimEffect claims one marketplace call.
+func (s *Store) ClaimEffect(ctx context.Context, key string, lease time.Duration) (sync.EffectClaim, error) {
+	st, err := s.claim(ctx, "EFFECT#"+key, lease, effectTTL)
+	return [...]sync.EffectClaim{sync.EffectClaimed, sync.EffectDone, sync.EffectBusy}[st], err
+}
+
+// ConfirmEffect records a claimed call as made.
+func (s *Store) ConfirmEffect(ctx context.Context, key string) error {
+	return s.confirm(ctx, "EFFECT#"+key, effectTTL)
+}
+
+// ReleaseEffect drops a claim whose call did not happen.
+func (s *Store) ReleaseEffect(ctx context.Context, key string) error {
+	return s.release(ctx, "EFFECT#"+key)
+}
+
+// errorTTL is how long a failure stays in the merchant's error list.
+const errorTTL = 7 * 24 * time.Hour
+
+// RecordError adds a failure to the connection's error list.
+func (s *Store) RecordError(ctx context.Context, r sync.ErrorRecord) error {
+	at := r.At.UTC().Format(time.RFC3339Nano)
+	it, err := item(r, orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+at, map[string]types.AttributeValue{
+		"gsi1pk": str("ERRORS#" + r.Connection), "gsi1sk": str(at),
+		"expires_at": num(r.At.Add(errorTTL).Unix()), "type": str("error"),
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
+		return fmt.Errorf("dynamostore: record error: %w", err)
+	}
+	return nil
+}
+
+// RecentErrors lists a connection's failures since a time, newest first.
+// Items past their TTL that DynamoDB has not deleted yet are left out.
+func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, limit int) ([]sync.ErrorRecord, error) {
+	var out []sync.ErrorRecord
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String("gsi1"),
+		KeyConditionExpression: aws.String("gsi1pk = :p AND gsi1sk >= :since"),
+		// TTL deletion lags expiry by up to days: leave out what expired.
+		FilterExpression: aws.String("expires_at > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": str("ERRORS#" + conn), ":since": str(since.UTC().Format(time.RFC3339Nano)),
+			":now": num(s.now().Unix()),
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(max(limit, 1))),
+	})
+	for p.HasMorePages() && len(out) < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("dynamostore: recent errors: %w", err)
+		}
+		var rs []sync.ErrorRecord
+		if err := unmarshalList(page.Items, &rs); err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// MarkNotified records that the merchant was told about key.
+func (s *Store) MarkNotified(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	now := s.now()
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{"pk": str("NOTIFIED#" + key), "sk": str("NOTIFIED"),
+			"at": num(now.Unix()), "expires_at": num(now.Add(ttl).Unix())},
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR expires_at < :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamostore: mark notified: %w", err)
+	}
+	return true, nil
+}
+
+// ClearNotified forgets notification marks.
+func (s *Store) ClearNotified(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key("NOTIFIED#"+k, "NOTIFIED")}); err != nil {
+			return fmt.Errorf("dynamostore: clear notified: %w", err)
+		}
+	}
+	return nil
+}
+
+func attributevaluelist(items []map[string]types.AttributeValue, out any) error {
+	return attributevalue.UnmarshalListOfMaps(items, out)
+}

@@ -1,0 +1,41 @@
+package dynamostore
+
+import (
+	"context"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+)
+
+var _ ingest.Deduper = (*Deduper)(nil)
+var _ ingest.Connections = (*Store)(nil)
+
+// Deduper remembers webhook deliveries in the table.
+type Deduper struct {
+	store *Store
+	// inFlight is how long an unconfirmed claim holds: the webhook
+	// function's timeout and then some. A claim older than that belongs to
+	// a delivery that died before answering, and the next delivery takes it.
+	inFlight time.Duration
+}
+
+// Deduper returns the store's webhook deduper, with the given in-flight window.
+func (s *Store) Deduper(inFlight time.Duration) *Deduper {
+	return &Deduper{store: s, inFlight: inFlight}
+}
+
+// Claim marks key as being delivered for ttl.
+func (d *Deduper) Claim(ctx context.Context, key string, ttl time.Duration) (ingest.ClaimResult, error) {
+	st, err := d.store.claim(ctx, "DEDUP#"+key, d.inFlight, ttl)
+	return [...]ingest.ClaimResult{ingest.Claimed, ingest.Duplicate, ingest.InFlight}[st], err
+}
+
+// Confirm records that key's event was queued. Its TTL stays as claimed.
+func (d *Deduper) Confirm(ctx context.Context, key string) error {
+	return d.store.confirmKeepTTL(ctx, "DEDUP#"+key)
+}
+
+// Release drops an unconfirmed claim.
+func (d *Deduper) Release(ctx context.Context, key string) error {
+	return d.store.release(ctx, "DEDUP#"+key)
+}

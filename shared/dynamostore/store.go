@@ -1,0 +1,108 @@
+// Package dynamostore keeps ordersync's state in one DynamoDB table, with
+// typed items keyed by connection and order (the table is declared in
+// template.yaml):
+//
+//	pk                              sk            what
+//	CONN#<id>                       CONN          a connection (gsi1: CONNECTIONS)
+//	CONN#<id>                       CHECKPOINT    the refresh checkpoint
+//	ORDER#<conn>#<marketplace id>   STATE         an order's state, versioned
+//	ORDER#<conn>#<marketplace id>   ERR#<time>    a failure (gsi1: ERRORS#<conn>, 7-day TTL)
+//	LINK#<conn>#<store order id>    LINK          store order -> marketplace order
+//	DEDUP#<key>                     CLAIM         a webhook delivery claim (TTL)
+//	EFFECT#<key>                    CLAIM         a marketplace call claim (TTL)
+//	NOTIFIED#<key>                  NOTIFIED      an email already sent (TTL)
+//	ALIAS#<conn>                    <sku>         a merchant's SKU alias
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// API is the part of the DynamoDB client the store uses; *dynamodb.Client
+// satisfies it.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+}
+
+// Store is ordersync's table.
+type Store struct {
+	db    API
+	table string
+	now   func() time.Time
+}
+
+// New returns a Store over the named table.
+func New(db API, table string) *Store {
+	return &Store{db: db, table: table, now: time.Now}
+}
+
+// WithClock returns a copy of s that reads the time from now (for tests of
+// expiry and leases).
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.now = now
+	return &c
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: pk},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+// get reads one item into out; it returns a wrapped order.ErrNotFound (via
+// notFound) when there is none.
+func (s *Store) get(ctx context.Context, pk, sk string, out any) (bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fmt.Errorf("dynamostore: get %s/%s: %w", pk, sk, err)
+	}
+	if res.Item == nil {
+		return false, nil
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return false, fmt.Errorf("dynamostore: decode %s/%s: %w", pk, sk, err)
+	}
+	return true, nil
+}
+
+// item marshals v and adds the key and extra attributes.
+func item(v any, pk, sk string, extra map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	m := map[string]types.AttributeValue{}
+	if v != nil {
+		var err error
+		if m, err = attributevalue.MarshalMap(v); err != nil {
+			return nil, fmt.Errorf("dynamostore: encode %s/%s: %w", pk, sk, err)
+		}
+	}
+	m["pk"], m["sk"] = str(pk), str(sk)
+	for k, a := range extra {
+		m[k] = a
+	}
+	return m, nil
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}

@@ -1,0 +1,81 @@
+// Package notify writes the email a merchant receives when an order cannot
+// be synced. The words live in email.txt.tmpl and in the error catalogue,
+// not in Go.
+package notify
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/ordersync/ordersync/shared/sync"
+)
+
+//go:embed email.txt.tmpl
+var emailText string
+
+var email = template.Must(template.New("email").Parse(emailText))
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, to, subject, text, html string) error
+}
+
+// Notifier emails merchants about sync failures.
+type Notifier struct {
+	mail Mailer
+}
+
+var _ sync.Notifier = (*Notifier)(nil)
+
+// New returns a Notifier sending through mail.
+func New(mail Mailer) *Notifier { return &Notifier{mail: mail} }
+
+// Notify emails the connection's merchant about n.
+func (nf *Notifier) Notify(ctx context.Context, n sync.Notice) error {
+	if n.Connection.MerchantEmail == "" {
+		return fmt.Errorf("notify: connection %s has no merchant email", n.Connection.ID)
+	}
+	subject, body, err := Render(n)
+	if err != nil {
+		return err
+	}
+	return nf.mail.Send(ctx, n.Connection.MerchantEmail, subject, body, "")
+}
+
+// Render returns the subject and text body of n's email.
+func Render(n sync.Notice) (subject, body string, err error) {
+	name := n.State.Ref.StoreOrderName
+	if name == "" {
+		name = n.State.Ref.StoreOrderID
+	}
+	if name == "" {
+		name = n.State.Ref.MarketplaceOrderID
+	}
+	merchant := n.Connection.MerchantName
+	if merchant == "" {
+		merchant = "there"
+	}
+	var b bytes.Buffer
+	err = email.Execute(&b, map[string]any{
+		"Title": n.Explanation.Title, "Cause": n.Explanation.Cause, "Remedy": n.Explanation.Remedy, "Code": n.Explanation.Code,
+		"OrderName": name, "StoreOrderID": orEmpty(n.State.Ref.StoreOrderID), "MarketplaceOrderID": orEmpty(n.State.Ref.MarketplaceOrderID),
+		"Marketplace": n.Marketplace, "MerchantName": merchant, "Connection": n.Connection.ID,
+		"Retried": n.Attempts > 1, "Attempts": n.Attempts,
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("notify: render: %w", err)
+	}
+	head, rest, _ := strings.Cut(b.String(), "\n")
+	return strings.TrimPrefix(head, "Subject: "), strings.TrimLeft(rest, "\n"), nil
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

@@ -1,0 +1,76 @@
+// Package sqsqueue puts order events on the sync queue and failures on its
+// dead-letter queue, and changes a message's visibility to time a retry.
+package sqsqueue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// API is the part of the SQS client the queue uses; *sqs.Client satisfies it.
+type API interface {
+	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// Queue is one SQS queue.
+type Queue struct {
+	api API
+	url string
+}
+
+var _ ingest.Queue = (*Queue)(nil)
+
+// New returns the queue at url.
+func New(api API, url string) *Queue { return &Queue{api: api, url: url} }
+
+// Enqueue sends one order event. The message carries the connection and
+// the event id as attributes, so an operator can filter without parsing.
+func (q *Queue) Enqueue(ctx context.Context, e order.Event) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("sqsqueue: encode event: %w", err)
+	}
+	return q.Send(ctx, string(body), map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
+}
+
+// Send sends a body with string message attributes (empty values are left
+// out: SQS refuses them).
+func (q *Queue) Send(ctx context.Context, body string, attrs map[string]string) error {
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body),
+		MessageAttributes: map[string]types.MessageAttributeValue{}}
+	for k, v := range attrs {
+		if v != "" {
+			in.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+		}
+	}
+	if _, err := q.api.SendMessage(ctx, in); err != nil {
+		return fmt.Errorf("sqsqueue: send: %w", err)
+	}
+	return nil
+}
+
+// maxVisibility is SQS's limit on a message's visibility timeout.
+const maxVisibility = 12 * time.Hour
+
+// RetryIn makes a received message visible again after d (rounded up to
+// whole seconds, as SQS counts them).
+func (q *Queue) RetryIn(ctx context.Context, receiptHandle string, d time.Duration) error {
+	secs := int32(min((d+time.Second-1)/time.Second, maxVisibility/time.Second))
+	_, err := q.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(receiptHandle), VisibilityTimeout: secs})
+	if err != nil {
+		return fmt.Errorf("sqsqueue: change visibility to %ss: %w", strconv.Itoa(int(secs)), err)
+	}
+	return nil
+}

@@ -1,0 +1,493 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+// Config is the sync's policy. Zero fields take the defaults.
+type Config struct {
+	// MaxReceiveCount is the retry budget: the queue's maxReceiveCount.
+	MaxReceiveCount int
+	// RetryBase: try n+1 comes n × RetryBase after try n (1.5 s), unless
+	// the marketplace sent Retry-After. RetryCap bounds either.
+	RetryBase, RetryCap time.Duration
+	// EffectLease is how long a claimed marketplace call blocks others
+	// before it counts as abandoned.
+	EffectLease time.Duration
+	// Concurrency bounds how many orders of one batch sync at once.
+	Concurrency int
+	// DeadlineMargin: no new message starts with less time than this left.
+	DeadlineMargin time.Duration
+	// NotifyTTL is how long one email covers the same order and problem.
+	NotifyTTL time.Duration
+	Now       func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.MaxReceiveCount <= 0 {
+		c.MaxReceiveCount = 3
+	}
+	def(&c.RetryBase, 1500*time.Millisecond)
+	def(&c.RetryCap, 15*time.Minute)
+	def(&c.EffectLease, 2*time.Minute)
+	def(&c.DeadlineMargin, 5*time.Second)
+	def(&c.NotifyTTL, 7*24*time.Hour)
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Marketplaces builds the marketplace client of a connection. Unknown
+// platforms fail with platform_unsupported.
+type Marketplaces interface {
+	Marketplace(ctx context.Context, conn order.Connection) (Marketplace, error)
+}
+
+// Queue is the sync queue, as seen while handling one of its messages.
+type Queue interface {
+	// RetryIn makes the received message visible again after d.
+	RetryIn(ctx context.Context, receiptHandle string, d time.Duration) error
+}
+
+// DeadLetters is the failure store (the sync queue's DLQ).
+type DeadLetters interface {
+	Send(ctx context.Context, body string, attrs map[string]string) error
+}
+
+// Notice is one failure to tell a merchant about.
+type Notice struct {
+	Connection  order.Connection
+	State       order.State
+	Explanation syncerr.Explanation
+	Marketplace string
+	Attempts    int
+}
+
+// Notifier tells a merchant about a failure.
+type Notifier interface {
+	Notify(ctx context.Context, n Notice) error
+}
+
+// Processor handles batches of the sync queue.
+type Processor struct {
+	cfg    Config
+	store  Store
+	mps    Marketplaces
+	queue  Queue
+	dlq    DeadLetters
+	notify Notifier
+	log    *slog.Logger
+}
+
+// New returns a Processor.
+func New(cfg Config, store Store, mps Marketplaces, queue Queue, dlq DeadLetters, notify Notifier, log *slog.Logger) *Processor {
+	return &Processor{cfg: cfg.withDefaults(), store: store, mps: mps, queue: queue, dlq: dlq, notify: notify, log: log}
+}
+
+// Handle processes one SQS batch. Messages for the same order run in their
+// order; different orders run concurrently. It reports the messages to try
+// again as batch item failures; every other message ended applied or in the
+// DLQ with its reason.
+func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	groups := map[string][]events.SQSMessage{}
+	var keys []string
+	for _, m := range ev.Records {
+		k := groupKey(m.Body)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], m)
+	}
+	var (
+		mu     gosync.Mutex
+		failed []events.SQSBatchItemFailure
+		wg     gosync.WaitGroup
+		sem    = make(chan struct{}, p.cfg.Concurrency)
+	)
+	for _, k := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(msgs []events.SQSMessage) {
+			defer func() { <-sem; wg.Done() }()
+			for _, m := range msgs {
+				if !p.handleOne(ctx, m) {
+					mu.Lock()
+					failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+					mu.Unlock()
+				}
+			}
+		}(groups[k])
+	}
+	wg.Wait()
+	return events.SQSEventResponse{BatchItemFailures: failed}, nil
+}
+
+// groupKey names the order a message is about, so one order's messages
+// are handled one after the other.
+func groupKey(body string) string {
+	var e struct {
+		Connection string    `json:"connection"`
+		Order      order.Ref `json:"order"`
+	}
+	if json.Unmarshal([]byte(body), &e) != nil {
+		return "unreadable:" + body
+	}
+	if e.Order.MarketplaceOrderID != "" {
+		return e.Connection + "#m#" + e.Order.MarketplaceOrderID
+	}
+	return e.Connection + "#s#" + e.Order.StoreOrderID
+}
+
+// handleOne processes one message and reports whether it is done with
+// (applied or dead-lettered). A panic fails only this message.
+func (p *Processor) handleOne(ctx context.Context, m events.SQSMessage) (done bool) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.cfg.DeadlineMargin {
+		p.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)
+		return false
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("panic while syncing", "message_id", m.MessageId, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			done = false
+		}
+	}()
+	attempts, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	attempts = max(attempts, 1)
+	var e order.Event
+	if err := json.Unmarshal([]byte(m.Body), &e); err != nil || e.Connection == "" {
+		p.log.Error("unreadable sync message", "message_id", m.MessageId)
+		j := &job{p: p, msg: m, attempts: attempts}
+		return j.fail(ctx, syncerr.E(syncerr.InvalidData, "field", "sync message"))
+	}
+	j := &job{p: p, msg: m, event: e, attempts: attempts}
+	return j.run(ctx)
+}
+
+// job is the handling of one message.
+type job struct {
+	p        *Processor
+	msg      events.SQSMessage
+	event    order.Event
+	attempts int
+	conn     order.Connection
+	state    order.State
+}
+
+func (j *job) run(ctx context.Context) bool {
+	log := j.p.log.With("connection", j.event.Connection, "store_order", j.event.Order.StoreOrderID,
+		"source_event", j.event.SourceEventID, "attempt", j.attempts)
+	err := j.sync(ctx)
+	if err == nil {
+		log.Info("synced", "marketplace_order", j.state.Ref.MarketplaceOrderID, "status", j.state.MarketplaceStatus)
+		return true
+	}
+	var infra *infraError
+	if errors.As(err, &infra) {
+		// Our own storage failed: nothing was decided, try again.
+		log.Error("sync interrupted", "err", err)
+		return false
+	}
+	code := syncerr.CodeOf(err)
+	kind := syncerr.KindOf(err)
+	log = log.With("marketplace_order", j.state.Ref.MarketplaceOrderID, "code", code, "kind", kind)
+	if errors.Is(err, errBusy) {
+		log.Info("another worker is making this call; retrying later")
+		return j.retryIn(ctx, j.p.cfg.EffectLease)
+	}
+	if kind == syncerr.Transient && j.attempts < j.p.cfg.MaxReceiveCount {
+		delay := syncerr.RetryAfterOf(err)
+		if delay <= 0 {
+			delay = time.Duration(j.attempts) * j.p.cfg.RetryBase
+		}
+		delay = min(delay, j.p.cfg.RetryCap)
+		log.Warn("sync failed; retrying", "retry_in", delay.String(), "err", err)
+		j.saveOutcome(ctx, order.SyncOutcome{Result: order.SyncPending, ErrorCode: string(code), Attempts: j.attempts})
+		return j.retryIn(ctx, delay)
+	}
+	log.Warn("sync failed", "err", err)
+	return j.fail(ctx, err)
+}
+
+func (j *job) stateOr() order.State {
+	s := j.state
+	if s.Connection == "" {
+		s.Connection = j.event.Connection
+	}
+	if s.Ref.StoreOrderID == "" {
+		s.Ref.StoreOrderID, s.Ref.StoreOrderName = j.event.Order.StoreOrderID, j.event.Order.StoreOrderName
+	}
+	return s
+}
+
+func (j *job) retryIn(ctx context.Context, d time.Duration) bool {
+	if err := j.p.queue.RetryIn(ctx, j.msg.ReceiptHandle, d); err != nil {
+		// The message still comes back, after the queue's visibility timeout.
+		j.p.log.Error("could not time the retry", "message_id", j.msg.MessageId, "err", err)
+	}
+	return false
+}
+
+// errBusy: another worker holds the claim on the same marketplace call.
+var errBusy = syncerr.E(syncerr.MarketplaceUnavailable, "reason", "in progress elsewhere")
+
+// infraError marks a failure of ordersync's own storage.
+type infraError struct{ err error }
+
+func (e *infraError) Error() string { return e.err.Error() }
+func (e *infraError) Unwrap() error { return e.err }
+
+func infra(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &infraError{err}
+}
+
+// sync applies the event and brings the marketplace to the resulting state.
+func (j *job) sync(ctx context.Context) error {
+	p, e := j.p, j.event
+	conn, err := p.store.Connection(ctx, e.Connection)
+	if errors.Is(err, order.ErrNotFound) {
+		return syncerr.E(syncerr.InvalidData, "field", "connection "+e.Connection)
+	}
+	if err != nil {
+		return infra(err)
+	}
+	j.conn = conn
+	mkID := e.Order.MarketplaceOrderID
+	if mkID == "" && e.Order.StoreOrderID != "" {
+		mkID, err = p.store.FindOrder(ctx, conn.ID, e.Order.StoreOrderID)
+		if err != nil && !errors.Is(err, order.ErrNotFound) {
+			return infra(err)
+		}
+	}
+	if mkID == "" {
+		j.state = order.State{Connection: conn.ID, Ref: e.Order}
+		return syncerr.E(syncerr.OrderNotFound, "order", orderName(e.Order), "marketplace", conn.Marketplace.Platform.DisplayName())
+	}
+	if e.Order.StoreOrderID != "" {
+		if err := p.store.LinkOrder(ctx, conn.ID, e.Order.StoreOrderID, mkID); err != nil {
+			return infra(err)
+		}
+	}
+	if err := j.applyEvent(ctx, mkID); err != nil {
+		return err
+	}
+	if conn.Paused {
+		return syncerr.E(syncerr.AuthExpired, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(j.state.Ref))
+	}
+	mp, err := p.mps.Marketplace(ctx, conn)
+	if err != nil {
+		return detail(err, j.state.Ref, conn)
+	}
+	remote, err := mp.Order(ctx, mkID)
+	if err != nil {
+		return detail(err, j.state.Ref, conn)
+	}
+	want := rules.Want{Status: j.state.StoreStatus, Parcels: j.state.Parcels, CancelReason: j.state.CancelReason, OccurredAt: j.state.StoreUpdatedAt}
+	steps, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), remote, want)
+	if err != nil {
+		return detail(err, j.state.Ref, conn)
+	}
+	for _, s := range steps {
+		if err := j.call(ctx, mp, remote, s); err != nil {
+			return detail(err, j.state.Ref, conn)
+		}
+	}
+	after := remote.Status
+	if len(steps) > 0 {
+		if fresh, err := mp.Order(ctx, mkID); err == nil {
+			after = fresh.Status
+			remote = fresh
+		}
+	}
+	prev := j.state.Sync
+	j.saveOutcome(ctx, order.SyncOutcome{Result: order.SyncSynced, Attempts: j.attempts}, func(s *order.State) {
+		s.MarketplaceStatus, s.MarketplaceState = after, remote.State
+	})
+	if prev.ErrorCode != "" {
+		_ = p.store.ClearNotified(ctx, notifyKey(j.state, prev.ErrorCode))
+	}
+	return nil
+}
+
+// applyEvent merges the event into the stored order, retrying on a lost race.
+func (j *job) applyEvent(ctx context.Context, mkID string) error {
+	for range 5 {
+		st, err := j.p.store.LoadOrder(ctx, j.conn.ID, mkID)
+		if errors.Is(err, order.ErrNotFound) {
+			st = order.State{Connection: j.conn.ID, Ref: order.Ref{MarketplaceOrderID: mkID}}
+		} else if err != nil {
+			return infra(err)
+		}
+		next, changed := rules.Apply(st, j.event)
+		next.Ref.MarketplaceOrderID = mkID
+		if next.Ref.StoreOrderID == "" {
+			next.Ref.StoreOrderID, next.Ref.StoreOrderName = j.event.Order.StoreOrderID, j.event.Order.StoreOrderName
+		}
+		if !changed && st.Version > 0 {
+			j.state = st
+			return nil
+		}
+		saved, err := j.p.store.SaveOrder(ctx, next)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return infra(err)
+		}
+		j.state = saved
+		return nil
+	}
+	return infra(fmt.Errorf("sync: order %s: too many concurrent writers", mkID))
+}
+
+// saveOutcome records how the sync ended, on the newest state.
+func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...func(*order.State)) {
+	if j.state.Ref.MarketplaceOrderID == "" {
+		return // no order to record it on; the DLQ and error list still have it
+	}
+	out.At = j.p.cfg.Now().UTC()
+	for range 5 {
+		st := j.state
+		if out.Result != order.SyncSynced {
+			out.FirstFailedAt = st.Sync.FirstFailedAt
+			if out.FirstFailedAt.IsZero() || st.Sync.Result == order.SyncSynced {
+				out.FirstFailedAt = out.At
+			}
+		}
+		st.Sync = out
+		for _, f := range also {
+			f(&st)
+		}
+		saved, err := j.p.store.SaveOrder(ctx, st)
+		if err == nil {
+			j.state = saved
+			return
+		}
+		if !errors.Is(err, ErrConflict) {
+			j.p.log.Error("could not record the sync outcome", "err", err)
+			return
+		}
+		fresh, err := j.p.store.LoadOrder(ctx, st.Connection, st.Ref.MarketplaceOrderID)
+		if err != nil {
+			j.p.log.Error("could not record the sync outcome", "err", err)
+			return
+		}
+		j.state = fresh
+	}
+}
+
+// call makes one marketplace call at most once per business identity.
+func (j *job) call(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, s rules.Step) error {
+	key := effectKey(j.conn.ID, remote.ID, s)
+	claim, err := j.p.store.ClaimEffect(ctx, key, j.p.cfg.EffectLease)
+	if err != nil {
+		return infra(err)
+	}
+	switch claim {
+	case EffectDone:
+		return nil
+	case EffectBusy:
+		return errBusy
+	}
+	switch s.Action {
+	case rules.ActionAccept:
+		err = mp.Accept(ctx, remote)
+	case rules.ActionShip:
+		err = mp.Ship(ctx, remote, s.Parcel)
+	case rules.ActionCancel:
+		err = mp.Cancel(ctx, remote, j.state.CancelReason)
+	default:
+		err = fmt.Errorf("sync: unknown step %q", s.Action)
+	}
+	if err == nil {
+		if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
+			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", cerr)
+		}
+		return nil
+	}
+	if outcomeUnknown(err) {
+		// The call may have landed. Leave the claim: the next try (after the
+		// lease) reads the marketplace order before calling again.
+		return err
+	}
+	if rerr := j.p.store.ReleaseEffect(ctx, key); rerr != nil {
+		j.p.log.Error("could not release a failed call's claim", "err", rerr)
+	}
+	return err
+}
+
+// outcomeUnknown reports whether a failed call may still have been applied:
+// a timeout or a broken connection, rather than an answer.
+func outcomeUnknown(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// effectKey names a marketplace call by what it does to which order, never
+// by message: a redelivered, redriven or replayed event maps to the same key.
+func effectKey(conn, orderID string, s rules.Step) string {
+	h := sha256.New()
+	b, _ := json.Marshal(struct {
+		C, O string
+		S    rules.Step
+	}{conn, orderID, s})
+	h.Write(b)
+	return conn + "#" + orderID + "#" + string(s.Action) + "#" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// detail adds the order and marketplace to a classified error, for the
+// merchant's words.
+func detail(err error, ref order.Ref, conn order.Connection) error {
+	e, ok := syncerr.As(err)
+	if !ok {
+		e = syncerr.E(syncerr.MarketplaceUnavailable).Wrap(err)
+	}
+	c := *e
+	c.Details = map[string]string{"order": orderName(ref), "marketplace": conn.Marketplace.Platform.DisplayName(), "platform": string(conn.Marketplace.Platform)}
+	for k, v := range e.Details {
+		c.Details[k] = v
+	}
+	return &c
+}
+
+func orderName(r order.Ref) string {
+	switch {
+	case r.StoreOrderName != "":
+		return r.StoreOrderName
+	case r.StoreOrderID != "":
+		return r.StoreOrderID
+	}
+	return r.MarketplaceOrderID
+}
+
+func notifyKey(s order.State, code string) string {
+	return s.Connection + "#" + s.Ref.MarketplaceOrderID + s.Ref.StoreOrderID + "#" + code
+}

@@ -1,0 +1,80 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// ErrConflict is returned (wrapped) by Store.SaveOrder when the stored
+// version moved on since the state was loaded: reload and try again.
+var ErrConflict = errors.New("version conflict")
+
+// ErrorRecord is one failure as the merchant sees it in "the last errors".
+type ErrorRecord struct {
+	Connection         string    `dynamodbav:"connection"`
+	MarketplaceOrderID string    `dynamodbav:"marketplace_order_id"`
+	StoreOrderID       string    `dynamodbav:"store_order_id,omitempty"`
+	StoreOrderName     string    `dynamodbav:"store_order_name,omitempty"`
+	Code               string    `dynamodbav:"code"`
+	Kind               string    `dynamodbav:"kind"`
+	Title              string    `dynamodbav:"title"`
+	Cause              string    `dynamodbav:"cause"`
+	Remedy             string    `dynamodbav:"remedy"`
+	Attempts           int       `dynamodbav:"attempts"`
+	At                 time.Time `dynamodbav:"at"`
+}
+
+// EffectClaim is what Store.ClaimEffect found.
+type EffectClaim int
+
+// Effect claims.
+const (
+	// EffectClaimed: this worker may make the call.
+	EffectClaimed EffectClaim = iota
+	// EffectDone: the call was made and confirmed before; skip it.
+	EffectDone
+	// EffectBusy: another worker claimed the call moments ago and has not
+	// confirmed it; try again later.
+	EffectBusy
+)
+
+// Store is ordersync's durable state, as the sync uses it. Every method is
+// safe to call concurrently from several workers.
+type Store interface {
+	// Connection returns a connection; wrapped order.ErrNotFound if unknown.
+	Connection(ctx context.Context, id string) (order.Connection, error)
+	// PauseConnection marks a connection paused (its credentials failed).
+	PauseConnection(ctx context.Context, id string) error
+	// FindOrder returns the marketplace order id linked to a store order id;
+	// wrapped order.ErrNotFound if there is no link.
+	FindOrder(ctx context.Context, connection, storeOrderID string) (string, error)
+	// LinkOrder records that a store order is a marketplace order. It is
+	// idempotent.
+	LinkOrder(ctx context.Context, connection, storeOrderID, marketplaceOrderID string) error
+	// LoadOrder returns an order's state; wrapped order.ErrNotFound if none.
+	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
+	// SaveOrder writes s if the stored version is still s.Version (or no
+	// state exists and s.Version is 0), and returns s with its new version.
+	// On a lost race it returns a wrapped ErrConflict and writes nothing.
+	SaveOrder(ctx context.Context, s order.State) (order.State, error)
+	// ClaimEffect claims the right to make one marketplace call, named by
+	// its business identity. A claim older than lease may be taken over.
+	ClaimEffect(ctx context.Context, key string, lease time.Duration) (EffectClaim, error)
+	// ConfirmEffect records that the claimed call succeeded.
+	ConfirmEffect(ctx context.Context, key string) error
+	// ReleaseEffect forgets a claim whose call certainly did not happen.
+	ReleaseEffect(ctx context.Context, key string) error
+	// RecordError adds a failure to the merchant's error list (kept 7 days).
+	RecordError(ctx context.Context, r ErrorRecord) error
+	// RecentErrors lists a connection's failures since a time, newest first.
+	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]ErrorRecord, error)
+	// MarkNotified records that the merchant was told about a failure named
+	// by key, and reports whether this is the first time.
+	MarkNotified(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// ClearNotified forgets failures' notification marks (after the order
+	// synced), so a new failure later is told again.
+	ClearNotified(ctx context.Context, keys ...string) error
+}
