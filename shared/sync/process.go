@@ -31,8 +31,11 @@ type Config struct {
 	// EffectLease is how long a claimed marketplace call blocks others
 	// before it counts as abandoned.
 	EffectLease time.Duration
-	// Concurrency bounds how many orders of one batch sync at once.
-	Concurrency int
+	// Concurrency bounds how many orders of one batch sync at once, and
+	// PerConnection how many of them belong to one connection, so a batch
+	// never calls one marketplace account faster than a worker at a time
+	// per slot (marketplaces rate-limit per account).
+	Concurrency, PerConnection int
 	// DeadlineMargin: no new message starts with less time than this left.
 	DeadlineMargin time.Duration
 	// NotifyTTL is how long one email covers the same order and problem.
@@ -56,6 +59,9 @@ func (c Config) withDefaults() Config {
 	def(&c.NotifyTTL, 7*24*time.Hour)
 	if c.Concurrency <= 0 {
 		c.Concurrency = 4
+	}
+	if c.PerConnection <= 0 {
+		c.PerConnection = 2
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -111,70 +117,98 @@ func New(cfg Config, store Store, mps Marketplaces, queue Queue, dlq DeadLetters
 }
 
 // Handle processes one SQS batch. Messages for the same order run in their
-// order; different orders run concurrently. It reports the messages to try
-// again as batch item failures; every other message ended applied or in the
-// DLQ with its reason.
+// order; different orders run concurrently, at most Concurrency at once and
+// PerConnection per connection. It reports the messages to try again as
+// batch item failures; every other message ended applied or in the DLQ
+// with its reason. It returns an error, failing the whole batch, only when
+// it could not work at all: every message failed on ordersync's own
+// storage (DynamoDB unreachable, say).
 func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	groups := map[string][]events.SQSMessage{}
-	var keys []string
+	groups := map[groupKey][]events.SQSMessage{}
+	var keys []groupKey
 	for _, m := range ev.Records {
-		k := groupKey(m.Body)
+		k := keyOf(m.Body)
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
 		groups[k] = append(groups[k], m)
 	}
 	var (
-		mu     gosync.Mutex
-		failed []events.SQSBatchItemFailure
-		wg     gosync.WaitGroup
-		sem    = make(chan struct{}, p.cfg.Concurrency)
+		mu       gosync.Mutex
+		failed   []events.SQSBatchItemFailure
+		infraErr error
+		infraN   int
+		wg       gosync.WaitGroup
+		sem      = make(chan struct{}, p.cfg.Concurrency)
+		perConn  = map[string]chan struct{}{}
 	)
+	for _, k := range keys {
+		if perConn[k.connection] == nil {
+			perConn[k.connection] = make(chan struct{}, p.cfg.PerConnection)
+		}
+	}
 	for _, k := range keys {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(msgs []events.SQSMessage) {
-			defer func() { <-sem; wg.Done() }()
+		go func(msgs []events.SQSMessage, conn chan struct{}) {
+			conn <- struct{}{}
+			defer func() { <-conn; <-sem; wg.Done() }()
 			for _, m := range msgs {
-				if !p.handleOne(ctx, m) {
-					mu.Lock()
-					failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-					mu.Unlock()
+				r := p.handleOne(ctx, m)
+				if r.done {
+					continue
 				}
+				mu.Lock()
+				failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				if r.infra != nil {
+					infraN++
+					infraErr = r.infra
+				}
+				mu.Unlock()
 			}
-		}(groups[k])
+		}(groups[k], perConn[k.connection])
 	}
 	wg.Wait()
+	if n := len(ev.Records); n > 0 && infraN == n {
+		return events.SQSEventResponse{}, fmt.Errorf("sync: no message of the batch could be handled: %w", infraErr)
+	}
 	return events.SQSEventResponse{BatchItemFailures: failed}, nil
 }
 
 // groupKey names the order a message is about, so one order's messages
-// are handled one after the other.
-func groupKey(body string) string {
+// are handled one after the other, and its connection.
+type groupKey struct{ connection, order string }
+
+func keyOf(body string) groupKey {
 	var e struct {
 		Connection string    `json:"connection"`
 		Order      order.Ref `json:"order"`
 	}
 	if json.Unmarshal([]byte(body), &e) != nil {
-		return "unreadable:" + body
+		return groupKey{"", "unreadable:" + body}
 	}
 	if e.Order.MarketplaceOrderID != "" {
-		return e.Connection + "#m#" + e.Order.MarketplaceOrderID
+		return groupKey{e.Connection, "m#" + e.Order.MarketplaceOrderID}
 	}
-	return e.Connection + "#s#" + e.Order.StoreOrderID
+	return groupKey{e.Connection, "s#" + e.Order.StoreOrderID}
 }
 
-// handleOne processes one message and reports whether it is done with
-// (applied or dead-lettered). A panic fails only this message.
-func (p *Processor) handleOne(ctx context.Context, m events.SQSMessage) (done bool) {
+// result is how the handling of one message ended.
+type result struct {
+	done  bool  // applied or dead-lettered: delete it from the queue
+	infra error // not done because ordersync's own storage failed
+}
+
+// handleOne processes one message. A panic fails only this message.
+func (p *Processor) handleOne(ctx context.Context, m events.SQSMessage) (r result) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.cfg.DeadlineMargin {
 		p.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)
-		return false
+		return result{}
 	}
 	defer func() {
-		if r := recover(); r != nil {
-			p.log.Error("panic while syncing", "message_id", m.MessageId, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			done = false
+		if v := recover(); v != nil {
+			p.log.Error("panic while syncing", "message_id", m.MessageId, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			r = result{}
 		}
 	}()
 	attempts, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
@@ -183,7 +217,7 @@ func (p *Processor) handleOne(ctx context.Context, m events.SQSMessage) (done bo
 	if err := json.Unmarshal([]byte(m.Body), &e); err != nil || e.Connection == "" {
 		p.log.Error("unreadable sync message", "message_id", m.MessageId)
 		j := &job{p: p, msg: m, attempts: attempts}
-		return j.fail(ctx, syncerr.E(syncerr.InvalidData, "field", "sync message"))
+		return result{done: j.fail(ctx, syncerr.E(syncerr.InvalidData, "field", "sync message"))}
 	}
 	j := &job{p: p, msg: m, event: e, attempts: attempts}
 	return j.run(ctx)
@@ -197,28 +231,29 @@ type job struct {
 	attempts int
 	conn     order.Connection
 	state    order.State
+	want     rules.Want
 }
 
-func (j *job) run(ctx context.Context) bool {
+func (j *job) run(ctx context.Context) result {
 	log := j.p.log.With("connection", j.event.Connection, "store_order", j.event.Order.StoreOrderID,
 		"source_event", j.event.SourceEventID, "attempt", j.attempts)
 	err := j.sync(ctx)
 	if err == nil {
 		log.Info("synced", "marketplace_order", j.state.Ref.MarketplaceOrderID, "status", j.state.MarketplaceStatus)
-		return true
+		return result{done: true}
 	}
 	var infra *infraError
 	if errors.As(err, &infra) {
 		// Our own storage failed: nothing was decided, try again.
 		log.Error("sync interrupted", "err", err)
-		return false
+		return result{infra: err}
 	}
 	code := syncerr.CodeOf(err)
 	kind := syncerr.KindOf(err)
 	log = log.With("marketplace_order", j.state.Ref.MarketplaceOrderID, "code", code, "kind", kind)
 	if errors.Is(err, errBusy) {
 		log.Info("another worker is making this call; retrying later")
-		return j.retryIn(ctx, j.p.cfg.EffectLease)
+		return result{done: j.retryIn(ctx, j.p.cfg.EffectLease)}
 	}
 	if kind == syncerr.Transient && j.attempts < j.p.cfg.MaxReceiveCount {
 		delay := syncerr.RetryAfterOf(err)
@@ -228,10 +263,10 @@ func (j *job) run(ctx context.Context) bool {
 		delay = min(delay, j.p.cfg.RetryCap)
 		log.Warn("sync failed; retrying", "retry_in", delay.String(), "err", err)
 		j.saveOutcome(ctx, order.SyncOutcome{Result: order.SyncPending, ErrorCode: string(code), Attempts: j.attempts})
-		return j.retryIn(ctx, delay)
+		return result{done: j.retryIn(ctx, delay)}
 	}
 	log.Warn("sync failed", "err", err)
-	return j.fail(ctx, err)
+	return result{done: j.fail(ctx, err)}
 }
 
 func (j *job) stateOr() order.State {
@@ -310,8 +345,8 @@ func (j *job) sync(ctx context.Context) error {
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
-	want := rules.Want{Status: j.state.StoreStatus, Parcels: j.state.Parcels, CancelReason: j.state.CancelReason, OccurredAt: j.state.StoreUpdatedAt}
-	steps, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), remote, want)
+	j.want = rules.Want{Status: j.state.StoreStatus, Parcels: j.state.Parcels, CancelReason: j.state.CancelReason, OccurredAt: j.state.StoreUpdatedAt}
+	steps, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), remote, j.want)
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
@@ -434,14 +469,45 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 		return nil
 	}
 	if outcomeUnknown(err) {
-		// The call may have landed. Leave the claim: the next try (after the
-		// lease) reads the marketplace order before calling again.
-		return err
+		// The call may have landed: look before anyone calls again.
+		switch landed, lerr := j.landed(ctx, mp, remote.ID, key); {
+		case lerr != nil:
+			// Cannot tell. Keep the claim: no one calls again before the
+			// lease runs out, and every try reads the order first.
+			j.p.log.Warn("call outcome unknown and the order could not be read", "err", lerr)
+			return err
+		case landed:
+			j.p.log.Info("call timed out but the marketplace shows it made", "action", string(s.Action))
+			if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
+				j.p.log.Error("could not confirm the call", "err", cerr)
+			}
+			return nil
+		}
+		j.p.log.Warn("call timed out and did not land; it will be made again", "action", string(s.Action))
 	}
 	if rerr := j.p.store.ReleaseEffect(ctx, key); rerr != nil {
 		j.p.log.Error("could not release a failed call's claim", "err", rerr)
 	}
 	return err
+}
+
+// landed reads the marketplace order again and reports whether the call
+// named by key is no longer needed: the order already shows its effect.
+func (j *job) landed(ctx context.Context, mp Marketplace, id, key string) (bool, error) {
+	fresh, err := mp.Order(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	steps, err := rules.Plan(j.conn.Marketplace.Platform, mp.Capabilities(), fresh, j.want)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range steps {
+		if effectKey(j.conn.ID, fresh.ID, s) == key {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // outcomeUnknown reports whether a failed call may still have been applied:

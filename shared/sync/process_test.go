@@ -64,6 +64,10 @@ type env struct {
 	proc   *sync.Processor
 	conn   order.Connection
 	nextID int64
+	// client is the HTTP client the Back Market connector gets: a test may
+	// change its transport to lose answers.
+	client *http.Client
+	mps    sync.Marketplaces
 }
 
 func newEnv(t *testing.T) *env {
@@ -80,15 +84,22 @@ func newEnv(t *testing.T) *env {
 	if err := e.store.PutConnection(context.Background(), e.conn); err != nil {
 		t.Fatal(err)
 	}
-	mps := marketplacesFunc(func(_ context.Context, conn order.Connection) (sync.Marketplace, error) {
+	e.client = srv.Client()
+	e.mps = marketplacesFunc(func(_ context.Context, conn order.Connection) (sync.Marketplace, error) {
 		if conn.Marketplace.Platform != order.BackMarket {
 			return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(conn.Marketplace.Platform))
 		}
-		return backmarket.New(srv.Client(), backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm-token"}), nil
+		return backmarket.New(e.client, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm-token"}), nil
 	})
-	e.proc = sync.New(sync.Config{}, e.store, mps, sqsqueue.New(c.SQS, e.queue), sqsqueue.New(c.SQS, e.dlq), e.notes,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.proc = e.processor(sync.Config{}, sqsqueue.New(c.SQS, e.queue))
 	return e
+}
+
+// processor returns a processor on the env's store, marketplace and DLQ,
+// with cfg and q.
+func (e *env) processor(cfg sync.Config, q sync.Queue) *sync.Processor {
+	return sync.New(cfg, e.store, e.mps, q, sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // order seeds a Back Market order awaiting acceptance and returns the ids.

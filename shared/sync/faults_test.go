@@ -1,0 +1,307 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ordersync/ordersync/infra/localstack/stacktest"
+	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/dynamostore"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/sync"
+)
+
+// timings is the real sync queue, recording the retry delays asked of it.
+type timings struct {
+	*sqsqueue.Queue
+	mu     gosync.Mutex
+	delays []time.Duration
+}
+
+func (q *timings) RetryIn(ctx context.Context, receiptHandle string, d time.Duration) error {
+	q.mu.Lock()
+	q.delays = append(q.delays, d)
+	q.mu.Unlock()
+	return q.Queue.RetryIn(ctx, receiptHandle, d)
+}
+
+func (q *timings) last(t *testing.T) time.Duration {
+	t.Helper()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.delays) == 0 {
+		t.Fatal("no retry was timed")
+	}
+	return q.delays[len(q.delays)-1]
+}
+
+func (e *env) timedProcessor(cfg sync.Config) *timings {
+	q := &timings{Queue: sqsqueue.New(stacktest.Clients().SQS, e.queue)}
+	e.proc = e.processor(cfg, q)
+	return q
+}
+
+func TestRetryDelayGrowsWithTheAttempt(t *testing.T) {
+	e := newEnv(t)
+	q := e.timedProcessor(sync.Config{})
+	mk, store := e.order()
+	e.fake.SetFault(backmarkettest.Fault{Status: 503})
+	ev := shipped(mk, store, "6A1", time.Now())
+	for attempt, want := range map[int]time.Duration{1: 1500 * time.Millisecond, 2: 3 * time.Second} {
+		e.deliver(ev, attempt)
+		if got := q.last(t); got != want {
+			t.Errorf("attempt %d: retry in %v, want attempt × 1.5 s = %v", attempt, got, want)
+		}
+	}
+}
+
+func TestRetryAfterWinsAndIsCapped(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter string
+		cap        time.Duration
+		want       time.Duration
+	}{
+		{"the marketplace's Retry-After wins over attempt × 1.5 s", "7", 0, 7 * time.Second},
+		{"a Retry-After longer than the cap is capped", "3600", 90 * time.Second, 90 * time.Second},
+		{"a 429 without Retry-After waits attempt × 1.5 s", "", 0, 1500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			q := e.timedProcessor(sync.Config{RetryCap: tc.cap})
+			mk, store := e.order()
+			e.fake.SetFault(backmarkettest.Fault{Status: 429, RetryAfter: tc.retryAfter})
+			if resp := e.deliver(shipped(mk, store, "6A1", time.Now()), 1); len(resp.BatchItemFailures) != 1 {
+				t.Fatalf("failures = %v, want the message retried", resp.BatchItemFailures)
+			}
+			if got := q.last(t); got != tc.want {
+				t.Errorf("retry in %v, want %v", got, tc.want)
+			}
+			if st := e.state(mk); st.Sync.Result != order.SyncPending || st.Sync.ErrorCode != "rate_limited" {
+				t.Errorf("sync = %+v, want pending with rate_limited", st.Sync)
+			}
+		})
+	}
+}
+
+// lossyTransport makes the nth POST (1-based) time out: before it reaches
+// the marketplace, or, with landed, after the marketplace applied it, so
+// only the answer is lost.
+type lossyTransport struct {
+	next   http.RoundTripper
+	nth    int32
+	landed bool
+	posts  atomic.Int32
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout (the answer was lost)" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+func (l *lossyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || l.posts.Add(1) != l.nth {
+		return l.next.RoundTrip(r)
+	}
+	if !l.landed {
+		return nil, timeoutError{}
+	}
+	resp, err := l.next.RoundTrip(r)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return nil, timeoutError{}
+}
+
+func TestTimeoutThenLookup(t *testing.T) {
+	for _, landed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("landed=%v", landed), func(t *testing.T) {
+			e := newEnv(t)
+			// POST 1 accepts the line, POST 2 ships it: lose the ship's answer.
+			e.client = &http.Client{Transport: &lossyTransport{next: e.client.Transport, nth: 2, landed: landed}}
+			mk, store := e.order()
+			ev := shipped(mk, store, "6A1", time.Now())
+			resp := e.deliver(ev, 1)
+			if landed {
+				// The lookup finds the parcel shipped: done, without a retry.
+				if len(resp.BatchItemFailures) != 0 {
+					t.Errorf("failures = %v, want none: the order shows the shipment", resp.BatchItemFailures)
+				}
+			} else {
+				if len(resp.BatchItemFailures) != 1 {
+					t.Fatalf("failures = %v, want a retry: the ship did not land", resp.BatchItemFailures)
+				}
+				e.deliver(ev, 2)
+			}
+			ships := 0
+			for _, c := range e.fake.Calls() {
+				if c.OrderID == mk && c.NewState == 3 {
+					ships++
+				}
+			}
+			if ships != 1 {
+				t.Errorf("ship calls the marketplace received = %d, want exactly 1", ships)
+			}
+			if st := e.state(mk); st.Sync.Result != order.SyncSynced || st.MarketplaceStatus != order.StatusShipped {
+				t.Errorf("sync = %+v, status %q; want synced and shipped", st.Sync, st.MarketplaceStatus)
+			}
+			// A replay of the event after all this makes no call.
+			before := len(e.fake.Calls())
+			ev.SourceEventID = "replayed"
+			e.deliver(ev, 1)
+			if n := len(e.fake.Calls()) - before; n != 0 {
+				t.Errorf("replay made %d marketplace calls, want 0", n)
+			}
+		})
+	}
+}
+
+func TestReorderedPairIsAcknowledgedAndIgnored(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	at := time.Now()
+	accepted := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "older", OccurredAt: at,
+		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted}
+	// The newer "shipped" arrives first.
+	if resp := e.deliver(shipped(mk, store, "6A1", at.Add(time.Minute)), 1); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures = %v", resp.BatchItemFailures)
+	}
+	before := e.state(mk)
+	calls := len(e.fake.Calls())
+	if resp := e.deliver(accepted, 1); len(resp.BatchItemFailures) != 0 {
+		t.Errorf("the stale event failed: %v; want it acknowledged", resp.BatchItemFailures)
+	}
+	after := e.state(mk)
+	if after.StoreStatus != order.StatusShipped || after.MarketplaceStatus != order.StatusShipped || after.Sync.Result != order.SyncSynced {
+		t.Errorf("after the stale event: store %q, marketplace %q, sync %+v; want shipped and synced",
+			after.StoreStatus, after.MarketplaceStatus, after.Sync)
+	}
+	if !after.StoreUpdatedAt.Equal(before.StoreUpdatedAt) {
+		t.Errorf("store time moved back: %v → %v", before.StoreUpdatedAt, after.StoreUpdatedAt)
+	}
+	if n := len(e.fake.Calls()) - calls; n != 0 {
+		t.Errorf("the stale event made %d marketplace calls, want 0", n)
+	}
+}
+
+func TestConcurrentWorkersNeverLoseAnUpdateOrDoubleCall(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	at := time.Now()
+	// The order's address changes while its shipment comes in, each event
+	// delivered several times, to several workers at once.
+	addr := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "addr", OccurredAt: at,
+		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted,
+		ShippingAddress: &order.Address{Name: "Victor Hugo", Line1: "6 place des Vosges", City: "Paris", PostalCode: "75004", Country: "FR"}}
+	ship := shipped(mk, store, "6A1", at.Add(time.Second))
+	var wg gosync.WaitGroup
+	for i := range 8 {
+		ev := any(ship)
+		if i%2 == 0 {
+			ev = addr
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each worker is its own processor, as concurrent Lambdas are.
+			p := e.processor(sync.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
+			_, _ = p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, fmt.Sprint("w", i), ev)}})
+		}()
+	}
+	wg.Wait()
+	// Whatever lost the race on a call retries; one more delivery settles.
+	e.deliver(ship, 2)
+	st := e.state(mk)
+	if st.ShippingAddress == nil || st.ShippingAddress.Line1 != "6 place des Vosges" {
+		t.Errorf("address update lost: %+v", st.ShippingAddress)
+	}
+	if len(st.Parcels) != 1 || st.Parcels[0].Tracking.Number != "6A1" || st.StoreStatus != order.StatusShipped {
+		t.Errorf("shipment lost: status %q, parcels %+v", st.StoreStatus, st.Parcels)
+	}
+	if st.Sync.Result != order.SyncSynced {
+		t.Errorf("sync = %+v, want synced", st.Sync)
+	}
+	perState := map[int]int{}
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mk && c.Status < 300 {
+			perState[c.NewState]++
+		}
+	}
+	if perState[2] != 1 || perState[3] != 1 {
+		t.Errorf("accepted calls per new state = %v, want one accept (2) and one ship (3)", perState)
+	}
+}
+
+// inflight counts concurrent requests to the marketplace.
+type inflight struct {
+	next     http.RoundTripper
+	mu       gosync.Mutex
+	now, max int
+}
+
+func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	f.now++
+	f.max = max(f.max, f.now)
+	f.mu.Unlock()
+	defer func() { f.mu.Lock(); f.now--; f.mu.Unlock() }()
+	return f.next.RoundTrip(r)
+}
+
+func TestBatchConcurrencyIsBoundedPerConnection(t *testing.T) {
+	e := newEnv(t)
+	counter := &inflight{next: e.client.Transport}
+	e.client = &http.Client{Transport: counter}
+	// Every answer takes a while, so concurrent calls overlap.
+	e.fake.SetFault(backmarkettest.Fault{Delay: 100 * time.Millisecond})
+	var recs []events.SQSMessage
+	for i := range 6 {
+		mk, store := e.order()
+		recs = append(recs, record(t, fmt.Sprint("m", i), shipped(mk, store, "6A"+mk, time.Now())))
+	}
+	p := e.processor(sync.Config{Concurrency: 6, PerConnection: 2}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
+	resp, err := p.Handle(context.Background(), events.SQSEvent{Records: recs})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Handle = %v, %v", resp.BatchItemFailures, err)
+	}
+	if counter.max != 2 {
+		t.Errorf("at most %d calls in flight to one connection's marketplace, want 2 (PerConnection)", counter.max)
+	}
+}
+
+func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
+	e := newEnv(t)
+	// A DynamoDB endpoint nothing listens on.
+	down := dynamodb.NewFromConfig(aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
+		func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
+	p := sync.New(sync.Config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
+		sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mk, store := e.order()
+	_, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		record(t, "a", shipped(mk, store, "6A1", time.Now())), record(t, "b", shipped(mk, store, "6A2", time.Now())),
+	}})
+	if err == nil {
+		t.Fatal("Handle succeeded with DynamoDB unreachable; want an error for the whole batch")
+	}
+	if ok, refused := e.callsFor(mk); ok+refused != 0 {
+		t.Errorf("%d marketplace calls without a store", ok+refused)
+	}
+	if len(e.deadLetters()) != 0 || e.notes.count() != 0 {
+		t.Error("nothing may be dead-lettered or emailed when nothing could be decided")
+	}
+}
