@@ -59,8 +59,10 @@ func (j *job) fail(ctx context.Context, err error) bool {
 		AttrAttempts:      strconv.Itoa(j.attempts),
 	}
 	if derr := p.dlq.Send(ctx, j.msg.Body, attrs); derr != nil {
+		// Keep the message: it comes back like a transient failure, and
+		// after its last try SQS's own redrive policy moves it to the DLQ.
 		p.log.Error("could not dead-letter the message; SQS redrive will", "err", derr)
-		return false
+		return j.retryIn(ctx, min(time.Duration(j.attempts)*p.cfg.RetryBase, p.cfg.RetryCap))
 	}
 	return true
 }

@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/backmarkettest"
@@ -303,5 +306,75 @@ func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
 	}
 	if len(e.deadLetters()) != 0 || e.notes.count() != 0 {
 		t.Error("nothing may be dead-lettered or emailed when nothing could be decided")
+	}
+}
+
+// receive takes the next message from the real queue and hands it to the
+// processor with its real receive count, as the event source mapping does,
+// deleting it when it did not fail.
+func (e *env) receive(p *sync.Processor) (events.SQSEventResponse, bool) {
+	e.t.Helper()
+	ctx := context.Background()
+	c := stacktest.Clients()
+	out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 1,
+		WaitTimeSeconds: 2, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(out.Messages) == 0 {
+		return events.SQSEventResponse{}, false
+	}
+	m := out.Messages[0]
+	rec := events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+		Attributes: m.Attributes}
+	resp, err := p.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{rec}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) == 0 {
+		_, _ = c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle})
+	}
+	return resp, true
+}
+
+func TestWhenTheDLQRefusesSQSRedriveKeepsTheFailure(t *testing.T) {
+	e := newEnv(t)
+	c := stacktest.Clients()
+	// A DLQ that refuses every message: the sync cannot dead-letter.
+	broken := sync.New(sync.Config{RetryBase: 100 * time.Millisecond}, e.store, e.mps, sqsqueue.New(c.SQS, e.queue),
+		sqsqueue.New(c.SQS, e.queue+"-gone"), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mk, store := e.order()
+	body, _ := json.Marshal(shipped(mk, store, "", time.Now()))
+	if _, err := c.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(e.queue), MessageBody: aws.String(string(body))}); err != nil {
+		t.Fatal(err)
+	}
+	tries := 0
+	for {
+		resp, ok := e.receive(broken)
+		if !ok {
+			break
+		}
+		tries++
+		if len(resp.BatchItemFailures) != 1 {
+			t.Fatalf("try %d: failures = %v; a message the DLQ refused must stay on the queue", tries, resp.BatchItemFailures)
+		}
+	}
+	if tries != 3 {
+		t.Errorf("tries = %d, want the queue's maxReceiveCount (3)", tries)
+	}
+	// After the last try, SQS's redrive policy moved it to the DLQ.
+	deadline := time.Now().Add(10 * time.Second)
+	var dl []map[string]string
+	for len(dl) == 0 && time.Now().Before(deadline) {
+		dl = e.deadLetters()
+	}
+	if len(dl) != 1 {
+		t.Fatalf("DLQ = %v, want the message moved there by SQS", dl)
+	}
+	if st := e.state(mk); st.Sync.Result != order.SyncFailed || st.Sync.ErrorCode != "shipping_data_missing" {
+		t.Errorf("sync = %+v, want failed with its reason", st.Sync)
+	}
+	if got := e.notes.count(); got != 1 {
+		t.Errorf("emails = %d, want 1 over the three tries", got)
 	}
 }
