@@ -119,6 +119,16 @@ func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (s
 	return connectors.Marketplace(ctx, conn, m.secrets, m.hc)
 }
 
+// storefronts builds merchant store clients per connection.
+type storefronts struct {
+	secrets connectors.Secrets
+	hc      *http.Client
+}
+
+func (s storefronts) Storefront(ctx context.Context, conn order.Connection) (sync.Storefront, error) {
+	return connectors.Storefront(ctx, conn, s.secrets, s.hc)
+}
+
 func newHTTPClient() *http.Client {
 	return httpclient.New(httpclient.Options{Timeout: 10 * time.Second})
 }

@@ -50,7 +50,9 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
-	p := sync.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: newHTTPClient()}, queue, dlq, notify.New(mail), d.log)
+	hc := newHTTPClient()
+	p := sync.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, dlq, notify.New(mail), d.log).
+		WithStorefronts(storefronts{secrets: d.secrets, hc: hc})
 	return p.Handle, nil
 }
 

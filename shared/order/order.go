@@ -108,6 +108,9 @@ type Event struct {
 	CancelReason    string   `json:"cancel_reason,omitempty"`
 	// Test marks an order the platform flags as a test order.
 	Test bool `json:"test,omitempty"`
+	// Fetch says the event only names the order (BigCommerce's webhooks
+	// are thin): the sync reads the order from the store before applying.
+	Fetch bool `json:"fetch,omitempty"`
 }
 
 // ContentHash is a stable digest of what the event says about the order

@@ -75,6 +75,11 @@ type Marketplaces interface {
 	Marketplace(ctx context.Context, conn order.Connection) (Marketplace, error)
 }
 
+// Storefronts builds the merchant store client of a connection.
+type Storefronts interface {
+	Storefront(ctx context.Context, conn order.Connection) (Storefront, error)
+}
+
 // Queue is the sync queue, as seen while handling one of its messages.
 type Queue interface {
 	// RetryIn makes the received message visible again after d.
@@ -105,6 +110,7 @@ type Processor struct {
 	cfg    Config
 	store  Store
 	mps    Marketplaces
+	stores Storefronts
 	queue  Queue
 	dlq    DeadLetters
 	notify Notifier
@@ -114,6 +120,17 @@ type Processor struct {
 // New returns a Processor.
 func New(cfg Config, store Store, mps Marketplaces, queue Queue, dlq DeadLetters, notify Notifier, log *slog.Logger) *Processor {
 	return &Processor{cfg: cfg.withDefaults(), store: store, mps: mps, queue: queue, dlq: dlq, notify: notify, log: log}
+}
+
+// WithStorefronts lets the sync read orders from the merchant's store: for
+// events that only name an order (Event.Fetch), and, best effort, before
+// it tries again an order whose last sync failed, so a fix made in the
+// store (a tracking number filled in) applies even when the store's own
+// webhook about it was lost. Without it, fetch events fail with
+// platform_unsupported.
+func (p *Processor) WithStorefronts(s Storefronts) *Processor {
+	p.stores = s
+	return p
 }
 
 // Handle processes one SQS batch. Messages for the same order run in their
@@ -331,7 +348,18 @@ func (j *job) sync(ctx context.Context) error {
 			return infra(err)
 		}
 	}
-	if err := j.applyEvent(ctx, mkID); err != nil {
+	events := []order.Event{e}
+	if e.Fetch {
+		fresh, err := j.fromStore(ctx, e.Order.StoreOrderID)
+		if err != nil {
+			j.state = order.State{Connection: conn.ID, Ref: order.Ref{MarketplaceOrderID: mkID, StoreOrderID: e.Order.StoreOrderID, StoreOrderName: e.Order.StoreOrderName}}
+			return detail(err, j.state.Ref, conn)
+		}
+		events = []order.Event{fresh}
+	} else if fresh, ok := j.refetch(ctx, mkID); ok {
+		events = append(events, fresh)
+	}
+	if err := j.applyEvent(ctx, mkID, events...); err != nil {
 		return err
 	}
 	if conn.Paused {
@@ -372,8 +400,48 @@ func (j *job) sync(ctx context.Context) error {
 	return nil
 }
 
-// applyEvent merges the event into the stored order, retrying on a lost race.
-func (j *job) applyEvent(ctx context.Context, mkID string) error {
+// fromStore reads a store order as an event of this job's connection.
+func (j *job) fromStore(ctx context.Context, storeOrderID string) (order.Event, error) {
+	if j.p.stores == nil || storeOrderID == "" {
+		return order.Event{}, syncerr.E(syncerr.PlatformUnsupported, "platform", string(j.conn.Store.Platform))
+	}
+	sf, err := j.p.stores.Storefront(ctx, j.conn)
+	if err != nil {
+		return order.Event{}, err
+	}
+	e, err := sf.Order(ctx, storeOrderID)
+	if err != nil {
+		return order.Event{}, err
+	}
+	e.Connection, e.SourceEventID, e.Fetch = j.conn.ID, j.event.SourceEventID, false
+	if e.Order.StoreOrderID == "" {
+		e.Order.StoreOrderID = storeOrderID
+	}
+	return e, nil
+}
+
+// refetch reads the store order again, best effort, when the order's last
+// sync failed: what the merchant fixed since is in the store.
+func (j *job) refetch(ctx context.Context, mkID string) (order.Event, bool) {
+	if j.p.stores == nil {
+		return order.Event{}, false
+	}
+	st, err := j.p.store.LoadOrder(ctx, j.conn.ID, mkID)
+	if err != nil || (st.Sync.Result != order.SyncFailed && st.Sync.Result != order.SyncHeld) {
+		return order.Event{}, false
+	}
+	id := firstNonEmpty(j.event.Order.StoreOrderID, st.Ref.StoreOrderID)
+	e, err := j.fromStore(ctx, id)
+	if err != nil {
+		j.p.log.Info("could not read the order from the store; using what ordersync holds", "store_order", id, "err", err)
+		return order.Event{}, false
+	}
+	return e, true
+}
+
+// applyEvent merges the events into the stored order, retrying on a lost
+// race.
+func (j *job) applyEvent(ctx context.Context, mkID string, events ...order.Event) error {
 	for range 5 {
 		st, err := j.p.store.LoadOrder(ctx, j.conn.ID, mkID)
 		if errors.Is(err, order.ErrNotFound) {
@@ -381,7 +449,12 @@ func (j *job) applyEvent(ctx context.Context, mkID string) error {
 		} else if err != nil {
 			return infra(err)
 		}
-		next, changed := rules.Apply(st, j.event)
+		next, changed := st, false
+		for _, e := range events {
+			var c bool
+			next, c = rules.Apply(next, e)
+			changed = changed || c
+		}
 		next.Ref.MarketplaceOrderID = mkID
 		if next.Ref.StoreOrderID == "" {
 			next.Ref.StoreOrderID, next.Ref.StoreOrderName = j.event.Order.StoreOrderID, j.event.Order.StoreOrderName

@@ -79,6 +79,7 @@ func ParseBigCommerce(body []byte) (order.Event, error) {
 		OccurredAt:    firstTime(w.CreatedAt),
 		// BigCommerce shows an order by its id ("Order #250").
 		Order: order.Ref{StoreOrderID: string(orderID), StoreOrderName: string(orderID)},
+		Fetch: true,
 	}
 	if st := w.Data.Status; st != nil && st.NewStatusID != nil {
 		id := int(*st.NewStatusID)
