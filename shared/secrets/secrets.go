@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	gosync "sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -50,26 +51,46 @@ type SSMAPI interface {
 }
 
 // Parameters reads SecureString parameters named prefix+name, decrypted,
-// and caches them for the life of the process (one cold start).
+// and caches each for TTL (5 minutes by default): a warm function does not
+// ask SSM on every call, and a credential the merchant replaced (after an
+// auth_expired) is picked up within minutes, without a cold start.
 type Parameters struct {
+	// TTL is how long a value is used before it is read again.
+	TTL time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
 	api    SSMAPI
 	prefix string
 	mu     gosync.Mutex
-	cache  map[string]string
+	cache  map[string]cached
+}
+
+type cached struct {
+	value string
+	at    time.Time
 }
 
 // NewParameters returns a resolver over SSM Parameter Store.
 func NewParameters(api SSMAPI, prefix string) *Parameters {
-	return &Parameters{api: api, prefix: prefix, cache: map[string]string{}}
+	return &Parameters{TTL: 5 * time.Minute, api: api, prefix: prefix, cache: map[string]cached{}}
+}
+
+func (p *Parameters) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
 }
 
 // Secret returns the named secret, or a wrapped order.ErrNotFound.
 func (p *Parameters) Secret(ctx context.Context, name string) (string, error) {
+	now := p.now()
 	p.mu.Lock()
-	v, ok := p.cache[name]
+	c, ok := p.cache[name]
 	p.mu.Unlock()
-	if ok {
-		return v, nil
+	if ok && now.Sub(c.at) < p.TTL {
+		return c.value, nil
 	}
 	out, err := p.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(p.prefix + name), WithDecryption: aws.Bool(true)})
 	var nf *types.ParameterNotFound
@@ -79,9 +100,12 @@ func (p *Parameters) Secret(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("secrets: %q: %w", name, err) // the SDK's error names the parameter, never its value
 	}
-	v = aws.ToString(out.Parameter.Value)
+	if out.Parameter == nil {
+		return "", fmt.Errorf("secrets: %q: SSM answered without a parameter", name)
+	}
+	v := aws.ToString(out.Parameter.Value)
 	p.mu.Lock()
-	p.cache[name] = v
+	p.cache[name] = cached{value: v, at: now}
 	p.mu.Unlock()
 	return v, nil
 }
