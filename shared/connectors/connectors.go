@@ -94,25 +94,32 @@ func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets
 // credential resolves the connection's marketplace credential. The value
 // never enters an error; only the secret's name and the connection do.
 func credential(ctx context.Context, conn order.Connection, secrets Secrets, name string) (string, error) {
-	ref := conn.Marketplace.CredentialRef
+	return resolve(ctx, conn.ID, secrets, conn.Marketplace.CredentialRef, "marketplace", name, syncerr.AuthExpired)
+}
+
+// resolve reads the secret ref of one side ("marketplace" or "store",
+// called name for the merchant) of connection connID. A credential that is
+// missing, gone or empty is refused (auth_expired or store_disconnected);
+// a secret store that fails is a transient error.
+func resolve(ctx context.Context, connID string, secrets Secrets, ref, side, name string, refused syncerr.Code) (string, error) {
 	if ref == "" {
-		return "", syncerr.E(syncerr.AuthExpired, "marketplace", name).
-			Wrap(fmt.Errorf("connectors: connection %s has no marketplace credential", conn.ID))
+		return "", syncerr.E(refused, side, name).
+			Wrap(fmt.Errorf("connectors: connection %s has no %s credential", connID, side))
 	}
 	v, err := secrets.Secret(ctx, ref)
 	switch {
 	case err != nil && errors.Is(err, order.ErrNotFound):
-		return "", syncerr.E(syncerr.AuthExpired, "marketplace", name).
-			Wrap(fmt.Errorf("connectors: connection %s: credential %q: %w", conn.ID, ref, err))
+		return "", syncerr.E(refused, side, name).
+			Wrap(fmt.Errorf("connectors: connection %s: %s credential %q: %w", connID, side, ref, err))
 	case err != nil:
 		if e, ok := syncerr.As(err); ok {
 			return "", e
 		}
-		return "", syncerr.E(syncerr.MarketplaceUnavailable, "marketplace", name).
-			Wrap(fmt.Errorf("connectors: connection %s: reading credential %q: %w", conn.ID, ref, err))
+		return "", syncerr.E(syncerr.MarketplaceUnavailable, side, name).
+			Wrap(fmt.Errorf("connectors: connection %s: reading %s credential %q: %w", connID, side, ref, err))
 	case strings.TrimSpace(v) == "":
-		return "", syncerr.E(syncerr.AuthExpired, "marketplace", name).
-			Wrap(fmt.Errorf("connectors: connection %s: credential %q is empty", conn.ID, ref))
+		return "", syncerr.E(refused, side, name).
+			Wrap(fmt.Errorf("connectors: connection %s: %s credential %q is empty", connID, side, ref))
 	}
 	return strings.TrimSpace(v), nil
 }

@@ -2,7 +2,6 @@ package connectors
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -67,26 +66,5 @@ func storeOrErr[C sync.Storefront](c C, err error, conn order.Connection, name s
 }
 
 func storeCredential(ctx context.Context, conn order.Connection, secrets Secrets) (string, error) {
-	name := conn.Store.Platform.DisplayName()
-	ref := conn.Store.CredentialRef
-	if ref == "" {
-		return "", syncerr.E(syncerr.StoreDisconnected, "store", name).
-			Wrap(fmt.Errorf("connectors: connection %s has no store credential", conn.ID))
-	}
-	v, err := secrets.Secret(ctx, ref)
-	switch {
-	case err != nil && errors.Is(err, order.ErrNotFound):
-		return "", syncerr.E(syncerr.StoreDisconnected, "store", name).
-			Wrap(fmt.Errorf("connectors: connection %s: store credential %q: %w", conn.ID, ref, err))
-	case err != nil:
-		if e, ok := syncerr.As(err); ok {
-			return "", e
-		}
-		return "", syncerr.E(syncerr.MarketplaceUnavailable, "store", name).
-			Wrap(fmt.Errorf("connectors: connection %s: reading store credential %q: %w", conn.ID, ref, err))
-	case strings.TrimSpace(v) == "":
-		return "", syncerr.E(syncerr.StoreDisconnected, "store", name).
-			Wrap(fmt.Errorf("connectors: connection %s: store credential %q is empty", conn.ID, ref))
-	}
-	return strings.TrimSpace(v), nil
+	return resolve(ctx, conn.ID, secrets, conn.Store.CredentialRef, "store", conn.Store.Platform.DisplayName(), syncerr.StoreDisconnected)
 }
