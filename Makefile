@@ -31,7 +31,8 @@ test: deps
 # queues, the webhook API on 127.0.0.1:3000, the SQS poller, the schedule,
 # a sandbox marketplace, and a demo. Ctrl-C stops everything.
 run: deps
-	go run ./infra/localrun $(ARGS)
+	@go build -o bin/localrun ./infra/localrun
+	@exec bin/localrun $(ARGS)
 
 # Lambda bootstrap binaries under bin/<function>/bootstrap.
 build: $(FUNCTIONS:%=bin/%/bootstrap)
