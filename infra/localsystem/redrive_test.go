@@ -3,6 +3,7 @@ package localsystem_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +160,34 @@ func inDLQ(t *testing.T, o localsystem.DemoOrder, code string) bool {
 		}
 	}
 	return false
+}
+
+// TestReconnectResumesHeldOrders is the merchant's path after an expired
+// key: the connection pauses and holds the order; once the marketplace
+// takes the key again, the hourly refresh resumes the connection and the
+// held order syncs, with no operator involved.
+func TestReconnectResumesHeldOrders(t *testing.T) {
+	ctx := context.Background()
+	o := newOrder(t)
+	sys.Sandbox.SetFault(backmarkettest.Fault{Status: 401})
+	t.Cleanup(sys.Sandbox.ClearFaults)
+	t.Cleanup(func() { _ = sys.Store.ResumeConnection(ctx, localsystem.DemoConnection) })
+	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Number: "6A77777777777", Carrier: "Colissimo"}, time.Now()))
+	waitSync(t, o, order.SyncHeld)
+
+	sys.Sandbox.ClearFaults() // the merchant's new key works
+	resp, err := http.Post(sys.APIURL+"/_local/schedules/Hourly", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("firing the schedule: %s", resp.Status)
+	}
+	if st := waitSync(t, o, order.SyncSynced); st.MarketplaceStatus != order.StatusShipped {
+		t.Errorf("marketplace status %q, want shipped", st.MarketplaceStatus)
+	}
+	if c, _ := sys.Store.Connection(ctx, localsystem.DemoConnection); c.Paused {
+		t.Error("connection still paused")
+	}
 }

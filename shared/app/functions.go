@@ -62,7 +62,13 @@ func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.Ev
 	if err != nil {
 		return nil, err
 	}
-	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: newHTTPClient()}, d.log)
+	queue := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	if d.env.err != nil {
+		return nil, d.env.err
+	}
+	hc := newHTTPClient()
+	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, d.log).
+		WithStorefronts(storefronts{secrets: d.secrets, hc: hc})
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		return r.Run(ctx, ev.Time)
 	}, nil

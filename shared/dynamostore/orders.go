@@ -64,19 +64,30 @@ func (s *Store) Connections(ctx context.Context) ([]order.Connection, error) {
 	return out, nil
 }
 
-// PauseConnection marks a connection paused.
-func (s *Store) PauseConnection(ctx context.Context, id string) error {
+// PauseConnection marks a connection paused for the error code.
+func (s *Store) PauseConnection(ctx context.Context, id, code string) error {
+	return s.setPaused(ctx, "pause", id, "SET paused = :p, paused_code = :c", map[string]types.AttributeValue{
+		":p": &types.AttributeValueMemberBOOL{Value: true}, ":c": str(code)})
+}
+
+// ResumeConnection ends a connection's pause.
+func (s *Store) ResumeConnection(ctx context.Context, id string) error {
+	return s.setPaused(ctx, "resume", id, "SET paused = :p REMOVE paused_code", map[string]types.AttributeValue{
+		":p": &types.AttributeValueMemberBOOL{Value: false}})
+}
+
+func (s *Store) setPaused(ctx context.Context, verb, id, update string, values map[string]types.AttributeValue) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(connPK(id), "CONN"),
-		UpdateExpression:          aws.String("SET paused = :t"),
+		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
+		ExpressionAttributeValues: values,
 	})
 	if isConditionFailed(err) {
-		return fmt.Errorf("dynamostore: pause connection %q: %w", id, order.ErrNotFound)
+		return fmt.Errorf("dynamostore: %s connection %q: %w", verb, id, order.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("dynamostore: pause connection %q: %w", id, err)
+		return fmt.Errorf("dynamostore: %s connection %q: %w", verb, id, err)
 	}
 	return nil
 }

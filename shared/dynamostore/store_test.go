@@ -41,14 +41,25 @@ func TestConnections(t *testing.T) {
 	if _, err := s.Connection(ctx, "nobody"); !errors.Is(err, order.ErrNotFound) {
 		t.Errorf("unknown connection: err = %v, want ErrNotFound", err)
 	}
-	if err := s.PauseConnection(ctx, "acme"); err != nil {
+	if err := s.PauseConnection(ctx, "acme", "auth_expired"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Connection(ctx, "acme"); !got.Paused {
-		t.Error("connection not paused after PauseConnection")
+	if got, _ := s.Connection(ctx, "acme"); !got.Paused || got.PausedCode != "auth_expired" {
+		t.Errorf("after PauseConnection: paused %v for %q, want paused for auth_expired", got.Paused, got.PausedCode)
 	}
-	if err := s.PauseConnection(ctx, "nobody"); !errors.Is(err, order.ErrNotFound) {
-		t.Errorf("pause unknown: err = %v, want ErrNotFound (and no item created)", err)
+	if err := s.ResumeConnection(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Connection(ctx, "acme"); got.Paused || got.PausedCode != "" || got.MerchantEmail != want.MerchantEmail {
+		t.Errorf("after ResumeConnection: %+v, want the connection as it was, not paused", got)
+	}
+	for _, verb := range []func(context.Context, string) error{
+		func(ctx context.Context, id string) error { return s.PauseConnection(ctx, id, "auth_expired") },
+		s.ResumeConnection,
+	} {
+		if err := verb(ctx, "nobody"); !errors.Is(err, order.ErrNotFound) {
+			t.Errorf("unknown connection: err = %v, want ErrNotFound (and no item created)", err)
+		}
 	}
 	all, err := s.Connections(ctx)
 	if err != nil || len(all) != 1 || all[0].ID != "acme" {

@@ -137,9 +137,11 @@ type Connection struct {
 	// (shared/merchantapi) for this connection; several are active during
 	// a rotation. A connection with none that resolves refuses that API.
 	APIKeyRefs []string `json:"api_key_refs" dynamodbav:"api_key_refs"`
-	// Paused is set when the marketplace refused the credentials
-	// (auth_expired): syncs wait until the merchant reconnects.
-	Paused bool `json:"paused,omitempty" dynamodbav:"paused"`
+	// Paused is set when the marketplace or the store refused the
+	// credentials: syncs wait until the merchant reconnects. PausedCode
+	// says which (auth_expired or store_disconnected).
+	Paused     bool   `json:"paused,omitempty" dynamodbav:"paused"`
+	PausedCode string `json:"paused_code,omitempty" dynamodbav:"paused_code,omitempty"`
 }
 
 // Endpoint says how to reach one side of a connection. CredentialRef names a

@@ -1,7 +1,9 @@
-// Package refresh is the hourly pass over every connection: it lists the
-// marketplace orders changed since the connection's checkpoint and moves
-// the checkpoint on. Importing new orders into the store and reconciling
-// both sides build on this (see the README's roadmap).
+// Package refresh is the hourly pass over every connection. It resumes a
+// paused connection once its credentials work again and re-syncs the
+// orders held while it was paused; then it lists the marketplace orders
+// changed since the connection's checkpoint and moves the checkpoint on.
+// Importing new orders into the store and reconciling both sides build on
+// this (see the README's roadmap).
 package refresh
 
 import (
@@ -13,41 +15,70 @@ import (
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
 // Store is the state the refresh reads and writes.
 type Store interface {
 	Connections(ctx context.Context) ([]order.Connection, error)
+	// ResumeConnection ends a connection's pause.
+	ResumeConnection(ctx context.Context, id string) error
 	// Checkpoint returns when the connection was last refreshed, or the
 	// zero time if never.
 	Checkpoint(ctx context.Context, connection string) (time.Time, error)
 	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
+	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]sync.ErrorRecord, error)
+	ClearNotified(ctx context.Context, keys ...string) error
 }
+
+// Queue is the sync queue.
+type Queue interface {
+	Enqueue(ctx context.Context, e order.Event) error
+}
+
+// Source marks the events the refresh puts on the sync queue.
+const Source order.Platform = "ordersync"
 
 // FirstWindow is how far back the first refresh of a connection looks.
 const FirstWindow = 24 * time.Hour
 
+// heldWindow is how far back the refresh looks for orders held by a
+// pause: the merchant's error list keeps a week.
+const heldWindow = 7 * 24 * time.Hour
+
 // Refresher runs the refresh.
 type Refresher struct {
-	store Store
-	mps   sync.Marketplaces
-	log   *slog.Logger
+	store  Store
+	mps    sync.Marketplaces
+	stores sync.Storefronts
+	queue  Queue
+	log    *slog.Logger
 }
 
 // New returns a Refresher.
-func New(store Store, mps sync.Marketplaces, log *slog.Logger) *Refresher {
-	return &Refresher{store: store, mps: mps, log: log}
+func New(store Store, mps sync.Marketplaces, queue Queue, log *slog.Logger) *Refresher {
+	return &Refresher{store: store, mps: mps, queue: queue, log: log}
+}
+
+// WithStorefronts lets the refresh check a store's credentials, to resume
+// a connection paused with store_disconnected.
+func (r *Refresher) WithStorefronts(s sync.Storefronts) *Refresher {
+	r.stores = s
+	return r
 }
 
 // Report is what one connection's refresh found.
 type Report struct {
 	Connection string
-	Changed    int // marketplace orders changed since the checkpoint
-	Unknown    int // of which ordersync holds no state yet (to import)
+	Resumed    bool // the connection was paused and works again
+	Resynced   int  // orders held by the pause, put back on the sync queue
+	Changed    int  // marketplace orders changed since the checkpoint
+	Unknown    int  // of which ordersync holds no state yet (to import)
 }
 
-// Run refreshes every connection that is not paused, as of at. A failing
+// Run refreshes every connection as of at. A paused connection is probed
+// and stays paused while its credentials are still refused. A failing
 // connection does not stop the others; their errors are joined.
 func (r *Refresher) Run(ctx context.Context, at time.Time) error {
 	conns, err := r.store.Connections(ctx)
@@ -56,23 +87,43 @@ func (r *Refresher) Run(ctx context.Context, at time.Time) error {
 	}
 	var errs []error
 	for _, c := range conns {
-		if c.Paused {
-			r.log.Info("refresh skipped: connection paused", "connection", c.ID)
-			continue
-		}
 		rep, err := r.connection(ctx, c, at)
 		if err != nil {
 			r.log.Error("refresh failed", "connection", c.ID, "err", err)
 			errs = append(errs, fmt.Errorf("refresh %s: %w", c.ID, err))
 			continue
 		}
-		r.log.Info("refreshed", "connection", c.ID, "changed", rep.Changed, "unknown", rep.Unknown)
+		if c.Paused && !rep.Resumed {
+			r.log.Info("connection still paused: credentials refused", "connection", c.ID, "code", c.PausedCode)
+			continue
+		}
+		r.log.Info("refreshed", "connection", c.ID, "resumed", rep.Resumed, "resynced", rep.Resynced,
+			"changed", rep.Changed, "unknown", rep.Unknown)
 	}
 	return errors.Join(errs...)
 }
 
 func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.Time) (Report, error) {
 	rep := Report{Connection: c.ID}
+	if c.Paused {
+		ok, err := r.probe(ctx, c, at)
+		if err != nil || !ok {
+			return rep, err
+		}
+		if err := r.store.ResumeConnection(ctx, c.ID); err != nil {
+			return rep, err
+		}
+		// A later expiry is news again.
+		if err := r.store.ClearNotified(ctx, sync.ConnectionNoticeKey(c.ID, pausedCode(c))); err != nil {
+			r.log.Error("could not clear the connection's email mark", "connection", c.ID, "err", err)
+		}
+		rep.Resumed = true
+	}
+	n, err := r.resyncHeld(ctx, c, at)
+	rep.Resynced = n
+	if err != nil {
+		return rep, err
+	}
 	since, err := r.store.Checkpoint(ctx, c.ID)
 	if err != nil {
 		return rep, err
@@ -99,4 +150,72 @@ func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.
 		}
 	}
 	return rep, r.store.SetCheckpoint(ctx, c.ID, at)
+}
+
+func pausedCode(c order.Connection) string {
+	if c.PausedCode == "" {
+		return string(syncerr.AuthExpired)
+	}
+	return c.PausedCode
+}
+
+// probe reports whether the side that refused a paused connection's
+// credentials takes them again. An error means it could not tell.
+func (r *Refresher) probe(ctx context.Context, c order.Connection, at time.Time) (bool, error) {
+	var err error
+	switch pausedCode(c) {
+	case string(syncerr.StoreDisconnected):
+		if r.stores == nil {
+			return false, nil
+		}
+		var sf sync.Storefront
+		if sf, err = r.stores.Storefront(ctx, c); err == nil {
+			_, err = sf.OrdersUpdatedSince(ctx, at)
+		}
+	default:
+		var mp sync.Marketplace
+		if mp, err = r.mps.Marketplace(ctx, c); err == nil {
+			_, err = mp.OrdersUpdatedSince(ctx, at)
+		}
+	}
+	if err != nil && syncerr.KindOf(err) == syncerr.Auth {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// resyncHeld puts back on the sync queue the orders of a working
+// connection that are still held by a pause (auth_expired or
+// store_disconnected). The events carry no change: the sync applies the
+// order's stored state, now that it can reach both sides.
+func (r *Refresher) resyncHeld(ctx context.Context, c order.Connection, at time.Time) (int, error) {
+	recs, err := r.store.RecentErrors(ctx, c.ID, at.Add(-heldWindow), 1000)
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	n := 0
+	for _, rec := range recs {
+		if syncerr.Kind(rec.Kind) != syncerr.Auth || rec.MarketplaceOrderID == "" || seen[rec.MarketplaceOrderID] {
+			continue
+		}
+		seen[rec.MarketplaceOrderID] = true
+		st, err := r.store.LoadOrder(ctx, c.ID, rec.MarketplaceOrderID)
+		if errors.Is(err, order.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if st.Sync.Result != order.SyncHeld || syncerr.Lookup(syncerr.Code(st.Sync.ErrorCode)).Kind != syncerr.Auth {
+			continue
+		}
+		ev := order.Event{Connection: c.ID, Source: Source, Topic: "connection/resumed", Order: st.Ref,
+			SourceEventID: fmt.Sprintf("resumed/%s/%d", st.Ref.MarketplaceOrderID, at.Unix())}
+		if err := r.queue.Enqueue(ctx, ev); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -39,7 +39,7 @@ func (j *job) fail(ctx context.Context, err error) bool {
 	st = j.stateOr()
 	if j.conn.ID != "" {
 		if x.Kind == syncerr.Auth && !j.conn.Paused {
-			if perr := p.store.PauseConnection(ctx, j.conn.ID); perr != nil {
+			if perr := p.store.PauseConnection(ctx, j.conn.ID, string(x.Code)); perr != nil {
 				p.log.Error("could not pause the connection", "connection", j.conn.ID, "err", perr)
 			}
 		}
@@ -73,7 +73,7 @@ func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) {
 	p := j.p
 	key := notifyKey(st, string(x.Code))
 	if x.Kind == syncerr.Auth {
-		key = j.conn.ID + "#" + string(x.Code)
+		key = ConnectionNoticeKey(j.conn.ID, string(x.Code))
 	}
 	first, err := p.store.MarkNotified(ctx, key, p.cfg.NotifyTTL)
 	if err != nil {
@@ -89,6 +89,12 @@ func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) {
 		// Forget the mark, so the next failure of this order tries again.
 		_ = p.store.ClearNotified(ctx, key)
 	}
+}
+
+// ConnectionNoticeKey names the email mark of a connection-wide problem
+// (a paused connection), which the refresh clears when it resumes.
+func ConnectionNoticeKey(connection, code string) string {
+	return connection + "#" + code
 }
 
 func firstNonEmpty(a, b string) string {

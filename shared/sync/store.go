@@ -46,8 +46,9 @@ const (
 type Store interface {
 	// Connection returns a connection; wrapped order.ErrNotFound if unknown.
 	Connection(ctx context.Context, id string) (order.Connection, error)
-	// PauseConnection marks a connection paused (its credentials failed).
-	PauseConnection(ctx context.Context, id string) error
+	// PauseConnection marks a connection paused: its credentials failed
+	// with code (auth_expired or store_disconnected).
+	PauseConnection(ctx context.Context, id, code string) error
 	// FindOrder returns the marketplace order id linked to a store order id;
 	// wrapped order.ErrNotFound if there is no link.
 	FindOrder(ctx context.Context, connection, storeOrderID string) (string, error)

@@ -1,0 +1,172 @@
+package refresh_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ordersync/ordersync/infra/localstack/stacktest"
+	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/connectors"
+	"github.com/ordersync/ordersync/shared/dynamostore"
+	"github.com/ordersync/ordersync/shared/httpclient"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
+	"github.com/ordersync/ordersync/shared/secrets"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/sync"
+)
+
+func TestMain(m *testing.M) { stacktest.Main(m) }
+
+type marketplaces struct{ secrets connectors.Secrets }
+
+func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (sync.Marketplace, error) {
+	return connectors.Marketplace(ctx, conn, m.secrets, httpclient.New(httpclient.Options{}))
+}
+
+type env struct {
+	t     *testing.T
+	store *dynamostore.Store
+	fake  *backmarkettest.Server
+	queue string
+	r     *refresh.Refresher
+}
+
+func newEnv(t *testing.T) *env {
+	st := stacktest.New(t, nil)
+	c := stacktest.Clients()
+	e := &env{t: t, store: dynamostore.New(c.DynamoDB, st.Ref("Table")), queue: st.Ref("SyncQueue"),
+		fake: backmarkettest.New(backmarkettest.Options{Token: "bm-token"})}
+	srv := httptest.NewServer(e.fake)
+	t.Cleanup(srv.Close)
+	conn := order.Connection{ID: "acme", MerchantEmail: "ops@acme.test", Store: order.Endpoint{Platform: order.Shopify},
+		Marketplace: order.Endpoint{Platform: order.BackMarket, BaseURL: srv.URL, CredentialRef: "bm"},
+		Paused:      true, PausedCode: "auth_expired"}
+	if err := e.store.PutConnection(context.Background(), conn); err != nil {
+		t.Fatal(err)
+	}
+	e.r = refresh.New(e.store, marketplaces{secrets.Static{"bm": "bm-token"}}, sqsqueue.New(c.SQS, e.queue),
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return e
+}
+
+// held records an order held with code, as the sync does.
+func (e *env) held(mk, code, kind string) {
+	e.t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	_, err := e.store.SaveOrder(ctx, order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: mk, StoreOrderID: "s" + mk},
+		StoreStatus: order.StatusShipped, Sync: order.SyncOutcome{Result: order.SyncHeld, ErrorCode: code, Attempts: 1, At: now}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.RecordError(ctx, sync.ErrorRecord{Connection: "acme", MarketplaceOrderID: mk, Code: code, Kind: kind, At: now}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// queued drains the sync queue.
+func (e *env) queued() []order.Event {
+	e.t.Helper()
+	var out []order.Event
+	c := stacktest.Clients()
+	for {
+		res, err := c.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(res.Messages) == 0 {
+			return out
+		}
+		for _, m := range res.Messages {
+			var ev order.Event
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
+				e.t.Fatal(err)
+			}
+			out = append(out, ev)
+			_, _ = c.SQS.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+}
+
+func (e *env) paused() bool {
+	e.t.Helper()
+	c, err := e.store.Connection(context.Background(), "acme")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c.Paused
+}
+
+func TestReconnectResumesThePausedConnectionAndItsHeldOrders(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.held("101", "auth_expired", "auth")
+	e.held("102", "auth_expired", "auth")
+	e.held("103", "address_missing", "permanent") // held for another reason: the merchant must act
+	noticeKey := sync.ConnectionNoticeKey("acme", "auth_expired")
+	if _, err := e.store.MarkNotified(ctx, noticeKey, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	// The key is still refused: nothing changes.
+	e.fake.SetFault(backmarkettest.Fault{Status: 401})
+	if err := e.r.Run(ctx, time.Now()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !e.paused() {
+		t.Error("resumed while the marketplace still refuses the key")
+	}
+	if q := e.queued(); len(q) != 0 {
+		t.Errorf("queued %d events for a paused connection, want 0", len(q))
+	}
+
+	// The merchant reconnects with a key the marketplace takes.
+	e.fake.ClearFaults()
+	at := time.Now()
+	if err := e.r.Run(ctx, at); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if e.paused() {
+		t.Error("still paused after the marketplace took the key again")
+	}
+	got := map[string]order.Event{}
+	for _, ev := range e.queued() {
+		got[ev.Order.MarketplaceOrderID] = ev
+	}
+	if len(got) != 2 || got["101"].Connection != "acme" || got["102"].Order.StoreOrderID != "s102" {
+		t.Errorf("queued %+v, want one re-sync for each of 101 and 102 (not 103)", got)
+	}
+	if ev := got["101"]; ev.Source != refresh.Source || !ev.OccurredAt.IsZero() || ev.Status != "" {
+		t.Errorf("re-sync event %+v: want an ordersync event that changes nothing", ev)
+	}
+	if first, _ := e.store.MarkNotified(ctx, noticeKey, time.Hour); !first {
+		t.Error("the expiry email mark was kept: a later expiry would not be told")
+	}
+	if cp, _ := e.store.Checkpoint(ctx, "acme"); cp.Sub(at).Abs() > time.Second {
+		t.Errorf("checkpoint = %v, want %v", cp, at)
+	}
+}
+
+func TestAnOutageDuringTheProbeKeepsThePause(t *testing.T) {
+	e := newEnv(t)
+	e.held("201", "auth_expired", "auth")
+	e.fake.SetFault(backmarkettest.Fault{Status: 503})
+	if err := e.r.Run(context.Background(), time.Now()); err == nil {
+		t.Error("Run = nil; want the connection's error reported")
+	}
+	if !e.paused() {
+		t.Error("resumed on a 503: the key was never checked")
+	}
+	if q := e.queued(); len(q) != 0 {
+		t.Errorf("queued %d events, want 0", len(q))
+	}
+}
