@@ -194,13 +194,8 @@ func (e Endpoints) Clients(ctx context.Context) (Clients, error) {
 		return Clients{}, err
 	}
 	return Clients{
-		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-			o.BaseEndpoint = aws.String(e.DynamoDB)
-			// DynamoDB Local omits x-amz-crc32 on error responses and the
-			// SDK then logs a spurious warning per conditional failure
-			// (aws/aws-sdk-go-v2#3545). Deployed code keeps the check.
-			o.DisableValidateResponseChecksum = true
-		}),
+		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(e.DynamoDB) },
+			DynamoDBLocalFix),
 		SQS: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(e.SQS) }),
 		SES: sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(e.SES) }),
 	}, nil
@@ -341,3 +336,9 @@ func (e Endpoints) Mails(ctx context.Context) ([]Mail, error) {
 	}
 	return store.Emails, nil
 }
+
+// DynamoDBLocalFix is a DynamoDB client option for talking to DynamoDB
+// Local: it omits x-amz-crc32 on error responses and the SDK then logs a
+// spurious warning per conditional failure (aws/aws-sdk-go-v2#3545), so
+// the check is off. Deployed code keeps it.
+func DynamoDBLocalFix(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true }

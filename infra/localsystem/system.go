@@ -21,6 +21,8 @@ import (
 	gosync "sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localstack"
 	"github.com/ordersync/ordersync/shared/app"
@@ -132,7 +134,8 @@ func (s *System) start(ctx context.Context, o Options) error {
 	var routes []localstack.APIRoute
 	for _, f := range fns {
 		getenv := envOf(f.Env, map[string]string{"SECRETS_FILE": secretsFile})
-		opts := app.Options{Getenv: getenv, Log: s.log.With("function", f.LogicalID)}
+		opts := app.Options{Getenv: getenv, Log: s.log.With("function", f.LogicalID),
+			DynamoDB: []func(*dynamodb.Options){localaws.DynamoDBLocalFix}}
 		switch f.LogicalID {
 		case "WebhookFunction":
 			h, err := app.NewWebhook(ctx, opts)

@@ -37,6 +37,9 @@ type Options struct {
 	Log *slog.Logger
 	// AWS, when set, is used instead of config.LoadDefaultConfig.
 	AWS *aws.Config
+	// DynamoDB are extra options for the DynamoDB client (the local stack
+	// turns off response checksums, which DynamoDB Local gets wrong).
+	DynamoDB []func(*dynamodb.Options)
 }
 
 type env struct {
@@ -96,7 +99,7 @@ func build(ctx context.Context, o Options) (*deps, error) {
 		}
 	}
 	d := &deps{env: e, log: log, cfg: cfg}
-	d.store = dynamostore.New(dynamodb.NewFromConfig(cfg), e.required("TABLE_NAME"))
+	d.store = dynamostore.New(dynamodb.NewFromConfig(cfg, o.DynamoDB...), e.required("TABLE_NAME"))
 	if file := o.Getenv("SECRETS_FILE"); file != "" {
 		s, err := secrets.LoadFile(file)
 		if err != nil {
