@@ -111,7 +111,24 @@ type Event struct {
 	// Fetch says the event only names the order (BigCommerce's webhooks
 	// are thin): the sync reads the order from the store before applying.
 	Fetch bool `json:"fetch,omitempty"`
+	// Intent is what the event asks of the sync: by default, bring the
+	// marketplace order to the store's state; IntentImport, create the
+	// marketplace order in the store.
+	Intent Intent `json:"intent,omitempty"`
 }
+
+// Intent is what an event asks of the sync.
+type Intent string
+
+// Intents.
+const (
+	// IntentUpdate (the zero value) applies a store change to the
+	// marketplace.
+	IntentUpdate Intent = ""
+	// IntentImport imports a new marketplace order (Order.MarketplaceOrderID)
+	// into the store, then accepts it on the marketplace.
+	IntentImport Intent = "import"
+)
 
 // ContentHash is a stable digest of what the event says about the order
 // (not when or how it was delivered), used for idempotency.
@@ -137,6 +154,10 @@ type Connection struct {
 	// (shared/merchantapi) for this connection; several are active during
 	// a rotation. A connection with none that resolves refuses that API.
 	APIKeyRefs []string `json:"api_key_refs" dynamodbav:"api_key_refs"`
+	// ImportOrders asks the refresh to import new marketplace orders into
+	// the store (and accept them). Off for merchants whose orders reach
+	// the store another way.
+	ImportOrders bool `json:"import_orders,omitempty" dynamodbav:"import_orders,omitempty"`
 	// Paused is set when the marketplace or the store refused the
 	// credentials: syncs wait until the merchant reconnects. PausedCode
 	// says which (auth_expired or store_disconnected).

@@ -1,9 +1,10 @@
 // Package refresh is the hourly pass over every connection. It resumes a
 // paused connection once its credentials work again and re-syncs the
 // orders held while it was paused; then it lists the marketplace orders
-// changed since the connection's checkpoint and moves the checkpoint on.
-// Importing new orders into the store and reconciling both sides build on
-// this (see the README's roadmap).
+// changed since the connection's checkpoint, puts the new open ones on the
+// sync queue to be imported (where the connection asks for imports), and
+// moves the checkpoint on. Reconciling both sides builds on this (see the
+// README's roadmap).
 package refresh
 
 import (
@@ -74,7 +75,8 @@ type Report struct {
 	Resumed    bool // the connection was paused and works again
 	Resynced   int  // orders held by the pause, put back on the sync queue
 	Changed    int  // marketplace orders changed since the checkpoint
-	Unknown    int  // of which ordersync holds no state yet (to import)
+	Unknown    int  // of which ordersync holds no state yet
+	Imports    int  // of which, open, put on the sync queue to import
 }
 
 // Run refreshes every connection as of at. A paused connection is probed
@@ -98,7 +100,7 @@ func (r *Refresher) Run(ctx context.Context, at time.Time) error {
 			continue
 		}
 		r.log.Info("refreshed", "connection", c.ID, "resumed", rep.Resumed, "resynced", rep.Resynced,
-			"changed", rep.Changed, "unknown", rep.Unknown)
+			"changed", rep.Changed, "unknown", rep.Unknown, "imports", rep.Imports)
 	}
 	return errors.Join(errs...)
 }
@@ -145,6 +147,15 @@ func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.
 		switch {
 		case errors.Is(err, order.ErrNotFound):
 			rep.Unknown++
+			if !c.ImportOrders || (o.Status != order.StatusAwaitingAcceptance && o.Status != order.StatusAccepted) {
+				continue
+			}
+			ev := order.Event{Connection: c.ID, Source: Source, SourceEventID: "import/" + o.ID, Topic: "marketplace/order",
+				Intent: order.IntentImport, Order: order.Ref{MarketplaceOrderID: o.ID}}
+			if err := r.queue.Enqueue(ctx, ev); err != nil {
+				return rep, err
+			}
+			rep.Imports++
 		case err != nil:
 			return rep, err
 		}

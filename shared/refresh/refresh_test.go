@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -168,5 +169,41 @@ func TestAnOutageDuringTheProbeKeepsThePause(t *testing.T) {
 	}
 	if q := e.queued(); len(q) != 0 {
 		t.Errorf("queued %d events, want 0", len(q))
+	}
+}
+
+func TestNewMarketplaceOrdersAreQueuedForImportWhereAsked(t *testing.T) {
+	for _, importOrders := range []bool{true, false} {
+		t.Run(fmt.Sprint("import_orders=", importOrders), func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			c, _ := e.store.Connection(ctx, "acme")
+			c.Paused, c.PausedCode, c.ImportOrders = false, "", importOrders
+			if err := e.store.PutConnection(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			e.fake.Seed(backmarkettest.AwaitingAcceptance(301, "SKU-A"))
+			shipped := backmarkettest.AwaitingAcceptance(302, "SKU-A")
+			shipped.State = backmarkettest.OrderShipped
+			e.fake.Seed(shipped)
+			e.held("303", "auth_expired", "auth") // known to ordersync already
+			e.fake.Seed(backmarkettest.AwaitingAcceptance(303, "SKU-A"))
+			if err := e.r.Run(ctx, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			var imports []string
+			for _, ev := range e.queued() {
+				if ev.Intent == order.IntentImport {
+					imports = append(imports, ev.Order.MarketplaceOrderID)
+				}
+			}
+			want := 0
+			if importOrders {
+				want = 1
+			}
+			if len(imports) != want || (want == 1 && imports[0] != "301") {
+				t.Errorf("imports queued = %v, want %d (the open order ordersync does not know)", imports, want)
+			}
+		})
 	}
 }

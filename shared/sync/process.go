@@ -332,6 +332,13 @@ func (j *job) sync(ctx context.Context) error {
 		return infra(err)
 	}
 	j.conn = conn
+	switch e.Intent {
+	case order.IntentImport:
+		return j.importOrder(ctx)
+	case order.IntentUpdate:
+	default:
+		return syncerr.E(syncerr.InvalidData, "field", "intent "+string(e.Intent))
+	}
 	mkID := e.Order.MarketplaceOrderID
 	if mkID == "" && e.Order.StoreOrderID != "" {
 		mkID, err = p.store.FindOrder(ctx, conn.ID, e.Order.StoreOrderID)
@@ -363,7 +370,7 @@ func (j *job) sync(ctx context.Context) error {
 		return err
 	}
 	if conn.Paused {
-		return syncerr.E(syncerr.AuthExpired, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(j.state.Ref))
+		return pausedError(conn, j.state.Ref)
 	}
 	mp, err := p.mps.Marketplace(ctx, conn)
 	if err != nil {
@@ -373,8 +380,16 @@ func (j *job) sync(ctx context.Context) error {
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
-	j.want = rules.Want{Status: j.state.StoreStatus, Parcels: j.state.Parcels, CancelReason: j.state.CancelReason, OccurredAt: j.state.StoreUpdatedAt}
-	steps, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), remote, j.want)
+	return j.reach(ctx, mp, remote, rules.Want{Status: j.state.StoreStatus, Parcels: j.state.Parcels,
+		CancelReason: j.state.CancelReason, OccurredAt: j.state.StoreUpdatedAt})
+}
+
+// reach makes the calls that bring the marketplace order remote to want,
+// and records the order synced.
+func (j *job) reach(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, want rules.Want) error {
+	conn := j.conn
+	j.want = want
+	steps, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), remote, want)
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
@@ -385,7 +400,7 @@ func (j *job) sync(ctx context.Context) error {
 	}
 	after := remote.Status
 	if len(steps) > 0 {
-		if fresh, err := mp.Order(ctx, mkID); err == nil {
+		if fresh, err := mp.Order(ctx, remote.ID); err == nil {
 			after = fresh.Status
 			remote = fresh
 		}
@@ -395,9 +410,18 @@ func (j *job) sync(ctx context.Context) error {
 		s.MarketplaceStatus, s.MarketplaceState = after, remote.State
 	})
 	if prev.ErrorCode != "" {
-		_ = p.store.ClearNotified(ctx, notifyKey(j.state, prev.ErrorCode))
+		_ = j.p.store.ClearNotified(ctx, notifyKey(j.state, prev.ErrorCode))
 	}
 	return nil
+}
+
+// pausedError is the error of a sync on a paused connection: the code
+// that paused it, for the side that refused.
+func pausedError(conn order.Connection, ref order.Ref) error {
+	if conn.PausedCode == string(syncerr.StoreDisconnected) {
+		return syncerr.E(syncerr.StoreDisconnected, "store", conn.Store.Platform.DisplayName(), "order", orderName(ref))
+	}
+	return syncerr.E(syncerr.AuthExpired, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(ref))
 }
 
 // fromStore reads a store order as an event of this job's connection.

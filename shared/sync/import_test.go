@@ -1,0 +1,124 @@
+package sync_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/ordersync/ordersync/infra/localstack/stacktest"
+	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify"
+	"github.com/ordersync/ordersync/shared/shopifytest"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/sync"
+)
+
+// shopifyStore gives the env's connection a Shopify store (a fake holding
+// the variant SKU-A) and makes e.proc read and write it.
+func (e *env) shopifyStore() *shopifytest.Server {
+	e.t.Helper()
+	shop := shopifytest.New("shpat_test")
+	shop.AddVariant("SKU-A", "Phone")
+	srv := httptest.NewServer(shop)
+	e.t.Cleanup(srv.Close)
+	e.conn.Store = order.Endpoint{Platform: order.Shopify, BaseURL: srv.URL, CredentialRef: "shop"}
+	if err := e.store.PutConnection(context.Background(), e.conn); err != nil {
+		e.t.Fatal(err)
+	}
+	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (sync.Storefront, error) {
+		return shopify.New(shopify.Config{ShopURL: conn.Store.BaseURL, AccessToken: "shpat_test", Connection: conn.ID}, srv.Client())
+	})
+	e.proc = e.processor(sync.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
+	return shop
+}
+
+func importEvent(mk string) order.Event {
+	return order.Event{Connection: "acme", Source: "ordersync", SourceEventID: "import/" + mk, Intent: order.IntentImport,
+		Order: order.Ref{MarketplaceOrderID: mk}}
+}
+
+func TestImportCreatesTheStoreOrderLinksAndAccepts(t *testing.T) {
+	e := newEnv(t)
+	shop := e.shopifyStore()
+	mk, _ := e.order()
+	if resp := e.deliver(importEvent(mk), 1); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures = %v", resp.BatchItemFailures)
+	}
+	orders := shop.Orders()
+	if len(orders) != 1 || orders[0].SourceIdentifier != mk {
+		t.Fatalf("store orders = %+v, want one imported from %s", orders, mk)
+	}
+	storeID, err := e.store.FindOrder(context.Background(), "acme", orders[0].ID)
+	if err != nil || storeID != mk {
+		t.Errorf("link = %q, %v; want store order %s linked to %s", storeID, err, orders[0].ID, mk)
+	}
+	st := e.state(mk)
+	if st.Sync.Result != order.SyncSynced || st.MarketplaceStatus != order.StatusAccepted || st.Ref.StoreOrderID != orders[0].ID {
+		t.Errorf("state = %+v, want synced, accepted, with the store order", st)
+	}
+	if ok, _ := e.callsFor(mk); ok != 1 {
+		t.Errorf("marketplace calls = %d, want one accept", ok)
+	}
+	// Delivered again (a retry, a redrive, the next refresh): nothing more.
+	e.deliver(importEvent(mk), 1)
+	if n := len(shop.Orders()); n != 1 {
+		t.Errorf("store orders = %d after a second delivery, want 1", n)
+	}
+	if ok, _ := e.callsFor(mk); ok != 1 {
+		t.Errorf("marketplace calls = %d after a second delivery, want 1", ok)
+	}
+	// The store ships it later: the usual sync, through the link.
+	if resp := e.deliver(shipped("", orders[0].ID, "6A1", st.StoreUpdatedAt.Add(1)), 1); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures = %v", resp.BatchItemFailures)
+	}
+	if st := e.state(mk); st.MarketplaceStatus != order.StatusShipped {
+		t.Errorf("after the store shipped: marketplace status %q, want shipped", st.MarketplaceStatus)
+	}
+}
+
+func TestImportFailuresAreRecordedAndNothingHalfDone(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		seed   func(id int64) backmarkettest.Order
+		code   string
+		result order.SyncResult
+	}{
+		{"a SKU the store does not have", func(id int64) backmarkettest.Order {
+			return backmarkettest.AwaitingAcceptance(id, "SKU-A", "SKU-GONE")
+		}, "sku_not_found", order.SyncFailed},
+		{"no shipping address (a test order)", func(id int64) backmarkettest.Order {
+			o := backmarkettest.AwaitingAcceptance(id, "SKU-A")
+			o.ShippingAddress = nil
+			return o
+		}, "address_missing", order.SyncHeld},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			shop := e.shopifyStore()
+			e.nextID++
+			e.fake.Seed(tc.seed(e.nextID))
+			mk := strconv.FormatInt(e.nextID, 10)
+			if resp := e.deliver(importEvent(mk), 1); len(resp.BatchItemFailures) != 0 {
+				t.Errorf("a permanent failure must not be retried: %v", resp.BatchItemFailures)
+			}
+			st := e.state(mk)
+			if st.Sync.Result != tc.result || st.Sync.ErrorCode != tc.code {
+				t.Errorf("sync = %+v, want %s with %s", st.Sync, tc.result, tc.code)
+			}
+			if n := len(shop.Orders()); n != 0 {
+				t.Errorf("store orders = %d, want none", n)
+			}
+			if ok, refused := e.callsFor(mk); ok+refused != 0 {
+				t.Errorf("marketplace calls = %d, want none: an order not imported is not accepted", ok+refused)
+			}
+			if dl := e.deadLetters(); len(dl) != 1 || dl[0]["error_code"] != tc.code {
+				t.Errorf("DLQ = %v, want the import with its reason", dl)
+			}
+			if e.notes.count() != 1 {
+				t.Errorf("emails = %d, want 1", e.notes.count())
+			}
+		})
+	}
+}
