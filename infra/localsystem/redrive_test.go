@@ -140,23 +140,30 @@ func waitMails(t *testing.T, name string, want int) {
 	}
 }
 
-// inDLQ reports whether the DLQ holds a message for the order with code.
-// It leaves the messages there (they come back after the DLQ's
-// visibility timeout).
+// inDLQ reports whether the DLQ holds a message for the order with code,
+// waiting for it a while. The messages it reads stay in the DLQ, visible
+// again at once for the other tests.
 func inDLQ(t *testing.T, o localsystem.DemoOrder, code string) bool {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	ctx := context.Background()
+	dlq := aws.String(sys.Stack.Ref("SyncDLQ"))
+	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		out, err := sys.Clients.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(sys.Stack.Ref("SyncDLQ")),
-			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+		out, err := sys.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq,
+			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1, VisibilityTimeout: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
+		found := false
 		for _, m := range out.Messages {
 			key := aws.ToString(m.MessageAttributes["order_key"].StringValue)
 			if strings.HasSuffix(key, "/"+fmt.Sprint(o.MarketplaceID)) && aws.ToString(m.MessageAttributes["error_code"].StringValue) == code {
-				return true
+				found = true
 			}
+			_, _ = sys.Clients.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle})
+		}
+		if found {
+			return true
 		}
 	}
 	return false

@@ -5,6 +5,7 @@
 package httpclient
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -139,22 +140,56 @@ func Classify(resp *http.Response, body []byte, now time.Time, kv ...string) *sy
 }
 
 // StatusError is the plain error behind a classified HTTP failure: the
-// method, path, status and the start of the body, for logs. It never
-// includes request headers, so credentials cannot leak through it.
+// method, path, status and the platform's error code, for logs. It never
+// includes request headers (credentials) nor the body's words (personal
+// data).
 func StatusError(resp *http.Response, body []byte) error {
-	const max = 300
-	s := strings.TrimSpace(string(body))
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
 	where := ""
 	if resp.Request != nil && resp.Request.URL != nil {
 		where = resp.Request.Method + " " + resp.Request.URL.Path + ": "
 	}
-	if s == "" {
-		return fmt.Errorf("%shttp %d", where, resp.StatusCode)
+	if code := errorCode(body); code != "" {
+		return fmt.Errorf("%shttp %d (%s)", where, resp.StatusCode, code)
 	}
-	return fmt.Errorf("%shttp %d: %s", where, resp.StatusCode, s)
+	return fmt.Errorf("%shttp %d", where, resp.StatusCode)
+}
+
+// errorCode finds a platform's machine-readable error code in a JSON error
+// body (Back Market's error.code, Mirakl's and WooCommerce's code, Shopify's
+// extensions.code), and only that: error messages may quote a customer's
+// name or address, and errors are logged.
+func errorCode(body []byte) string {
+	var b struct {
+		Code  any `json:"code"`
+		Error struct {
+			Code any `json:"code"`
+		} `json:"error"`
+		Errors []struct {
+			Extensions struct {
+				Code string `json:"code"`
+			} `json:"extensions"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	code := fmt.Sprint(firstNonNil(b.Error.Code, b.Code))
+	if code == "<nil>" && len(b.Errors) > 0 {
+		code = b.Errors[0].Extensions.Code
+	}
+	if code == "<nil>" || len(code) > 64 || strings.ContainsAny(code, " @\n") {
+		return ""
+	}
+	return code
+}
+
+func firstNonNil(vs ...any) any {
+	for _, v := range vs {
+		if v != nil {
+			return v
+		}
+	}
+	return nil
 }
 
 // ParseRetryAfter reads a Retry-After value: delay-seconds (whole, or with

@@ -150,3 +150,19 @@ func TestNewDefaults(t *testing.T) {
 		t.Errorf("transport = %d idle/host, %v header timeout; want 8, 10s", tr.MaxIdleConnsPerHost, tr.ResponseHeaderTimeout)
 	}
 }
+
+func TestStatusErrorKeepsTheCodeNotTheWords(t *testing.T) {
+	req, _ := http.NewRequest(http.MethodPost, "https://api.example.com/ws/orders/42", nil)
+	for _, tc := range []struct{ body, want string }{
+		{`{"error":{"code":"invalid_address","message":"Victor Hugo, 6 place des Vosges is not deliverable"}}`, "POST /ws/orders/42: http 400 (invalid_address)"},
+		{`{"code":"ORDER_INVALID_STATE","message":"order of jane@example.com"}`, "POST /ws/orders/42: http 400 (ORDER_INVALID_STATE)"},
+		{`{"errors":[{"message":"Address for Ada Lovelace","extensions":{"code":"THROTTLED"}}]}`, "POST /ws/orders/42: http 400 (THROTTLED)"},
+		{`<html>Victor Hugo</html>`, "POST /ws/orders/42: http 400"},
+		{`{"code":"see jane@example.com"}`, "POST /ws/orders/42: http 400"},
+	} {
+		err := StatusError(&http.Response{StatusCode: 400, Request: req}, []byte(tc.body))
+		if err.Error() != tc.want {
+			t.Errorf("StatusError(%s) = %q, want %q", tc.body, err, tc.want)
+		}
+	}
+}

@@ -3,11 +3,13 @@ package sesmail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 )
 
 // API is the part of the SES v2 client the mailer uses.
@@ -39,6 +41,12 @@ func (m *Mailer) Send(ctx context.Context, to, subject, text, html string) error
 		}},
 	})
 	if err != nil {
+		// SES's messages quote the recipient's address; keep its error
+		// code only, since errors are logged.
+		var api smithy.APIError
+		if errors.As(err, &api) {
+			return fmt.Errorf("sesmail: send: %s", api.ErrorCode())
+		}
 		return fmt.Errorf("sesmail: send: %w", err)
 	}
 	return nil

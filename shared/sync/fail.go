@@ -32,7 +32,16 @@ func (j *job) fail(ctx context.Context, err error) bool {
 	if x.Kind == syncerr.Auth || x.Code == syncerr.AddressMissing {
 		result = order.SyncHeld
 	}
-	j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts})
+	superseded, serr := j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts})
+	if superseded {
+		// A newer change to the order came in while this event failed; the
+		// worker applying it decides the outcome. Nothing to tell.
+		p.log.Info("failure superseded by a newer change to the order", "code", string(x.Code))
+		return true
+	}
+	if serr != nil && !j.last() {
+		return j.retryIn(ctx, time.Duration(j.attempts)*p.cfg.RetryBase)
+	}
 	if j.state.Sync.FirstFailedAt.IsZero() {
 		j.state.Sync.FirstFailedAt = p.cfg.Now().UTC()
 	}
@@ -48,8 +57,13 @@ func (j *job) fail(ctx context.Context, err error) bool {
 			Remedy: x.Remedy, Attempts: j.attempts, At: p.cfg.Now().UTC()}
 		if rerr := p.store.RecordError(ctx, rec); rerr != nil {
 			p.log.Error("could not record the error", "err", rerr)
+			if !j.last() {
+				return j.retryIn(ctx, time.Duration(j.attempts)*p.cfg.RetryBase)
+			}
 		}
-		j.tell(ctx, st, x)
+		if terr := j.tell(ctx, st, x); terr != nil && !j.last() {
+			return j.retryIn(ctx, time.Duration(j.attempts)*p.cfg.RetryBase)
+		}
 	}
 	attrs := map[string]string{
 		AttrErrorCode:     string(x.Code),
@@ -67,9 +81,13 @@ func (j *job) fail(ctx context.Context, err error) bool {
 	return true
 }
 
+// last reports whether this is the message's last try.
+func (j *job) last() bool { return j.attempts >= j.p.cfg.MaxReceiveCount }
+
 // tell emails the merchant, once per order and problem (once per
-// connection for a paused connection).
-func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) {
+// connection for a paused connection). An error means the email throttle
+// could not be read: whether to email is not known yet.
+func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) error {
 	p := j.p
 	key := notifyKey(st, string(x.Code))
 	if x.Kind == syncerr.Auth {
@@ -78,10 +96,10 @@ func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) {
 	first, err := p.store.MarkNotified(ctx, key, p.cfg.NotifyTTL)
 	if err != nil {
 		p.log.Error("could not check the email throttle; not emailing", "err", err)
-		return
+		return err
 	}
 	if !first {
-		return
+		return nil
 	}
 	n := Notice{Connection: j.conn, State: st, Explanation: x, Marketplace: j.conn.Marketplace.Platform.DisplayName(), Attempts: j.attempts}
 	if err := p.notify.Notify(ctx, n); err != nil {
@@ -89,6 +107,7 @@ func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) {
 		// Forget the mark, so the next failure of this order tries again.
 		_ = p.store.ClearNotified(ctx, key)
 	}
+	return nil
 }
 
 // ConnectionNoticeKey names the email mark of a connection-wide problem

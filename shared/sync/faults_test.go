@@ -378,3 +378,138 @@ func TestWhenTheDLQRefusesSQSRedriveKeepsTheFailure(t *testing.T) {
 		t.Errorf("emails = %d, want 1 over the three tries", got)
 	}
 }
+
+func TestALostAnswerOnOneLineOfTwoIsShippedOnTheRetry(t *testing.T) {
+	e := newEnv(t)
+	// POSTs: accept A, accept B, ship A, ship B. Ship B never arrives.
+	e.client = &http.Client{Transport: &lossyTransport{next: e.client.Transport, nth: 4}}
+	e.nextID++
+	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.nextID, "SKU-A", "SKU-B"))
+	mk, store := fmt.Sprint(e.nextID), fmt.Sprint(9000+e.nextID)
+	ev := shipped(mk, store, "6A2", time.Now())
+	ev.Lines = []order.Line{{SKU: "SKU-A", Quantity: 1}, {SKU: "SKU-B", Quantity: 1}}
+	ev.Parcels[0].Lines = ev.Lines
+	if resp := e.deliver(ev, 1); len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("failures = %v, want a retry: line B is not shipped", resp.BatchItemFailures)
+	}
+	if st := e.state(mk); st.Sync.Result == order.SyncSynced {
+		t.Fatalf("recorded synced with one line of two shipped: %+v", st.Sync)
+	}
+	e.deliver(ev, 2)
+	shippedLines := map[string]int{}
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mk && c.NewState == 3 && c.Status < 300 {
+			shippedLines[c.SKU]++
+		}
+	}
+	if shippedLines["SKU-A"] != 1 || shippedLines["SKU-B"] != 1 {
+		t.Errorf("ship calls per line = %v, want each line shipped once", shippedLines)
+	}
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced || st.MarketplaceStatus != order.StatusShipped {
+		t.Errorf("sync = %+v, status %q; want synced and shipped", st.Sync, st.MarketplaceStatus)
+	}
+}
+
+// gated holds a marketplace's first Order call until the gate opens,
+// telling reached when it gets there.
+type gated struct {
+	sync.Marketplace
+	reached, gate chan struct{}
+	once          gosync.Once
+}
+
+func (g *gated) Order(ctx context.Context, id string) (order.MarketplaceOrder, error) {
+	g.once.Do(func() { close(g.reached); <-g.gate })
+	return g.Marketplace.Order(ctx, id)
+}
+
+func TestAnOutcomeIsNotWrittenOverANewerChange(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	at := time.Now()
+	g := &gated{reached: make(chan struct{}), gate: make(chan struct{})}
+	slow := sync.New(sync.Config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (sync.Marketplace, error) {
+		mp, err := e.mps.Marketplace(ctx, conn)
+		g.Marketplace = mp
+		return g, err
+	}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Worker A takes the store's first word: the order is accepted.
+	accepted := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "accepted", OccurredAt: at,
+		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted}
+	done := make(chan events.SQSEventResponse)
+	go func() {
+		resp, _ := slow.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "a", accepted)}})
+		done <- resp
+	}()
+	<-g.reached
+	// Meanwhile worker B applies the next word, shipped without its
+	// tracking number, and fails as it must.
+	e.deliver(shipped(mk, store, "", at.Add(time.Minute)), 1)
+	if st := e.state(mk); st.Sync.ErrorCode != "shipping_data_missing" {
+		t.Fatalf("worker B: sync = %+v, want shipping_data_missing", st.Sync)
+	}
+	close(g.gate)
+	if resp := <-done; len(resp.BatchItemFailures) != 0 {
+		t.Errorf("worker A: failures = %v, want its event acknowledged", resp.BatchItemFailures)
+	}
+	// A's success, planned on the older word, must not hide B's failure.
+	if st := e.state(mk); st.Sync.Result != order.SyncFailed || st.Sync.ErrorCode != "shipping_data_missing" {
+		t.Errorf("sync = %+v, want B's failure to hold", st.Sync)
+	}
+}
+
+func TestTheLastTryNeverEndsWithoutAReason(t *testing.T) {
+	last := func(t *testing.T, ev any) events.SQSMessage {
+		m := record(t, "last", ev)
+		m.Attributes["ApproximateReceiveCount"] = "3"
+		return m
+	}
+	t.Run("a panic", func(t *testing.T) {
+		e := newEnv(t)
+		mk, store := e.order()
+		boom := sync.New(sync.Config{}, e.store, marketplacesFunc(func(context.Context, order.Connection) (sync.Marketplace, error) {
+			panic("connector bug")
+		}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		resp, err := boom.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{last(t, shipped(mk, store, "6A4", time.Now()))}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Errorf("Handle = %v, %v; want the message dead-lettered, not left to SQS", resp.BatchItemFailures, err)
+		}
+		if dl := e.deadLetters(); len(dl) != 1 || dl[0]["error_code"] != "internal_error" || dl[0]["order_key"] != "acme/"+mk {
+			t.Errorf("DLQ = %v, want the message with internal_error", dl)
+		}
+		if st := e.state(mk); st.Sync.Result != order.SyncFailed || st.Sync.ErrorCode != "internal_error" {
+			t.Errorf("sync = %+v, want failed with internal_error", st.Sync)
+		}
+	})
+	t.Run("no time left", func(t *testing.T) {
+		e := newEnv(t)
+		mk, store := e.order()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // under the 5 s margin
+		defer cancel()
+		resp, err := e.proc.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{last(t, shipped(mk, store, "6A5", time.Now()))}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Errorf("Handle = %v, %v; want the message dead-lettered", resp.BatchItemFailures, err)
+		}
+		if dl := e.deadLetters(); len(dl) != 1 || dl[0]["error_code"] != "marketplace_unavailable" {
+			t.Errorf("DLQ = %v, want the message with its reason", dl)
+		}
+	})
+	t.Run("ordersync's storage down", func(t *testing.T) {
+		e := newEnv(t)
+		mk, store := e.order()
+		down := dynamodb.NewFromConfig(aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
+			func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
+		p := sync.New(sync.Config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
+			sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		resp, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{last(t, shipped(mk, store, "6A6", time.Now()))}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Errorf("Handle = %v, %v; want the message dead-lettered", resp.BatchItemFailures, err)
+		}
+		if dl := e.deadLetters(); len(dl) != 1 || dl[0]["error_code"] != "internal_error" {
+			t.Errorf("DLQ = %v, want the message with internal_error", dl)
+		}
+	})
+}

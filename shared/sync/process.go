@@ -56,7 +56,9 @@ func (c Config) withDefaults() Config {
 	def(&c.RetryCap, 15*time.Minute)
 	def(&c.EffectLease, 2*time.Minute)
 	def(&c.DeadlineMargin, 5*time.Second)
-	def(&c.NotifyTTL, 7*24*time.Hour)
+	// Longer than the DLQ keeps a message (14 days), so a late redrive
+	// of the same problem does not email twice.
+	def(&c.NotifyTTL, 15*24*time.Hour)
 	if c.Concurrency <= 0 {
 		c.Concurrency = 4
 	}
@@ -166,10 +168,12 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 	}
 	for _, k := range keys {
 		wg.Add(1)
-		sem <- struct{}{}
+		// The connection's slot first: an order waiting on a busy
+		// connection must not hold a slot another connection could use.
 		go func(msgs []events.SQSMessage, conn chan struct{}) {
 			conn <- struct{}{}
-			defer func() { <-conn; <-sem; wg.Done() }()
+			sem <- struct{}{}
+			defer func() { <-sem; <-conn; wg.Done() }()
 			for _, m := range msgs {
 				r := p.handleOne(ctx, m)
 				if r.done {
@@ -217,27 +221,59 @@ type result struct {
 }
 
 // handleOne processes one message. A panic fails only this message.
+//
+// The work gets the invocation's deadline less DeadlineMargin, so a slow
+// marketplace call is cut while there is still time to record how the
+// message ended; that bookkeeping runs on its own short context.
 func (p *Processor) handleOne(ctx context.Context, m events.SQSMessage) (r result) {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.cfg.DeadlineMargin {
-		p.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)
-		return result{}
+	attempts, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	j := &job{p: p, msg: m, attempts: max(attempts, 1)}
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeadlineMargin)
+	defer cancel()
+	if err := json.Unmarshal([]byte(m.Body), &j.event); err != nil || j.event.Connection == "" {
+		p.log.Error("unreadable sync message", "message_id", m.MessageId)
+		j.event = order.Event{}
+		return result{done: j.fail(bctx, syncerr.E(syncerr.InvalidData, "field", "sync message"))}
+	}
+	work := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		if time.Until(dl) < p.cfg.DeadlineMargin {
+			p.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)
+			return j.notDone(bctx, syncerr.E(syncerr.MarketplaceUnavailable, "reason", "out of time"))
+		}
+		var stop context.CancelFunc
+		work, stop = context.WithDeadline(ctx, dl.Add(-p.cfg.DeadlineMargin))
+		defer stop()
 	}
 	defer func() {
 		if v := recover(); v != nil {
 			p.log.Error("panic while syncing", "message_id", m.MessageId, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			r = result{}
+			r = j.notDone(bctx, syncerr.E(syncerr.InternalError))
 		}
 	}()
-	attempts, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-	attempts = max(attempts, 1)
-	var e order.Event
-	if err := json.Unmarshal([]byte(m.Body), &e); err != nil || e.Connection == "" {
-		p.log.Error("unreadable sync message", "message_id", m.MessageId)
-		j := &job{p: p, msg: m, attempts: attempts}
-		return result{done: j.fail(ctx, syncerr.E(syncerr.InvalidData, "field", "sync message"))}
+	return j.run(work, bctx)
+}
+
+// notDone ends a message that was not really tried (a panic, no time
+// left, ordersync's own storage failing): it comes back for another try,
+// and on its last one it is failed with err, so that it reaches the DLQ
+// with its reason rather than through SQS's redrive with none.
+func (j *job) notDone(ctx context.Context, err error) result {
+	if j.attempts < j.p.cfg.MaxReceiveCount {
+		j.retryIn(ctx, time.Duration(j.attempts)*j.p.cfg.RetryBase)
+		return result{}
 	}
-	j := &job{p: p, msg: m, event: e, attempts: attempts}
-	return j.run(ctx)
+	if j.conn.ID == "" {
+		if c, cerr := j.p.store.Connection(ctx, j.event.Connection); cerr == nil {
+			j.conn = c
+		}
+	}
+	if j.state.Ref.MarketplaceOrderID == "" && j.event.Order.MarketplaceOrderID != "" {
+		if st, serr := j.p.store.LoadOrder(ctx, j.event.Connection, j.event.Order.MarketplaceOrderID); serr == nil {
+			j.state = st
+		}
+	}
+	return result{done: j.fail(ctx, detail(err, j.stateOr().Ref, j.conn))}
 }
 
 // job is the handling of one message.
@@ -249,9 +285,12 @@ type job struct {
 	conn     order.Connection
 	state    order.State
 	want     rules.Want
+	// basis names what the sync planned on (the store's side of the
+	// state); an outcome is not written over a state with another basis.
+	basis string
 }
 
-func (j *job) run(ctx context.Context) result {
+func (j *job) run(ctx, bctx context.Context) result {
 	log := j.p.log.With("connection", j.event.Connection, "store_order", j.event.Order.StoreOrderID,
 		"source_event", j.event.SourceEventID, "attempt", j.attempts)
 	err := j.sync(ctx)
@@ -261,16 +300,27 @@ func (j *job) run(ctx context.Context) result {
 	}
 	var infra *infraError
 	if errors.As(err, &infra) {
-		// Our own storage failed: nothing was decided, try again.
+		// Our own storage failed: nothing was decided, try again later
+		// (after the queue's visibility timeout, not at once: an outage
+		// lasts), or record it on the last try.
 		log.Error("sync interrupted", "err", err)
-		return result{infra: err}
+		if j.attempts < j.p.cfg.MaxReceiveCount {
+			return result{infra: err}
+		}
+		return j.notDone(bctx, syncerr.E(syncerr.InternalError).Wrap(err))
 	}
 	code := syncerr.CodeOf(err)
 	kind := syncerr.KindOf(err)
 	log = log.With("marketplace_order", j.state.Ref.MarketplaceOrderID, "code", code, "kind", kind)
 	if errors.Is(err, errBusy) {
+		if j.attempts >= j.p.cfg.MaxReceiveCount {
+			// The worker holding the call owns its outcome, and its own
+			// message comes back if it stops: this duplicate can go.
+			log.Info("another worker is making this call; leaving it the outcome")
+			return result{done: true}
+		}
 		log.Info("another worker is making this call; retrying later")
-		return result{done: j.retryIn(ctx, j.p.cfg.EffectLease)}
+		return result{done: j.retryIn(bctx, j.p.cfg.EffectLease)}
 	}
 	if kind == syncerr.Transient && j.attempts < j.p.cfg.MaxReceiveCount {
 		delay := syncerr.RetryAfterOf(err)
@@ -279,11 +329,14 @@ func (j *job) run(ctx context.Context) result {
 		}
 		delay = min(delay, j.p.cfg.RetryCap)
 		log.Warn("sync failed; retrying", "retry_in", delay.String(), "err", err)
-		j.saveOutcome(ctx, order.SyncOutcome{Result: order.SyncPending, ErrorCode: string(code), Attempts: j.attempts})
-		return result{done: j.retryIn(ctx, delay)}
+		if superseded, _ := j.saveOutcome(bctx, order.SyncOutcome{Result: order.SyncPending, ErrorCode: string(code), Attempts: j.attempts}); superseded {
+			log.Info("a newer change to the order supersedes this event")
+			return result{done: true}
+		}
+		return result{done: j.retryIn(bctx, delay)}
 	}
 	log.Warn("sync failed", "err", err)
-	return result{done: j.fail(ctx, err)}
+	return result{done: j.fail(bctx, err)}
 }
 
 func (j *job) stateOr() order.State {
@@ -347,8 +400,10 @@ func (j *job) sync(ctx context.Context) error {
 		}
 	}
 	if mkID == "" {
-		j.state = order.State{Connection: conn.ID, Ref: e.Order}
-		return syncerr.E(syncerr.OrderNotFound, "order", orderName(e.Order), "marketplace", conn.Marketplace.Platform.DisplayName())
+		// A store order no marketplace order is linked to: one the
+		// merchant sold in its own shop. Nothing to sync.
+		p.log.Debug("not a marketplace order; ignored", "connection", conn.ID, "store_order", e.Order.StoreOrderID)
+		return nil
 	}
 	if e.Order.StoreOrderID != "" {
 		if err := p.store.LinkOrder(ctx, conn.ID, e.Order.StoreOrderID, mkID); err != nil {
@@ -403,13 +458,21 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 		if fresh, err := mp.Order(ctx, remote.ID); err == nil {
 			after = fresh.Status
 			remote = fresh
+			// Every call said yes; check the order shows it before
+			// calling it synced (a call may have been cut half-way).
+			if rest, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), fresh, want); err == nil && len(rest) > 0 {
+				return detail(syncerr.E(syncerr.MarketplaceUnavailable, "reason", "not every change shows on the marketplace yet"), j.state.Ref, conn)
+			}
 		}
 	}
 	prev := j.state.Sync
-	j.saveOutcome(ctx, order.SyncOutcome{Result: order.SyncSynced, Attempts: j.attempts}, func(s *order.State) {
+	superseded, err := j.saveOutcome(ctx, order.SyncOutcome{Result: order.SyncSynced, Attempts: j.attempts}, func(s *order.State) {
 		s.MarketplaceStatus, s.MarketplaceState = after, remote.State
 	})
-	if prev.ErrorCode != "" {
+	if err != nil {
+		return infra(err)
+	}
+	if !superseded && prev.ErrorCode != "" {
 		_ = j.p.store.ClearNotified(ctx, notifyKey(j.state, prev.ErrorCode))
 	}
 	return nil
@@ -485,6 +548,7 @@ func (j *job) applyEvent(ctx context.Context, mkID string, events ...order.Event
 		}
 		if !changed && st.Version > 0 {
 			j.state = st
+			j.basis = basis(st)
 			return nil
 		}
 		saved, err := j.p.store.SaveOrder(ctx, next)
@@ -495,15 +559,19 @@ func (j *job) applyEvent(ctx context.Context, mkID string, events ...order.Event
 			return infra(err)
 		}
 		j.state = saved
+		j.basis = basis(saved)
 		return nil
 	}
 	return infra(fmt.Errorf("sync: order %s: too many concurrent writers", mkID))
 }
 
-// saveOutcome records how the sync ended, on the newest state.
-func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...func(*order.State)) {
+// saveOutcome records how the sync ended. It reports superseded, and
+// writes nothing, when another worker changed what this one planned on
+// (the store's side of the order) since: that worker's outcome is the one
+// that holds. err is a storage failure.
+func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...func(*order.State)) (superseded bool, err error) {
 	if j.state.Ref.MarketplaceOrderID == "" {
-		return // no order to record it on; the DLQ and error list still have it
+		return false, nil // no order to record it on; the DLQ and error list still have it
 	}
 	out.At = j.p.cfg.Now().UTC()
 	for range 5 {
@@ -521,19 +589,38 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 		saved, err := j.p.store.SaveOrder(ctx, st)
 		if err == nil {
 			j.state = saved
-			return
+			return false, nil
 		}
 		if !errors.Is(err, ErrConflict) {
 			j.p.log.Error("could not record the sync outcome", "err", err)
-			return
+			return false, err
 		}
 		fresh, err := j.p.store.LoadOrder(ctx, st.Connection, st.Ref.MarketplaceOrderID)
 		if err != nil {
 			j.p.log.Error("could not record the sync outcome", "err", err)
-			return
+			return false, err
+		}
+		if j.basis != "" && basis(fresh) != j.basis {
+			return true, nil
 		}
 		j.state = fresh
 	}
+	return false, fmt.Errorf("sync: order %s: too many concurrent writers", j.state.Ref.MarketplaceOrderID)
+}
+
+// basis is a digest of the store's side of an order: what a sync plans on.
+func basis(s order.State) string {
+	b, _ := json.Marshal(struct {
+		Status       order.Status
+		At           time.Time
+		Parcels      []order.Parcel
+		Cancel       string
+		Lines        []order.Line
+		Address      *order.Address
+		StoreOrderID string
+	}{s.StoreStatus, s.StoreUpdatedAt, s.Parcels, s.CancelReason, s.Lines, s.ShippingAddress, s.Ref.StoreOrderID})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
 }
 
 // call makes one marketplace call at most once per business identity.
@@ -567,7 +654,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 	}
 	if outcomeUnknown(err) {
 		// The call may have landed: look before anyone calls again.
-		switch landed, lerr := j.landed(ctx, mp, remote.ID, key); {
+		switch landed, lerr := j.landed(ctx, mp, remote.ID, key, s.Action, s.Parcel.ID); {
 		case lerr != nil:
 			// Cannot tell. Keep the claim: no one calls again before the
 			// lease runs out, and every try reads the order first.
@@ -590,7 +677,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 
 // landed reads the marketplace order again and reports whether the call
 // named by key is no longer needed: the order already shows its effect.
-func (j *job) landed(ctx context.Context, mp Marketplace, id, key string) (bool, error) {
+func (j *job) landed(ctx context.Context, mp Marketplace, id, key string, action rules.Action, parcel string) (bool, error) {
 	fresh, err := mp.Order(ctx, id)
 	if err != nil {
 		return false, err
@@ -600,7 +687,9 @@ func (j *job) landed(ctx context.Context, mp Marketplace, id, key string) (bool,
 		return false, err
 	}
 	for _, s := range steps {
-		if effectKey(j.conn.ID, fresh.ID, s) == key {
+		// The same call, or what is left of it (Back Market ships line by
+		// line: a cut call leaves a smaller step for the same parcel).
+		if effectKey(j.conn.ID, fresh.ID, s) == key || (s.Action == action && s.Parcel.ID == parcel) {
 			return false, nil
 		}
 	}

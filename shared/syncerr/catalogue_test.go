@@ -79,7 +79,7 @@ var kinds = map[Code]Kind{
 	SKUNotFound: Permanent, SKUDuplicate: Permanent, AddressMissing: Permanent, AddressInvalid: Permanent,
 	OrderNotEditable: Permanent, InventoryHeld: Permanent, RateLimited: Transient,
 	MarketplaceUnavailable: Transient, AuthExpired: Auth, StoreDisconnected: Auth,
-	PlatformUnsupported: Permanent, OrderNotFound: Permanent, InvalidData: Permanent,
+	PlatformUnsupported: Permanent, OrderNotFound: Permanent, InvalidData: Permanent, InternalError: Permanent,
 }
 
 func TestKinds(t *testing.T) {

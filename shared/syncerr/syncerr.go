@@ -34,6 +34,9 @@ const (
 	PlatformUnsupported    Code = "platform_unsupported"
 	OrderNotFound          Code = "order_not_found"
 	InvalidData            Code = "invalid_data"
+	// InternalError: ordersync itself failed (a bug, its own storage down)
+	// on an order's last try. The merchant has nothing to fix.
+	InternalError Code = "internal_error"
 )
 
 // Kind says what the sync does with a failure.
