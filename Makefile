@@ -1,13 +1,13 @@
 # ordersync: `make run` brings the whole system up locally, `make test` tests it.
 # Prerequisites: Go, Node 20+ (npm) and Java 17+ (for DynamoDB Local).
 
-FUNCTIONS := webhook sync refresh
+FUNCTIONS := webhook sync refresh api
 # Lambda builds: linux/arm64 for provided.al2023, no cgo, no RPC shim, stripped.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w'
 NODE_MODULES := infra/local/node_modules/.package-lock.json
 
 .PHONY: all deps test run build bench fmt vet clean \
-	build-WebhookFunction build-SyncFunction build-RefreshFunction
+	build-WebhookFunction build-SyncFunction build-RefreshFunction build-ApiFunction
 
 all: test
 
@@ -28,8 +28,8 @@ test: deps
 	go test -count=1 ./...
 
 # The whole system on this machine: emulators, the template's table and
-# queues, the webhook API on 127.0.0.1:3000, the SQS poller, the schedule,
-# a sandbox marketplace, and a demo. Ctrl-C stops everything.
+# queues, the HTTP API (webhooks, merchant API) on 127.0.0.1:3000, the SQS
+# poller, the schedule, a sandbox marketplace, and a demo. Ctrl-C stops everything.
 run: deps
 	@go build -o bin/localrun ./infra/localrun
 	@exec bin/localrun $(ARGS)
@@ -49,6 +49,8 @@ build-SyncFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sync
 build-RefreshFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refresh
+build-ApiFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
 
 # Benchmarks: speed and allocations, measured, never asserted in tests.
 bench: deps

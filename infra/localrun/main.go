@@ -23,7 +23,7 @@ import (
 
 func main() {
 	dir := flag.String("data", ".local", "folder for local data (git-ignored)")
-	api := flag.String("api", "127.0.0.1:3000", "webhook API address")
+	api := flag.String("api", "127.0.0.1:3000", "HTTP API address (webhooks, merchant API)")
 	sandbox := flag.String("sandbox", "127.0.0.1:3001", "sandbox marketplace address")
 	demo := flag.Bool("demo", true, "run the demo flows at start")
 	verbose := flag.Bool("v", false, "show every function log line")
@@ -60,6 +60,7 @@ func main() {
 ordersync is running locally (template.yaml: %s, %s, %s)
 
   webhook API       %s/webhooks/{source}/{connection}
+  merchant API      %s/connections/{connection}/errors, /orders/{id}, /resync
   sandbox market    %s   (Back Market API; faults: POST /_sandbox/faults, calls: GET /_sandbox/calls)
   mail UI           %s   (every email the sync sends)
   DynamoDB Local    %s
@@ -68,15 +69,21 @@ ordersync is running locally (template.yaml: %s, %s, %s)
 
   demo connection   %q  (Shopify store -> sandbox marketplace)
   webhook secret    %s  (in %s)
+  API key           %s
 
 Send a signed Shopify orders/fulfilled webhook for sandbox order 9001:
 
 %s
 
+The demo connection's last errors of the past week, with what to do about each:
+
+%s
+
 `, sys.Stack.Ref("Table"), sys.Stack.Attr("SyncQueue", "QueueName"), sys.Stack.Attr("SyncDLQ", "QueueName"),
-		sys.APIURL, sys.SandboxURL, sys.AWS.SES, sys.AWS.DynamoDB, sys.AWS.SQS, sys.APIURL,
+		sys.APIURL, sys.APIURL, sys.SandboxURL, sys.AWS.SES, sys.AWS.DynamoDB, sys.AWS.SQS, sys.APIURL,
 		localsystem.DemoConnection, sys.Secrets[localsystem.WebhookSecretRef], filepath.Join(*dir, "secrets.json"),
-		sys.CurlShopify("orders/fulfilled", curlFile, curlBody))
+		sys.Secrets[localsystem.DemoAPIKeyRef],
+		sys.CurlShopify("orders/fulfilled", curlFile, curlBody), sys.CurlErrors())
 
 	if *demo {
 		if err := runDemo(ctx, sys); err != nil {

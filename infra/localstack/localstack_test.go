@@ -93,6 +93,15 @@ func TestProvisionFromTemplate(t *testing.T) {
 	if wh.Env["TABLE_NAME"] != table || wh.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || wh.Timeout != 5*time.Second {
 		t.Errorf("webhook env/timeout = %v %v", wh.Env, wh.Timeout)
 	}
+	api := byID["ApiFunction"]
+	if len(api.Routes) != 4 || api.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || api.Env["TABLE_NAME"] != table {
+		t.Errorf("api routes/env = %+v %v", api.Routes, api.Env)
+	}
+	for _, r := range api.Routes {
+		if r.Method != "ANY" {
+			t.Errorf("api route %+v: want ANY, so the function answers a wrong method itself", r)
+		}
+	}
 	sy := byID["SyncFunction"]
 	if len(sy.Queues) != 1 || sy.Queues[0].QueueURL != st.Ref("SyncQueue") || !sy.Queues[0].ReportBatchFailures || sy.Queues[0].BatchSize != 10 {
 		t.Errorf("sync queues = %+v", sy.Queues)

@@ -23,6 +23,7 @@ const (
 	DemoConnection   = "demo"
 	WebhookSecretRef = "demo-shopify-webhook-secret"
 	SandboxTokenRef  = "demo-sandbox-token"
+	DemoAPIKeyRef    = "demo-api-key" // the demo connection's merchant API key
 	DemoMerchantMail = "merchant@demo.test"
 )
 
@@ -33,6 +34,7 @@ func (s *System) SeedDemo(ctx context.Context) error {
 		Store:             order.Endpoint{Platform: order.Shopify, BaseURL: "https://demo-shop.myshopify.com", Account: "demo-shop.myshopify.com"},
 		Marketplace:       order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL, CredentialRef: SandboxTokenRef},
 		WebhookSecretRefs: []string{WebhookSecretRef},
+		APIKeyRefs:        []string{DemoAPIKeyRef},
 	})
 }
 
@@ -134,4 +136,37 @@ func (s *System) CurlShopify(topic, path string, body []byte) string {
 		"  -H 'X-Shopify-Hmac-Sha256: %s' \\\n"+
 		"  --data-binary @%s",
 		s.APIURL, DemoConnection, topic, SignShopify(s.Secrets[WebhookSecretRef], body), path)
+}
+
+// CallAPI calls the merchant API of the demo connection with its key:
+// method on path (relative to the connection, e.g. "/errors?limit=5"),
+// with body when not nil. It returns the status and body of the answer.
+func (s *System) CallAPI(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.APIURL+"/connections/"+DemoConnection+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.Secrets[DemoAPIKeyRef])
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// CurlErrors returns a ready-to-paste curl that lists the demo
+// connection's last errors through the merchant API.
+func (s *System) CurlErrors() string {
+	return fmt.Sprintf("curl -s -H 'Authorization: Bearer %s' \\\n"+
+		"  '%s/connections/%s/errors?limit=20&days=7'",
+		s.Secrets[DemoAPIKeyRef], s.APIURL, DemoConnection)
 }

@@ -35,8 +35,9 @@ type Options struct {
 	// Dir is the local data folder (DynamoDB files, secrets). Empty keeps
 	// everything in memory and in a temporary folder.
 	Dir string
-	// APIAddr and SandboxAddr are the listen addresses of the webhook API
-	// and the sandbox marketplace ("127.0.0.1:0" picks a free port).
+	// APIAddr and SandboxAddr are the listen addresses of the HTTP API
+	// (webhooks, merchant API) and the sandbox marketplace ("127.0.0.1:0"
+	// picks a free port).
 	APIAddr, SandboxAddr string
 	// AWS are the emulators' ports (zero: free ports).
 	AWS localaws.Options
@@ -137,8 +138,12 @@ func (s *System) start(ctx context.Context, o Options) error {
 		opts := app.Options{Getenv: getenv, Log: s.log.With("function", f.LogicalID),
 			DynamoDB: []func(*dynamodb.Options){localaws.DynamoDBLocalFix}}
 		switch f.LogicalID {
-		case "WebhookFunction":
-			h, err := app.NewWebhook(ctx, opts)
+		case "WebhookFunction", "ApiFunction":
+			newHandler := app.NewWebhook
+			if f.LogicalID == "ApiFunction" {
+				newHandler = app.NewAPI
+			}
+			h, err := newHandler(ctx, opts)
 			if err != nil {
 				return err
 			}
@@ -173,7 +178,7 @@ func (s *System) start(ctx context.Context, o Options) error {
 	api.Handle("/", localstack.NewAPI(routes, s.log))
 	api.HandleFunc("POST /_local/schedules/{name}", s.fireSchedule)
 	if s.APIURL, err = s.serve(o.APIAddr, api); err != nil {
-		return fmt.Errorf("webhook API: %w", err)
+		return fmt.Errorf("HTTP API: %w", err)
 	}
 	return nil
 }
@@ -260,19 +265,33 @@ func envOf(vars, extra map[string]string) func(string) string {
 	}
 }
 
+// loadOrCreateSecrets reads the local secrets file, adding (and saving)
+// any demo secret it lacks, so a data folder made by an older version
+// gains the secrets added since.
 func loadOrCreateSecrets(path string) (map[string]string, error) {
+	m := map[string]string{}
 	b, err := os.ReadFile(path)
-	if err == nil {
-		var m map[string]string
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("localsystem: %s: %w", path, err)
 		}
-		return m, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
+	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
-	m := map[string]string{WebhookSecretRef: "shpss_" + randomHex(16), SandboxTokenRef: randomHex(20)}
+	added := false
+	for ref, gen := range map[string]func() string{
+		WebhookSecretRef: func() string { return "shpss_" + randomHex(16) },
+		SandboxTokenRef:  func() string { return randomHex(20) },
+		DemoAPIKeyRef:    func() string { return randomHex(32) },
+	} {
+		if m[ref] == "" {
+			m[ref], added = gen(), true
+		}
+	}
+	if !added {
+		return m, nil
+	}
 	b, _ = json.MarshalIndent(m, "", "  ")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/notify"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/sesmail"
@@ -30,6 +31,20 @@ func NewWebhook(ctx context.Context, o Options) (func(context.Context, events.AP
 		return nil, d.env.err
 	}
 	h := ingest.New(cfg, d.store, d.secrets, d.store.Deduper(webhookInFlight), q, d.log)
+	return h.Handle, nil
+}
+
+// NewAPI builds the merchant API function's handler.
+func NewAPI(ctx context.Context, o Options) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
+	d, err := build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	q := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	if d.env.err != nil {
+		return nil, d.env.err
+	}
+	h := merchantapi.New(merchantapi.Config{}, d.store, d.secrets, q, d.log)
 	return h.Handle, nil
 }
 

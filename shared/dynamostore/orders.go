@@ -9,11 +9,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/sync"
 )
 
 var _ sync.Store = (*Store)(nil)
+var _ merchantapi.Store = (*Store)(nil)
 
 func connPK(id string) string                   { return "CONN#" + id }
 func orderPK(conn, marketplaceID string) string { return "ORDER#" + conn + "#" + marketplaceID }

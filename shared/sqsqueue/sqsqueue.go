@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -30,6 +31,7 @@ type Queue struct {
 }
 
 var _ ingest.Queue = (*Queue)(nil)
+var _ merchantapi.Queue = (*Queue)(nil)
 
 // New returns the queue at url.
 func New(api API, url string) *Queue { return &Queue{api: api, url: url} }

@@ -1,0 +1,337 @@
+package merchantapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+// Source marks the events the API puts on the sync queue. Like the
+// refresh's, such an event carries no change (its OccurredAt is zero, so
+// rules.Apply takes it for stale): the sync brings the marketplace order to
+// the order's stored state, reading the store again first when the last
+// sync failed.
+const Source order.Platform = "resync"
+
+// errorView is one failure in "the last errors".
+type errorView struct {
+	Order    order.Ref `json:"order"`
+	Code     string    `json:"code"`
+	Kind     string    `json:"kind"`
+	Title    string    `json:"title"`
+	Cause    string    `json:"cause"`
+	Remedy   string    `json:"remedy"`
+	Attempts int       `json:"attempts"`
+	At       time.Time `json:"at"`
+}
+
+// errorsView is the answer of GET errors.
+type errorsView struct {
+	Connection string      `json:"connection"`
+	Since      time.Time   `json:"since"`
+	Limit      int         `json:"limit"`
+	Errors     []errorView `json:"errors"`
+}
+
+// listErrors answers GET /connections/{connection}/errors?limit=&days=:
+// the connection's failures of the last days, newest first.
+func (h *Handler) listErrors(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
+	q := c.req.QueryStringParameters
+	limit, ok := intParam(q["limit"], DefaultLimit, MaxLimit)
+	if !ok {
+		return c.fail(errLimit)
+	}
+	days, ok := intParam(q["days"], MaxDays, MaxDays)
+	if !ok {
+		return c.fail(errDays)
+	}
+	since := h.cfg.Now().UTC().Add(-time.Duration(days) * 24 * time.Hour)
+	recs, err := h.store.RecentErrors(ctx, c.conn.ID, since, limit)
+	if err != nil {
+		return c.unavailable(err)
+	}
+	out := errorsView{Connection: c.conn.ID, Since: since, Limit: limit, Errors: make([]errorView, 0, len(recs))}
+	for _, r := range recs {
+		out.Errors = append(out.Errors, errorView{
+			Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
+			Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
+		})
+	}
+	c.attrs = append(c.attrs, slog.Int("errors", len(out.Errors)))
+	return reply(http.StatusOK, out)
+}
+
+// intParam reads a query parameter: def when absent, false unless a whole
+// number from 1 to max.
+func intParam(v string, def, max int) (int, bool) {
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 1 && n <= max
+}
+
+// orderView is the answer of GET order: the stored order and its last sync
+// outcome. The shipping address is left out: it is personal, and not
+// needed to act on a sync.
+type orderView struct {
+	Connection        string         `json:"connection"`
+	Order             order.Ref      `json:"order"`
+	StoreStatus       order.Status   `json:"store_status"`
+	StoreUpdatedAt    time.Time      `json:"store_updated_at,omitzero"`
+	MarketplaceStatus order.Status   `json:"marketplace_status"`
+	MarketplaceState  string         `json:"marketplace_state,omitempty"`
+	Lines             []order.Line   `json:"lines,omitempty"`
+	Parcels           []order.Parcel `json:"parcels,omitempty"`
+	CancelReason      string         `json:"cancel_reason,omitempty"`
+	Test              bool           `json:"test,omitempty"`
+	Sync              syncView       `json:"sync"`
+}
+
+// syncView is how the order's last sync ended. Kind, from the error
+// catalogue, says whether ordersync retries by itself (transient) or waits
+// for the merchant (permanent, auth).
+type syncView struct {
+	Result        order.SyncResult `json:"result,omitempty"`
+	ErrorCode     string           `json:"error_code,omitempty"`
+	Kind          syncerr.Kind     `json:"kind,omitempty"`
+	Message       string           `json:"message,omitempty"`
+	Attempts      int              `json:"attempts,omitempty"`
+	At            time.Time        `json:"at,omitzero"`
+	FirstFailedAt time.Time        `json:"first_failed_at,omitzero"`
+}
+
+// showOrder answers GET /connections/{connection}/orders/{marketplaceOrderId}.
+func (h *Handler) showOrder(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
+	id := c.req.PathParameters["marketplaceOrderId"]
+	if !validOrderID(id) {
+		return c.fail(errOrderNotFound) // no order can have this id
+	}
+	st, err := h.store.LoadOrder(ctx, c.conn.ID, id)
+	switch {
+	case errors.Is(err, order.ErrNotFound):
+		return c.fail(errOrderNotFound)
+	case err != nil:
+		return c.unavailable(err)
+	}
+	s := st.Sync
+	v := orderView{Connection: c.conn.ID, Order: st.Ref, StoreStatus: st.StoreStatus, StoreUpdatedAt: st.StoreUpdatedAt,
+		MarketplaceStatus: st.MarketplaceStatus, MarketplaceState: st.MarketplaceState, Lines: st.Lines, Parcels: st.Parcels,
+		CancelReason: st.CancelReason, Test: st.Test,
+		Sync: syncView{Result: s.Result, ErrorCode: s.ErrorCode, Message: s.Message, Attempts: s.Attempts, At: s.At, FirstFailedAt: s.FirstFailedAt}}
+	if s.ErrorCode != "" {
+		v.Sync.Kind = syncerr.Lookup(syncerr.Code(s.ErrorCode)).Kind
+	}
+	return reply(http.StatusOK, v)
+}
+
+// resyncView is the answer of a re-sync: the ids queued, and those
+// ordersync holds no order for, each in the order asked.
+type resyncView struct {
+	Queued   []string `json:"queued"`
+	NotFound []string `json:"not_found"`
+}
+
+// resyncOne answers POST /connections/{connection}/orders/{marketplaceOrderId}/resync.
+func (h *Handler) resyncOne(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
+	id := c.req.PathParameters["marketplaceOrderId"]
+	if !validOrderID(id) {
+		return c.fail(errOrderNotFound)
+	}
+	return h.resync(ctx, c, []string{id})
+}
+
+// resyncMany answers POST /connections/{connection}/resync with
+// {"orders": [...]}.
+func (h *Handler) resyncMany(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
+	body, p := requestBody(c.req)
+	if p != nil {
+		return c.fail(*p)
+	}
+	ids, p := parseResync(body)
+	if p != nil {
+		return c.fail(*p)
+	}
+	return h.resync(ctx, c, ids)
+}
+
+// resync queues a re-sync of every order of ids that the store holds. It
+// reads them all before it queues any, so a request refused (or failing on
+// the store) queues nothing.
+func (h *Handler) resync(ctx context.Context, c *call, ids []string) events.APIGatewayV2HTTPResponse {
+	states := make([]*order.State, len(ids))
+	err := each(len(ids), func(i int) error {
+		st, err := h.store.LoadOrder(ctx, c.conn.ID, ids[i])
+		switch {
+		case errors.Is(err, order.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		states[i] = &st
+		return nil
+	})
+	if err != nil {
+		return c.unavailable(err)
+	}
+	out := resyncView{Queued: []string{}, NotFound: []string{}}
+	var evs []order.Event
+	for i, id := range ids {
+		if states[i] == nil {
+			out.NotFound = append(out.NotFound, id)
+			continue
+		}
+		evs = append(evs, resyncEvent(c.conn, id, *states[i]))
+		out.Queued = append(out.Queued, id)
+	}
+	c.attrs = append(c.attrs, slog.Int("not_found", len(out.NotFound)))
+	if len(evs) == 0 {
+		return c.fail(errNoOrderFound)
+	}
+	var queued atomic.Int64
+	err = each(len(evs), func(i int) error {
+		if err := h.queue.Enqueue(ctx, evs[i]); err != nil {
+			return err
+		}
+		queued.Add(1)
+		return nil
+	})
+	c.attrs = append(c.attrs, slog.Int64("queued", queued.Load()))
+	if err != nil {
+		// Some may be queued: a re-sync is idempotent, so the caller
+		// repeats the whole request.
+		return c.unavailable(err)
+	}
+	return reply(http.StatusAccepted, out)
+}
+
+// resyncEvent is the sync queue event that re-syncs the stored order st of
+// conn: no change of its own (zero OccurredAt, no status, no parcels), the
+// order named on both sides, and a fresh event id. An order that is not in
+// the merchant's store yet (a failed import: no store order id, no store
+// status) is imported again on a connection that imports orders; as an
+// update, it would plan nothing and be recorded synced.
+func resyncEvent(conn order.Connection, marketplaceOrderID string, st order.State) order.Event {
+	ref := st.Ref
+	ref.MarketplaceOrderID = marketplaceOrderID
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	e := order.Event{Connection: conn.ID, Source: Source, SourceEventID: "resync-" + hex.EncodeToString(b), Order: ref}
+	if conn.ImportOrders && ref.StoreOrderID == "" && st.StoreStatus == order.StatusUnknown {
+		e.Intent = order.IntentImport
+	}
+	return e
+}
+
+// each runs f for 0..n-1, at most parallel at once, and returns the first
+// error (by index): one store or queue outage is logged once, not n times.
+func each(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, parallel)
+	var wg gosync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// requestBody returns the request's body, decoded, within MaxBodyBytes.
+func requestBody(req events.APIGatewayV2HTTPRequest) ([]byte, *problem) {
+	if !req.IsBase64Encoded {
+		if len(req.Body) > MaxBodyBytes {
+			return nil, &errBodyTooLarge
+		}
+		return []byte(req.Body), nil
+	}
+	// Size before decoding: base64 grows 3 bytes to 4.
+	if len(req.Body) > (MaxBodyBytes+2)/3*4 {
+		return nil, &errBodyTooLarge
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, &errMalformedBody
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, &errBodyTooLarge
+	}
+	return b, nil
+}
+
+// parseResync reads a re-sync body, {"orders": ["<marketplace order id>",
+// ...]}: exactly that object, 1 to MaxOrders valid ids once duplicates are
+// dropped. It returns them in the order given.
+func parseResync(body []byte) ([]string, *problem) {
+	var in struct {
+		Orders []string `json:"orders"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, &errMalformedBody
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &errMalformedBody // something after the object
+	}
+	seen := make(map[string]bool, len(in.Orders))
+	ids := make([]string, 0, len(in.Orders))
+	for _, id := range in.Orders {
+		if !validOrderID(id) {
+			return nil, &errInvalidOrderID
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	switch {
+	case len(ids) == 0:
+		return nil, &errNoOrders
+	case len(ids) > MaxOrders:
+		return nil, &errTooManyOrders
+	}
+	return ids, nil
+}
+
+// validOrderID reports whether id can be a marketplace order id: 1 to
+// maxOrderIDBytes of UTF-8 without spaces or control characters, and
+// without '#' (the store's key separator) or '/' (a path separator).
+func validOrderID(id string) bool {
+	if id == "" || len(id) > maxOrderIDBytes || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if r == '#' || r == '/' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
