@@ -30,7 +30,6 @@ type Store interface {
 	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
 	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]sync.ErrorRecord, error)
-	ClearNotified(ctx context.Context, keys ...string) error
 }
 
 // Queue is the sync queue.
@@ -81,18 +80,18 @@ type Report struct {
 
 // Run refreshes every connection as of at. A paused connection is probed
 // and stays paused while its credentials are still refused. A failing
-// connection does not stop the others; their errors are joined.
+// connection does not stop the others, and is logged, not returned: an
+// error makes Lambda run the whole refresh again, for every connection.
+// Run fails only when it cannot list the connections.
 func (r *Refresher) Run(ctx context.Context, at time.Time) error {
 	conns, err := r.store.Connections(ctx)
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
-	var errs []error
 	for _, c := range conns {
 		rep, err := r.connection(ctx, c, at)
 		if err != nil {
 			r.log.Error("refresh failed", "connection", c.ID, "err", err)
-			errs = append(errs, fmt.Errorf("refresh %s: %w", c.ID, err))
 			continue
 		}
 		if c.Paused && !rep.Resumed {
@@ -102,7 +101,7 @@ func (r *Refresher) Run(ctx context.Context, at time.Time) error {
 		r.log.Info("refreshed", "connection", c.ID, "resumed", rep.Resumed, "resynced", rep.Resynced,
 			"changed", rep.Changed, "unknown", rep.Unknown, "imports", rep.Imports)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.Time) (Report, error) {
@@ -112,12 +111,11 @@ func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.
 		if err != nil || !ok {
 			return rep, err
 		}
+		// The connection's email mark stays until one of its held orders
+		// syncs (the sync clears it): a credential that reads but cannot
+		// write pauses the connection again without a new email each hour.
 		if err := r.store.ResumeConnection(ctx, c.ID); err != nil {
 			return rep, err
-		}
-		// A later expiry is news again.
-		if err := r.store.ClearNotified(ctx, sync.ConnectionNoticeKey(c.ID, pausedCode(c))); err != nil {
-			r.log.Error("could not clear the connection's email mark", "connection", c.ID, "err", err)
 		}
 		rep.Resumed = true
 	}

@@ -9,6 +9,7 @@ package shopify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -198,7 +199,7 @@ func classifyStatus(resp *http.Response, body []byte, ref string) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	cause := fmt.Errorf("shopify: http %d: %s", resp.StatusCode, snippet(body))
+	cause := fmt.Errorf("shopify: %w", httpclient.StatusError(resp, body))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		d, _ := httpclient.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -222,11 +223,13 @@ func classifyStatus(resp *http.Response, body []byte, ref string) error {
 // classifyGraphQL turns a response with top-level errors into a classified
 // error, acting on extensions.code, never on the message.
 func classifyGraphQL(r gqlResponse, ref string) error {
-	msgs := make([]string, 0, len(r.Errors))
+	// Codes only: messages may quote the order's customer, and errors are
+	// logged.
+	codes := make([]string, 0, len(r.Errors))
 	for _, e := range r.Errors {
-		msgs = append(msgs, e.Message)
+		codes = append(codes, cmp.Or(e.Extensions.Code, "error"))
 	}
-	cause := fmt.Errorf("shopify: graphql: %s", strings.Join(msgs, "; "))
+	cause := fmt.Errorf("shopify: graphql: %s", strings.Join(codes, ", "))
 	for _, e := range r.Errors {
 		switch e.Extensions.Code {
 		case "THROTTLED":
@@ -254,16 +257,6 @@ func throttleDelay(c *queryCost) time.Duration {
 	}
 	ms := math.Ceil(need / c.ThrottleStatus.RestoreRate * 1000)
 	return time.Duration(ms) * time.Millisecond
-}
-
-// snippet is the start of a response body, for the wrapped error.
-func snippet(b []byte) string {
-	const n = 200
-	s := strings.TrimSpace(string(b))
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	return s
 }
 
 // orderGID turns a store order id (numeric, as webhooks and events carry

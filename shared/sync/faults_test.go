@@ -513,3 +513,101 @@ func TestTheLastTryNeverEndsWithoutAReason(t *testing.T) {
 		}
 	})
 }
+
+func TestAHeldOrderThatSyncsClearsTheConnectionsEmailMark(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.fake.SetFault(backmarkettest.Fault{Status: 401})
+	mk, store := e.order()
+	ev := shipped(mk, store, "6A7", time.Now())
+	e.deliver(ev, 1)
+	if st := e.state(mk); st.Sync.Result != order.SyncHeld {
+		t.Fatalf("sync = %+v, want held", st.Sync)
+	}
+	key := sync.ConnectionNoticeKey("acme", "auth_expired")
+	if first, _ := e.store.MarkNotified(ctx, key, time.Hour); first {
+		t.Fatal("no email mark after the pause")
+	}
+	// Reconnected (the refresh resumes it), the held order syncs again.
+	e.fake.ClearFaults()
+	if err := e.store.ResumeConnection(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	ev.SourceEventID, ev.OccurredAt = "resumed", time.Time{}
+	e.deliver(ev, 1)
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced {
+		t.Fatalf("sync = %+v, want synced", st.Sync)
+	}
+	if first, _ := e.store.MarkNotified(ctx, key, time.Hour); !first {
+		t.Error("the connection's email mark survived a held order syncing: a later expiry would not be told")
+	}
+}
+
+func TestAStoreOrderCannotTakeOverAnotherOnesMarketplaceOrder(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	e.deliver(shipped(mk, store, "6A8", time.Now()), 1)
+	calls := len(e.fake.Calls())
+	// Another store order names the same marketplace order (a buyer can
+	// write Shopify note attributes) and is cancelled.
+	other := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "other", OccurredAt: time.Now().Add(time.Minute),
+		Order: order.Ref{StoreOrderID: "666", MarketplaceOrderID: mk}, Status: order.StatusCancelled}
+	if resp := e.deliver(other, 1); len(resp.BatchItemFailures) != 0 {
+		t.Errorf("failures = %v, want the event acknowledged", resp.BatchItemFailures)
+	}
+	if n := len(e.fake.Calls()) - calls; n != 0 {
+		t.Errorf("%d marketplace calls for a store order not linked to the order", n)
+	}
+	if st := e.state(mk); st.Ref.StoreOrderID != store || st.StoreStatus == order.StatusCancelled {
+		t.Errorf("state = %+v, want it untouched", st)
+	}
+	if got, err := e.store.FindOrder(context.Background(), "acme", "666"); err == nil {
+		t.Errorf("store order 666 was linked to %s", got)
+	}
+}
+
+// acceptGate holds Accept until the gate opens.
+type acceptGate struct {
+	sync.Marketplace
+	reached, gate chan struct{}
+}
+
+func (g *acceptGate) Accept(ctx context.Context, o order.MarketplaceOrder) error {
+	close(g.reached)
+	<-g.gate
+	return g.Marketplace.Accept(ctx, o)
+}
+
+func TestALastTryThatFindsTheCallInProgressLeavesItToItsWorker(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	g := &acceptGate{reached: make(chan struct{}), gate: make(chan struct{})}
+	holder := sync.New(sync.Config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (sync.Marketplace, error) {
+		mp, err := e.mps.Marketplace(ctx, conn)
+		g.Marketplace = mp
+		return g, err
+	}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ev := shipped(mk, store, "6A9", time.Now())
+	done := make(chan struct{})
+	go func() {
+		_, _ = holder.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "holder", ev)}})
+		close(done)
+	}()
+	<-g.reached
+	// A duplicate of the event, on its last try, while the accept is made.
+	dup := record(t, "dup", ev)
+	dup.Attributes["ApproximateReceiveCount"] = "3"
+	resp, err := e.proc.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{dup}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Errorf("Handle = %v, %v; want the duplicate acknowledged", resp.BatchItemFailures, err)
+	}
+	if len(e.deadLetters()) != 0 || e.notes.count() != 0 {
+		t.Error("the duplicate was dead-lettered or emailed while its twin was making the call")
+	}
+	close(g.gate)
+	<-done
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced {
+		t.Errorf("sync = %+v, want the holder's synced", st.Sync)
+	}
+}

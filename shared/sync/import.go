@@ -15,8 +15,10 @@ const actionImport rules.Action = "import"
 
 // importOrder creates a new marketplace order in the merchant's store,
 // links the two, and accepts the order on the marketplace (To accept →
-// Waiting for fulfillment). An order already imported, or no longer open,
-// is acknowledged without a call.
+// Waiting for fulfillment). An order already imported is not created
+// again: the sync brings the marketplace to its stored state (the accept
+// a failed try left undone, say). An order no longer open is recorded as
+// the marketplace has it, without a call.
 func (j *job) importOrder(ctx context.Context) error {
 	p, conn, mkID := j.p, j.conn, j.event.Order.MarketplaceOrderID
 	if mkID == "" {
@@ -24,12 +26,8 @@ func (j *job) importOrder(ctx context.Context) error {
 	}
 	st, err := p.store.LoadOrder(ctx, conn.ID, mkID)
 	switch {
-	case err == nil && st.Ref.StoreOrderID != "":
-		j.state = st
-		p.log.Info("already imported", "marketplace_order", mkID, "store_order", st.Ref.StoreOrderID)
-		return nil
 	case err == nil:
-		j.state = st
+		j.state, j.basis = st, basis(st)
 	case errors.Is(err, order.ErrNotFound):
 		j.state = order.State{Connection: conn.ID, Ref: order.Ref{MarketplaceOrderID: mkID}}
 	default:
@@ -46,18 +44,59 @@ func (j *job) importOrder(ctx context.Context) error {
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
+	if j.state.Ref.StoreOrderID != "" {
+		return j.reach(ctx, mp, remote, wantOf(j.state))
+	}
 	if remote.Status != order.StatusAwaitingAcceptance && remote.Status != order.StatusAccepted {
 		p.log.Info("not imported: the marketplace order is no longer open", "marketplace_order", mkID, "status", string(remote.Status))
-		return nil
+		if j.state.Version == 0 {
+			return nil
+		}
+		return j.reach(ctx, mp, remote, rules.Want{})
 	}
 	if err := rules.CheckAddress(remote.ShippingAddress); err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
-	storeID, err := j.create(ctx, remote)
+	if err := j.create(ctx, remote); err != nil {
+		return err
+	}
+	return j.reach(ctx, mp, remote, wantOf(j.state))
+}
+
+// create makes the store order once per marketplace order, links it and
+// records it on the order's state, and only then confirms its claim: a
+// confirmed import always has its store order id on the state.
+func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
+	p, conn := j.p, j.conn
+	if p.stores == nil {
+		return detail(syncerr.E(syncerr.PlatformUnsupported, "platform", string(conn.Store.Platform)), j.state.Ref, conn)
+	}
+	sf, err := p.stores.Storefront(ctx, conn)
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
-	if err := p.store.LinkOrder(ctx, conn.ID, storeID, mkID); err != nil {
+	key := effectKey(conn.ID, remote.ID, rules.Step{Action: actionImport})
+	claim, err := p.store.ClaimEffect(ctx, key, p.cfg.EffectLease)
+	if err != nil {
+		return infra(err)
+	}
+	if claim == EffectBusy {
+		return errBusy
+	}
+	// Claimed, or made before by a worker that stopped before recording it:
+	// CreateOrder finds an order it made by the marketplace id.
+	storeID, err := sf.CreateOrder(ctx, remote)
+	if err != nil {
+		if claim == EffectClaimed && !outcomeUnknown(err) {
+			if rerr := p.store.ReleaseEffect(ctx, key); rerr != nil {
+				p.log.Error("could not release a failed import's claim", "err", rerr)
+			}
+		}
+		return detail(err, j.state.Ref, conn)
+	}
+	// From here a failure keeps the claim pending, so no other worker
+	// creates the order again before the lease is out.
+	if err := p.store.LinkOrder(ctx, conn.ID, storeID, remote.ID); err != nil {
 		return infra(err)
 	}
 	lines := make([]order.Line, 0, len(remote.Lines))
@@ -65,44 +104,18 @@ func (j *job) importOrder(ctx context.Context) error {
 		lines = append(lines, order.Line{SKU: l.SKU, Quantity: l.Quantity, MarketplaceLineID: l.ID})
 	}
 	imported := order.Event{Connection: conn.ID, Source: conn.Marketplace.Platform, SourceEventID: j.event.SourceEventID,
-		OccurredAt: remote.UpdatedAt, Order: order.Ref{StoreOrderID: storeID, MarketplaceOrderID: mkID},
+		OccurredAt: remote.UpdatedAt, Order: order.Ref{StoreOrderID: storeID, MarketplaceOrderID: remote.ID},
 		Status: order.StatusAccepted, Lines: lines, ShippingAddress: remote.ShippingAddress}
-	if err := j.applyEvent(ctx, mkID, imported); err != nil {
+	if err := j.applyEvent(ctx, remote.ID, imported); err != nil {
 		return err
 	}
-	return j.reach(ctx, mp, remote, rules.Want{Status: order.StatusAccepted})
+	if err := p.store.ConfirmEffect(ctx, key); err != nil {
+		p.log.Error("order imported but its claim not confirmed", "err", err)
+	}
+	return nil
 }
 
-// create makes the store order once per marketplace order.
-func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) (string, error) {
-	if j.p.stores == nil {
-		return "", syncerr.E(syncerr.PlatformUnsupported, "platform", string(j.conn.Store.Platform))
-	}
-	sf, err := j.p.stores.Storefront(ctx, j.conn)
-	if err != nil {
-		return "", err
-	}
-	key := effectKey(j.conn.ID, remote.ID, rules.Step{Action: actionImport})
-	claim, err := j.p.store.ClaimEffect(ctx, key, j.p.cfg.EffectLease)
-	if err != nil {
-		return "", infra(err)
-	}
-	if claim == EffectBusy {
-		return "", errBusy
-	}
-	// Claimed, or made before but not linked (the worker stopped in
-	// between): CreateOrder finds an order it made by the marketplace id.
-	id, err := sf.CreateOrder(ctx, remote)
-	if err == nil {
-		if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
-			j.p.log.Error("order created but not confirmed", "err", cerr)
-		}
-		return id, nil
-	}
-	if claim == EffectClaimed && !outcomeUnknown(err) {
-		if rerr := j.p.store.ReleaseEffect(ctx, key); rerr != nil {
-			j.p.log.Error("could not release a failed import's claim", "err", rerr)
-		}
-	}
-	return "", err
+// wantOf is what the store's side of an order asks of the marketplace.
+func wantOf(s order.State) rules.Want {
+	return rules.Want{Status: s.StoreStatus, Parcels: s.Parcels, CancelReason: s.CancelReason, OccurredAt: s.StoreUpdatedAt}
 }

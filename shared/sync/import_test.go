@@ -122,3 +122,47 @@ func TestImportFailuresAreRecordedAndNothingHalfDone(t *testing.T) {
 		})
 	}
 }
+
+func TestAnImportWhoseAcceptFailedAcceptsOnTheRetry(t *testing.T) {
+	e := newEnv(t)
+	shop := e.shopifyStore()
+	mk, _ := e.order()
+	e.fake.SetFault(backmarkettest.Fault{Status: 503, Count: 1, Methods: "POST"})
+	if resp := e.deliver(importEvent(mk), 1); len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("failures = %v, want a retry: the accept failed", resp.BatchItemFailures)
+	}
+	e.deliver(importEvent(mk), 2)
+	if n := len(shop.Orders()); n != 1 {
+		t.Errorf("store orders = %d, want 1", n)
+	}
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced || st.MarketplaceStatus != order.StatusAccepted {
+		t.Errorf("sync = %+v, status %q; want synced and accepted", st.Sync, st.MarketplaceStatus)
+	}
+}
+
+func TestARetriedHeldImportIsImported(t *testing.T) {
+	e := newEnv(t)
+	shop := e.shopifyStore()
+	e.conn.ImportOrders = true
+	if err := e.store.PutConnection(context.Background(), e.conn); err != nil {
+		t.Fatal(err)
+	}
+	mk, _ := e.order()
+	e.fake.SetFault(backmarkettest.Fault{Status: 401})
+	e.deliver(importEvent(mk), 1)
+	if st := e.state(mk); st.Sync.Result != order.SyncHeld {
+		t.Fatalf("sync = %+v, want held by the expired key", st.Sync)
+	}
+	e.fake.ClearFaults()
+	if err := e.store.ResumeConnection(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	// The refresh (or a merchant's re-sync) queues a no-change event.
+	e.deliver(order.Event{Connection: "acme", Source: "ordersync", SourceEventID: "resumed", Order: order.Ref{MarketplaceOrderID: mk}}, 1)
+	if n := len(shop.Orders()); n != 1 {
+		t.Errorf("store orders = %d, want the held import made", n)
+	}
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced || st.Ref.StoreOrderID == "" || st.MarketplaceStatus != order.StatusAccepted {
+		t.Errorf("state = %+v, want imported, accepted and synced", st)
+	}
+}

@@ -312,7 +312,7 @@ func (j *job) run(ctx, bctx context.Context) result {
 	code := syncerr.CodeOf(err)
 	kind := syncerr.KindOf(err)
 	log = log.With("marketplace_order", j.state.Ref.MarketplaceOrderID, "code", code, "kind", kind)
-	if errors.Is(err, errBusy) {
+	if errors.Is(err, errInProgress) {
 		if j.attempts >= j.p.cfg.MaxReceiveCount {
 			// The worker holding the call owns its outcome, and its own
 			// message comes back if it stops: this duplicate can go.
@@ -358,8 +358,11 @@ func (j *job) retryIn(ctx context.Context, d time.Duration) bool {
 	return false
 }
 
+// errInProgress marks errBusy through detail's copies.
+var errInProgress = errors.New("sync: the same call is in progress elsewhere")
+
 // errBusy: another worker holds the claim on the same marketplace call.
-var errBusy = syncerr.E(syncerr.MarketplaceUnavailable, "reason", "in progress elsewhere")
+var errBusy = syncerr.E(syncerr.MarketplaceUnavailable, "reason", "in progress elsewhere").Wrap(errInProgress)
 
 // infraError marks a failure of ordersync's own storage.
 type infraError struct{ err error }
@@ -389,6 +392,14 @@ func (j *job) sync(ctx context.Context) error {
 	case order.IntentImport:
 		return j.importOrder(ctx)
 	case order.IntentUpdate:
+		// A change to an order never imported (a re-sync after a failed
+		// import, say) is an import, where the connection imports.
+		if conn.ImportOrders && e.Order.StoreOrderID == "" && e.Order.MarketplaceOrderID != "" {
+			st, err := p.store.LoadOrder(ctx, conn.ID, e.Order.MarketplaceOrderID)
+			if errors.Is(err, order.ErrNotFound) || (err == nil && st.Ref.StoreOrderID == "") {
+				return j.importOrder(ctx)
+			}
+		}
 	default:
 		return syncerr.E(syncerr.InvalidData, "field", "intent "+string(e.Intent))
 	}
@@ -404,6 +415,20 @@ func (j *job) sync(ctx context.Context) error {
 		// merchant sold in its own shop. Nothing to sync.
 		p.log.Debug("not a marketplace order; ignored", "connection", conn.ID, "store_order", e.Order.StoreOrderID)
 		return nil
+	}
+	if e.Order.StoreOrderID != "" && e.Order.MarketplaceOrderID != "" {
+		// The event names both orders (Shopify's note attribute, which a
+		// buyer can set too): never let a store order take over a
+		// marketplace order linked to another.
+		st, err := p.store.LoadOrder(ctx, conn.ID, mkID)
+		if err != nil && !errors.Is(err, order.ErrNotFound) {
+			return infra(err)
+		}
+		if st.Ref.StoreOrderID != "" && st.Ref.StoreOrderID != e.Order.StoreOrderID {
+			p.log.Warn("event ignored: its store order names a marketplace order linked to another store order",
+				"connection", conn.ID, "store_order", e.Order.StoreOrderID, "marketplace_order", mkID)
+			return nil
+		}
 	}
 	if e.Order.StoreOrderID != "" {
 		if err := p.store.LinkOrder(ctx, conn.ID, e.Order.StoreOrderID, mkID); err != nil {
@@ -435,8 +460,7 @@ func (j *job) sync(ctx context.Context) error {
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
-	return j.reach(ctx, mp, remote, rules.Want{Status: j.state.StoreStatus, Parcels: j.state.Parcels,
-		CancelReason: j.state.CancelReason, OccurredAt: j.state.StoreUpdatedAt})
+	return j.reach(ctx, mp, remote, wantOf(j.state))
 }
 
 // reach makes the calls that bring the marketplace order remote to want,
@@ -473,7 +497,13 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 		return infra(err)
 	}
 	if !superseded && prev.ErrorCode != "" {
-		_ = j.p.store.ClearNotified(ctx, notifyKey(j.state, prev.ErrorCode))
+		keys := []string{notifyKey(j.state, prev.ErrorCode)}
+		if syncerr.Lookup(syncerr.Code(prev.ErrorCode)).Kind == syncerr.Auth {
+			// An order held by a pause synced: the connection works, so a
+			// later expiry is news again.
+			keys = append(keys, ConnectionNoticeKey(conn.ID, prev.ErrorCode))
+		}
+		_ = j.p.store.ClearNotified(ctx, keys...)
 	}
 	return nil
 }
