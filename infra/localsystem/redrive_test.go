@@ -181,6 +181,10 @@ func TestReconnectResumesHeldOrders(t *testing.T) {
 	t.Cleanup(func() { _ = sys.Store.ResumeConnection(ctx, localsystem.DemoConnection) })
 	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Number: "6A77777777777", Carrier: "Colissimo"}, time.Now()))
 	waitSync(t, o, order.SyncHeld)
+	// The sync dead-letters last: once there, the failure is all recorded.
+	if !inDLQ(t, o, "auth_expired") {
+		t.Fatal("the held order never reached the DLQ")
+	}
 
 	sys.Sandbox.ClearFaults() // the merchant's new key works
 	resp, err := http.Post(sys.APIURL+"/_local/schedules/Hourly", "application/json", nil)

@@ -32,6 +32,12 @@ func (j *job) fail(ctx context.Context, err error) bool {
 	if x.Kind == syncerr.Auth || x.Code == syncerr.AddressMissing {
 		result = order.SyncHeld
 	}
+	if x.Kind == syncerr.Auth && j.conn.ID != "" && !j.conn.Paused {
+		// First, so that no other worker calls with refused credentials.
+		if perr := p.store.PauseConnection(ctx, j.conn.ID, string(x.Code)); perr != nil {
+			p.log.Error("could not pause the connection", "connection", j.conn.ID, "err", perr)
+		}
+	}
 	superseded, serr := j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts})
 	if superseded {
 		// A newer change to the order came in while this event failed; the
@@ -47,11 +53,6 @@ func (j *job) fail(ctx context.Context, err error) bool {
 	}
 	st = j.stateOr()
 	if j.conn.ID != "" {
-		if x.Kind == syncerr.Auth && !j.conn.Paused {
-			if perr := p.store.PauseConnection(ctx, j.conn.ID, string(x.Code)); perr != nil {
-				p.log.Error("could not pause the connection", "connection", j.conn.ID, "err", perr)
-			}
-		}
 		rec := ErrorRecord{Connection: j.conn.ID, MarketplaceOrderID: st.Ref.MarketplaceOrderID, StoreOrderID: st.Ref.StoreOrderID,
 			StoreOrderName: st.Ref.StoreOrderName, Code: string(x.Code), Kind: string(x.Kind), Title: x.Title, Cause: x.Cause,
 			Remedy: x.Remedy, Attempts: j.attempts, At: p.cfg.Now().UTC()}
