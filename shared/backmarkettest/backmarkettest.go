@@ -288,11 +288,11 @@ func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 		s.mu.Lock()
 		s.requests++
 		s.mu.Unlock()
-		status := &statusWriter{ResponseWriter: w}
+		status := &marketplacetest.StatusWriter{ResponseWriter: w}
 		var upd *Update
 		if r.Method == http.MethodPost {
 			upd = readUpdate(r)
-			defer func() { s.record(r.PathValue("id"), upd, status.code()) }()
+			defer func() { s.record(r.PathValue("id"), upd, status.Code()) }()
 		}
 		if s.faults.Apply(status, r, writeFault) {
 			return

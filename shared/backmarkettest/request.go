@@ -32,30 +32,3 @@ func readUpdate(r *http.Request) *Update {
 	}
 	return &u
 }
-
-// statusWriter remembers the status answered, for the call log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return 499 // the client went away before an answer (a Delay fault)
-	}
-	return w.status
-}

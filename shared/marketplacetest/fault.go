@@ -211,3 +211,34 @@ func (l *Limiter) Allow(now time.Time) (bool, string) {
 	}
 	return false, strconv.FormatInt(secs, 10)
 }
+
+// StatusWriter remembers the status a fake answered, for its call log.
+type StatusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+// WriteHeader records the first status written.
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write records an implicit 200.
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Code is the status answered, or 499 when the client went away before
+// an answer (a Delay fault).
+func (w *StatusWriter) Code() int {
+	if w.status == 0 {
+		return 499
+	}
+	return w.status
+}

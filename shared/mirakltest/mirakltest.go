@@ -294,14 +294,14 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, body []byte)
 		s.requests++
 		s.mu.Unlock()
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &marketplacetest.StatusWriter{ResponseWriter: w}
 		if r.Method == http.MethodPut {
 			op := operations[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
 			defer func() {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				s.calls = append(s.calls, Call{Operation: op, OrderID: r.PathValue("id"), Body: string(body),
-					ShopID: r.URL.Query().Get("shop_id"), Status: sw.code()})
+					ShopID: r.URL.Query().Get("shop_id"), Status: sw.Code()})
 			}()
 		}
 		if s.faults.Apply(sw, r, writeFault) {
@@ -585,31 +585,4 @@ func clone(o Order) Order {
 		o.Customer = &c
 	}
 	return o
-}
-
-// statusWriter remembers the status answered, for the call log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return 499 // the client went away before an answer (a Delay fault)
-	}
-	return w.status
 }
