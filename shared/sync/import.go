@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/rules"
@@ -24,14 +23,13 @@ func (j *job) importOrder(ctx context.Context) error {
 	if mkID == "" {
 		return syncerr.E(syncerr.InvalidData, "field", "marketplace order id")
 	}
-	st, err := p.store.LoadOrder(ctx, conn.ID, mkID)
-	switch {
-	case err == nil:
-		j.state, j.basis = st, basis(st)
-	case errors.Is(err, order.ErrNotFound):
-		j.state = order.State{Connection: conn.ID, Ref: order.Ref{MarketplaceOrderID: mkID}}
-	default:
-		return infra(err)
+	st, err := j.load(ctx, mkID)
+	if err != nil {
+		return err
+	}
+	j.state = st
+	if st.Version > 0 {
+		j.basis = basis(st)
 	}
 	if conn.Paused {
 		return pausedError(conn, j.state.Ref)
@@ -106,7 +104,7 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	imported := order.Event{Connection: conn.ID, Source: conn.Marketplace.Platform, SourceEventID: j.event.SourceEventID,
 		OccurredAt: remote.UpdatedAt, Order: order.Ref{StoreOrderID: storeID, MarketplaceOrderID: remote.ID},
 		Status: order.StatusAccepted, Lines: lines, ShippingAddress: remote.ShippingAddress}
-	if err := j.applyEvent(ctx, remote.ID, imported); err != nil {
+	if err := j.applyEvent(ctx, j.state, imported); err != nil {
 		return err
 	}
 	if err := p.store.ConfirmEffect(ctx, key); err != nil {

@@ -416,15 +416,15 @@ func (j *job) sync(ctx context.Context) error {
 		p.log.Debug("not a marketplace order; ignored", "connection", conn.ID, "store_order", e.Order.StoreOrderID)
 		return nil
 	}
+	stored, err := j.load(ctx, mkID)
+	if err != nil {
+		return err
+	}
 	if e.Order.StoreOrderID != "" && e.Order.MarketplaceOrderID != "" {
 		// The event names both orders (Shopify's note attribute, which a
 		// buyer can set too): never let a store order take over a
 		// marketplace order linked to another.
-		st, err := p.store.LoadOrder(ctx, conn.ID, mkID)
-		if err != nil && !errors.Is(err, order.ErrNotFound) {
-			return infra(err)
-		}
-		if st.Ref.StoreOrderID != "" && st.Ref.StoreOrderID != e.Order.StoreOrderID {
+		if st := stored.Ref.StoreOrderID; st != "" && st != e.Order.StoreOrderID {
 			p.log.Warn("event ignored: its store order names a marketplace order linked to another store order",
 				"connection", conn.ID, "store_order", e.Order.StoreOrderID, "marketplace_order", mkID)
 			return nil
@@ -443,10 +443,10 @@ func (j *job) sync(ctx context.Context) error {
 			return detail(err, j.state.Ref, conn)
 		}
 		events = []order.Event{fresh}
-	} else if fresh, ok := j.refetch(ctx, mkID); ok {
+	} else if fresh, ok := j.refetch(ctx, stored); ok {
 		events = append(events, fresh)
 	}
-	if err := j.applyEvent(ctx, mkID, events...); err != nil {
+	if err := j.applyEvent(ctx, stored, events...); err != nil {
 		return err
 	}
 	if conn.Paused {
@@ -539,12 +539,8 @@ func (j *job) fromStore(ctx context.Context, storeOrderID string) (order.Event, 
 
 // refetch reads the store order again, best effort, when the order's last
 // sync failed: what the merchant fixed since is in the store.
-func (j *job) refetch(ctx context.Context, mkID string) (order.Event, bool) {
-	if j.p.stores == nil {
-		return order.Event{}, false
-	}
-	st, err := j.p.store.LoadOrder(ctx, j.conn.ID, mkID)
-	if err != nil || (st.Sync.Result != order.SyncFailed && st.Sync.Result != order.SyncHeld) {
+func (j *job) refetch(ctx context.Context, st order.State) (order.Event, bool) {
+	if j.p.stores == nil || (st.Sync.Result != order.SyncFailed && st.Sync.Result != order.SyncHeld) {
 		return order.Event{}, false
 	}
 	id := firstNonEmpty(j.event.Order.StoreOrderID, st.Ref.StoreOrderID)
@@ -556,15 +552,28 @@ func (j *job) refetch(ctx context.Context, mkID string) (order.Event, bool) {
 	return e, true
 }
 
-// applyEvent merges the events into the stored order, retrying on a lost
-// race.
-func (j *job) applyEvent(ctx context.Context, mkID string, events ...order.Event) error {
-	for range 5 {
-		st, err := j.p.store.LoadOrder(ctx, j.conn.ID, mkID)
-		if errors.Is(err, order.ErrNotFound) {
-			st = order.State{Connection: j.conn.ID, Ref: order.Ref{MarketplaceOrderID: mkID}}
-		} else if err != nil {
-			return infra(err)
+// load reads the stored order, or the empty state of a new one.
+func (j *job) load(ctx context.Context, mkID string) (order.State, error) {
+	st, err := j.p.store.LoadOrder(ctx, j.conn.ID, mkID)
+	if errors.Is(err, order.ErrNotFound) {
+		return order.State{Connection: j.conn.ID, Ref: order.Ref{MarketplaceOrderID: mkID}}, nil
+	}
+	if err != nil {
+		return order.State{}, infra(err)
+	}
+	return st, nil
+}
+
+// applyEvent merges the events into st, the order as last read, and saves
+// it, reading it again after a lost race.
+func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Event) error {
+	mkID := st.Ref.MarketplaceOrderID
+	for i := range 5 {
+		if i > 0 {
+			var err error
+			if st, err = j.load(ctx, mkID); err != nil {
+				return err
+			}
 		}
 		next, changed := st, false
 		for _, e := range events {
