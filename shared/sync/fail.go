@@ -46,7 +46,7 @@ func (j *job) fail(ctx context.Context, err error) bool {
 		return true
 	}
 	if serr != nil && !j.last() {
-		return j.retryIn(ctx, time.Duration(j.attempts)*p.cfg.RetryBase)
+		return j.retryIn(ctx, j.retryDelay(nil))
 	}
 	if j.state.Sync.FirstFailedAt.IsZero() {
 		j.state.Sync.FirstFailedAt = p.cfg.Now().UTC()
@@ -59,11 +59,11 @@ func (j *job) fail(ctx context.Context, err error) bool {
 		if rerr := p.store.RecordError(ctx, rec); rerr != nil {
 			p.log.Error("could not record the error", "err", rerr)
 			if !j.last() {
-				return j.retryIn(ctx, time.Duration(j.attempts)*p.cfg.RetryBase)
+				return j.retryIn(ctx, j.retryDelay(nil))
 			}
 		}
 		if terr := j.tell(ctx, st, x); terr != nil && !j.last() {
-			return j.retryIn(ctx, time.Duration(j.attempts)*p.cfg.RetryBase)
+			return j.retryIn(ctx, j.retryDelay(nil))
 		}
 	}
 	attrs := map[string]string{
@@ -77,7 +77,7 @@ func (j *job) fail(ctx context.Context, err error) bool {
 		// Keep the message: it comes back like a transient failure, and
 		// after its last try SQS's own redrive policy moves it to the DLQ.
 		p.log.Error("could not dead-letter the message; SQS redrive will", "err", derr)
-		return j.retryIn(ctx, min(time.Duration(j.attempts)*p.cfg.RetryBase, p.cfg.RetryCap))
+		return j.retryIn(ctx, j.retryDelay(nil))
 	}
 	return true
 }

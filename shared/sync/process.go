@@ -259,8 +259,8 @@ func (p *Processor) handleOne(ctx context.Context, m events.SQSMessage) (r resul
 // and on its last one it is failed with err, so that it reaches the DLQ
 // with its reason rather than through SQS's redrive with none.
 func (j *job) notDone(ctx context.Context, err error) result {
-	if j.attempts < j.p.cfg.MaxReceiveCount {
-		j.retryIn(ctx, time.Duration(j.attempts)*j.p.cfg.RetryBase)
+	if !j.last() {
+		j.retryIn(ctx, j.retryDelay(err))
 		return result{}
 	}
 	if j.conn.ID == "" {
@@ -304,7 +304,7 @@ func (j *job) run(ctx, bctx context.Context) result {
 		// (after the queue's visibility timeout, not at once: an outage
 		// lasts), or record it on the last try.
 		log.Error("sync interrupted", "err", err)
-		if j.attempts < j.p.cfg.MaxReceiveCount {
+		if !j.last() {
 			return result{infra: err}
 		}
 		return j.notDone(bctx, syncerr.E(syncerr.InternalError).Wrap(err))
@@ -313,7 +313,7 @@ func (j *job) run(ctx, bctx context.Context) result {
 	kind := syncerr.KindOf(err)
 	log = log.With("marketplace_order", j.state.Ref.MarketplaceOrderID, "code", code, "kind", kind)
 	if errors.Is(err, errInProgress) {
-		if j.attempts >= j.p.cfg.MaxReceiveCount {
+		if j.last() {
 			// The worker holding the call owns its outcome, and its own
 			// message comes back if it stops: this duplicate can go.
 			log.Info("another worker is making this call; leaving it the outcome")
@@ -322,12 +322,8 @@ func (j *job) run(ctx, bctx context.Context) result {
 		log.Info("another worker is making this call; retrying later")
 		return result{done: j.retryIn(bctx, j.p.cfg.EffectLease)}
 	}
-	if kind == syncerr.Transient && j.attempts < j.p.cfg.MaxReceiveCount {
-		delay := syncerr.RetryAfterOf(err)
-		if delay <= 0 {
-			delay = time.Duration(j.attempts) * j.p.cfg.RetryBase
-		}
-		delay = min(delay, j.p.cfg.RetryCap)
+	if kind == syncerr.Transient && !j.last() {
+		delay := j.retryDelay(err)
 		log.Warn("sync failed; retrying", "retry_in", delay.String(), "err", err)
 		if superseded, _ := j.saveOutcome(bctx, order.SyncOutcome{Result: order.SyncPending, ErrorCode: string(code), Attempts: j.attempts}); superseded {
 			log.Info("a newer change to the order supersedes this event")
@@ -348,6 +344,16 @@ func (j *job) stateOr() order.State {
 		s.Ref.StoreOrderID, s.Ref.StoreOrderName = j.event.Order.StoreOrderID, j.event.Order.StoreOrderName
 	}
 	return s
+}
+
+// retryDelay is the retry policy: the marketplace's Retry-After when err
+// carries one, else attempt × RetryBase; at most RetryCap.
+func (j *job) retryDelay(err error) time.Duration {
+	d := syncerr.RetryAfterOf(err)
+	if d <= 0 {
+		d = time.Duration(j.attempts) * j.p.cfg.RetryBase
+	}
+	return min(d, j.p.cfg.RetryCap)
 }
 
 func (j *job) retryIn(ctx context.Context, d time.Duration) bool {
