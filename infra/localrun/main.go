@@ -123,10 +123,9 @@ func runDemo(ctx context.Context, sys *localsystem.System) error {
 			return err
 		}
 		fmt.Printf("  %-9s %-30s -> webhook answered %d\n", f.order.Name, f.what, status)
-		if f.fault != nil {
-			// Let the fault catch this order's call, not the next one's.
-			waitFor(ctx, sys, f.order, func(st order.State) bool { return st.Sync.Result != "" })
-		}
+		// One order at a time: a fault must catch its own order's call,
+		// not one still in flight for the order before.
+		waitFor(ctx, sys, f.order, func(st order.State) bool { return st.Sync.Result != "" })
 	}
 	for _, f := range flows {
 		st := waitFor(ctx, sys, f.order, func(st order.State) bool {
