@@ -16,7 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"time"
 
@@ -274,7 +274,7 @@ func waitHTTP(ctx context.Context, url string, exited <-chan struct{}, limit tim
 
 // tail keeps the last 4 KiB an emulator printed, for error messages.
 type tail struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	buf []byte
 }
 

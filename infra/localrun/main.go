@@ -17,7 +17,7 @@ import (
 
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localsystem"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/infra/localsystem"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordersync/ordersync/infra/localsystem"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 )
 

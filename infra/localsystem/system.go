@@ -18,7 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -26,7 +26,7 @@ import (
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localstack"
 	"github.com/ordersync/ordersync/shared/app"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/dynamostore"
 )
 
@@ -61,7 +61,7 @@ type System struct {
 	log      *slog.Logger
 	emu      *localaws.Stack
 	cancel   context.CancelFunc
-	wg       gosync.WaitGroup
+	wg       sync.WaitGroup
 	servers  []*http.Server
 	schedule map[string]localstack.ScheduleHandler
 	tmpDir   string

@@ -25,7 +25,7 @@ import (
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/secrets"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 // Options are what a function is built from.
@@ -118,7 +118,7 @@ type marketplaces struct {
 	hc      *http.Client
 }
 
-func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (sync.Marketplace, error) {
+func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 	return connectors.Marketplace(ctx, conn, m.secrets, m.hc)
 }
 
@@ -128,7 +128,7 @@ type storefronts struct {
 	hc      *http.Client
 }
 
-func (s storefronts) Storefront(ctx context.Context, conn order.Connection) (sync.Storefront, error) {
+func (s storefronts) Storefront(ctx context.Context, conn order.Connection) (syncer.Storefront, error) {
 	return connectors.Storefront(ctx, conn, s.secrets, s.hc)
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/sesmail"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 // webhookInFlight is how long an unconfirmed webhook claim holds: past the
@@ -58,7 +58,7 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	queue := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
 	dlq := sqsqueue.New(sqsc, d.env.required("DLQ_URL"))
 	mail := sesmail.New(newSES(d.cfg), d.env.required("SENDER_ADDRESS"))
-	cfg := sync.Config{
+	cfg := syncer.Config{
 		MaxReceiveCount: d.env.int("MAX_RECEIVE_COUNT", 3),
 		RetryBase:       time.Duration(d.env.int("RETRY_BASE_MILLIS", 1500)) * time.Millisecond,
 	}
@@ -66,7 +66,7 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 		return nil, d.env.err
 	}
 	hc := newHTTPClient()
-	p := sync.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, dlq, notify.New(mail), d.log).
+	p := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, dlq, notify.New(mail), d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc})
 	return p.Handle, nil
 }

@@ -5,20 +5,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/backmarket"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/httpclient"
-	"github.com/ordersync/ordersync/shared/marketplacetest"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
+	"github.com/ordersync/ordersync/shared/testkit/marketplacetest"
 )
 
-var _ sync.Marketplace = (*backmarket.Client)(nil)
+var _ syncer.Marketplace = (*backmarket.Client)(nil)
 
 const token = "bm-test-token"
 
@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 	marketplacetest.RunConformance(t, marketplacetest.Harness{Start: func(t *testing.T) *marketplacetest.Fixture {
 		fake, client, srv := start(t, backmarket.Options{PageSize: 3})
 		expired := backmarket.New(httpclient.New(httpclient.Options{}), backmarket.Options{BaseURL: srv.URL, Token: "expired"})
-		var mu gosync.Mutex
+		var mu sync.Mutex
 		next := int64(1000)
 		return &marketplacetest.Fixture{
 			Marketplace:  client,

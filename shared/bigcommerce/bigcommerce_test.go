@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/bigcommerce"
-	"github.com/ordersync/ordersync/shared/bigcommercetest"
+	"github.com/ordersync/ordersync/shared/bigcommerce/bigcommercetest"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/storefronttest"
 	"github.com/ordersync/ordersync/shared/syncerr"
+	"github.com/ordersync/ordersync/shared/testkit/storefronttest"
 )
 
 const (

@@ -23,7 +23,7 @@ import (
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/rules"
-	osync "github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -55,7 +55,7 @@ type Client struct {
 	hc   *http.Client
 }
 
-var _ osync.Storefront = (*Client)(nil)
+var _ syncer.Storefront = (*Client)(nil)
 
 // New returns a client for the store cfg describes, sending its requests
 // through hc (the tuned client; http.DefaultClient when nil).

@@ -15,7 +15,7 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/mirakl"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -42,7 +42,7 @@ const DefaultBackMarketURL = "https://www.backmarket.fr"
 
 // Marketplace returns the connector for conn's marketplace, with default
 // Options. See MarketplaceWith.
-func Marketplace(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client) (sync.Marketplace, error) {
+func Marketplace(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client) (syncer.Marketplace, error) {
 	return MarketplaceWith(ctx, conn, secrets, hc, Options{})
 }
 
@@ -54,7 +54,7 @@ func Marketplace(ctx context.Context, conn order.Connection, secrets Secrets, hc
 // with marketplace_unavailable when secrets fails otherwise (retrying may
 // help); with invalid_data when the connection lacks a base URL the
 // platform needs.
-func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client, opts Options) (sync.Marketplace, error) {
+func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client, opts Options) (syncer.Marketplace, error) {
 	ep := conn.Marketplace
 	platform := order.Platform(strings.ToLower(strings.TrimSpace(string(ep.Platform))))
 	switch platform {

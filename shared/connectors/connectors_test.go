@@ -10,11 +10,11 @@ import (
 	"testing"
 
 	"github.com/ordersync/ordersync/shared/backmarket"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/mirakl"
-	"github.com/ordersync/ordersync/shared/mirakltest"
+	"github.com/ordersync/ordersync/shared/mirakl/mirakltest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )

@@ -9,7 +9,7 @@ import (
 	"github.com/ordersync/ordersync/shared/bigcommerce"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 	"github.com/ordersync/ordersync/shared/woocommerce"
 )
@@ -19,7 +19,7 @@ import (
 // "consumer_key:consumer_secret"). A store ordersync cannot reach for want
 // of configuration or credentials fails with store_disconnected; a platform
 // with no connector with platform_unsupported.
-func Storefront(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client) (sync.Storefront, error) {
+func Storefront(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client) (syncer.Storefront, error) {
 	ep := conn.Store
 	platform := order.Platform(strings.ToLower(strings.TrimSpace(string(ep.Platform))))
 	name := platform.DisplayName()
@@ -57,7 +57,7 @@ func Storefront(ctx context.Context, conn order.Connection, secrets Secrets, hc 
 
 // storeOrErr returns c, or classifies a configuration error. c is typed so
 // a nil client never becomes a non-nil interface.
-func storeOrErr[C sync.Storefront](c C, err error, conn order.Connection, name string) (sync.Storefront, error) {
+func storeOrErr[C syncer.Storefront](c C, err error, conn order.Connection, name string) (syncer.Storefront, error) {
 	if err != nil {
 		return nil, syncerr.E(syncerr.StoreDisconnected, "store", name).
 			Wrap(fmt.Errorf("connectors: connection %s: %w", conn.ID, err))

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ordersync/ordersync/shared/bigcommercetest"
+	"github.com/ordersync/ordersync/shared/bigcommerce/bigcommercetest"
 	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 // effectTTL is how long a confirmed marketplace call is remembered. Past it
@@ -102,9 +102,9 @@ func (s *Store) release(ctx context.Context, pk string) error {
 }
 
 // ClaimEffect claims one marketplace call.
-func (s *Store) ClaimEffect(ctx context.Context, key string, lease time.Duration) (sync.EffectClaim, error) {
+func (s *Store) ClaimEffect(ctx context.Context, key string, lease time.Duration) (syncer.EffectClaim, error) {
 	st, err := s.claim(ctx, "EFFECT#"+key, lease, effectTTL)
-	return [...]sync.EffectClaim{sync.EffectClaimed, sync.EffectDone, sync.EffectBusy}[st], err
+	return [...]syncer.EffectClaim{syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy}[st], err
 }
 
 // ConfirmEffect records a claimed call as made.
@@ -121,7 +121,7 @@ func (s *Store) ReleaseEffect(ctx context.Context, key string) error {
 const errorTTL = 7 * 24 * time.Hour
 
 // RecordError adds a failure to the connection's error list.
-func (s *Store) RecordError(ctx context.Context, r sync.ErrorRecord) error {
+func (s *Store) RecordError(ctx context.Context, r syncer.ErrorRecord) error {
 	at := r.At.UTC().Format(time.RFC3339Nano)
 	it, err := item(r, orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+at, map[string]types.AttributeValue{
 		"gsi1pk": str("ERRORS#" + r.Connection), "gsi1sk": str(at),
@@ -138,8 +138,8 @@ func (s *Store) RecordError(ctx context.Context, r sync.ErrorRecord) error {
 
 // RecentErrors lists a connection's failures since a time, newest first.
 // Items past their TTL that DynamoDB has not deleted yet are left out.
-func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, limit int) ([]sync.ErrorRecord, error) {
-	var out []sync.ErrorRecord
+func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, limit int) ([]syncer.ErrorRecord, error) {
+	var out []syncer.ErrorRecord
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String("gsi1"),
 		KeyConditionExpression: aws.String("gsi1pk = :p AND gsi1sk >= :since"),
@@ -157,7 +157,7 @@ func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, 
 		if err != nil {
 			return nil, fmt.Errorf("dynamostore: recent errors: %w", err)
 		}
-		var rs []sync.ErrorRecord
+		var rs []syncer.ErrorRecord
 		if err := unmarshalList(page.Items, &rs); err != nil {
 			return nil, err
 		}

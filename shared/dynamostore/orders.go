@@ -11,10 +11,10 @@ import (
 
 	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
-var _ sync.Store = (*Store)(nil)
+var _ syncer.Store = (*Store)(nil)
 var _ merchantapi.Store = (*Store)(nil)
 
 func connPK(id string) string                   { return "CONN#" + id }
@@ -151,7 +151,7 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	if _, err := s.db.PutItem(ctx, in); err != nil {
 		st.Version = prev
 		if isConditionFailed(err) {
-			return st, fmt.Errorf("dynamostore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, sync.ErrConflict)
+			return st, fmt.Errorf("dynamostore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, syncer.ErrConflict)
 		}
 		return st, fmt.Errorf("dynamostore: save order %s: %w", st.Ref.MarketplaceOrderID, err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +13,7 @@ import (
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 func TestMain(m *testing.M) { stacktest.Main(m) }
@@ -76,7 +76,7 @@ func TestOrderVersioning(t *testing.T) {
 	if err != nil || saved.Version != 1 {
 		t.Fatalf("first save = v%d, %v; want v1", saved.Version, err)
 	}
-	if _, err := s.SaveOrder(ctx, st); !errors.Is(err, sync.ErrConflict) {
+	if _, err := s.SaveOrder(ctx, st); !errors.Is(err, syncer.ErrConflict) {
 		t.Errorf("second create: err = %v, want ErrConflict", err)
 	}
 	got, err := s.LoadOrder(ctx, "acme", "m1")
@@ -89,7 +89,7 @@ func TestOrderVersioning(t *testing.T) {
 	}
 	stale := saved // still at version 1
 	stale.StoreStatus = order.StatusAccepted
-	if _, err := s.SaveOrder(ctx, stale); !errors.Is(err, sync.ErrConflict) {
+	if _, err := s.SaveOrder(ctx, stale); !errors.Is(err, syncer.ErrConflict) {
 		t.Errorf("stale write: err = %v, want ErrConflict", err)
 	}
 	if _, err := s.LoadOrder(ctx, "acme", "nope"); !errors.Is(err, order.ErrNotFound) {
@@ -106,7 +106,7 @@ func TestConcurrentWritersNeverLoseAnUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	const workers = 8
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Add(1)
 		go func() {
@@ -120,7 +120,7 @@ func TestConcurrentWritersNeverLoseAnUpdate(t *testing.T) {
 				st.Parcels = append(st.Parcels, order.Parcel{ID: fmt.Sprint(i)})
 				if _, err = s.SaveOrder(ctx, st); err == nil {
 					return
-				} else if !errors.Is(err, sync.ErrConflict) {
+				} else if !errors.Is(err, syncer.ErrConflict) {
 					t.Error(err)
 					return
 				}
@@ -152,30 +152,30 @@ func TestEffectClaims(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	s := newStore(t).WithClock(func() time.Time { return now })
-	claim := func(name string, want sync.EffectClaim) {
+	claim := func(name string, want syncer.EffectClaim) {
 		t.Helper()
 		if got, err := s.ClaimEffect(ctx, "k1", time.Minute); err != nil || got != want {
 			t.Errorf("%s: ClaimEffect = %v, %v; want %v", name, got, err, want)
 		}
 	}
-	claim("first", sync.EffectClaimed)
-	claim("while held", sync.EffectBusy)
+	claim("first", syncer.EffectClaimed)
+	claim("while held", syncer.EffectBusy)
 	now = now.Add(2 * time.Minute)
-	claim("after the lease", sync.EffectClaimed)
+	claim("after the lease", syncer.EffectClaimed)
 	if err := s.ReleaseEffect(ctx, "k1"); err != nil {
 		t.Fatal(err)
 	}
-	claim("after release", sync.EffectClaimed)
+	claim("after release", syncer.EffectClaimed)
 	if err := s.ConfirmEffect(ctx, "k1"); err != nil {
 		t.Fatal(err)
 	}
-	claim("confirmed", sync.EffectDone)
+	claim("confirmed", syncer.EffectDone)
 	now = now.Add(time.Hour)
-	claim("confirmed, long after the lease", sync.EffectDone)
+	claim("confirmed, long after the lease", syncer.EffectDone)
 	if err := s.ReleaseEffect(ctx, "k1"); err != nil {
 		t.Fatal(err)
 	}
-	claim("release never undoes a confirmed effect", sync.EffectDone)
+	claim("release never undoes a confirmed effect", syncer.EffectDone)
 }
 
 func TestRecentErrors(t *testing.T) {
@@ -185,13 +185,13 @@ func TestRecentErrors(t *testing.T) {
 	// 25 errors every 6 h back from now (all within the week), one for
 	// another connection, and one expired that TTL has not deleted yet.
 	for i := range 25 {
-		r := sync.ErrorRecord{Connection: "acme", MarketplaceOrderID: fmt.Sprintf("m%d", i), Code: "sku_not_found",
+		r := syncer.ErrorRecord{Connection: "acme", MarketplaceOrderID: fmt.Sprintf("m%d", i), Code: "sku_not_found",
 			Kind: "permanent", Title: "t", Cause: "c", Remedy: "r", At: base.Add(-time.Duration(i) * 6 * time.Hour)}
 		if err := s.RecordError(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.RecordError(ctx, sync.ErrorRecord{Connection: "other", MarketplaceOrderID: "x", Code: "c", At: base}); err != nil {
+	if err := s.RecordError(ctx, syncer.ErrorRecord{Connection: "other", MarketplaceOrderID: "x", Code: "c", At: base}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.RecentErrors(ctx, "acme", base.Add(-7*24*time.Hour), 20)

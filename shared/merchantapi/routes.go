@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -246,7 +246,7 @@ func resyncEvent(conn order.Connection, marketplaceOrderID string, st order.Stat
 func each(n int, f func(i int) error) error {
 	errs := make([]error, n)
 	sem := make(chan struct{}, parallel)
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}

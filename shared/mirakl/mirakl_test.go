@@ -7,20 +7,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/httpclient"
-	"github.com/ordersync/ordersync/shared/marketplacetest"
 	"github.com/ordersync/ordersync/shared/mirakl"
-	"github.com/ordersync/ordersync/shared/mirakltest"
+	"github.com/ordersync/ordersync/shared/mirakl/mirakltest"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
+	"github.com/ordersync/ordersync/shared/testkit/marketplacetest"
 )
 
-var _ sync.Marketplace = (*mirakl.Client)(nil)
+var _ syncer.Marketplace = (*mirakl.Client)(nil)
 
 const key = "mirakl-shop-key"
 
@@ -41,7 +41,7 @@ func TestConformance(t *testing.T) {
 	marketplacetest.RunConformance(t, marketplacetest.Harness{Start: func(t *testing.T) *marketplacetest.Fixture {
 		fake, client, srv := start(t, mirakltest.Options{}, mirakl.Options{PageSize: 3})
 		expired := mirakl.New(httpclient.New(httpclient.Options{}), mirakl.Options{BaseURL: srv.URL, APIKey: "revoked"})
-		var mu gosync.Mutex
+		var mu sync.Mutex
 		next := 1000
 		return &marketplacetest.Fixture{
 			Marketplace:  client,

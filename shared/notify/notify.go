@@ -11,7 +11,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 //go:embed email.txt.tmpl
@@ -29,13 +29,13 @@ type Notifier struct {
 	mail Mailer
 }
 
-var _ sync.Notifier = (*Notifier)(nil)
+var _ syncer.Notifier = (*Notifier)(nil)
 
 // New returns a Notifier sending through mail.
 func New(mail Mailer) *Notifier { return &Notifier{mail: mail} }
 
 // Notify emails the connection's merchant about n.
-func (nf *Notifier) Notify(ctx context.Context, n sync.Notice) error {
+func (nf *Notifier) Notify(ctx context.Context, n syncer.Notice) error {
 	if n.Connection.MerchantEmail == "" {
 		return fmt.Errorf("notify: connection %s has no merchant email", n.Connection.ID)
 	}
@@ -47,7 +47,7 @@ func (nf *Notifier) Notify(ctx context.Context, n sync.Notice) error {
 }
 
 // Render returns the subject and text body of n's email.
-func Render(n sync.Notice) (subject, body string, err error) {
+func Render(n syncer.Notice) (subject, body string, err error) {
 	name := n.State.Ref.StoreOrderName
 	if name == "" {
 		name = n.State.Ref.StoreOrderID

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -16,9 +16,9 @@ func (f mailFunc) Send(ctx context.Context, to, subject, text, html string) erro
 	return f(ctx, to, subject, text, html)
 }
 
-func notice(attempts int) sync.Notice {
+func notice(attempts int) syncer.Notice {
 	err := syncerr.E(syncerr.ShippingDataMissing, "order", "#1001", "marketplace", "Back Market", "missing", "tracking number")
-	return sync.Notice{
+	return syncer.Notice{
 		Connection:  order.Connection{ID: "acme", MerchantName: "Acme", MerchantEmail: "ops@acme.test"},
 		State:       order.State{Ref: order.Ref{StoreOrderID: "450789469", StoreOrderName: "#1001", MarketplaceOrderID: "7001"}},
 		Explanation: syncerr.Explain(err), Marketplace: "Back Market", Attempts: attempts,

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -29,7 +29,7 @@ type Store interface {
 	Checkpoint(ctx context.Context, connection string) (time.Time, error)
 	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
-	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]sync.ErrorRecord, error)
+	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]syncer.ErrorRecord, error)
 }
 
 // Queue is the sync queue.
@@ -50,20 +50,20 @@ const heldWindow = 7 * 24 * time.Hour
 // Refresher runs the refresh.
 type Refresher struct {
 	store  Store
-	mps    sync.Marketplaces
-	stores sync.Storefronts
+	mps    syncer.Marketplaces
+	stores syncer.Storefronts
 	queue  Queue
 	log    *slog.Logger
 }
 
 // New returns a Refresher.
-func New(store Store, mps sync.Marketplaces, queue Queue, log *slog.Logger) *Refresher {
+func New(store Store, mps syncer.Marketplaces, queue Queue, log *slog.Logger) *Refresher {
 	return &Refresher{store: store, mps: mps, queue: queue, log: log}
 }
 
 // WithStorefronts lets the refresh check a store's credentials, to resume
 // a connection paused with store_disconnected.
-func (r *Refresher) WithStorefronts(s sync.Storefronts) *Refresher {
+func (r *Refresher) WithStorefronts(s syncer.Storefronts) *Refresher {
 	r.stores = s
 	return r
 }
@@ -177,12 +177,12 @@ func (r *Refresher) probe(ctx context.Context, c order.Connection, at time.Time)
 		if r.stores == nil {
 			return false, nil
 		}
-		var sf sync.Storefront
+		var sf syncer.Storefront
 		if sf, err = r.stores.Storefront(ctx, c); err == nil {
 			_, err = sf.OrdersUpdatedSince(ctx, at)
 		}
 	default:
-		var mp sync.Marketplace
+		var mp syncer.Marketplace
 		if mp, err = r.mps.Marketplace(ctx, c); err == nil {
 			_, err = mp.OrdersUpdatedSince(ctx, at)
 		}

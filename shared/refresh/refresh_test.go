@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordersync/ordersync/infra/localstack/stacktest"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/httpclient"
@@ -22,14 +22,14 @@ import (
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/secrets"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 func TestMain(m *testing.M) { stacktest.Main(m) }
 
 type marketplaces struct{ secrets connectors.Secrets }
 
-func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (sync.Marketplace, error) {
+func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 	return connectors.Marketplace(ctx, conn, m.secrets, httpclient.New(httpclient.Options{}))
 }
 
@@ -69,7 +69,7 @@ func (e *env) held(mk, code, kind string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.store.RecordError(ctx, sync.ErrorRecord{Connection: "acme", MarketplaceOrderID: mk, Code: code, Kind: kind, At: now}); err != nil {
+	if err := e.store.RecordError(ctx, syncer.ErrorRecord{Connection: "acme", MarketplaceOrderID: mk, Code: code, Kind: kind, At: now}); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -113,7 +113,7 @@ func TestReconnectResumesThePausedConnectionAndItsHeldOrders(t *testing.T) {
 	e.held("101", "auth_expired", "auth")
 	e.held("102", "auth_expired", "auth")
 	e.held("103", "address_missing", "permanent") // held for another reason: the merchant must act
-	noticeKey := sync.ConnectionNoticeKey("acme", "auth_expired")
+	noticeKey := syncer.ConnectionNoticeKey("acme", "auth_expired")
 	if _, err := e.store.MarkNotified(ctx, noticeKey, time.Hour); err != nil {
 		t.Fatal(err)
 	}

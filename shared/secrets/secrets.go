@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,7 +62,7 @@ type Parameters struct {
 
 	api    SSMAPI
 	prefix string
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	cache  map[string]cached
 }
 

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +25,7 @@ import (
 // service does: the value of a SecureString only with WithDecryption, and
 // a ParameterNotFound error for a name it lacks.
 type fakeSSM struct {
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	params map[string]string
 	calls  int
 	down   bool

@@ -12,9 +12,9 @@ import (
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
-	"github.com/ordersync/ordersync/shared/shopifytest"
-	"github.com/ordersync/ordersync/shared/storefronttest"
+	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 	"github.com/ordersync/ordersync/shared/syncerr"
+	"github.com/ordersync/ordersync/shared/testkit/storefronttest"
 )
 
 const token = "shpat_0123456789abcdef"

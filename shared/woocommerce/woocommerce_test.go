@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/storefronttest"
 	"github.com/ordersync/ordersync/shared/syncerr"
+	"github.com/ordersync/ordersync/shared/testkit/storefronttest"
 	"github.com/ordersync/ordersync/shared/woocommerce"
-	"github.com/ordersync/ordersync/shared/woocommercetest"
+	"github.com/ordersync/ordersync/shared/woocommerce/woocommercetest"
 )
 
 const (

@@ -1,4 +1,4 @@
-package sync
+package syncer
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -153,11 +153,11 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		groups[k] = append(groups[k], m)
 	}
 	var (
-		mu       gosync.Mutex
+		mu       sync.Mutex
 		failed   []events.SQSBatchItemFailure
 		infraErr error
 		infraN   int
-		wg       gosync.WaitGroup
+		wg       sync.WaitGroup
 		sem      = make(chan struct{}, p.cfg.Concurrency)
 		perConn  = map[string]chan struct{}{}
 	)

@@ -29,7 +29,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ordersync/ordersync/shared/marketplacetest"
+	"github.com/ordersync/ordersync/shared/testkit/marketplacetest"
 )
 
 // Mirakl order (and order line) states the fake moves through.

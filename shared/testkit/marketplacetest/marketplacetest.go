@@ -12,7 +12,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/rules"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -27,9 +27,9 @@ type Harness struct {
 type Fixture struct {
 	// Marketplace is the connector under test, with credentials the fake
 	// accepts.
-	Marketplace sync.Marketplace
+	Marketplace syncer.Marketplace
 	// Unauthorized is the same connector with credentials the fake refuses.
-	Unauthorized sync.Marketplace
+	Unauthorized syncer.Marketplace
 	// Seed stores an order in the fake and returns its marketplace id.
 	Seed func(t *testing.T, o SeedOrder) string
 	// SetFault makes the fake answer as f says; ClearFaults stops it.

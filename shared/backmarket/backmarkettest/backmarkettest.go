@@ -34,7 +34,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ordersync/ordersync/shared/marketplacetest"
+	"github.com/ordersync/ordersync/shared/testkit/marketplacetest"
 )
 
 // Order states (order.state) and line states (orderlines[].state) as Back

@@ -1,7 +1,7 @@
 // Package sync applies one order event: it brings the marketplace order to
 // the state the merchant's store says it should have, or records exactly why
 // not. It owns the retry policy; the adapters it uses only classify errors.
-package sync
+package syncer
 
 import (
 	"context"

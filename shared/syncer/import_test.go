@@ -1,4 +1,4 @@
-package sync_test
+package syncer_test
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"testing"
 
 	"github.com/ordersync/ordersync/infra/localstack/stacktest"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
-	"github.com/ordersync/ordersync/shared/shopifytest"
+	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 // shopifyStore gives the env's connection a Shopify store (a fake holding
@@ -27,10 +27,10 @@ func (e *env) shopifyStore() *shopifytest.Server {
 	if err := e.store.PutConnection(context.Background(), e.conn); err != nil {
 		e.t.Fatal(err)
 	}
-	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (sync.Storefront, error) {
+	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (syncer.Storefront, error) {
 		return shopify.New(shopify.Config{ShopURL: conn.Store.BaseURL, AccessToken: "shpat_test", Connection: conn.ID}, srv.Client())
 	})
-	e.proc = e.processor(sync.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
+	e.proc = e.processor(syncer.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
 	return shop
 }
 

@@ -1,4 +1,4 @@
-package sync_test
+package syncer_test
 
 import (
 	"context"
@@ -10,23 +10,23 @@ import (
 
 	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/bigcommerce"
-	"github.com/ordersync/ordersync/shared/bigcommercetest"
+	"github.com/ordersync/ordersync/shared/bigcommerce/bigcommercetest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 )
 
-// storefrontsFunc adapts a function to sync.Storefronts.
-type storefrontsFunc func(ctx context.Context, conn order.Connection) (sync.Storefront, error)
+// storefrontsFunc adapts a function to syncer.Storefronts.
+type storefrontsFunc func(ctx context.Context, conn order.Connection) (syncer.Storefront, error)
 
-func (f storefrontsFunc) Storefront(ctx context.Context, conn order.Connection) (sync.Storefront, error) {
+func (f storefrontsFunc) Storefront(ctx context.Context, conn order.Connection) (syncer.Storefront, error) {
 	return f(ctx, conn)
 }
 
 // bigCommerceStore adds a BigCommerce store to the env: connection "bc"
 // links it to the env's Back Market fake. It returns the fake store and
 // a processor that reads from it.
-func (e *env) bigCommerceStore() (*bigcommercetest.Server, *sync.Processor) {
+func (e *env) bigCommerceStore() (*bigcommercetest.Server, *syncer.Processor) {
 	e.t.Helper()
 	store := bigcommercetest.New("abc123", "bc-token")
 	srv := httptest.NewServer(store)
@@ -36,10 +36,10 @@ func (e *env) bigCommerceStore() (*bigcommercetest.Server, *sync.Processor) {
 	if err := e.store.PutConnection(context.Background(), bc); err != nil {
 		e.t.Fatal(err)
 	}
-	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (sync.Storefront, error) {
+	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (syncer.Storefront, error) {
 		return bigcommerce.New(bigcommerce.Config{BaseURL: conn.Store.BaseURL, StoreHash: conn.Store.Account, AccessToken: "bc-token", Connection: conn.ID}, srv.Client())
 	})
-	p := e.processor(sync.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
+	p := e.processor(syncer.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
 	return store, p
 }
 

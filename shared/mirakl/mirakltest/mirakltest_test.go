@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ordersync/ordersync/shared/mirakltest"
+	"github.com/ordersync/ordersync/shared/mirakl/mirakltest"
 )
 
 func do(t *testing.T, method, url, auth, body string) (int, string) {

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ordersync/ordersync/shared/storefronttest"
+	"github.com/ordersync/ordersync/shared/testkit/storefronttest"
 )
 
 // Server is the fake. Build it with New; it is safe for concurrent use.

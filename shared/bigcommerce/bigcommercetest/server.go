@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ordersync/ordersync/shared/storefronttest"
+	"github.com/ordersync/ordersync/shared/testkit/storefronttest"
 )
 
 // Order is an order as the fake holds it.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
-	osync "github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -26,10 +26,10 @@ type Seed struct {
 type Harness struct {
 	// Storefront is the connector under test, talking to the fake. It must
 	// list at most two orders per page, so that the suite exercises paging.
-	Storefront osync.Storefront
+	Storefront syncer.Storefront
 	// BadCredentials is the same connector holding a credential the fake
 	// refuses.
-	BadCredentials osync.Storefront
+	BadCredentials syncer.Storefront
 	// Secret is the credential the connector holds; no error may show it.
 	Secret string
 	// SeedOrder puts an order into the fake and returns its store id.

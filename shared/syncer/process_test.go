@@ -1,4 +1,4 @@
-package sync_test
+package syncer_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,30 +18,30 @@ import (
 
 	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/backmarket"
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
-	"github.com/ordersync/ordersync/shared/sync"
+	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
 func TestMain(m *testing.M) { stacktest.Main(m) }
 
-// marketplacesFunc adapts a function to sync.Marketplaces.
-type marketplacesFunc func(ctx context.Context, conn order.Connection) (sync.Marketplace, error)
+// marketplacesFunc adapts a function to syncer.Marketplaces.
+type marketplacesFunc func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error)
 
-func (f marketplacesFunc) Marketplace(ctx context.Context, conn order.Connection) (sync.Marketplace, error) {
+func (f marketplacesFunc) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 	return f(ctx, conn)
 }
 
 // notices records what the merchant was told.
 type notices struct {
-	mu   gosync.Mutex
-	sent []sync.Notice
+	mu   sync.Mutex
+	sent []syncer.Notice
 }
 
-func (n *notices) Notify(_ context.Context, x sync.Notice) error {
+func (n *notices) Notify(_ context.Context, x syncer.Notice) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.sent = append(n.sent, x)
@@ -61,13 +61,13 @@ type env struct {
 	queue  string
 	dlq    string
 	notes  *notices
-	proc   *sync.Processor
+	proc   *syncer.Processor
 	conn   order.Connection
 	nextID int64
 	// client is the HTTP client the Back Market connector gets: a test may
 	// change its transport to lose answers.
 	client *http.Client
-	mps    sync.Marketplaces
+	mps    syncer.Marketplaces
 }
 
 func newEnv(t *testing.T) *env {
@@ -85,20 +85,20 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.client = srv.Client()
-	e.mps = marketplacesFunc(func(_ context.Context, conn order.Connection) (sync.Marketplace, error) {
+	e.mps = marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		if conn.Marketplace.Platform != order.BackMarket {
 			return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(conn.Marketplace.Platform))
 		}
 		return backmarket.New(e.client, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm-token"}), nil
 	})
-	e.proc = e.processor(sync.Config{}, sqsqueue.New(c.SQS, e.queue))
+	e.proc = e.processor(syncer.Config{}, sqsqueue.New(c.SQS, e.queue))
 	return e
 }
 
 // processor returns a processor on the env's store, marketplace and DLQ,
 // with cfg and q.
-func (e *env) processor(cfg sync.Config, q sync.Queue) *sync.Processor {
-	return sync.New(cfg, e.store, e.mps, q, sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
+func (e *env) processor(cfg syncer.Config, q syncer.Queue) *syncer.Processor {
+	return syncer.New(cfg, e.store, e.mps, q, sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
@@ -380,7 +380,7 @@ func TestPanicFailsOnlyItsMessage(t *testing.T) {
 	}
 	mk, store := e.order()
 	c := stacktest.Clients()
-	proc := sync.New(sync.Config{}, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (sync.Marketplace, error) {
+	proc := syncer.New(syncer.Config{}, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		if conn.ID == "boom" {
 			panic("connector bug")
 		}

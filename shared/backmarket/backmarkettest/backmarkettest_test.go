@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersync/ordersync/shared/backmarkettest"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 )
 
 func do(t *testing.T, method, url, auth, body string) (*http.Response, string) {
