@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
@@ -50,7 +51,7 @@ func (s *Store) claim(ctx context.Context, pk string, lease, ttl time.Duration) 
 		return 0, fmt.Errorf("dynamostore: claim %s: %w", pk, err)
 	}
 	var cur struct {
-		State string `dynamodbav:"state"`
+		State string `json:"state"`
 	}
 	if _, err := s.get(ctx, pk, "CLAIM", &cur); err != nil {
 		return 0, err
@@ -117,15 +118,12 @@ func (s *Store) ReleaseEffect(ctx context.Context, key string) error {
 	return s.release(ctx, "EFFECT#"+key)
 }
 
-// errorTTL is how long a failure stays in the merchant's error list.
-const errorTTL = 7 * 24 * time.Hour
-
 // RecordError adds a failure to the connection's error list.
-func (s *Store) RecordError(ctx context.Context, r syncer.ErrorRecord) error {
+func (s *Store) RecordError(ctx context.Context, r order.ErrorRecord) error {
 	at := r.At.UTC().Format(time.RFC3339Nano)
 	it, err := item(r, orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+at, map[string]types.AttributeValue{
 		"gsi1pk": str("ERRORS#" + r.Connection), "gsi1sk": str(at),
-		"expires_at": num(r.At.Add(errorTTL).Unix()), "type": str("error"),
+		"expires_at": num(r.At.Add(order.ErrorRetention).Unix()), "type": str("error"),
 	})
 	if err != nil {
 		return err
@@ -138,8 +136,8 @@ func (s *Store) RecordError(ctx context.Context, r syncer.ErrorRecord) error {
 
 // RecentErrors lists a connection's failures since a time, newest first.
 // Items past their TTL that DynamoDB has not deleted yet are left out.
-func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, limit int) ([]syncer.ErrorRecord, error) {
-	var out []syncer.ErrorRecord
+func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, limit int) ([]order.ErrorRecord, error) {
+	var out []order.ErrorRecord
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String("gsi1"),
 		KeyConditionExpression: aws.String("gsi1pk = :p AND gsi1sk >= :since"),
@@ -157,7 +155,7 @@ func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, 
 		if err != nil {
 			return nil, fmt.Errorf("dynamostore: recent errors: %w", err)
 		}
-		var rs []syncer.ErrorRecord
+		var rs []order.ErrorRecord
 		if err := unmarshalList(page.Items, &rs); err != nil {
 			return nil, err
 		}
@@ -199,5 +197,5 @@ func (s *Store) ClearNotified(ctx context.Context, keys ...string) error {
 }
 
 func attributevaluelist(items []map[string]types.AttributeValue, out any) error {
-	return attributevalue.UnmarshalListOfMaps(items, out)
+	return attributevalue.UnmarshalListOfMapsWithOptions(items, out, jsonTags)
 }

@@ -95,7 +95,7 @@ func (s *Store) setPaused(ctx context.Context, verb, id, update string, values m
 }
 
 type link struct {
-	MarketplaceOrderID string `dynamodbav:"marketplace_order_id"`
+	MarketplaceOrderID string `json:"marketplace_order_id"`
 }
 
 // FindOrder returns the marketplace order linked to a store order.
@@ -151,7 +151,7 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	if _, err := s.db.PutItem(ctx, in); err != nil {
 		st.Version = prev
 		if isConditionFailed(err) {
-			return st, fmt.Errorf("dynamostore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, syncer.ErrConflict)
+			return st, fmt.Errorf("dynamostore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, order.ErrConflict)
 		}
 		return st, fmt.Errorf("dynamostore: save order %s: %w", st.Ref.MarketplaceOrderID, err)
 	}
@@ -166,7 +166,7 @@ func unmarshalList(items []map[string]types.AttributeValue, out any) error {
 }
 
 type checkpoint struct {
-	At time.Time `dynamodbav:"at"`
+	At time.Time `json:"at"`
 }
 
 // Checkpoint returns when a connection was last refreshed (zero if never).

@@ -80,7 +80,7 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) (bool, error) {
 	if res.Item == nil {
 		return false, nil
 	}
-	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+	if err := attributevalue.UnmarshalMapWithOptions(res.Item, out, jsonTags); err != nil {
 		return false, fmt.Errorf("dynamostore: decode %s/%s: %w", pk, sk, err)
 	}
 	return true, nil
@@ -91,7 +91,7 @@ func item(v any, pk, sk string, extra map[string]types.AttributeValue) (map[stri
 	m := map[string]types.AttributeValue{}
 	if v != nil {
 		var err error
-		if m, err = attributevalue.MarshalMap(v); err != nil {
+		if m, err = attributevalue.MarshalMapWithOptions(v, jsonTagsEnc); err != nil {
 			return nil, fmt.Errorf("dynamostore: encode %s/%s: %w", pk, sk, err)
 		}
 	}
@@ -106,3 +106,7 @@ func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
+
+// The domain's types carry json tags only; items use the same names.
+func jsonTags(o *attributevalue.DecoderOptions)    { o.TagKey = "json" }
+func jsonTagsEnc(o *attributevalue.EncoderOptions) { o.TagKey = "json" }

@@ -76,7 +76,7 @@ func TestOrderVersioning(t *testing.T) {
 	if err != nil || saved.Version != 1 {
 		t.Fatalf("first save = v%d, %v; want v1", saved.Version, err)
 	}
-	if _, err := s.SaveOrder(ctx, st); !errors.Is(err, syncer.ErrConflict) {
+	if _, err := s.SaveOrder(ctx, st); !errors.Is(err, order.ErrConflict) {
 		t.Errorf("second create: err = %v, want ErrConflict", err)
 	}
 	got, err := s.LoadOrder(ctx, "acme", "m1")
@@ -89,7 +89,7 @@ func TestOrderVersioning(t *testing.T) {
 	}
 	stale := saved // still at version 1
 	stale.StoreStatus = order.StatusAccepted
-	if _, err := s.SaveOrder(ctx, stale); !errors.Is(err, syncer.ErrConflict) {
+	if _, err := s.SaveOrder(ctx, stale); !errors.Is(err, order.ErrConflict) {
 		t.Errorf("stale write: err = %v, want ErrConflict", err)
 	}
 	if _, err := s.LoadOrder(ctx, "acme", "nope"); !errors.Is(err, order.ErrNotFound) {
@@ -120,7 +120,7 @@ func TestConcurrentWritersNeverLoseAnUpdate(t *testing.T) {
 				st.Parcels = append(st.Parcels, order.Parcel{ID: fmt.Sprint(i)})
 				if _, err = s.SaveOrder(ctx, st); err == nil {
 					return
-				} else if !errors.Is(err, syncer.ErrConflict) {
+				} else if !errors.Is(err, order.ErrConflict) {
 					t.Error(err)
 					return
 				}
@@ -185,13 +185,13 @@ func TestRecentErrors(t *testing.T) {
 	// 25 errors every 6 h back from now (all within the week), one for
 	// another connection, and one expired that TTL has not deleted yet.
 	for i := range 25 {
-		r := syncer.ErrorRecord{Connection: "acme", MarketplaceOrderID: fmt.Sprintf("m%d", i), Code: "sku_not_found",
+		r := order.ErrorRecord{Connection: "acme", MarketplaceOrderID: fmt.Sprintf("m%d", i), Code: "sku_not_found",
 			Kind: "permanent", Title: "t", Cause: "c", Remedy: "r", At: base.Add(-time.Duration(i) * 6 * time.Hour)}
 		if err := s.RecordError(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.RecordError(ctx, syncer.ErrorRecord{Connection: "other", MarketplaceOrderID: "x", Code: "c", At: base}); err != nil {
+	if err := s.RecordError(ctx, order.ErrorRecord{Connection: "other", MarketplaceOrderID: "x", Code: "c", At: base}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.RecentErrors(ctx, "acme", base.Add(-7*24*time.Hour), 20)

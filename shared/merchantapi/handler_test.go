@@ -27,7 +27,6 @@ import (
 	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/secrets"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
-	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 func TestMain(m *testing.M) { stacktest.Main(m) }
@@ -262,7 +261,7 @@ func TestListErrorsNewestFirstWithinTheWeek(t *testing.T) {
 	// 25 errors every 6 h back from now (all within the week), one of
 	// another connection, one 8 days old (expired, not deleted yet).
 	for i := range 25 {
-		r := syncer.ErrorRecord{Connection: "acme", MarketplaceOrderID: fmt.Sprintf("m%d", i), StoreOrderID: fmt.Sprintf("s%d", i),
+		r := order.ErrorRecord{Connection: "acme", MarketplaceOrderID: fmt.Sprintf("m%d", i), StoreOrderID: fmt.Sprintf("s%d", i),
 			StoreOrderName: fmt.Sprintf("#%d", 1000+i), Code: "shipping_data_missing", Kind: "permanent", Title: "Shipping data missing",
 			Cause: fmt.Sprintf("Order #%d was not marked shipped", 1000+i), Remedy: "Add the tracking number", Attempts: 1 + i%3,
 			At: e.now.Add(-time.Duration(i) * 6 * time.Hour)}
@@ -270,7 +269,7 @@ func TestListErrorsNewestFirstWithinTheWeek(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, r := range []syncer.ErrorRecord{
+	for _, r := range []order.ErrorRecord{
 		{Connection: "other", MarketplaceOrderID: "x1", Code: "sku_not_found", At: e.now},
 		{Connection: "acme", MarketplaceOrderID: "old", Code: "sku_not_found", At: e.now.Add(-8 * 24 * time.Hour)},
 	} {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 // Store is the state the API reads. It never writes.
@@ -27,7 +26,7 @@ type Store interface {
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
 	// RecentErrors lists a connection's failures at or after since, newest
 	// first, at most limit of them.
-	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]syncer.ErrorRecord, error)
+	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
 }
 
 // Secrets resolves the names in order.Connection.APIKeyRefs.

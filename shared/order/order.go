@@ -142,38 +142,38 @@ func (e Event) ContentHash() string {
 
 // Connection links one merchant's store to one marketplace account.
 type Connection struct {
-	ID            string   `json:"id" dynamodbav:"id"`
-	MerchantName  string   `json:"merchant_name" dynamodbav:"merchant_name"`
-	MerchantEmail string   `json:"merchant_email" dynamodbav:"merchant_email"`
-	Store         Endpoint `json:"store" dynamodbav:"store"`
-	Marketplace   Endpoint `json:"marketplace" dynamodbav:"marketplace"`
+	ID            string   `json:"id"`
+	MerchantName  string   `json:"merchant_name"`
+	MerchantEmail string   `json:"merchant_email"`
+	Store         Endpoint `json:"store"`
+	Marketplace   Endpoint `json:"marketplace"`
 	// WebhookSecretRefs name the secrets that may sign this connection's
 	// webhooks; several are active during a rotation.
-	WebhookSecretRefs []string `json:"webhook_secret_refs" dynamodbav:"webhook_secret_refs"`
+	WebhookSecretRefs []string `json:"webhook_secret_refs"`
 	// APIKeyRefs name the secrets that authenticate the merchant API
 	// (shared/merchantapi) for this connection; several are active during
 	// a rotation. A connection with none that resolves refuses that API.
-	APIKeyRefs []string `json:"api_key_refs" dynamodbav:"api_key_refs"`
+	APIKeyRefs []string `json:"api_key_refs"`
 	// ImportOrders asks the refresh to import new marketplace orders into
 	// the store (and accept them). Off for merchants whose orders reach
 	// the store another way.
-	ImportOrders bool `json:"import_orders,omitempty" dynamodbav:"import_orders,omitempty"`
+	ImportOrders bool `json:"import_orders,omitempty"`
 	// Paused is set when the marketplace or the store refused the
 	// credentials: syncs wait until the merchant reconnects. PausedCode
 	// says which (auth_expired or store_disconnected).
-	Paused     bool   `json:"paused,omitempty" dynamodbav:"paused"`
-	PausedCode string `json:"paused_code,omitempty" dynamodbav:"paused_code,omitempty"`
+	Paused     bool   `json:"paused,omitempty"`
+	PausedCode string `json:"paused_code,omitempty"`
 }
 
 // Endpoint says how to reach one side of a connection. CredentialRef names a
 // secret; the secret itself never sits in an item, a message or a log.
 type Endpoint struct {
-	Platform      Platform `json:"platform" dynamodbav:"platform"`
-	BaseURL       string   `json:"base_url" dynamodbav:"base_url"`
-	CredentialRef string   `json:"credential_ref,omitempty" dynamodbav:"credential_ref"`
+	Platform      Platform `json:"platform"`
+	BaseURL       string   `json:"base_url"`
+	CredentialRef string   `json:"credential_ref,omitempty"`
 	// Account is the platform's account identifier (shop domain, Mirakl
 	// shop_id, store hash) where the API needs one.
-	Account string `json:"account,omitempty" dynamodbav:"account"`
+	Account string `json:"account,omitempty"`
 }
 
 // displayNames are the names merchants know platforms by.

@@ -29,7 +29,7 @@ type Store interface {
 	Checkpoint(ctx context.Context, connection string) (time.Time, error)
 	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
-	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]syncer.ErrorRecord, error)
+	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
 }
 
 // Queue is the sync queue.
@@ -45,7 +45,7 @@ const FirstWindow = 24 * time.Hour
 
 // heldWindow is how far back the refresh looks for orders held by a
 // pause: the merchant's error list keeps a week.
-const heldWindow = 7 * 24 * time.Hour
+const heldWindow = order.ErrorRetention
 
 // Refresher runs the refresh.
 type Refresher struct {

@@ -69,7 +69,7 @@ func (e *env) held(mk, code, kind string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.store.RecordError(ctx, syncer.ErrorRecord{Connection: "acme", MarketplaceOrderID: mk, Code: code, Kind: kind, At: now}); err != nil {
+	if err := e.store.RecordError(ctx, order.ErrorRecord{Connection: "acme", MarketplaceOrderID: mk, Code: code, Kind: kind, At: now}); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -53,7 +53,7 @@ func (j *job) fail(ctx context.Context, err error) bool {
 	}
 	st = j.stateOr()
 	if j.conn.ID != "" {
-		rec := ErrorRecord{Connection: j.conn.ID, MarketplaceOrderID: st.Ref.MarketplaceOrderID, StoreOrderID: st.Ref.StoreOrderID,
+		rec := order.ErrorRecord{Connection: j.conn.ID, MarketplaceOrderID: st.Ref.MarketplaceOrderID, StoreOrderID: st.Ref.StoreOrderID,
 			StoreOrderName: st.Ref.StoreOrderName, Code: string(x.Code), Kind: string(x.Kind), Title: x.Title, Cause: x.Cause,
 			Remedy: x.Remedy, Attempts: j.attempts, At: p.cfg.Now().UTC()}
 		if rerr := p.store.RecordError(ctx, rec); rerr != nil {

@@ -597,7 +597,7 @@ func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Ev
 			return nil
 		}
 		saved, err := j.p.store.SaveOrder(ctx, next)
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, order.ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -636,7 +636,7 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			j.state = saved
 			return false, nil
 		}
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, order.ErrConflict) {
 			j.p.log.Error("could not record the sync outcome", "err", err)
 			return false, err
 		}

@@ -2,30 +2,10 @@ package syncer
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
 )
-
-// ErrConflict is returned (wrapped) by Store.SaveOrder when the stored
-// version moved on since the state was loaded: reload and try again.
-var ErrConflict = errors.New("version conflict")
-
-// ErrorRecord is one failure as the merchant sees it in "the last errors".
-type ErrorRecord struct {
-	Connection         string    `dynamodbav:"connection"`
-	MarketplaceOrderID string    `dynamodbav:"marketplace_order_id"`
-	StoreOrderID       string    `dynamodbav:"store_order_id,omitempty"`
-	StoreOrderName     string    `dynamodbav:"store_order_name,omitempty"`
-	Code               string    `dynamodbav:"code"`
-	Kind               string    `dynamodbav:"kind"`
-	Title              string    `dynamodbav:"title"`
-	Cause              string    `dynamodbav:"cause"`
-	Remedy             string    `dynamodbav:"remedy"`
-	Attempts           int       `dynamodbav:"attempts"`
-	At                 time.Time `dynamodbav:"at"`
-}
 
 // EffectClaim is what Store.ClaimEffect found.
 type EffectClaim int
@@ -59,7 +39,7 @@ type Store interface {
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
 	// SaveOrder writes s if the stored version is still s.Version (or no
 	// state exists and s.Version is 0), and returns s with its new version.
-	// On a lost race it returns a wrapped ErrConflict and writes nothing.
+	// On a lost race it returns a wrapped order.ErrConflict and writes nothing.
 	SaveOrder(ctx context.Context, s order.State) (order.State, error)
 	// ClaimEffect claims the right to make one marketplace call, named by
 	// its business identity. A claim older than lease may be taken over.
@@ -69,9 +49,9 @@ type Store interface {
 	// ReleaseEffect forgets a claim whose call certainly did not happen.
 	ReleaseEffect(ctx context.Context, key string) error
 	// RecordError adds a failure to the merchant's error list (kept 7 days).
-	RecordError(ctx context.Context, r ErrorRecord) error
+	RecordError(ctx context.Context, r order.ErrorRecord) error
 	// RecentErrors lists a connection's failures since a time, newest first.
-	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]ErrorRecord, error)
+	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
 	// MarkNotified records that the merchant was told about a failure named
 	// by key, and reports whether this is the first time.
 	MarkNotified(ctx context.Context, key string, ttl time.Duration) (bool, error)
