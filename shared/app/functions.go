@@ -12,6 +12,7 @@ import (
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/sesmail"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/syncbatch"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
@@ -59,16 +60,16 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	dlq := sqsqueue.New(sqsc, d.env.required("DLQ_URL"))
 	mail := sesmail.New(newSES(d.cfg), d.env.required("SENDER_ADDRESS"))
 	cfg := syncer.Config{
-		MaxReceiveCount: d.env.int("MAX_RECEIVE_COUNT", 3),
-		RetryBase:       time.Duration(d.env.int("RETRY_BASE_MILLIS", 1500)) * time.Millisecond,
+		MaxAttempts: d.env.int("MAX_RECEIVE_COUNT", 3),
+		RetryBase:   time.Duration(d.env.int("RETRY_BASE_MILLIS", 1500)) * time.Millisecond,
 	}
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
 	hc := newHTTPClient()
-	p := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, dlq, notify.New(mail), d.log).
+	s := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, notify.New(mail), d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc})
-	return p.Handle, nil
+	return syncbatch.New(syncbatch.Config{}, s, queue, dlq, d.log).Handle, nil
 }
 
 // NewRefresh builds the hourly refresh function's handler.

@@ -2,29 +2,17 @@ package syncer
 
 import (
 	"context"
-	"strconv"
-	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
-// DLQ message attributes: an operator filters and redrives on these.
-const (
-	AttrErrorCode     = "error_code"
-	AttrOrderKey      = "order_key"
-	AttrConnection    = "connection"
-	AttrFirstFailedAt = "first_failed_at"
-	AttrAttempts      = "attempts"
-)
-
-// fail ends a message that will not be retried: the failure is recorded on
+// fail ends an event that will not be retried: the failure is recorded on
 // the order and in the merchant's error list, emailed once per order and
-// problem, and the message goes to the DLQ with its reason, from where it
-// can be re-sent. It reports whether the message is done with; when even
-// the DLQ refuses it, the message stays on the queue and SQS's own redrive
-// moves it there after its last try.
-func (j *job) fail(ctx context.Context, err error) bool {
+// problem, and the outcome asks for the event to be dead-lettered with its
+// reason, from where it can be re-sent. Where the bookkeeping fails before
+// the last try, it asks for a retry instead.
+func (j *job) fail(ctx context.Context, err error) Outcome {
 	p := j.p
 	x := syncerr.Explain(err)
 	st := j.stateOr()
@@ -43,10 +31,10 @@ func (j *job) fail(ctx context.Context, err error) bool {
 		// A newer change to the order came in while this event failed; the
 		// worker applying it decides the outcome. Nothing to tell.
 		p.log.Info("failure superseded by a newer change to the order", "code", string(x.Code))
-		return true
+		return Outcome{Verdict: Done}
 	}
 	if serr != nil && !j.last() {
-		return j.retryIn(ctx, j.retryDelay(nil))
+		return j.retry(j.retryDelay(nil))
 	}
 	if j.state.Sync.FirstFailedAt.IsZero() {
 		j.state.Sync.FirstFailedAt = p.cfg.Now().UTC()
@@ -59,31 +47,21 @@ func (j *job) fail(ctx context.Context, err error) bool {
 		if rerr := p.store.RecordError(ctx, rec); rerr != nil {
 			p.log.Error("could not record the error", "err", rerr)
 			if !j.last() {
-				return j.retryIn(ctx, j.retryDelay(nil))
+				return j.retry(j.retryDelay(nil))
 			}
 		}
 		if terr := j.tell(ctx, st, x); terr != nil && !j.last() {
-			return j.retryIn(ctx, j.retryDelay(nil))
+			return j.retry(j.retryDelay(nil))
 		}
 	}
-	attrs := map[string]string{
-		AttrErrorCode:     string(x.Code),
-		AttrOrderKey:      st.Connection + "/" + firstNonEmpty(st.Ref.MarketplaceOrderID, "store:"+st.Ref.StoreOrderID),
-		AttrConnection:    st.Connection,
-		AttrFirstFailedAt: j.state.Sync.FirstFailedAt.UTC().Format(time.RFC3339),
-		AttrAttempts:      strconv.Itoa(j.attempts),
-	}
-	if derr := p.dlq.Send(ctx, j.msg.Body, attrs); derr != nil {
-		// Keep the message: it comes back like a transient failure, and
-		// after its last try SQS's own redrive policy moves it to the DLQ.
-		p.log.Error("could not dead-letter the message; SQS redrive will", "err", derr)
-		return j.retryIn(ctx, j.retryDelay(nil))
-	}
-	return true
+	return Outcome{Verdict: DeadLetter, After: j.retryDelay(nil), Failure: Failure{
+		Code:          x.Code,
+		Connection:    st.Connection,
+		OrderKey:      st.Connection + "/" + firstNonEmpty(st.Ref.MarketplaceOrderID, "store:"+st.Ref.StoreOrderID),
+		FirstFailedAt: j.state.Sync.FirstFailedAt.UTC(),
+		Attempts:      j.attempts,
+	}}
 }
-
-// last reports whether this is the message's last try.
-func (j *job) last() bool { return j.attempts >= j.p.cfg.MaxReceiveCount }
 
 // tell emails the merchant, once per order and problem (once per
 // connection for a paused connection). An error means the email throttle

@@ -1,4 +1,4 @@
-package syncer_test
+package syncbatch_test
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func (f storefrontsFunc) Storefront(ctx context.Context, conn order.Connection) 
 // bigCommerceStore adds a BigCommerce store to the env: connection "bc"
 // links it to the env's Back Market fake. It returns the fake store and
 // a processor that reads from it.
-func (e *env) bigCommerceStore() (*bigcommercetest.Server, *syncer.Processor) {
+func (e *env) bigCommerceStore() (*bigcommercetest.Server, *processor) {
 	e.t.Helper()
 	store := bigcommercetest.New("abc123", "bc-token")
 	srv := httptest.NewServer(store)
@@ -39,7 +39,7 @@ func (e *env) bigCommerceStore() (*bigcommercetest.Server, *syncer.Processor) {
 	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (syncer.Storefront, error) {
 		return bigcommerce.New(bigcommerce.Config{BaseURL: conn.Store.BaseURL, StoreHash: conn.Store.Account, AccessToken: "bc-token", Connection: conn.ID}, srv.Client())
 	})
-	p := e.processor(syncer.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
+	p := e.processor(config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
 	return store, p
 }
 

@@ -1,4 +1,4 @@
-package syncer_test
+package syncbatch_test
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func (q *timings) last(t *testing.T) time.Duration {
 	return q.delays[len(q.delays)-1]
 }
 
-func (e *env) timedProcessor(cfg syncer.Config) *timings {
+func (e *env) timedProcessor(cfg config) *timings {
 	q := &timings{Queue: sqsqueue.New(stacktest.Clients().SQS, e.queue)}
 	e.proc = e.processor(cfg, q)
 	return q
@@ -59,7 +59,7 @@ func (e *env) timedProcessor(cfg syncer.Config) *timings {
 
 func TestRetryDelayGrowsWithTheAttempt(t *testing.T) {
 	e := newEnv(t)
-	q := e.timedProcessor(syncer.Config{})
+	q := e.timedProcessor(config{})
 	mk, store := e.order()
 	e.fake.SetFault(backmarkettest.Fault{Status: 503})
 	ev := shipped(mk, store, "6A1", time.Now())
@@ -84,7 +84,7 @@ func TestRetryAfterWinsAndIsCapped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			q := e.timedProcessor(syncer.Config{RetryCap: tc.cap})
+			q := e.timedProcessor(config{RetryCap: tc.cap})
 			mk, store := e.order()
 			e.fake.SetFault(backmarkettest.Fault{Status: 429, RetryAfter: tc.retryAfter})
 			if resp := e.deliver(shipped(mk, store, "6A1", time.Now()), 1); len(resp.BatchItemFailures) != 1 {
@@ -221,7 +221,7 @@ func TestConcurrentWorkersNeverLoseAnUpdateOrDoubleCall(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Each worker is its own processor, as concurrent Lambdas are.
-			p := e.processor(syncer.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
+			p := e.processor(config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
 			_, _ = p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, fmt.Sprint("w", i), ev)}})
 		}()
 	}
@@ -276,7 +276,7 @@ func TestBatchConcurrencyIsBoundedPerConnection(t *testing.T) {
 		mk, store := e.order()
 		recs = append(recs, record(t, fmt.Sprint("m", i), shipped(mk, store, "6A"+mk, time.Now())))
 	}
-	p := e.processor(syncer.Config{Concurrency: 6, PerConnection: 2}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
+	p := e.processor(config{Concurrency: 6, PerConnection: 2}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
 	resp, err := p.Handle(context.Background(), events.SQSEvent{Records: recs})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Handle = %v, %v", resp.BatchItemFailures, err)
@@ -292,7 +292,7 @@ func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
 	down := dynamodb.NewFromConfig(aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
 		func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
-	p := syncer.New(syncer.Config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
+	p := newProcessor(config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
 		sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mk, store := e.order()
 	_, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
@@ -312,7 +312,7 @@ func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
 // receive takes the next message from the real queue and hands it to the
 // processor with its real receive count, as the event source mapping does,
 // deleting it when it did not fail.
-func (e *env) receive(p *syncer.Processor) (events.SQSEventResponse, bool) {
+func (e *env) receive(p *processor) (events.SQSEventResponse, bool) {
 	e.t.Helper()
 	ctx := context.Background()
 	c := stacktest.Clients()
@@ -341,7 +341,7 @@ func TestWhenTheDLQRefusesSQSRedriveKeepsTheFailure(t *testing.T) {
 	e := newEnv(t)
 	c := stacktest.Clients()
 	// A DLQ that refuses every message: the sync cannot dead-letter.
-	broken := syncer.New(syncer.Config{RetryBase: 100 * time.Millisecond}, e.store, e.mps, sqsqueue.New(c.SQS, e.queue),
+	broken := newProcessor(config{RetryBase: 100 * time.Millisecond}, e.store, e.mps, sqsqueue.New(c.SQS, e.queue),
 		sqsqueue.New(c.SQS, e.queue+"-gone"), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mk, store := e.order()
 	body, _ := json.Marshal(shipped(mk, store, "", time.Now()))
@@ -428,7 +428,7 @@ func TestAnOutcomeIsNotWrittenOverANewerChange(t *testing.T) {
 	mk, store := e.order()
 	at := time.Now()
 	g := &gated{reached: make(chan struct{}), gate: make(chan struct{})}
-	slow := syncer.New(syncer.Config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+	slow := newProcessor(config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		mp, err := e.mps.Marketplace(ctx, conn)
 		g.Marketplace = mp
 		return g, err
@@ -468,7 +468,7 @@ func TestTheLastTryNeverEndsWithoutAReason(t *testing.T) {
 	t.Run("a panic", func(t *testing.T) {
 		e := newEnv(t)
 		mk, store := e.order()
-		boom := syncer.New(syncer.Config{}, e.store, marketplacesFunc(func(context.Context, order.Connection) (syncer.Marketplace, error) {
+		boom := newProcessor(config{}, e.store, marketplacesFunc(func(context.Context, order.Connection) (syncer.Marketplace, error) {
 			panic("connector bug")
 		}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
 			slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -502,7 +502,7 @@ func TestTheLastTryNeverEndsWithoutAReason(t *testing.T) {
 		down := dynamodb.NewFromConfig(aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1,
 			Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
 			func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
-		p := syncer.New(syncer.Config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
+		p := newProcessor(config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
 			sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		resp, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{last(t, shipped(mk, store, "6A6", time.Now()))}})
 		if err != nil || len(resp.BatchItemFailures) != 0 {
@@ -582,7 +582,7 @@ func TestALastTryThatFindsTheCallInProgressLeavesItToItsWorker(t *testing.T) {
 	e := newEnv(t)
 	mk, store := e.order()
 	g := &acceptGate{reached: make(chan struct{}), gate: make(chan struct{})}
-	holder := syncer.New(syncer.Config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+	holder := newProcessor(config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		mp, err := e.mps.Marketplace(ctx, conn)
 		g.Marketplace = mp
 		return g, err

@@ -1,4 +1,4 @@
-package syncer_test
+package syncbatch_test
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func (e *env) shopifyStore() *shopifytest.Server {
 	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (syncer.Storefront, error) {
 		return shopify.New(shopify.Config{ShopURL: conn.Store.BaseURL, AccessToken: "shpat_test", Connection: conn.ID}, srv.Client())
 	})
-	e.proc = e.processor(syncer.Config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
+	e.proc = e.processor(config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
 	return shop
 }
 

@@ -1,4 +1,4 @@
-package syncer_test
+package syncbatch_test
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/syncbatch"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -61,7 +62,7 @@ type env struct {
 	queue  string
 	dlq    string
 	notes  *notices
-	proc   *syncer.Processor
+	proc   *processor
 	conn   order.Connection
 	nextID int64
 	// client is the HTTP client the Back Market connector gets: a test may
@@ -91,14 +92,14 @@ func newEnv(t *testing.T) *env {
 		}
 		return backmarket.New(e.client, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm-token"}), nil
 	})
-	e.proc = e.processor(syncer.Config{}, sqsqueue.New(c.SQS, e.queue))
+	e.proc = e.processor(config{}, sqsqueue.New(c.SQS, e.queue))
 	return e
 }
 
 // processor returns a processor on the env's store, marketplace and DLQ,
 // with cfg and q.
-func (e *env) processor(cfg syncer.Config, q syncer.Queue) *syncer.Processor {
-	return syncer.New(cfg, e.store, e.mps, q, sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
+func (e *env) processor(cfg config, q syncbatch.Queue) *processor {
+	return newProcessor(cfg, e.store, e.mps, q, sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
@@ -380,7 +381,7 @@ func TestPanicFailsOnlyItsMessage(t *testing.T) {
 	}
 	mk, store := e.order()
 	c := stacktest.Clients()
-	proc := syncer.New(syncer.Config{}, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
+	proc := newProcessor(config{}, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		if conn.ID == "boom" {
 			panic("connector bug")
 		}

@@ -1,0 +1,215 @@
+// Package syncbatch drives the sync from the sync queue: it takes an SQS
+// batch as the event source mapping delivers it, runs one order's messages
+// in their order and different orders concurrently within bounds, hands
+// each message to the syncer, and carries out what the syncer decided
+// (delete, retry after a delay, dead-letter with the reason), answering
+// with a partial batch response.
+package syncbatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+// DLQ message attributes: an operator filters and redrives on these.
+const (
+	AttrErrorCode     = "error_code"
+	AttrOrderKey      = "order_key"
+	AttrConnection    = "connection"
+	AttrFirstFailedAt = "first_failed_at"
+	AttrAttempts      = "attempts"
+)
+
+// Config bounds a batch. Zero fields take the defaults.
+type Config struct {
+	// Concurrency bounds how many orders of one batch sync at once, and
+	// PerConnection how many of them belong to one connection, so a batch
+	// never calls one marketplace account faster than a worker at a time
+	// per slot (marketplaces rate-limit per account).
+	Concurrency, PerConnection int
+	// DeadlineMargin: no new message starts with less time than this left.
+	DeadlineMargin time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
+	}
+	if c.PerConnection <= 0 {
+		c.PerConnection = 2
+	}
+	if c.DeadlineMargin <= 0 {
+		c.DeadlineMargin = 5 * time.Second
+	}
+	return c
+}
+
+// Queue is the sync queue, as seen while handling one of its messages.
+type Queue interface {
+	// RetryIn makes the received message visible again after d.
+	RetryIn(ctx context.Context, receiptHandle string, d time.Duration) error
+}
+
+// DeadLetters is the failure store (the sync queue's DLQ).
+type DeadLetters interface {
+	Send(ctx context.Context, body string, attrs map[string]string) error
+}
+
+// Handler handles batches of the sync queue.
+type Handler struct {
+	cfg   Config
+	sync  *syncer.Syncer
+	queue Queue
+	dlq   DeadLetters
+	log   *slog.Logger
+}
+
+// New returns a Handler.
+func New(cfg Config, s *syncer.Syncer, queue Queue, dlq DeadLetters, log *slog.Logger) *Handler {
+	return &Handler{cfg: cfg.withDefaults(), sync: s, queue: queue, dlq: dlq, log: log}
+}
+
+// Handle processes one SQS batch. Messages for the same order run in their
+// order; different orders run concurrently, at most Concurrency at once and
+// PerConnection per connection. It reports the messages to try again as
+// batch item failures; every other message ended applied or in the DLQ
+// with its reason. It returns an error, failing the whole batch, only when
+// it could not work at all: every message failed on ordersync's own
+// storage (DynamoDB unreachable, say).
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	groups := map[groupKey][]events.SQSMessage{}
+	var keys []groupKey
+	for _, m := range ev.Records {
+		k := keyOf(m.Body)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], m)
+	}
+	var (
+		mu       sync.Mutex
+		failed   []events.SQSBatchItemFailure
+		infraErr error
+		infraN   int
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, h.cfg.Concurrency)
+		perConn  = map[string]chan struct{}{}
+	)
+	for _, k := range keys {
+		if perConn[k.connection] == nil {
+			perConn[k.connection] = make(chan struct{}, h.cfg.PerConnection)
+		}
+	}
+	for _, k := range keys {
+		wg.Add(1)
+		// The connection's slot first: an order waiting on a busy
+		// connection must not hold a slot another connection could use.
+		go func(msgs []events.SQSMessage, conn chan struct{}) {
+			conn <- struct{}{}
+			sem <- struct{}{}
+			defer func() { <-sem; <-conn; wg.Done() }()
+			for _, m := range msgs {
+				r := h.handleOne(ctx, m)
+				if r.done {
+					continue
+				}
+				mu.Lock()
+				failed = append(failed, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				if r.infra != nil {
+					infraN++
+					infraErr = r.infra
+				}
+				mu.Unlock()
+			}
+		}(groups[k], perConn[k.connection])
+	}
+	wg.Wait()
+	if n := len(ev.Records); n > 0 && infraN == n {
+		return events.SQSEventResponse{}, fmt.Errorf("syncbatch: no message of the batch could be handled: %w", infraErr)
+	}
+	return events.SQSEventResponse{BatchItemFailures: failed}, nil
+}
+
+// groupKey names the order a message is about, so one order's messages
+// are handled one after the other, and its connection.
+type groupKey struct{ connection, order string }
+
+func keyOf(body string) groupKey {
+	var e struct {
+		Connection string    `json:"connection"`
+		Order      order.Ref `json:"order"`
+	}
+	if json.Unmarshal([]byte(body), &e) != nil {
+		return groupKey{"", "unreadable:" + body}
+	}
+	if e.Order.MarketplaceOrderID != "" {
+		return groupKey{e.Connection, "m#" + e.Order.MarketplaceOrderID}
+	}
+	return groupKey{e.Connection, "s#" + e.Order.StoreOrderID}
+}
+
+// result is how the handling of one message ended.
+type result struct {
+	done  bool  // applied or dead-lettered: delete it from the queue
+	infra error // not done because ordersync's own storage failed
+}
+
+// handleOne hands one message to the syncer and carries out its outcome.
+func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
+	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	d := syncer.Delivery{Attempt: max(attempt, 1)}
+	if err := json.Unmarshal([]byte(m.Body), &d.Event); err != nil || d.Event.Connection == "" {
+		h.log.Error("unreadable sync message", "message_id", m.MessageId)
+		d.Event = order.Event{}
+		return h.carryOut(ctx, m, h.sync.Fail(ctx, d, syncerr.E(syncerr.InvalidData, "field", "sync message")))
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < h.cfg.DeadlineMargin {
+		h.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)
+		return h.carryOut(ctx, m, h.sync.Untried(ctx, d, syncerr.E(syncerr.MarketplaceUnavailable, "reason", "out of time")))
+	}
+	return h.carryOut(ctx, m, h.sync.Sync(ctx, d))
+}
+
+// carryOut does what the syncer decided for message m.
+func (h *Handler) carryOut(ctx context.Context, m events.SQSMessage, out syncer.Outcome) result {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.DeadlineMargin)
+	defer cancel()
+	switch out.Verdict {
+	case syncer.Done:
+		return result{done: true}
+	case syncer.Interrupted:
+		return result{infra: out.Err}
+	case syncer.DeadLetter:
+		f := out.Failure
+		attrs := map[string]string{
+			AttrErrorCode:     string(f.Code),
+			AttrOrderKey:      f.OrderKey,
+			AttrConnection:    f.Connection,
+			AttrFirstFailedAt: f.FirstFailedAt.UTC().Format(time.RFC3339),
+			AttrAttempts:      strconv.Itoa(f.Attempts),
+		}
+		err := h.dlq.Send(ctx, m.Body, attrs)
+		if err == nil {
+			return result{done: true}
+		}
+		// Keep the message: it comes back like a transient failure, and
+		// after its last try SQS's own redrive policy moves it to the DLQ.
+		h.log.Error("could not dead-letter the message; SQS redrive will", "err", err)
+	}
+	if err := h.queue.RetryIn(ctx, m.ReceiptHandle, out.After); err != nil {
+		// The message still comes back, after the queue's visibility timeout.
+		h.log.Error("could not time the retry", "message_id", m.MessageId, "err", err)
+	}
+	return result{}
+}
