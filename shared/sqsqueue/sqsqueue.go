@@ -62,6 +62,19 @@ func (q *Queue) Send(ctx context.Context, body string, attrs map[string]string) 
 	return nil
 }
 
+// maxDelay is SQS's limit on a message's delay.
+const maxDelay = 15 * time.Minute
+
+// Resend sends body again as a new message, delivered after d (rounded up
+// to whole seconds, at most 15 minutes): its receive count starts over.
+func (q *Queue) Resend(ctx context.Context, body string, d time.Duration) error {
+	secs := int32(min((d+time.Second-1)/time.Second, maxDelay/time.Second))
+	if _, err := q.api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body), DelaySeconds: secs}); err != nil {
+		return fmt.Errorf("sqsqueue: resend: %w", err)
+	}
+	return nil
+}
+
 // maxVisibility is SQS's limit on a message's visibility timeout.
 const maxVisibility = 12 * time.Hour
 

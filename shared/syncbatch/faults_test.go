@@ -611,3 +611,109 @@ func TestALastTryThatFindsTheCallInProgressLeavesItToItsWorker(t *testing.T) {
 		t.Errorf("sync = %+v, want the holder's synced", st.Sync)
 	}
 }
+
+// holding returns a processor whose marketplace holds Accept until g's
+// gate opens.
+func (e *env) holding(g *acceptGate, cfg config) *processor {
+	return newProcessor(cfg, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+		mp, err := e.mps.Marketplace(ctx, conn)
+		g.Marketplace = mp
+		return g, err
+	}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// A newer event on its last try finds the accept it needs in progress
+// elsewhere; the worker making the accept then finds its own outcome
+// superseded. Before, both messages were acknowledged and the ship was
+// never made.
+func TestALastTryThatFindsTheCallBusyIsNotDropped(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	at := time.Now()
+	g := &acceptGate{reached: make(chan struct{}), gate: make(chan struct{})}
+	holder := e.holding(g, config{})
+	accepted := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "accepted", OccurredAt: at,
+		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted}
+	done := make(chan struct{})
+	go func() {
+		_, _ = holder.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "holder", accepted)}})
+		close(done)
+	}()
+	<-g.reached
+	e.proc = newProcessor(config{EffectLease: time.Second}, e.store, e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
+		sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if resp := e.deliver(shipped(mk, store, "6B1", at.Add(time.Minute)), 3); len(resp.BatchItemFailures) != 0 {
+		t.Errorf("failures = %v; a last try left to SQS's redrive reaches the DLQ without a reason", resp.BatchItemFailures)
+	}
+	// The shipped event must still be somewhere it will be tried from.
+	resp, ok := e.receive(e.proc)
+	if !ok {
+		t.Fatal("the shipped event was acknowledged while its calls were not made: nothing is left to make them")
+	}
+	if len(resp.BatchItemFailures) != 0 {
+		t.Errorf("the event sent again failed: %v", resp.BatchItemFailures)
+	}
+	close(g.gate)
+	<-done
+}
+
+func TestASupersededWorkerLeavesTheNewerPlanRun(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	at := time.Now()
+	g := &acceptGate{reached: make(chan struct{}), gate: make(chan struct{})}
+	holder := e.holding(g, config{})
+	accepted := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "accepted", OccurredAt: at,
+		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted}
+	done := make(chan struct{})
+	go func() {
+		_, _ = holder.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "holder", accepted)}})
+		close(done)
+	}()
+	<-g.reached
+	// The newer word comes in and its worker finds the accept busy: it
+	// leaves the order for later.
+	e.deliver(shipped(mk, store, "6B2", at.Add(time.Minute)), 1)
+	close(g.gate)
+	<-done
+	// The worker that made the accept planned on the older word; the order
+	// it leaves behind must not wait for the other worker's retry.
+	st := e.state(mk)
+	if st.MarketplaceStatus != order.StatusShipped || st.Sync.Result != order.SyncSynced {
+		t.Errorf("after the holder: marketplace %q, sync %+v; want shipped and synced", st.MarketplaceStatus, st.Sync)
+	}
+	ships := 0
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mk && c.NewState == 3 && c.Status < 300 {
+			ships++
+		}
+	}
+	if ships != 1 {
+		t.Errorf("ship calls = %d, want 1", ships)
+	}
+}
+
+// Before, the time kept for recording the outcome started with the work:
+// a marketplace answer slower than it left the failure unrecorded, with
+// no DLQ message and no email.
+func TestBookkeepingHasItsOwnBudgetAfterASlowAnswer(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	e.proc = newProcessor(config{Bookkeeping: 300 * time.Millisecond}, e.store, e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
+		sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.fake.SetFault(backmarkettest.Fault{Delay: 600 * time.Millisecond})
+	if resp := e.deliver(shipped(mk, store, "", time.Now()), 1); len(resp.BatchItemFailures) != 0 {
+		t.Errorf("failures = %v, want the failure dead-lettered", resp.BatchItemFailures)
+	}
+	if dl := e.deadLetters(); len(dl) != 1 || dl[0]["error_code"] != "shipping_data_missing" {
+		t.Errorf("DLQ = %v, want the message with shipping_data_missing", dl)
+	}
+	errs, err := e.store.RecentErrors(context.Background(), "acme", time.Now().Add(-time.Hour), 10)
+	if err != nil || len(errs) != 1 || errs[0].Code != "shipping_data_missing" {
+		t.Errorf("error list = %+v, %v; want the failure", errs, err)
+	}
+	if e.notes.count() != 1 {
+		t.Errorf("emails = %d, want 1", e.notes.count())
+	}
+}

@@ -13,6 +13,7 @@ import (
 type config struct {
 	MaxReceiveCount            int
 	RetryBase, RetryCap        time.Duration
+	EffectLease, Bookkeeping   time.Duration
 	Concurrency, PerConnection int
 }
 
@@ -28,7 +29,7 @@ type processor struct {
 }
 
 func newProcessor(cfg config, store syncer.Store, mps syncer.Marketplaces, q syncbatch.Queue, dlq syncbatch.DeadLetters, n syncer.Notifier, log *slog.Logger) *processor {
-	s := syncer.New(syncer.Config{MaxAttempts: cfg.MaxReceiveCount, RetryBase: cfg.RetryBase, RetryCap: cfg.RetryCap}, store, mps, n, log)
+	s := syncer.New(syncer.Config{MaxAttempts: cfg.MaxReceiveCount, RetryBase: cfg.RetryBase, RetryCap: cfg.RetryCap, EffectLease: cfg.EffectLease, Bookkeeping: cfg.Bookkeeping}, store, mps, n, log)
 	p := &processor{sync: s}
 	p.Handler = syncbatch.New(syncbatch.Config{Concurrency: cfg.Concurrency, PerConnection: cfg.PerConnection}, s, q, dlq, log)
 	return p

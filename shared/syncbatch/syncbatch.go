@@ -40,6 +40,10 @@ type Config struct {
 	Concurrency, PerConnection int
 	// DeadlineMargin: no new message starts with less time than this left.
 	DeadlineMargin time.Duration
+	// SendReserve is the time kept, at the end of the invocation, for
+	// carrying out the syncer's outcome (the DLQ send, the visibility
+	// change): the syncer's own deadline is the invocation's less this.
+	SendReserve time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -49,8 +53,12 @@ func (c Config) withDefaults() Config {
 	if c.PerConnection <= 0 {
 		c.PerConnection = 2
 	}
+	if c.SendReserve <= 0 {
+		c.SendReserve = 2 * time.Second
+	}
 	if c.DeadlineMargin <= 0 {
-		c.DeadlineMargin = 5 * time.Second
+		// The syncer's bookkeeping (5 s by default) and the send.
+		c.DeadlineMargin = 5*time.Second + c.SendReserve
 	}
 	return c
 }
@@ -59,6 +67,8 @@ func (c Config) withDefaults() Config {
 type Queue interface {
 	// RetryIn makes the received message visible again after d.
 	RetryIn(ctx context.Context, receiptHandle string, d time.Duration) error
+	// Resend sends body again as a new message, delivered after d.
+	Resend(ctx context.Context, body string, d time.Duration) error
 }
 
 // DeadLetters is the failure store (the sync queue's DLQ).
@@ -178,18 +188,32 @@ func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
 		h.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)
 		return h.carryOut(ctx, m, h.sync.Untried(ctx, d, syncerr.E(syncerr.MarketplaceUnavailable, "reason", "out of time")))
 	}
-	return h.carryOut(ctx, m, h.sync.Sync(ctx, d))
+	sctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithDeadline(ctx, dl.Add(-h.cfg.SendReserve))
+		defer cancel()
+	}
+	return h.carryOut(ctx, m, h.sync.Sync(sctx, d))
 }
 
 // carryOut does what the syncer decided for message m.
 func (h *Handler) carryOut(ctx context.Context, m events.SQSMessage, out syncer.Outcome) result {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.DeadlineMargin)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendReserve)
 	defer cancel()
 	switch out.Verdict {
 	case syncer.Done:
 		return result{done: true}
 	case syncer.Interrupted:
 		return result{infra: out.Err}
+	case syncer.Resend:
+		err := h.queue.Resend(ctx, m.Body, out.After)
+		if err == nil {
+			return result{done: true}
+		}
+		// Left on the queue, it comes back once more; past its last
+		// receive, SQS's redrive keeps it in the DLQ.
+		h.log.Error("could not send the message again", "message_id", m.MessageId, "err", err)
 	case syncer.DeadLetter:
 		f := out.Failure
 		attrs := map[string]string{

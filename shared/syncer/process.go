@@ -113,12 +113,38 @@ func (j *job) sync(ctx context.Context) error {
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
-	remote, err := mp.Order(ctx, mkID)
-	if err != nil {
-		return detail(err, j.state.Ref, conn)
+	for range maxReplans {
+		remote, err := mp.Order(ctx, mkID)
+		if err != nil {
+			return detail(err, j.state.Ref, conn)
+		}
+		if err := j.reach(ctx, mp, remote, wantOf(j.state)); !errors.Is(err, errSuperseded) {
+			return err
+		}
+		// A newer change to the order came in while this plan ran. Its
+		// worker may have left its plan undone (a call it needed was this
+		// one's, in progress): plan again on the newer word rather than
+		// leave the order behind.
+		st, err := j.load(ctx, mkID)
+		if err != nil {
+			return err
+		}
+		j.state, j.basis = st, basis(st)
+		if j.state.Sync.Result == order.SyncFailed || j.state.Sync.Result == order.SyncHeld {
+			// The newer word failed on its own merits; its worker has
+			// recorded and told it.
+			return nil
+		}
 	}
-	return j.reach(ctx, mp, remote, wantOf(j.state))
+	return nil
 }
+
+// maxReplans bounds how often one delivery plans again on newer words.
+const maxReplans = 3
+
+// errSuperseded: the order changed since the plan was made; the outcome
+// was not recorded.
+var errSuperseded = errors.New("sync: superseded by a newer change to the order")
 
 // reach makes the calls that bring the marketplace order remote to want,
 // and records the order synced.
@@ -153,7 +179,10 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 	if err != nil {
 		return infra(err)
 	}
-	if !superseded && prev.ErrorCode != "" {
+	if superseded {
+		return errSuperseded
+	}
+	if prev.ErrorCode != "" {
 		keys := []string{notifyKey(j.state, prev.ErrorCode)}
 		if syncerr.Lookup(syncerr.Code(prev.ErrorCode)).Kind == syncerr.Auth {
 			// An order held by a pause synced: the connection works, so a

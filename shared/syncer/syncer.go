@@ -139,6 +139,11 @@ const (
 	// decided (Outcome.Err). Try again after the queue's own delay: an
 	// outage lasts.
 	Interrupted
+	// Resend: the event's work is undone and its automatic tries are
+	// spent, for a reason that will pass (another worker holds a call it
+	// needs): send it again as a new event after Outcome.After, and
+	// forget this delivery. Never acknowledge it as it is.
+	Resend
 )
 
 // Outcome is how a delivery ended.
@@ -166,8 +171,6 @@ type Failure struct {
 // event ended; that bookkeeping runs on its own short context.
 func (p *Syncer) Sync(ctx context.Context, d Delivery) (out Outcome) {
 	j := p.job(d)
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Bookkeeping)
-	defer cancel()
 	work := ctx
 	if dl, ok := ctx.Deadline(); ok {
 		var stop context.CancelFunc
@@ -178,10 +181,18 @@ func (p *Syncer) Sync(ctx context.Context, d Delivery) (out Outcome) {
 		if v := recover(); v != nil {
 			p.log.Error("panic while syncing", "connection", d.Event.Connection, "source_event", d.Event.SourceEventID,
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			bctx, cancel := p.bookkeeping(ctx)
+			defer cancel()
 			out = j.notDone(bctx, syncerr.E(syncerr.InternalError))
 		}
 	}()
-	return j.run(work, bctx)
+	return j.run(work, func() (context.Context, context.CancelFunc) { return p.bookkeeping(ctx) })
+}
+
+// bookkeeping is the context for recording how a delivery ended: its own
+// budget, from when the work is over, so a slow answer cannot spend it.
+func (p *Syncer) bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Bookkeeping)
 }
 
 // Untried ends a delivery that could not be tried (no time left, say):
@@ -189,7 +200,7 @@ func (p *Syncer) Sync(ctx context.Context, d Delivery) (out Outcome) {
 // it reaches the DLQ with its reason rather than through SQS's redrive
 // with none.
 func (p *Syncer) Untried(ctx context.Context, d Delivery, err error) Outcome {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Bookkeeping)
+	ctx, cancel := p.bookkeeping(ctx)
 	defer cancel()
 	return p.job(d).notDone(ctx, err)
 }
@@ -197,7 +208,7 @@ func (p *Syncer) Untried(ctx context.Context, d Delivery, err error) Outcome {
 // Fail ends a delivery as failed for good with err, without trying it (an
 // unreadable message, say).
 func (p *Syncer) Fail(ctx context.Context, d Delivery, err error) Outcome {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Bookkeeping)
+	ctx, cancel := p.bookkeeping(ctx)
 	defer cancel()
 	return p.job(d).fail(ctx, err)
 }
@@ -249,7 +260,7 @@ func (j *job) notDone(ctx context.Context, err error) Outcome {
 	return j.fail(ctx, detail(err, j.stateOr().Ref, j.conn))
 }
 
-func (j *job) run(ctx, bctx context.Context) Outcome {
+func (j *job) run(ctx context.Context, bookkeeping func() (context.Context, context.CancelFunc)) Outcome {
 	log := j.p.log.With("connection", j.event.Connection, "store_order", j.event.Order.StoreOrderID,
 		"source_event", j.event.SourceEventID, "attempt", j.attempts)
 	err := j.sync(ctx)
@@ -257,6 +268,8 @@ func (j *job) run(ctx, bctx context.Context) Outcome {
 		log.Info("synced", "marketplace_order", j.state.Ref.MarketplaceOrderID, "status", j.state.MarketplaceStatus)
 		return Outcome{Verdict: Done}
 	}
+	bctx, cancel := bookkeeping()
+	defer cancel()
 	var infra *infraError
 	if errors.As(err, &infra) {
 		// Our own storage failed: nothing was decided, try again later
@@ -272,13 +285,14 @@ func (j *job) run(ctx, bctx context.Context) Outcome {
 	kind := syncerr.KindOf(err)
 	log = log.With("marketplace_order", j.state.Ref.MarketplaceOrderID, "code", code, "kind", kind)
 	if errors.Is(err, errInProgress) {
+		// This event's own calls are not made yet (the holder may have
+		// planned on an older word): it must come back, after the
+		// holder's lease at the latest, even past its last try.
 		if j.last() {
-			// The worker holding the call owns its outcome, and its own
-			// message comes back if it stops: this duplicate can go.
-			log.Info("another worker is making this call; leaving it the outcome")
-			return Outcome{Verdict: Done}
+			log.Info("another worker is making a call this event needs; sending it again for later")
+			return Outcome{Verdict: Resend, After: j.p.cfg.EffectLease}
 		}
-		log.Info("another worker is making this call; retrying later")
+		log.Info("another worker is making a call this event needs; retrying later")
 		return j.retry(j.p.cfg.EffectLease)
 	}
 	if kind == syncerr.Transient && !j.last() {
