@@ -1,0 +1,97 @@
+package memqueue
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestDeliverySemantics(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1e9, 0)}
+	dlq := New("dlq", Options{Now: c.now})
+	q := New("sync", Options{Visibility: 10 * time.Second, MaxReceiveCount: 2, DLQ: dlq, Now: c.now})
+	if err := q.Send(ctx, "a", map[string]string{"k": "v", "empty": ""}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a received message is invisible until its timeout", func(t *testing.T) {
+		got, _ := q.Receive(10)
+		if len(got) != 1 || got[0].Attributes["ApproximateReceiveCount"] != "1" {
+			t.Fatalf("first receive = %+v, want a with count 1", got)
+		}
+		if _, ok := got[0].MessageAttributes["empty"]; ok {
+			t.Error("an empty attribute was kept; SQS refuses them")
+		}
+		if again, _ := q.Receive(10); len(again) != 0 {
+			t.Errorf("received %d while in flight, want 0", len(again))
+		}
+		c.add(10 * time.Second)
+		again, _ := q.Receive(10)
+		if len(again) != 1 || again[0].Attributes["ApproximateReceiveCount"] != "2" {
+			t.Fatalf("after the timeout = %+v, want a with count 2", again)
+		}
+		if err := q.Delete(got[0].ReceiptHandle); !errors.Is(err, ErrUnknownReceipt) {
+			t.Errorf("delete with a stale receipt = %v, want ErrUnknownReceipt", err)
+		}
+		if err := q.RetryIn(ctx, again[0].ReceiptHandle, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("past maxReceiveCount it moves to the DLQ with its source", func(t *testing.T) {
+		if got, _ := q.Receive(10); len(got) != 0 {
+			t.Errorf("received %+v past maxReceiveCount", got)
+		}
+		dl := dlq.Messages()
+		if len(dl) != 1 || dl[0].Body != "a" || dl[0].Source != "sync" || dl[0].Attributes["k"] != "v" {
+			t.Errorf("DLQ = %+v, want a from sync with its attributes", dl)
+		}
+		if _, _, total := q.Counts(); total != 0 {
+			t.Errorf("queue holds %d, want 0", total)
+		}
+	})
+	t.Run("a resent message waits for its delay and counts afresh", func(t *testing.T) {
+		if err := q.Resend(ctx, "b", 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := q.Receive(10); len(got) != 0 {
+			t.Errorf("received %d before the delay", len(got))
+		}
+		c.add(5 * time.Second)
+		got, _ := q.Receive(10)
+		if len(got) != 1 || got[0].Attributes["ApproximateReceiveCount"] != "1" {
+			t.Fatalf("after the delay = %+v", got)
+		}
+		if err := q.Delete(got[0].ReceiptHandle); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("faults fail the operation", func(t *testing.T) {
+		boom := errors.New("throttled")
+		f := New("f", Options{Faults: func(op string) error {
+			if op == "send" {
+				return boom
+			}
+			return nil
+		}})
+		if err := f.Send(ctx, "x", nil); !errors.Is(err, boom) {
+			t.Errorf("send = %v, want the fault", err)
+		}
+		if f.Sent() != 0 {
+			t.Error("a failed send was kept")
+		}
+	})
+}
