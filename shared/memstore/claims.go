@@ -1,0 +1,225 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncer"
+)
+
+// claim is a two-phase claim item. Times are kept as the table keeps them:
+// claimedAt in Unix milliseconds, expiresAt in Unix seconds (its TTL
+// attribute). An item confirmed without a claim has no claimedAt; a dedup
+// key confirmed without a claim has no expiresAt either, and never expires.
+type claim struct {
+	done                   bool
+	claimedAt, expiresAt   int64
+	hasClaimed, hasExpires bool
+}
+
+// claimState is the outcome of a claim.
+type claimState int
+
+const (
+	claimTaken claimState = iota // this caller holds a fresh claim
+	claimDone                    // confirmed before
+	claimBusy                    // another caller holds a fresh, unconfirmed claim
+)
+
+// take claims pk for the caller unless it is confirmed, or claimed less
+// than lease ago and not confirmed; an expired item is taken whatever its
+// state. It is dynamostore's conditional put, under the lock.
+func (s *Store) take(pk string, lease, ttl time.Duration) (claimState, error) {
+	if err := checkKey(pk, "CLAIM"); err != nil {
+		return 0, err
+	}
+	now := s.now()
+	defer s.lock()()
+	c, ok := s.t.claims[pk]
+	stale := !c.done && c.hasClaimed && c.claimedAt < now.Add(-lease).UnixMilli()
+	expired := c.hasExpires && c.expiresAt < now.Unix()
+	if !ok || stale || expired {
+		s.t.claims[pk] = claim{claimedAt: now.UnixMilli(), expiresAt: now.Add(ttl).Unix(), hasClaimed: true, hasExpires: true}
+		return claimTaken, nil
+	}
+	if c.done {
+		return claimDone, nil
+	}
+	return claimBusy, nil
+}
+
+// confirm marks pk done, claimed or not. With keepTTL its expiry stays as
+// claimed; otherwise it expires ttl from now.
+func (s *Store) confirm(pk string, keepTTL bool, ttl time.Duration) error {
+	if err := checkKey(pk, "CLAIM"); err != nil {
+		return err
+	}
+	now := s.now()
+	defer s.lock()()
+	c := s.t.claims[pk]
+	c.done = true
+	if !keepTTL {
+		c.expiresAt, c.hasExpires = now.Add(ttl).Unix(), true
+	}
+	s.t.claims[pk] = c
+	return nil
+}
+
+// release drops pk unless it is confirmed.
+func (s *Store) release(pk string) error {
+	if err := checkKey(pk, "CLAIM"); err != nil {
+		return err
+	}
+	defer s.lock()()
+	if c, ok := s.t.claims[pk]; ok && !c.done {
+		delete(s.t.claims, pk)
+	}
+	return nil
+}
+
+// ClaimEffect claims one marketplace call: EffectClaimed if the caller may
+// make it, EffectDone if it was confirmed (for 30 days), EffectBusy if
+// another caller claimed it less than lease ago.
+func (s *Store) ClaimEffect(_ context.Context, key string, lease time.Duration) (syncer.EffectClaim, error) {
+	st, err := s.take("EFFECT#"+key, lease, effectTTL)
+	return [...]syncer.EffectClaim{syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy}[st], err
+}
+
+// ConfirmEffect records a call as made, whoever holds its claim. It is
+// idempotent.
+func (s *Store) ConfirmEffect(_ context.Context, key string) error {
+	return s.confirm("EFFECT#"+key, false, effectTTL)
+}
+
+// ReleaseEffect drops a claim whose call did not happen. It never drops a
+// confirmed one.
+func (s *Store) ReleaseEffect(_ context.Context, key string) error {
+	return s.release("EFFECT#" + key)
+}
+
+// Deduper remembers webhook deliveries, as dynamostore's does.
+type Deduper struct {
+	store *Store
+	// inFlight is how long an unconfirmed claim holds.
+	inFlight time.Duration
+}
+
+// Deduper returns the store's webhook deduper, with the given in-flight
+// window.
+func (s *Store) Deduper(inFlight time.Duration) *Deduper {
+	return &Deduper{store: s, inFlight: inFlight}
+}
+
+// Claim marks key as being delivered for ttl.
+func (d *Deduper) Claim(_ context.Context, key string, ttl time.Duration) (ingest.ClaimResult, error) {
+	st, err := d.store.take("DEDUP#"+key, d.inFlight, ttl)
+	return [...]ingest.ClaimResult{ingest.Claimed, ingest.Duplicate, ingest.InFlight}[st], err
+}
+
+// Confirm records that key's event was queued. Its TTL stays as claimed.
+func (d *Deduper) Confirm(_ context.Context, key string) error {
+	return d.store.confirm("DEDUP#"+key, true, 0)
+}
+
+// Release drops an unconfirmed claim.
+func (d *Deduper) Release(_ context.Context, key string) error {
+	return d.store.release("DEDUP#" + key)
+}
+
+// errorItems are one connection's failures, by item key (order and time).
+type errorItems map[string]errorItem
+
+type errorItem struct {
+	key       string
+	at        time.Time // without a monotonic reading, as an item holds it
+	expiresAt int64     // Unix seconds
+	body      []byte
+}
+
+// RecordError adds a failure to the connection's error list, where it
+// stays order.ErrorRetention. Recording a failure of the same order at the
+// same time again replaces it.
+func (s *Store) RecordError(_ context.Context, r order.ErrorRecord) error {
+	pk, sk := orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+r.At.UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+	if err := checkKey(pk, sk); err != nil {
+		return err
+	}
+	b, err := encode("error", r)
+	if err != nil {
+		return err
+	}
+	defer s.lock()()
+	items := s.t.errors["ERRORS#"+r.Connection]
+	if items == nil {
+		items = errorItems{}
+		s.t.errors["ERRORS#"+r.Connection] = items
+	}
+	items[pk+"/"+sk] = errorItem{key: pk + "/" + sk, at: r.At.Round(0), expiresAt: r.At.Add(order.ErrorRetention).Unix(), body: b}
+	return nil
+}
+
+// RecentErrors lists a connection's failures at or after since, newest
+// first, at most limit of them (none for a limit below 1). Failures past
+// their retention are left out.
+func (s *Store) RecentErrors(_ context.Context, conn string, since time.Time, limit int) ([]order.ErrorRecord, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	now, since := s.now().Unix(), since.Round(0)
+	defer s.lock()()
+	var hits []errorItem
+	for _, it := range s.t.errors["ERRORS#"+conn] {
+		if !it.at.Before(since) && it.expiresAt > now {
+			hits = append(hits, it)
+		}
+	}
+	// Newest first; the index leaves ties in no particular order, this in
+	// the order of their item keys, backwards.
+	slices.SortFunc(hits, func(a, b errorItem) int {
+		return cmp.Or(b.at.Compare(a.at), cmp.Compare(b.key, a.key))
+	})
+	out := make([]order.ErrorRecord, 0, min(limit, len(hits)))
+	for _, it := range hits[:min(limit, len(hits))] {
+		var r order.ErrorRecord
+		if err := decode("error", it.body, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// MarkNotified records that the merchant was told about key, for ttl, and
+// reports whether this is the first time since the last mark expired or was
+// cleared.
+func (s *Store) MarkNotified(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	pk := "NOTIFIED#" + key
+	if err := checkKey(pk, "NOTIFIED"); err != nil {
+		return false, err
+	}
+	now := s.now()
+	defer s.lock()()
+	if exp, ok := s.t.notified[pk]; ok && !(exp < now.Unix()) {
+		return false, nil
+	}
+	s.t.notified[pk] = now.Add(ttl).Unix()
+	return true, nil
+}
+
+// ClearNotified forgets notification marks; unknown keys are no error.
+func (s *Store) ClearNotified(_ context.Context, keys ...string) error {
+	for _, k := range keys {
+		if err := checkKey("NOTIFIED#"+k, "NOTIFIED"); err != nil {
+			return err
+		}
+	}
+	defer s.lock()()
+	for _, k := range keys {
+		delete(s.t.notified, "NOTIFIED#"+k)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+// Package memstore keeps ordersync's state in memory, with the semantics of
+// shared/dynamostore: the same conditional writes, leases, expiries (read
+// from an injectable clock, in the same whole seconds and milliseconds as
+// the table's attributes) and key limits. Use-case tests run on it instead
+// of DynamoDB Local; shared/testkit/storetest holds both to one suite.
+//
+// Values go in and come out through JSON, as the table's items go through
+// the same json tags: a caller never shares memory with the store, and a
+// round trip loses what an item would (monotonic clock readings, for one).
+package memstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/merchantapi"
+	"github.com/ordersync/ordersync/shared/refresh"
+	"github.com/ordersync/ordersync/shared/syncer"
+)
+
+var (
+	_ syncer.Store       = (*Store)(nil)
+	_ refresh.Store      = (*Store)(nil)
+	_ merchantapi.Store  = (*Store)(nil)
+	_ ingest.Connections = (*Store)(nil)
+	_ ingest.Deduper     = (*Deduper)(nil)
+)
+
+// DynamoDB's limits on key attributes, in bytes: a longer key is refused
+// (a ValidationException there, an error here), never taken for missing.
+const (
+	maxPartitionKey = 2048
+	maxSortKey      = 1024
+)
+
+// effectTTL is how long a confirmed marketplace call is remembered, as in
+// dynamostore.
+const effectTTL = 30 * 24 * time.Hour
+
+// Store is ordersync's state in memory. It is safe for concurrent use.
+type Store struct {
+	t   *tables
+	now func() time.Time
+}
+
+// tables are the store's items, keyed as dynamostore keys them (so that
+// the same ids meet the same limits and the same collisions).
+type tables struct {
+	mu          sync.Mutex
+	conns       map[string][]byte // pk -> connection
+	checkpoints map[string]time.Time
+	links       map[string]string     // pk -> marketplace order id
+	orders      map[string]orderItem  // pk -> state
+	errors      map[string]errorItems // gsi1pk -> errors
+	claims      map[string]claim      // EFFECT#/DEDUP# pk -> claim
+	notified    map[string]int64      // pk -> expires_at (Unix seconds)
+}
+
+type orderItem struct {
+	version int64
+	body    []byte
+}
+
+// New returns an empty Store that reads the time from time.Now.
+func New() *Store {
+	return &Store{now: time.Now, t: &tables{
+		conns:       map[string][]byte{},
+		checkpoints: map[string]time.Time{},
+		links:       map[string]string{},
+		orders:      map[string]orderItem{},
+		errors:      map[string]errorItems{},
+		claims:      map[string]claim{},
+		notified:    map[string]int64{},
+	}}
+}
+
+// WithClock returns a view of s that reads the time from now (for tests of
+// expiry and leases). Both see the same items, as dynamostore's do.
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.now = now
+	return &c
+}
+
+func (s *Store) lock() func() {
+	s.t.mu.Lock()
+	return s.t.mu.Unlock
+}
+
+// checkKey refuses what DynamoDB refuses: an empty key attribute or one
+// over its size limit.
+func checkKey(pk, sk string) error {
+	if pk == "" || sk == "" || len(pk) > maxPartitionKey || len(sk) > maxSortKey {
+		return fmt.Errorf("memstore: key %.40q/%.40q: a key attribute must be 1 to %d (partition) or %d (sort) bytes", pk, sk, maxPartitionKey, maxSortKey)
+	}
+	return nil
+}
+
+func encode(what string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: encode %s: %w", what, err)
+	}
+	return b, nil
+}
+
+func decode(what string, b []byte, out any) error {
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("memstore: decode %s: %w", what, err)
+	}
+	return nil
+}

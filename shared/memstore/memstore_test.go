@@ -1,0 +1,19 @@
+package memstore_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/memstore"
+	"github.com/ordersync/ordersync/shared/testkit/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Harness {
+		clock := &storetest.Clock{}
+		s := memstore.New().WithClock(clock.Now)
+		return storetest.Harness{Store: s, Clock: clock,
+			Deduper: func(inFlight time.Duration) ingest.Deduper { return s.Deduper(inFlight) }}
+	})
+}

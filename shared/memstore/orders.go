@@ -1,0 +1,195 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+func connPK(id string) string                   { return "CONN#" + id }
+func orderPK(conn, marketplaceID string) string { return "ORDER#" + conn + "#" + marketplaceID }
+func linkPK(conn, storeID string) string        { return "LINK#" + conn + "#" + storeID }
+
+// PutConnection creates or replaces a connection.
+func (s *Store) PutConnection(_ context.Context, c order.Connection) error {
+	pk := connPK(c.ID)
+	if err := checkKey(pk, "CONN"); err != nil {
+		return err
+	}
+	b, err := encode("connection "+c.ID, c)
+	if err != nil {
+		return err
+	}
+	defer s.lock()()
+	s.t.conns[pk] = b
+	return nil
+}
+
+// Connection returns a connection, or an error wrapping order.ErrNotFound.
+func (s *Store) Connection(_ context.Context, id string) (order.Connection, error) {
+	var c order.Connection
+	pk := connPK(id)
+	if err := checkKey(pk, "CONN"); err != nil {
+		return c, err
+	}
+	defer s.lock()()
+	b, ok := s.t.conns[pk]
+	if !ok {
+		return c, fmt.Errorf("memstore: connection %q: %w", id, order.ErrNotFound)
+	}
+	return c, decode("connection "+id, b, &c)
+}
+
+// Connections lists every connection, by id.
+func (s *Store) Connections(_ context.Context) ([]order.Connection, error) {
+	defer s.lock()()
+	out := make([]order.Connection, 0, len(s.t.conns))
+	for pk, b := range s.t.conns {
+		var c order.Connection
+		if err := decode(pk, b, &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	// The table's index sorts them by id.
+	slices.SortFunc(out, func(a, b order.Connection) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// PauseConnection marks a connection paused for the error code; an error
+// wrapping order.ErrNotFound (and nothing created) if there is none.
+func (s *Store) PauseConnection(_ context.Context, id, code string) error {
+	return s.setPaused("pause", id, func(c *order.Connection) { c.Paused, c.PausedCode = true, code })
+}
+
+// ResumeConnection ends a connection's pause; an error wrapping
+// order.ErrNotFound if there is no such connection.
+func (s *Store) ResumeConnection(_ context.Context, id string) error {
+	return s.setPaused("resume", id, func(c *order.Connection) { c.Paused, c.PausedCode = false, "" })
+}
+
+func (s *Store) setPaused(verb, id string, set func(*order.Connection)) error {
+	pk := connPK(id)
+	if err := checkKey(pk, "CONN"); err != nil {
+		return err
+	}
+	defer s.lock()()
+	b, ok := s.t.conns[pk]
+	if !ok {
+		return fmt.Errorf("memstore: %s connection %q: %w", verb, id, order.ErrNotFound)
+	}
+	var c order.Connection
+	if err := decode("connection "+id, b, &c); err != nil {
+		return err
+	}
+	set(&c)
+	b, err := encode("connection "+id, c)
+	if err != nil {
+		return err
+	}
+	s.t.conns[pk] = b
+	return nil
+}
+
+// FindOrder returns the marketplace order linked to a store order, or an
+// error wrapping order.ErrNotFound.
+func (s *Store) FindOrder(_ context.Context, conn, storeOrderID string) (string, error) {
+	pk := linkPK(conn, storeOrderID)
+	if err := checkKey(pk, "LINK"); err != nil {
+		return "", err
+	}
+	defer s.lock()()
+	id, ok := s.t.links[pk]
+	if !ok {
+		return "", fmt.Errorf("memstore: store order %q of %q: %w", storeOrderID, conn, order.ErrNotFound)
+	}
+	return id, nil
+}
+
+// LinkOrder links a store order to a marketplace order, replacing any
+// link it had.
+func (s *Store) LinkOrder(_ context.Context, conn, storeOrderID, marketplaceOrderID string) error {
+	pk := linkPK(conn, storeOrderID)
+	if err := checkKey(pk, "LINK"); err != nil {
+		return err
+	}
+	defer s.lock()()
+	s.t.links[pk] = marketplaceOrderID
+	return nil
+}
+
+// LoadOrder returns an order's state, or an error wrapping
+// order.ErrNotFound.
+func (s *Store) LoadOrder(_ context.Context, conn, marketplaceOrderID string) (order.State, error) {
+	var st order.State
+	pk := orderPK(conn, marketplaceOrderID)
+	if err := checkKey(pk, "STATE"); err != nil {
+		return st, err
+	}
+	defer s.lock()()
+	it, ok := s.t.orders[pk]
+	if !ok {
+		return st, fmt.Errorf("memstore: order %q of %q: %w", marketplaceOrderID, conn, order.ErrNotFound)
+	}
+	return st, decode(pk, it.body, &st)
+}
+
+// SaveOrder writes st if the stored version is still st.Version (or there
+// is none and st.Version is 0), and returns st at its new version. On a lost
+// race it returns st unchanged and an error wrapping order.ErrConflict, and
+// writes nothing.
+func (s *Store) SaveOrder(_ context.Context, st order.State) (order.State, error) {
+	if st.Ref.MarketplaceOrderID == "" || st.Connection == "" {
+		return st, fmt.Errorf("memstore: save order: connection and marketplace order id are required")
+	}
+	pk := orderPK(st.Connection, st.Ref.MarketplaceOrderID)
+	if err := checkKey(pk, "STATE"); err != nil {
+		return st, err
+	}
+	prev := st.Version
+	st.Version++
+	b, err := encode(pk, st)
+	if err != nil {
+		st.Version = prev
+		return st, err
+	}
+	defer s.lock()()
+	cur, exists := s.t.orders[pk]
+	if prev == 0 && exists || prev != 0 && (!exists || cur.version != prev) {
+		st.Version = prev
+		return st, fmt.Errorf("memstore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, order.ErrConflict)
+	}
+	s.t.orders[pk] = orderItem{version: st.Version, body: b}
+	return st, nil
+}
+
+// Checkpoint returns when a connection was last refreshed (zero if never).
+func (s *Store) Checkpoint(_ context.Context, conn string) (time.Time, error) {
+	pk := connPK(conn)
+	if err := checkKey(pk, "CHECKPOINT"); err != nil {
+		return time.Time{}, err
+	}
+	defer s.lock()()
+	return s.t.checkpoints[pk], nil
+}
+
+// SetCheckpoint records a connection's refresh time (in UTC, as an item
+// holds it).
+func (s *Store) SetCheckpoint(_ context.Context, conn string, at time.Time) error {
+	pk := connPK(conn)
+	if err := checkKey(pk, "CHECKPOINT"); err != nil {
+		return err
+	}
+	// What a round trip through an item's RFC 3339 string keeps.
+	at, err := time.Parse(time.RFC3339Nano, at.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("memstore: set checkpoint %s: %w", conn, err)
+	}
+	defer s.lock()()
+	s.t.checkpoints[pk] = at
+	return nil
+}

@@ -1,0 +1,279 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
+	"github.com/ordersync/ordersync/shared/syncer"
+)
+
+// claimStep is one step of a claim's life: move the clock, then claim,
+// confirm or release.
+type claimStep struct {
+	name    string
+	advance time.Duration
+	do      string // "claim", "confirm" or "release"
+	want    int    // the claim's result (syncer.EffectClaim or ingest.ClaimResult)
+}
+
+func (s *suite) effects(t *testing.T) {
+	const lease = time.Minute
+	lifecycles := []struct {
+		name  string
+		steps []claimStep
+	}{
+		{"claimed, busy while leased, taken over after the lease", []claimStep{
+			{"first", 0, "claim", int(syncer.EffectClaimed)},
+			{"while held", 0, "claim", int(syncer.EffectBusy)},
+			{"a lease later, to the millisecond", lease, "claim", int(syncer.EffectBusy)},
+			{"just after the lease", time.Millisecond, "claim", int(syncer.EffectClaimed)},
+			{"the new holder's lease", 0, "claim", int(syncer.EffectBusy)},
+		}},
+		{"release lets another claim", []claimStep{
+			{"first", 0, "claim", int(syncer.EffectClaimed)},
+			{"release", 0, "release", 0},
+			{"after release", 0, "claim", int(syncer.EffectClaimed)},
+			{"release twice", 0, "release", 0},
+			{"release again", 0, "release", 0},
+			{"after the second release", 0, "claim", int(syncer.EffectClaimed)},
+		}},
+		{"done after confirm, whatever follows", []claimStep{
+			{"first", 0, "claim", int(syncer.EffectClaimed)},
+			{"confirm", 0, "confirm", 0},
+			{"confirmed", 0, "claim", int(syncer.EffectDone)},
+			{"confirm again (idempotent)", 0, "confirm", 0},
+			{"long after the lease", time.Hour, "claim", int(syncer.EffectDone)},
+			{"release", 0, "release", 0},
+			{"release never undoes a confirmed effect", 0, "claim", int(syncer.EffectDone)},
+			{"four weeks later", 28 * 24 * time.Hour, "claim", int(syncer.EffectDone)},
+		}},
+		{"a confirm after the claim was taken over still counts", []claimStep{
+			{"first worker", 0, "claim", int(syncer.EffectClaimed)},
+			{"second worker, after the lease", 2 * lease, "claim", int(syncer.EffectClaimed)},
+			{"the first worker's call went through", 0, "confirm", 0},
+			{"done", 0, "claim", int(syncer.EffectDone)},
+		}},
+		{"a confirm without a claim records the effect", []claimStep{
+			{"confirm", 0, "confirm", 0},
+			{"done", 0, "claim", int(syncer.EffectDone)},
+		}},
+	}
+	for _, lc := range lifecycles {
+		t.Run(lc.name, func(t *testing.T) {
+			h := s.fresh(t)
+			ctx := t.Context()
+			for _, st := range lc.steps {
+				h.Clock.Advance(st.advance)
+				var err error
+				switch st.do {
+				case "claim":
+					var got syncer.EffectClaim
+					if got, err = h.Store.ClaimEffect(ctx, "acme#m1#ship#f1", lease); err == nil && got != syncer.EffectClaim(st.want) {
+						t.Errorf("%s: ClaimEffect = %v, want %v", st.name, got, syncer.EffectClaim(st.want))
+					}
+				case "confirm":
+					err = h.Store.ConfirmEffect(ctx, "acme#m1#ship#f1")
+				case "release":
+					err = h.Store.ReleaseEffect(ctx, "acme#m1#ship#f1")
+				}
+				if err != nil {
+					t.Fatalf("%s: %s: %v", st.name, st.do, err)
+				}
+			}
+		})
+	}
+
+	t.Run("concurrent claims: exactly one is claimed", func(t *testing.T) {
+		h := s.fresh(t)
+		const n = 8
+		got := race(n, func(int) syncer.EffectClaim {
+			c, err := h.Store.ClaimEffect(t.Context(), "acme#m1#accept", lease)
+			if err != nil {
+				t.Error(err)
+				return -1
+			}
+			return c
+		})
+		count := map[syncer.EffectClaim]int{}
+		for _, c := range got {
+			count[c]++
+		}
+		if count[syncer.EffectClaimed] != 1 || count[syncer.EffectBusy] != n-1 {
+			t.Errorf("claims = %v, want 1 claimed and %d busy", got, n-1)
+		}
+	})
+
+	t.Run("keys are independent", func(t *testing.T) {
+		h := s.fresh(t)
+		ctx := t.Context()
+		for _, k := range []string{"acme#m1#ship#f1", "acme#m1#ship#f2", "other#m1#ship#f1"} {
+			if got, err := h.Store.ClaimEffect(ctx, k, lease); err != nil || got != syncer.EffectClaimed {
+				t.Errorf("ClaimEffect(%s) = %v, %v; want claimed", k, got, err)
+			}
+		}
+		if err := h.Store.ConfirmEffect(ctx, "acme#m1#ship#f1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Store.ReleaseEffect(ctx, "acme#m1#ship#f2"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.Store.ClaimEffect(ctx, "other#m1#ship#f1", lease); err != nil || got != syncer.EffectBusy {
+			t.Errorf("ClaimEffect(other#m1#ship#f1) = %v, %v; want busy, untouched by the others", got, err)
+		}
+	})
+
+	// Effects, webhook deliveries and notices are named by keys their
+	// callers build alike: they must not meet.
+	t.Run("effects, deliveries and notices do not share keys", func(t *testing.T) {
+		h := s.fresh(t)
+		ctx := t.Context()
+		if err := h.Store.ConfirmEffect(ctx, "acme#k"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.Deduper(10*time.Second).Claim(ctx, "acme#k", time.Hour); err != nil || got != ingest.Claimed {
+			t.Errorf("Deduper.Claim = %v, %v; want claimed", got, err)
+		}
+		if first, err := h.Store.MarkNotified(ctx, "acme#k", time.Hour); err != nil || !first {
+			t.Errorf("MarkNotified = %v, %v; want true", first, err)
+		}
+		if got, err := h.Store.ClaimEffect(ctx, "acme#k", lease); err != nil || got != syncer.EffectDone {
+			t.Errorf("ClaimEffect = %v, %v; want done, as confirmed", got, err)
+		}
+	})
+}
+
+func (s *suite) dedup(t *testing.T) {
+	const inFlight, ttl = 10 * time.Second, 24 * time.Hour
+	lifecycles := []struct {
+		name  string
+		steps []claimStep
+	}{
+		{"a delivery's life", []claimStep{
+			{"first delivery", 0, "claim", int(ingest.Claimed)},
+			{"concurrent redelivery", 0, "claim", int(ingest.InFlight)},
+			{"release", 0, "release", 0},
+			{"retry after a failed enqueue", 0, "claim", int(ingest.Claimed)},
+			{"at the end of the in-flight window, to the millisecond", inFlight, "claim", int(ingest.InFlight)},
+			{"a delivery that died unconfirmed is taken over", time.Millisecond, "claim", int(ingest.Claimed)},
+			{"confirm", 0, "confirm", 0},
+			{"after confirm", 0, "claim", int(ingest.Duplicate)},
+			{"release", 0, "release", 0},
+			{"release never drops a confirmed key", 0, "claim", int(ingest.Duplicate)},
+			{"a TTL after the claim, to the second", ttl - time.Millisecond, "claim", int(ingest.Duplicate)},
+			{"after the TTL the key is new again", time.Second, "claim", int(ingest.Claimed)},
+		}},
+		// The TTL runs from the claim: a confirm does not extend it.
+		{"confirm keeps the claim's TTL", []claimStep{
+			{"claim", 0, "claim", int(ingest.Claimed)},
+			{"confirm a while later", 5 * time.Second, "confirm", 0},
+			{"a TTL after the claim", ttl - 5*time.Second, "claim", int(ingest.Duplicate)},
+			{"a second later", time.Second, "claim", int(ingest.Claimed)},
+		}},
+	}
+	for _, lc := range lifecycles {
+		t.Run(lc.name, func(t *testing.T) {
+			h := s.fresh(t)
+			ctx := t.Context()
+			d := h.Deduper(inFlight)
+			for _, st := range lc.steps {
+				h.Clock.Advance(st.advance)
+				var err error
+				switch st.do {
+				case "claim":
+					var got ingest.ClaimResult
+					if got, err = d.Claim(ctx, "acme#evt-1", ttl); err == nil && got != ingest.ClaimResult(st.want) {
+						t.Errorf("%s: Claim = %v, want %v", st.name, got, ingest.ClaimResult(st.want))
+					}
+				case "confirm":
+					err = d.Confirm(ctx, "acme#evt-1")
+				case "release":
+					err = d.Release(ctx, "acme#evt-1")
+				}
+				if err != nil {
+					t.Fatalf("%s: %s: %v", st.name, st.do, err)
+				}
+			}
+		})
+	}
+
+	t.Run("concurrent deliveries: exactly one is claimed", func(t *testing.T) {
+		h := s.fresh(t)
+		d := h.Deduper(inFlight)
+		const n = 8
+		got := race(n, func(int) ingest.ClaimResult {
+			c, err := d.Claim(t.Context(), "acme#evt-2", ttl)
+			if err != nil {
+				t.Error(err)
+				return -1
+			}
+			return c
+		})
+		count := map[ingest.ClaimResult]int{}
+		for _, c := range got {
+			count[c]++
+		}
+		if count[ingest.Claimed] != 1 || count[ingest.InFlight] != n-1 {
+			t.Errorf("claims = %v, want 1 claimed and %d in flight", got, n-1)
+		}
+	})
+
+	// The suite every ingest.Deduper passes, the in-memory fake included.
+	t.Run("ingest conformance", func(t *testing.T) {
+		ingesttest.TestDeduper(t, func(t *testing.T) ingest.Deduper { return s.fresh(t).Deduper(inFlight) })
+	})
+}
+
+func (s *suite) notified(t *testing.T) {
+	const key = "acme#m1#sku_not_found"
+	steps := []struct {
+		name    string
+		advance time.Duration
+		clear   []string // ClearNotified these instead of marking
+		want    bool
+	}{
+		{"first mark", 0, nil, true},
+		{"second mark for the same failure", 0, nil, false},
+		{"cleared", 0, []string{key}, false},
+		{"after ClearNotified a new failure is told again", 0, nil, true},
+		{"clearing unknown keys with it", 0, []string{"nobody#1", key, "nobody#2"}, false},
+		{"told again", 0, nil, true},
+		{"at the TTL", time.Hour, nil, false},
+		{"a second after the TTL", time.Second, nil, true},
+		{"marked again for a new TTL", 30 * time.Minute, nil, false},
+		{"clearing nothing", 0, []string{}, false},
+		{"still marked", 0, nil, false},
+	}
+	t.Run("marked once until cleared or expired", func(t *testing.T) {
+		h := s.fresh(t)
+		ctx := t.Context()
+		for _, st := range steps {
+			h.Clock.Advance(st.advance)
+			if st.clear != nil {
+				if err := h.Store.ClearNotified(ctx, st.clear...); err != nil {
+					t.Fatalf("%s: ClearNotified: %v", st.name, err)
+				}
+				continue
+			}
+			if got, err := h.Store.MarkNotified(ctx, key, time.Hour); err != nil || got != st.want {
+				t.Errorf("%s: MarkNotified = %v, %v; want %v", st.name, got, err, st.want)
+			}
+		}
+	})
+	t.Run("keys are independent", func(t *testing.T) {
+		h := s.fresh(t)
+		ctx := t.Context()
+		for _, k := range []string{"acme#m1#a", "acme#m1#b", "other#m1#a"} {
+			if got, err := h.Store.MarkNotified(ctx, k, time.Hour); err != nil || !got {
+				t.Errorf("MarkNotified(%s) = %v, %v; want true", k, got, err)
+			}
+		}
+		if err := h.Store.ClearNotified(ctx, "acme#m1#a", "acme#m1#b"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.Store.MarkNotified(ctx, "other#m1#a", time.Hour); err != nil || got {
+			t.Errorf("MarkNotified(other#m1#a) = %v, %v; want false, untouched by the clear", got, err)
+		}
+	})
+}

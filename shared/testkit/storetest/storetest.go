@@ -1,0 +1,156 @@
+// Package storetest is the conformance suite of ordersync's store: every
+// implementation (shared/dynamostore on DynamoDB Local, shared/memstore in
+// memory) runs Run and must pass it, so that tests of the use cases can run
+// on the in-memory one and mean what they say about the real one.
+//
+// The suite pins the semantics the sync, the refresh, the webhook and the
+// merchant API rely on: versioned writes that lose nothing, claims that
+// exactly one worker wins, leases and expiries measured on the store's
+// clock, lists that follow the table's pages to the end, and copies that
+// share no memory with the caller.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncer"
+)
+
+// Store is everything a store does, for the sync (syncer.Store), the
+// refresh (refresh.Store), the merchant API (merchantapi.Store), the
+// webhook (ingest.Connections) and the operators who add connections.
+type Store interface {
+	PutConnection(ctx context.Context, c order.Connection) error
+	Connection(ctx context.Context, id string) (order.Connection, error)
+	Connections(ctx context.Context) ([]order.Connection, error)
+	PauseConnection(ctx context.Context, id, code string) error
+	ResumeConnection(ctx context.Context, id string) error
+
+	FindOrder(ctx context.Context, connection, storeOrderID string) (string, error)
+	LinkOrder(ctx context.Context, connection, storeOrderID, marketplaceOrderID string) error
+	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
+	SaveOrder(ctx context.Context, s order.State) (order.State, error)
+
+	ClaimEffect(ctx context.Context, key string, lease time.Duration) (syncer.EffectClaim, error)
+	ConfirmEffect(ctx context.Context, key string) error
+	ReleaseEffect(ctx context.Context, key string) error
+
+	RecordError(ctx context.Context, r order.ErrorRecord) error
+	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
+
+	MarkNotified(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	ClearNotified(ctx context.Context, keys ...string) error
+
+	Checkpoint(ctx context.Context, connection string) (time.Time, error)
+	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
+}
+
+// Harness is one empty store under test and the clock it reads.
+type Harness struct {
+	// Store is the store under test, holding nothing, reading the time
+	// from Clock.
+	Store Store
+	// Deduper returns Store's webhook deduper with the given in-flight
+	// window, reading the time from Clock.
+	Deduper func(inFlight time.Duration) ingest.Deduper
+	// Clock is the clock Store and its dedupers read. The suite sets and
+	// moves it; nothing else should.
+	Clock *Clock
+}
+
+// Clock is a clock a test sets and moves by hand. The zero Clock reads the
+// zero time. It is safe for concurrent use.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set sets the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Run runs the suite. newStore is called once per case and must return an
+// empty store: cases see no other case's items.
+func Run(t *testing.T, newStore func(t *testing.T) Harness) {
+	t.Helper()
+	s := &suite{newStore: newStore,
+		// A whole second, for the expiries the table counts in seconds;
+		// near the wall clock, in case the store deletes what expired.
+		base: time.Now().UTC().Truncate(time.Second)}
+	t.Run("connections", s.connections)
+	t.Run("links", s.links)
+	t.Run("orders", s.orders)
+	t.Run("effects", s.effects)
+	t.Run("dedup", s.dedup)
+	t.Run("errors", s.errors)
+	t.Run("notified", s.notified)
+	t.Run("checkpoints", s.checkpoints)
+	t.Run("not found", s.notFound)
+	t.Run("key limits", s.keyLimits)
+}
+
+type suite struct {
+	newStore func(t *testing.T) Harness
+	base     time.Time
+}
+
+// fresh returns a new harness with its clock at the suite's base time.
+func (s *suite) fresh(t *testing.T) Harness {
+	t.Helper()
+	h := s.newStore(t)
+	if h.Store == nil || h.Clock == nil || h.Deduper == nil {
+		t.Fatal("storetest: the harness needs a Store, a Clock and a Deduper")
+	}
+	h.Clock.Set(s.base)
+	return h
+}
+
+// jsonOf is v as a store item holds it: the suite compares values by what
+// their json tags keep, which is what every store keeps.
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encode %T: %v", v, err)
+	}
+	return string(b)
+}
+
+// race runs f in n goroutines released together and returns their results.
+func race[T any](n int, f func(i int) T) []T {
+	out := make([]T, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			out[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
