@@ -392,7 +392,12 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 			}
 			return nil
 		}
-		j.p.log.Warn("call timed out and did not land; it will be made again", "action", string(s.Action))
+		// Not seen yet; but marketplaces' reads may lag their writes, so
+		// keep the claim: the call is made again only once its lease ran
+		// out, from a plan on a read made then.
+		j.p.log.Warn("call's answer lost and the order does not show it yet; it may be made again after the lease",
+			"action", string(s.Action), "lease", j.p.cfg.EffectLease.String())
+		return err
 	}
 	if rerr := j.p.store.ReleaseEffect(ctx, key); rerr != nil {
 		j.p.log.Error("could not release a failed call's claim", "err", rerr)
@@ -422,10 +427,11 @@ func (j *job) landed(ctx context.Context, mp Marketplace, id, key string, action
 }
 
 // outcomeUnknown reports whether a failed call may still have been applied:
-// a timeout or a broken connection, rather than an answer.
+// a timeout, a cancelled context or a broken connection, rather than an
+// answer.
 func outcomeUnknown(err error) bool {
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // effectKey names a marketplace call by what it does to which order, never

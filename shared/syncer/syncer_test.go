@@ -1,0 +1,184 @@
+package syncer_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/backmarket"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/memstore"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+// The core's tests run on the in-memory store and the Back Market fake on
+// loopback: no emulator. shared/syncbatch tests the SQS side on the real
+// emulators.
+
+type marketplacesFunc func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error)
+
+func (f marketplacesFunc) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+	return f(ctx, conn)
+}
+
+type notices struct {
+	mu   sync.Mutex
+	sent []syncer.Notice
+}
+
+func (n *notices) Notify(_ context.Context, x syncer.Notice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.sent = append(n.sent, x)
+	return nil
+}
+
+type env struct {
+	t     *testing.T
+	store *memstore.Store
+	fake  *backmarkettest.Server
+	conn  order.Connection
+	notes *notices
+	// wrap, when set, wraps the marketplace the syncer gets.
+	wrap func(syncer.Marketplace) syncer.Marketplace
+	id   int64
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, store: memstore.New(), fake: backmarkettest.New(backmarkettest.Options{Token: "bm"}), notes: &notices{}, id: 100}
+	srv := httptest.NewServer(e.fake)
+	t.Cleanup(srv.Close)
+	e.conn = order.Connection{ID: "acme", MerchantName: "Acme", MerchantEmail: "ops@acme.test",
+		Store: order.Endpoint{Platform: order.Shopify}, Marketplace: order.Endpoint{Platform: order.BackMarket, BaseURL: srv.URL}}
+	if err := e.store.PutConnection(context.Background(), e.conn); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) syncer(cfg syncer.Config) *syncer.Syncer {
+	return syncer.New(cfg, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
+		var mp syncer.Marketplace = backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"})
+		if e.wrap != nil {
+			mp = e.wrap(mp)
+		}
+		return mp, nil
+	}), e.notes, slog.New(slog.NewTextHandler(testWriter{e.t}, nil)))
+}
+
+func (e *env) order() (mkID, storeID string) {
+	e.id++
+	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A"))
+	return fmt.Sprint(e.id), fmt.Sprint(9000 + e.id)
+}
+
+func shipped(mkID, storeID, tracking string, at time.Time) order.Event {
+	return order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: fmt.Sprintf("evt-%d", at.UnixNano()), OccurredAt: at,
+		Order: order.Ref{StoreOrderID: storeID, StoreOrderName: "#" + storeID, MarketplaceOrderID: mkID}, Status: order.StatusShipped,
+		Lines:   []order.Line{{SKU: "SKU-A", Quantity: 1}},
+		Parcels: []order.Parcel{{ID: "f-" + storeID, Tracking: order.Tracking{Number: tracking, Carrier: "Colissimo"}, Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}}}
+}
+
+func (e *env) ships(mkID string) int {
+	n := 0
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mkID && c.NewState == 3 && c.Status < 300 {
+			n++
+		}
+	}
+	return n
+}
+
+func TestShippedSyncsInOneTry(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	out := e.syncer(syncer.Config{}).Sync(context.Background(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 1})
+	if out.Verdict != syncer.Done {
+		t.Fatalf("verdict = %v (%+v), want Done", out.Verdict, out)
+	}
+	st, err := e.store.LoadOrder(context.Background(), "acme", mk)
+	if err != nil || st.Sync.Result != order.SyncSynced || st.MarketplaceStatus != order.StatusShipped {
+		t.Errorf("state = %+v, %v; want synced and shipped", st, err)
+	}
+	if n := e.ships(mk); n != 1 {
+		t.Errorf("ship calls = %d, want 1", n)
+	}
+}
+
+func TestAPermanentFailureIsDeadLetteredWithItsReason(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	out := e.syncer(syncer.Config{}).Sync(context.Background(), syncer.Delivery{Event: shipped(mk, store, "", time.Now()), Attempt: 1})
+	if out.Verdict != syncer.DeadLetter || out.Failure.Code != syncerr.ShippingDataMissing || out.Failure.OrderKey != "acme/"+mk {
+		t.Fatalf("outcome = %+v, want dead-lettered with shipping_data_missing for acme/%s", out, mk)
+	}
+	errs, _ := e.store.RecentErrors(context.Background(), "acme", time.Now().Add(-time.Hour), 10)
+	if len(errs) != 1 || errs[0].Code != "shipping_data_missing" || len(e.notes.sent) != 1 {
+		t.Errorf("errors %+v, %d emails; want the failure listed and emailed once", errs, len(e.notes.sent))
+	}
+}
+
+// lagging makes the marketplace apply a ship and then lose the answer
+// (the worker's context cancelled mid-call), and then answer reads with
+// the order as it was before the ship for a while, as marketplaces whose
+// reads lag their writes do.
+type lagging struct {
+	syncer.Marketplace
+	mu    sync.Mutex
+	stale *order.MarketplaceOrder
+	reads int
+}
+
+func (l *lagging) Order(ctx context.Context, id string) (order.MarketplaceOrder, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stale != nil && l.reads > 0 {
+		l.reads--
+		return *l.stale, nil
+	}
+	return l.Marketplace.Order(ctx, id)
+}
+
+func (l *lagging) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Parcel) error {
+	before, err := l.Marketplace.Order(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	if err := l.Marketplace.Ship(ctx, o, p); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.stale, l.reads = &before, 3
+	l.mu.Unlock()
+	return syncerr.E(syncerr.MarketplaceUnavailable).Wrap(fmt.Errorf("post: %w", context.Canceled))
+}
+
+// Found by the soak: a call whose answer was lost to a cancelled context
+// was taken as not made, its claim released, and the next try, reading a
+// lagging marketplace, shipped again.
+func TestACallWhoseAnswerWasLostIsNotMadeAgainOnALaggingRead(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	l := &lagging{}
+	e.wrap = func(mp syncer.Marketplace) syncer.Marketplace { l.Marketplace = mp; return l }
+	s := e.syncer(syncer.Config{})
+	ev := shipped(mk, store, "6A2", time.Now())
+	for attempt := 1; attempt <= 3; attempt++ {
+		s.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: attempt})
+	}
+	if n := e.ships(mk); n != 1 {
+		t.Errorf("ship calls = %d, want 1: an answer lost is not a call not made", n)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
