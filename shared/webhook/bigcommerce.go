@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ordersync/ordersync/shared/bigcommerce"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
 )
 
 // BigCommerce scopes ParseBigCommerce reads. Every BigCommerce webhook is
@@ -84,7 +84,7 @@ func ParseBigCommerce(body []byte) (order.Event, error) {
 	if st := w.Data.Status; st != nil && st.NewStatusID != nil {
 		id := int(*st.NewStatusID)
 		e.SourceStatus = strconv.Itoa(id)
-		if s, err := rules.BigCommerceStatus(id); err == nil {
+		if s, err := bigcommerce.Status(id); err == nil {
 			e.Status = s
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
+	"github.com/ordersync/ordersync/shared/shopify"
 )
 
 // MarketplaceOrderIDKey is the Shopify note attribute and WooCommerce
@@ -150,7 +150,7 @@ func parseShopifyOrder(topic, eventID string, body []byte) (order.Event, error) 
 		CancelReason:  string(o.CancelReason),
 		Test:          o.Test != nil && *o.Test,
 	}
-	if s, err := rules.ShopifyStatus(financial, fulfillment, cancelled); err == nil {
+	if s, err := shopify.Status(financial, fulfillment, cancelled); err == nil {
 		e.Status = s
 	}
 	for _, a := range o.NoteAttributes {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
+	"github.com/ordersync/ordersync/shared/woocommerce"
 )
 
 // WooCommerce webhook header names, lower-cased.
@@ -105,7 +105,7 @@ func ParseWooCommerce(topic, deliveryID string, body []byte) (order.Event, error
 		SourceStatus:  string(o.Status),
 		Lines:         wooLines(o.LineItems),
 	}
-	if s, err := rules.WooCommerceStatus(string(o.Status)); err == nil {
+	if s, err := woocommerce.Status(string(o.Status)); err == nil {
 		e.Status = s
 	}
 	for _, m := range o.MetaData {

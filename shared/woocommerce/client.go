@@ -21,7 +21,6 @@ import (
 
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -276,7 +275,7 @@ func gmt(s *string) (time.Time, bool) {
 // event maps a WooCommerce order onto the internal event.
 func (c *Client) event(o wcOrder) (order.Event, error) {
 	id := strconv.FormatInt(o.ID, 10)
-	status, err := rules.WooCommerceStatus(o.Status)
+	status, err := Status(o.Status)
 	if err != nil {
 		return order.Event{}, fail(syncerr.InvalidData, id, "field", "status").Wrap(fmt.Errorf("woocommerce: order %s: %w", id, err))
 	}
