@@ -23,18 +23,18 @@ const (
 // bigCommerceWebhook mirrors a BigCommerce webhook body.
 type bigCommerceWebhook struct {
 	Scope   string `json:"scope"`
-	StoreID text   `json:"store_id"`
+	StoreID Text   `json:"store_id"`
 	Data    struct {
-		Type    text `json:"type"`
-		ID      text `json:"id"`
-		OrderID text `json:"orderId"` // shipment scopes
+		Type    Text `json:"type"`
+		ID      Text `json:"id"`
+		OrderID Text `json:"orderId"` // shipment scopes
 		Status  *struct {
-			PreviousStatusID *count `json:"previous_status_id"`
-			NewStatusID      *count `json:"new_status_id"`
+			PreviousStatusID *Count `json:"previous_status_id"`
+			NewStatusID      *Count `json:"new_status_id"`
 		} `json:"status"`
 	} `json:"data"`
-	Hash      text  `json:"hash"`
-	CreatedAt stamp `json:"created_at"` // Unix seconds
+	Hash      Text  `json:"hash"`
+	CreatedAt Stamp `json:"created_at"` // Unix seconds
 }
 
 // ParseBigCommerce reads a BigCommerce webhook body into an event asking the
@@ -49,34 +49,34 @@ type bigCommerceWebhook struct {
 // missing_field (hash, data.id, data.orderId) for bodies it cannot use.
 func ParseBigCommerce(body []byte) (order.Event, error) {
 	var w bigCommerceWebhook
-	if err := decode(body, &w); err != nil {
+	if err := Decode(body, &w); err != nil {
 		return order.Event{}, err
 	}
-	var orderID text
+	var orderID Text
 	switch w.Scope {
 	case BigCommerceOrderCreated, BigCommerceOrderUpdated, BigCommerceOrderStatusUpdated, BigCommerceOrderRefundCreated:
 		orderID = w.Data.ID
 		if orderID == "" {
-			return order.Event{}, errorf(CodeMissingField, "data.id")
+			return order.Event{}, E(CodeMissingField, "data.id")
 		}
 	case BigCommerceShipmentCreated, BigCommerceShipmentUpdated:
 		orderID = w.Data.OrderID
 		if orderID == "" {
-			return order.Event{}, errorf(CodeMissingField, "data.orderId")
+			return order.Event{}, E(CodeMissingField, "data.orderId")
 		}
 	case "":
-		return order.Event{}, errorf(CodeMissingField, "scope")
+		return order.Event{}, E(CodeMissingField, "scope")
 	default:
-		return order.Event{}, errorf(CodeTopicUnsupported, "scope")
+		return order.Event{}, E(CodeTopicUnsupported, "scope")
 	}
 	if strings.TrimSpace(string(w.Hash)) == "" {
-		return order.Event{}, errorf(CodeMissingField, "hash")
+		return order.Event{}, E(CodeMissingField, "hash")
 	}
 	e := order.Event{
 		Source:        order.BigCommerce,
 		SourceEventID: strings.TrimSpace(string(w.Hash)),
 		Topic:         w.Scope,
-		OccurredAt:    firstTime(w.CreatedAt),
+		OccurredAt:    FirstTime(w.CreatedAt),
 		// BigCommerce shows an order by its id ("Order #250").
 		Order: order.Ref{StoreOrderID: string(orderID), StoreOrderName: string(orderID)},
 		Fetch: true,

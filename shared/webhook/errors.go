@@ -87,4 +87,6 @@ func IsPayloadError(err error) bool {
 	return false
 }
 
-func errorf(code Code, field string) error { return &Error{Code: code, Field: field} }
+// E returns the *Error for code, naming the header or JSON field at fault
+// (field may be ""). Parsers and verifiers build every refusal with it.
+func E(code Code, field string) *Error { return &Error{Code: code, Field: field} }

@@ -39,14 +39,14 @@ const (
 // shopifyOrder mirrors the fields of Shopify's REST Order JSON that
 // ordersync reads; the rest of the payload is skipped.
 type shopifyOrder struct {
-	ID                text                 `json:"id"`
+	ID                Text                 `json:"id"`
 	Name              string               `json:"name"`
-	CreatedAt         stamp                `json:"created_at"`
-	UpdatedAt         stamp                `json:"updated_at"`
-	CancelledAt       stamp                `json:"cancelled_at"`
-	CancelReason      text                 `json:"cancel_reason"`
-	FinancialStatus   text                 `json:"financial_status"`
-	FulfillmentStatus text                 `json:"fulfillment_status"`
+	CreatedAt         Stamp                `json:"created_at"`
+	UpdatedAt         Stamp                `json:"updated_at"`
+	CancelledAt       Stamp                `json:"cancelled_at"`
+	CancelReason      Text                 `json:"cancel_reason"`
+	FinancialStatus   Text                 `json:"financial_status"`
+	FulfillmentStatus Text                 `json:"fulfillment_status"`
 	Test              *bool                `json:"test"`
 	NoteAttributes    []shopifyAttribute   `json:"note_attributes"`
 	LineItems         []shopifyLineItem    `json:"line_items"`
@@ -55,46 +55,46 @@ type shopifyOrder struct {
 }
 
 type shopifyAttribute struct {
-	Name  text `json:"name"`
-	Value text `json:"value"`
+	Name  Text `json:"name"`
+	Value Text `json:"value"`
 }
 
 type shopifyLineItem struct {
-	ID       text  `json:"id"`
-	SKU      text  `json:"sku"`
-	Quantity count `json:"quantity"`
-	Name     text  `json:"name"`
-	Title    text  `json:"title"`
+	ID       Text  `json:"id"`
+	SKU      Text  `json:"sku"`
+	Quantity Count `json:"quantity"`
+	Name     Text  `json:"name"`
+	Title    Text  `json:"title"`
 }
 
 type shopifyAddress struct {
-	Name         text `json:"name"`
-	FirstName    text `json:"first_name"`
-	LastName     text `json:"last_name"`
-	Company      text `json:"company"`
-	Address1     text `json:"address1"`
-	Address2     text `json:"address2"`
-	City         text `json:"city"`
-	Zip          text `json:"zip"`
-	Province     text `json:"province"`
-	ProvinceCode text `json:"province_code"`
-	CountryCode  text `json:"country_code"`
-	Phone        text `json:"phone"`
+	Name         Text `json:"name"`
+	FirstName    Text `json:"first_name"`
+	LastName     Text `json:"last_name"`
+	Company      Text `json:"company"`
+	Address1     Text `json:"address1"`
+	Address2     Text `json:"address2"`
+	City         Text `json:"city"`
+	Zip          Text `json:"zip"`
+	Province     Text `json:"province"`
+	ProvinceCode Text `json:"province_code"`
+	CountryCode  Text `json:"country_code"`
+	Phone        Text `json:"phone"`
 }
 
 // shopifyFulfillment mirrors Shopify's REST Fulfillment JSON.
 type shopifyFulfillment struct {
-	ID              text              `json:"id"`
-	OrderID         text              `json:"order_id"`
-	Name            text              `json:"name"` // "#1001.2": order name, a dot, a sequence
-	Status          text              `json:"status"`
-	CreatedAt       stamp             `json:"created_at"`
-	UpdatedAt       stamp             `json:"updated_at"`
-	TrackingCompany text              `json:"tracking_company"`
-	TrackingNumber  text              `json:"tracking_number"`
-	TrackingNumbers []text            `json:"tracking_numbers"`
-	TrackingURL     text              `json:"tracking_url"`
-	TrackingURLs    []text            `json:"tracking_urls"`
+	ID              Text              `json:"id"`
+	OrderID         Text              `json:"order_id"`
+	Name            Text              `json:"name"` // "#1001.2": order name, a dot, a sequence
+	Status          Text              `json:"status"`
+	CreatedAt       Stamp             `json:"created_at"`
+	UpdatedAt       Stamp             `json:"updated_at"`
+	TrackingCompany Text              `json:"tracking_company"`
+	TrackingNumber  Text              `json:"tracking_number"`
+	TrackingNumbers []Text            `json:"tracking_numbers"`
+	TrackingURL     Text              `json:"tracking_url"`
+	TrackingURLs    []Text            `json:"tracking_urls"`
 	LineItems       []shopifyLineItem `json:"line_items"`
 }
 
@@ -126,24 +126,24 @@ func ParseShopify(topic, eventID string, body []byte) (order.Event, error) {
 	case ShopifyFulfillmentsCreate, ShopifyFulfillmentsUpdate:
 		return parseShopifyFulfillment(topic, eventID, body)
 	}
-	return order.Event{}, errorf(CodeTopicUnsupported, HeaderShopifyTopic)
+	return order.Event{}, E(CodeTopicUnsupported, HeaderShopifyTopic)
 }
 
 func parseShopifyOrder(topic, eventID string, body []byte) (order.Event, error) {
 	var o shopifyOrder
-	if err := decode(body, &o); err != nil {
+	if err := Decode(body, &o); err != nil {
 		return order.Event{}, err
 	}
 	if o.ID == "" {
-		return order.Event{}, errorf(CodeMissingField, "id")
+		return order.Event{}, E(CodeMissingField, "id")
 	}
-	cancelled := !o.CancelledAt.time().IsZero()
+	cancelled := !o.CancelledAt.Time().IsZero()
 	financial, fulfillment := string(o.FinancialStatus), string(o.FulfillmentStatus)
 	e := order.Event{
 		Source:        order.Shopify,
 		SourceEventID: eventID,
 		Topic:         topic,
-		OccurredAt:    firstTime(o.UpdatedAt, o.CreatedAt),
+		OccurredAt:    FirstTime(o.UpdatedAt, o.CreatedAt),
 		Order:         order.Ref{StoreOrderID: string(o.ID), StoreOrderName: o.Name},
 		SourceStatus:  shopifySourceStatus(financial, fulfillment, cancelled),
 		Lines:         shopifyLines(o.LineItems),
@@ -160,13 +160,13 @@ func parseShopifyOrder(topic, eventID string, body []byte) (order.Event, error) 
 	}
 	if a := o.ShippingAddress; a != nil {
 		e.ShippingAddress = &order.Address{
-			Name:       firstText(a.Name, joinName(a.FirstName, a.LastName)),
+			Name:       FirstText(a.Name, JoinName(a.FirstName, a.LastName)),
 			Company:    string(a.Company),
 			Line1:      string(a.Address1),
 			Line2:      string(a.Address2),
 			City:       string(a.City),
 			PostalCode: string(a.Zip),
-			Region:     firstText(a.ProvinceCode, a.Province),
+			Region:     FirstText(a.ProvinceCode, a.Province),
 			Country:    strings.ToUpper(string(a.CountryCode)),
 			Phone:      string(a.Phone),
 		}
@@ -182,20 +182,20 @@ func parseShopifyOrder(topic, eventID string, body []byte) (order.Event, error) 
 
 func parseShopifyFulfillment(topic, eventID string, body []byte) (order.Event, error) {
 	var f shopifyFulfillment
-	if err := decode(body, &f); err != nil {
+	if err := Decode(body, &f); err != nil {
 		return order.Event{}, err
 	}
 	if f.OrderID == "" {
-		return order.Event{}, errorf(CodeMissingField, "order_id")
+		return order.Event{}, E(CodeMissingField, "order_id")
 	}
 	if f.ID == "" {
-		return order.Event{}, errorf(CodeMissingField, "id")
+		return order.Event{}, E(CodeMissingField, "id")
 	}
 	e := order.Event{
 		Source:        order.Shopify,
 		SourceEventID: eventID,
 		Topic:         topic,
-		OccurredAt:    firstTime(f.UpdatedAt, f.CreatedAt),
+		OccurredAt:    FirstTime(f.UpdatedAt, f.CreatedAt),
 		Order:         order.Ref{StoreOrderID: string(f.OrderID), StoreOrderName: shopifyOrderName(string(f.Name))},
 		SourceStatus:  string(f.Status),
 	}
@@ -208,7 +208,7 @@ func parseShopifyFulfillment(topic, eventID string, body []byte) (order.Event, e
 // shopifyFulfillmentVoid reports whether a fulfillment status means no
 // parcel left (REST Fulfillment status: pending, open, success, cancelled,
 // error, failure).
-func shopifyFulfillmentVoid(status text) bool {
+func shopifyFulfillmentVoid(status Text) bool {
 	switch strings.ToLower(string(status)) {
 	case "cancelled", "error", "failure":
 		return true
@@ -247,7 +247,7 @@ func shopifyLines(items []shopifyLineItem) []order.Line {
 			SKU:         strings.TrimSpace(string(li.SKU)),
 			Quantity:    int(li.Quantity),
 			StoreLineID: string(li.ID),
-			Title:       firstText(li.Name, li.Title),
+			Title:       FirstText(li.Name, li.Title),
 		}
 	}
 	return lines

@@ -30,40 +30,40 @@ const (
 // wooOrder mirrors the fields of WooCommerce's REST v3 order that ordersync
 // reads.
 type wooOrder struct {
-	ID              text          `json:"id"`
-	Number          text          `json:"number"`
-	Status          text          `json:"status"`
-	DateCreatedGMT  stamp         `json:"date_created_gmt"`
-	DateModified    stamp         `json:"date_modified"`
-	DateModifiedGMT stamp         `json:"date_modified_gmt"`
+	ID              Text          `json:"id"`
+	Number          Text          `json:"number"`
+	Status          Text          `json:"status"`
+	DateCreatedGMT  Stamp         `json:"date_created_gmt"`
+	DateModified    Stamp         `json:"date_modified"`
+	DateModifiedGMT Stamp         `json:"date_modified_gmt"`
 	MetaData        []wooMeta     `json:"meta_data"`
 	LineItems       []wooLineItem `json:"line_items"`
 	Shipping        *wooAddress   `json:"shipping"`
 }
 
 type wooMeta struct {
-	Key   text            `json:"key"`
+	Key   Text            `json:"key"`
 	Value json.RawMessage `json:"value"` // any JSON; read only for the keys we want
 }
 
 type wooLineItem struct {
-	ID       text  `json:"id"`
-	Name     text  `json:"name"`
-	SKU      text  `json:"sku"`
-	Quantity count `json:"quantity"`
+	ID       Text  `json:"id"`
+	Name     Text  `json:"name"`
+	SKU      Text  `json:"sku"`
+	Quantity Count `json:"quantity"`
 }
 
 type wooAddress struct {
-	FirstName text `json:"first_name"`
-	LastName  text `json:"last_name"`
-	Company   text `json:"company"`
-	Address1  text `json:"address_1"`
-	Address2  text `json:"address_2"`
-	City      text `json:"city"`
-	State     text `json:"state"`
-	Postcode  text `json:"postcode"`
-	Country   text `json:"country"`
-	Phone     text `json:"phone"`
+	FirstName Text `json:"first_name"`
+	LastName  Text `json:"last_name"`
+	Company   Text `json:"company"`
+	Address1  Text `json:"address_1"`
+	Address2  Text `json:"address_2"`
+	City      Text `json:"city"`
+	State     Text `json:"state"`
+	Postcode  Text `json:"postcode"`
+	Country   Text `json:"country"`
+	Phone     Text `json:"phone"`
 }
 
 // ParseWooCommerce reads the body of a WooCommerce order webhook of topic
@@ -83,25 +83,25 @@ func ParseWooCommerce(topic, deliveryID string, body []byte) (order.Event, error
 	switch topic {
 	case WooCommerceOrderCreated, WooCommerceOrderUpdated, WooCommerceOrderRestored:
 	default:
-		return order.Event{}, errorf(CodeTopicUnsupported, HeaderWooCommerceTopic)
+		return order.Event{}, E(CodeTopicUnsupported, HeaderWooCommerceTopic)
 	}
 	var o wooOrder
-	if err := decode(body, &o); err != nil {
+	if err := Decode(body, &o); err != nil {
 		return order.Event{}, err
 	}
 	if o.ID == "" || o.ID == "0" {
-		return order.Event{}, errorf(CodeMissingField, "id")
+		return order.Event{}, E(CodeMissingField, "id")
 	}
-	modified := firstTime(o.DateModifiedGMT, o.DateModified)
+	modified := FirstTime(o.DateModifiedGMT, o.DateModified)
 	if modified.IsZero() {
-		return order.Event{}, errorf(CodeMissingField, "date_modified_gmt")
+		return order.Event{}, E(CodeMissingField, "date_modified_gmt")
 	}
 	e := order.Event{
 		Source:        order.WooCommerce,
 		SourceEventID: deliveryID + ":" + string(o.ID) + ":" + strconv.FormatInt(modified.Unix(), 10),
 		Topic:         topic,
 		OccurredAt:    modified,
-		Order:         order.Ref{StoreOrderID: string(o.ID), StoreOrderName: firstText(o.Number, o.ID)},
+		Order:         order.Ref{StoreOrderID: string(o.ID), StoreOrderName: FirstText(o.Number, o.ID)},
 		SourceStatus:  string(o.Status),
 		Lines:         wooLines(o.LineItems),
 	}
@@ -112,14 +112,14 @@ func ParseWooCommerce(topic, deliveryID string, body []byte) (order.Event, error
 		if string(m.Key) != MarketplaceOrderIDKey {
 			continue
 		}
-		var v text
+		var v Text
 		if json.Unmarshal(m.Value, &v) == nil {
 			e.Order.MarketplaceOrderID = strings.TrimSpace(string(v))
 		}
 	}
 	if a := o.Shipping; a != nil && *a != (wooAddress{}) {
 		e.ShippingAddress = &order.Address{
-			Name:       string(joinName(a.FirstName, a.LastName)),
+			Name:       string(JoinName(a.FirstName, a.LastName)),
 			Company:    string(a.Company),
 			Line1:      string(a.Address1),
 			Line2:      string(a.Address2),
