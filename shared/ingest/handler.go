@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/webhook"
+	"github.com/ordersync/ordersync/shared/woocommerce"
 )
 
 // Defaults for the zero values of Config.
@@ -217,7 +218,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 
 	if d.form {
 		// WooCommerce's creation ping is unsigned and carries nothing.
-		if webhook.IsWooCommercePing(d.header.get("content-type"), d.body) {
+		if woocommerce.IsWebhookPing(d.header.get("content-type"), d.body) {
 			h.log.LogAttrs(ctx, slog.LevelInfo, "webhook ping answered", d.attrs()...)
 			return reply(http.StatusOK, `{"status":"ignored","reason":"ping"}`), nil
 		}
@@ -286,18 +287,18 @@ func (h *Handler) read(d delivery, secrets []string) (order.Event, error) {
 		return e, err
 
 	case order.WooCommerce:
-		if err := webhook.VerifyWooCommerce(d.body, hd.get(webhook.HeaderWooCommerceSignature), secrets); err != nil {
+		if err := woocommerce.VerifyWebhook(d.body, hd.get(woocommerce.HeaderSignature), secrets); err != nil {
 			return order.Event{}, err
 		}
-		topic := hd.get(webhook.HeaderWooCommerceTopic)
+		topic := hd.get(woocommerce.HeaderTopic)
 		if topic == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderWooCommerceTopic}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: woocommerce.HeaderTopic}
 		}
-		deliveryID := hd.get(webhook.HeaderWooCommerceDeliveryID)
+		deliveryID := hd.get(woocommerce.HeaderDeliveryID)
 		if deliveryID == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderWooCommerceDeliveryID}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: woocommerce.HeaderDeliveryID}
 		}
-		return webhook.ParseWooCommerce(topic, deliveryID, d.body)
+		return woocommerce.ParseWebhook(topic, deliveryID, d.body)
 
 	case order.BigCommerce:
 		n := h.cfg.BigCommerceHeaders

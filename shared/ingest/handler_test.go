@@ -21,6 +21,7 @@ import (
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/webhook"
+	"github.com/ordersync/ordersync/shared/woocommerce"
 )
 
 const (
@@ -87,8 +88,16 @@ func readTestdata(t testing.TB, dir, name string) []byte {
 	return b
 }
 
+// webhookTestdata reads a golden webhook body from the testdata of the
+// package that parses it: the platform the name starts with
+// (woocommerce_order_….json is in ../woocommerce/testdata), or webhook for
+// the rest.
 func webhookTestdata(t testing.TB, name string) []byte {
-	return readTestdata(t, filepath.Join("..", "webhook", "testdata"), name)
+	pkg := "webhook"
+	if p, _, _ := strings.Cut(name, "_"); p == "woocommerce" {
+		pkg = p
+	}
+	return readTestdata(t, filepath.Join("..", pkg, "testdata"), name)
 }
 
 // request builds a webhook request on the envelope of a real API Gateway
@@ -132,7 +141,7 @@ func wooRequest(t testing.TB, body []byte, secret string) events.APIGatewayV2HTT
 		"x-wc-webhook-topic":       "order.updated",
 		"x-wc-webhook-resource":    "order",
 		"x-wc-webhook-event":       "updated",
-		"x-wc-webhook-signature":   webhook.SignWooCommerce(body, secret),
+		"x-wc-webhook-signature":   woocommerce.SignWebhook(body, secret),
 		"x-wc-webhook-id":          "7",
 		"x-wc-webhook-delivery-id": "d41d8cd98f00b204e9800998ecf8427e",
 		"x-wc-webhook-source":      "https://example.com/",

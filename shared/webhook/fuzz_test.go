@@ -61,15 +61,6 @@ func FuzzParseShopify(f *testing.F) {
 	})
 }
 
-func FuzzParseWooCommerce(f *testing.F) {
-	seedFiles(f, "woocommerce_*order*.json", func(b []byte) { f.Add("order.updated", b) })
-	f.Add("order.created", []byte(`{"id":1,"date_modified_gmt":"2026-01-01T00:00:00","meta_data":[{"key":"ordersync_marketplace_order_id","value":[1]}]}`))
-	f.Fuzz(func(t *testing.T, topic string, body []byte) {
-		e, err := webhook.ParseWooCommerce(topic, "dlv", body)
-		checkParsed(t, e, err, order.WooCommerce)
-	})
-}
-
 func FuzzParseBigCommerce(f *testing.F) {
 	seedFiles(f, "bigcommerce_webhook_*.json", func(b []byte) { f.Add(b) })
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -86,16 +77,6 @@ func FuzzParseStandard(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		e, err := webhook.ParseStandard("msg", body)
 		checkParsed(t, e, err, order.Standard)
-	})
-}
-
-func FuzzIsWooCommercePing(f *testing.F) {
-	f.Add("application/x-www-form-urlencoded", []byte("webhook_id=12"))
-	f.Add("application/json", []byte(`{"id":1}`))
-	f.Fuzz(func(t *testing.T, ct string, body []byte) {
-		if webhook.IsWooCommercePing(ct, body) && !strings.Contains(string(body), "webhook_id") {
-			t.Fatalf("a ping without webhook_id: %q", body)
-		}
 	})
 }
 
@@ -123,10 +104,6 @@ func fuzzBodyHMAC(f *testing.F, verify func([]byte, string, []string) error, sig
 }
 
 func FuzzVerifyShopify(f *testing.F) { fuzzBodyHMAC(f, webhook.VerifyShopify, webhook.SignShopify) }
-
-func FuzzVerifyWooCommerce(f *testing.F) {
-	fuzzBodyHMAC(f, webhook.VerifyWooCommerce, webhook.SignWooCommerce)
-}
 
 func FuzzVerifyStandard(f *testing.F) {
 	for _, v := range loadStandardVectors(f) {

@@ -20,19 +20,9 @@ func VerifyShopify(body []byte, signature string, secrets []string) error {
 	return VerifyBodyHMAC(body, signature, secrets, "x-shopify-hmac-sha256")
 }
 
-// VerifyWooCommerce checks an X-WC-Webhook-Signature header value (see
-// VerifyBodyHMAC).
-func VerifyWooCommerce(body []byte, signature string, secrets []string) error {
-	return VerifyBodyHMAC(body, signature, secrets, "x-wc-webhook-signature")
-}
-
 // SignShopify returns the X-Shopify-Hmac-Sha256 value Shopify would send for
 // body under secret. It exists for tests and fake platforms.
 func SignShopify(body []byte, secret string) string { return SignBodyHMAC(body, secret) }
-
-// SignWooCommerce returns the X-WC-Webhook-Signature value WooCommerce would
-// send for body under secret. It exists for tests and fake platforms.
-func SignWooCommerce(body []byte, secret string) string { return SignBodyHMAC(body, secret) }
 
 // VerifyBodyHMAC checks a signature sent in header: the base64
 // HMAC-SHA256 of the raw body, keyed with the webhook's secret, the scheme

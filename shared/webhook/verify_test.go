@@ -111,59 +111,6 @@ func TestVerifyShopifyMalformedSignatures(t *testing.T) {
 	}
 }
 
-func TestVerifyWooCommerceVector(t *testing.T) {
-	var vs struct {
-		Vectors []struct {
-			Name, Secret, Expect string
-			RawBody              string `json:"raw_body"`
-			Expected             string `json:"expected_signature"`
-		} `json:"vectors"`
-	}
-	if err := json.Unmarshal(readTestdata(t, "woocommerce_webhook_signature_vector.json"), &vs); err != nil {
-		t.Fatal(err)
-	}
-	if len(vs.Vectors) == 0 {
-		t.Fatal("no vectors")
-	}
-	for _, v := range vs.Vectors {
-		t.Run(v.Name, func(t *testing.T) {
-			if got := webhook.SignWooCommerce([]byte(v.RawBody), v.Secret); got != v.Expected {
-				t.Fatalf("SignWooCommerce = %q, want %q", got, v.Expected)
-			}
-			// The vector's key is empty, which VerifyWooCommerce refuses to
-			// trust (anyone can sign with it): it must not verify.
-			if got := webhook.CodeOf(webhook.VerifyWooCommerce([]byte(v.RawBody), v.Expected, []string{v.Secret})); got != webhook.CodeNoSecret {
-				t.Errorf("VerifyWooCommerce with the empty key: code = %q, want %q", got, webhook.CodeNoSecret)
-			}
-		})
-	}
-}
-
-func TestVerifyWooCommerce(t *testing.T) {
-	body := readTestdata(t, "woocommerce_v3_retrieve_order_response.json")
-	sig := webhook.SignWooCommerce(body, "wc-secret-2")
-	tests := []struct {
-		name    string
-		body    []byte
-		sig     string
-		secrets []string
-		want    webhook.Code
-	}{
-		{"valid", body, sig, []string{"wc-secret-2"}, ""},
-		{"rotation", body, sig, []string{"wc-secret-1", "wc-secret-2"}, ""},
-		{"wrong secret", body, sig, []string{"wc-secret-1"}, webhook.CodeSignatureInvalid},
-		{"body changed", append([]byte(" "), body...), sig, []string{"wc-secret-2"}, webhook.CodeSignatureInvalid},
-		{"missing", body, "", []string{"wc-secret-2"}, webhook.CodeSignatureMissing},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := webhook.CodeOf(webhook.VerifyWooCommerce(tt.body, tt.sig, tt.secrets)); got != tt.want {
-				t.Fatalf("code = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 type standardVector struct {
 	Name             string            `json:"name"`
 	Secret           string            `json:"secret"`

@@ -34,7 +34,8 @@ const DefaultAPIPath = "/wp-json/wc/v3"
 const DefaultTrackingMetaKey = "_wc_shipment_tracking_items"
 
 // MarketplaceOrderMetaKey is the order meta key holding the marketplace
-// order id of an order ordersync imported.
+// order id of an order ordersync imported: an order read from the API or
+// a webhook that carries it names its marketplace order directly.
 const MarketplaceOrderMetaKey = "ordersync_marketplace_order_id"
 
 const platformName = "WooCommerce"
