@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/bigcommerce"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/webhook"
 	"github.com/ordersync/ordersync/shared/woocommerce"
@@ -306,7 +307,7 @@ func (h *Handler) read(d delivery, secrets []string) (order.Event, error) {
 		if err := webhook.VerifyStandard(d.body, sh, secrets, h.cfg.Now(), h.cfg.Tolerance); err != nil {
 			return order.Event{}, err
 		}
-		return webhook.ParseBigCommerce(d.body)
+		return bigcommerce.ParseWebhook(d.body)
 
 	case order.Standard:
 		sh := webhook.StandardHeaders{

@@ -94,7 +94,7 @@ func readTestdata(t testing.TB, dir, name string) []byte {
 // the rest.
 func webhookTestdata(t testing.TB, name string) []byte {
 	pkg := "webhook"
-	if p, _, _ := strings.Cut(name, "_"); p == "woocommerce" {
+	if p, _, _ := strings.Cut(name, "_"); p == "woocommerce" || p == "bigcommerce" {
 		pkg = p
 	}
 	return readTestdata(t, filepath.Join("..", pkg, "testdata"), name)
