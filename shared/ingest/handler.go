@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/bigcommerce"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/webhook"
 	"github.com/ordersync/ordersync/shared/woocommerce"
 )
@@ -263,25 +264,25 @@ func (h *Handler) read(d delivery, secrets []string) (order.Event, error) {
 	hd := d.header
 	switch d.source {
 	case order.Shopify:
-		if err := webhook.VerifyShopify(d.body, hd.get(webhook.HeaderShopifyHMAC), secrets); err != nil {
+		if err := shopify.VerifyWebhook(d.body, hd.get(shopify.HeaderHMAC), secrets); err != nil {
 			return order.Event{}, err
 		}
-		topic := hd.get(webhook.HeaderShopifyTopic)
+		topic := hd.get(shopify.HeaderTopic)
 		if topic == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderShopifyTopic}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: shopify.HeaderTopic}
 		}
 		// X-Shopify-Event-Id is the documented dedup key; older deliveries
 		// lack it, and then the webhook id, stable across retries, stands in.
-		id := hd.get(webhook.HeaderShopifyEventID)
+		id := hd.get(shopify.HeaderEventID)
 		if id == "" {
-			id = hd.get(webhook.HeaderShopifyWebhookID)
+			id = hd.get(shopify.HeaderWebhookID)
 		}
 		if id == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderShopifyEventID}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: shopify.HeaderEventID}
 		}
-		e, err := webhook.ParseShopify(topic, id, d.body)
+		e, err := shopify.ParseWebhook(topic, id, d.body)
 		if err == nil && e.OccurredAt.IsZero() {
-			if t, perr := time.Parse(time.RFC3339Nano, hd.get(webhook.HeaderShopifyTriggeredAt)); perr == nil {
+			if t, perr := time.Parse(time.RFC3339Nano, hd.get(shopify.HeaderTriggeredAt)); perr == nil {
 				e.OccurredAt = t.UTC()
 			}
 		}

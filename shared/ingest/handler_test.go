@@ -20,6 +20,7 @@ import (
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/webhook"
 	"github.com/ordersync/ordersync/shared/woocommerce"
 )
@@ -90,11 +91,12 @@ func readTestdata(t testing.TB, dir, name string) []byte {
 
 // webhookTestdata reads a golden webhook body from the testdata of the
 // package that parses it: the platform the name starts with
-// (woocommerce_order_….json is in ../woocommerce/testdata), or webhook for
-// the rest.
+// (shopify_order_2026-07.json is in ../shopify/testdata), or webhook for
+// the Standard Webhooks payloads.
 func webhookTestdata(t testing.TB, name string) []byte {
 	pkg := "webhook"
-	if p, _, _ := strings.Cut(name, "_"); p == "woocommerce" || p == "bigcommerce" {
+	switch p, _, _ := strings.Cut(name, "_"); p {
+	case "shopify", "woocommerce", "bigcommerce":
 		pkg = p
 	}
 	return readTestdata(t, filepath.Join("..", pkg, "testdata"), name)
@@ -125,7 +127,7 @@ func shopifyRequest(t testing.TB, topic string, body []byte, secret string) even
 	return request(t, "shopify", "c-shop", map[string]string{
 		"content-type":           "application/json",
 		"x-shopify-topic":        topic,
-		"x-shopify-hmac-sha256":  webhook.SignShopify(body, secret),
+		"x-shopify-hmac-sha256":  shopify.SignWebhook(body, secret),
 		"x-shopify-shop-domain":  "jsmith.myshopify.com",
 		"x-shopify-api-version":  "2026-07",
 		"x-shopify-webhook-id":   "wh-" + topic,

@@ -14,16 +14,6 @@ import (
 // minutes).
 const DefaultTolerance = 5 * time.Minute
 
-// VerifyShopify checks an X-Shopify-Hmac-Sha256 header value (see
-// VerifyBodyHMAC).
-func VerifyShopify(body []byte, signature string, secrets []string) error {
-	return VerifyBodyHMAC(body, signature, secrets, "x-shopify-hmac-sha256")
-}
-
-// SignShopify returns the X-Shopify-Hmac-Sha256 value Shopify would send for
-// body under secret. It exists for tests and fake platforms.
-func SignShopify(body []byte, secret string) string { return SignBodyHMAC(body, secret) }
-
 // VerifyBodyHMAC checks a signature sent in header: the base64
 // HMAC-SHA256 of the raw body, keyed with the webhook's secret, the scheme
 // of Shopify (X-Shopify-Hmac-Sha256) and WooCommerce
