@@ -177,7 +177,7 @@ func (c *Client) event(o gqlOrder) (order.Event, error) {
 	if id == "" {
 		id = legacyID(o.ID)
 	}
-	// The rules read GraphQL's display statuses lower-cased as well as the
+	// Status reads GraphQL's display statuses lower-cased as well as the
 	// REST words, so Shopify's own values pass through: a status added
 	// later is reported (invalid_data), not guessed.
 	financial, fulfillment := strings.ToLower(o.DisplayFinancialStatus), strings.ToLower(o.DisplayFulfillmentStatus)
