@@ -277,7 +277,7 @@ func (c *Client) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Par
 			continue
 		}
 		if c.settled(ctx, err, o.ID, l.SKU, func(now order.MarketplaceLine) bool {
-			return now.Status == order.StatusShipped && sameNumber(now.Tracking.Number, p.Tracking.Number)
+			return now.Status == order.StatusShipped && rules.SameTrackingNumber(now.Tracking.Number, p.Tracking.Number)
 		}) {
 			continue
 		}
@@ -356,12 +356,7 @@ func shippedWith(l order.MarketplaceLine, o order.MarketplaceOrder, t order.Trac
 	if l.Status != order.StatusShipped && l.Status != order.StatusDelivered {
 		return false
 	}
-	return sameNumber(cmp.Or(l.Tracking.Number, o.Tracking.Number), t.Number)
-}
-
-func sameNumber(a, b string) bool {
-	norm := func(s string) string { return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", "")) }
-	return norm(a) != "" && norm(a) == norm(b)
+	return rules.SameTrackingNumber(cmp.Or(l.Tracking.Number, o.Tracking.Number), t.Number)
 }
 
 // withLines returns o, read from Back Market first when it carries no

@@ -66,11 +66,11 @@ func (w wireOrder) domain(loc *time.Location) (order.MarketplaceOrder, error) {
 		CreatedAt: parseTime(w.DateCreation, loc),
 		UpdatedAt: parseTime(w.DateModification, loc),
 	}
-	status, firstErr := rules.BackMarketOrderState(w.State)
+	status, firstErr := OrderState(w.State)
 	o.Status = status
 	lineStatuses := make([]order.Status, 0, len(w.OrderLines))
 	for _, wl := range w.OrderLines {
-		s, err := rules.BackMarketLineState(wl.State)
+		s, err := LineState(wl.State)
 		if firstErr == nil {
 			firstErr = err
 		}

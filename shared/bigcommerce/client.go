@@ -22,7 +22,6 @@ import (
 
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -267,7 +266,7 @@ func (c *Client) complete(ctx context.Context, o bcOrder) (order.Event, error) {
 // event maps a BigCommerce order and its sub-resources onto the event.
 func (c *Client) event(o bcOrder, products []bcProduct, addresses []bcAddress, shipments []bcShipment) (order.Event, error) {
 	id := strconv.FormatInt(o.ID, 10)
-	status, err := rules.BigCommerceStatus(o.StatusID)
+	status, err := Status(o.StatusID)
 	if err != nil {
 		return order.Event{}, fail(syncerr.InvalidData, id, "field", "status").Wrap(fmt.Errorf("bigcommerce: order %s: %w", id, err))
 	}

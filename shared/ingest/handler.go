@@ -13,8 +13,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/bigcommerce"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/webhook"
+	"github.com/ordersync/ordersync/shared/woocommerce"
 )
 
 // Defaults for the zero values of Config.
@@ -217,7 +220,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 
 	if d.form {
 		// WooCommerce's creation ping is unsigned and carries nothing.
-		if webhook.IsWooCommercePing(d.header.get("content-type"), d.body) {
+		if woocommerce.IsWebhookPing(d.header.get("content-type"), d.body) {
 			h.log.LogAttrs(ctx, slog.LevelInfo, "webhook ping answered", d.attrs()...)
 			return reply(http.StatusOK, `{"status":"ignored","reason":"ping"}`), nil
 		}
@@ -261,43 +264,43 @@ func (h *Handler) read(d delivery, secrets []string) (order.Event, error) {
 	hd := d.header
 	switch d.source {
 	case order.Shopify:
-		if err := webhook.VerifyShopify(d.body, hd.get(webhook.HeaderShopifyHMAC), secrets); err != nil {
+		if err := shopify.VerifyWebhook(d.body, hd.get(shopify.HeaderHMAC), secrets); err != nil {
 			return order.Event{}, err
 		}
-		topic := hd.get(webhook.HeaderShopifyTopic)
+		topic := hd.get(shopify.HeaderTopic)
 		if topic == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderShopifyTopic}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: shopify.HeaderTopic}
 		}
 		// X-Shopify-Event-Id is the documented dedup key; older deliveries
 		// lack it, and then the webhook id, stable across retries, stands in.
-		id := hd.get(webhook.HeaderShopifyEventID)
+		id := hd.get(shopify.HeaderEventID)
 		if id == "" {
-			id = hd.get(webhook.HeaderShopifyWebhookID)
+			id = hd.get(shopify.HeaderWebhookID)
 		}
 		if id == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderShopifyEventID}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: shopify.HeaderEventID}
 		}
-		e, err := webhook.ParseShopify(topic, id, d.body)
+		e, err := shopify.ParseWebhook(topic, id, d.body)
 		if err == nil && e.OccurredAt.IsZero() {
-			if t, perr := time.Parse(time.RFC3339Nano, hd.get(webhook.HeaderShopifyTriggeredAt)); perr == nil {
+			if t, perr := time.Parse(time.RFC3339Nano, hd.get(shopify.HeaderTriggeredAt)); perr == nil {
 				e.OccurredAt = t.UTC()
 			}
 		}
 		return e, err
 
 	case order.WooCommerce:
-		if err := webhook.VerifyWooCommerce(d.body, hd.get(webhook.HeaderWooCommerceSignature), secrets); err != nil {
+		if err := woocommerce.VerifyWebhook(d.body, hd.get(woocommerce.HeaderSignature), secrets); err != nil {
 			return order.Event{}, err
 		}
-		topic := hd.get(webhook.HeaderWooCommerceTopic)
+		topic := hd.get(woocommerce.HeaderTopic)
 		if topic == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderWooCommerceTopic}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: woocommerce.HeaderTopic}
 		}
-		deliveryID := hd.get(webhook.HeaderWooCommerceDeliveryID)
+		deliveryID := hd.get(woocommerce.HeaderDeliveryID)
 		if deliveryID == "" {
-			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: webhook.HeaderWooCommerceDeliveryID}
+			return order.Event{}, &webhook.Error{Code: webhook.CodeMissingHeader, Field: woocommerce.HeaderDeliveryID}
 		}
-		return webhook.ParseWooCommerce(topic, deliveryID, d.body)
+		return woocommerce.ParseWebhook(topic, deliveryID, d.body)
 
 	case order.BigCommerce:
 		n := h.cfg.BigCommerceHeaders
@@ -305,7 +308,7 @@ func (h *Handler) read(d delivery, secrets []string) (order.Event, error) {
 		if err := webhook.VerifyStandard(d.body, sh, secrets, h.cfg.Now(), h.cfg.Tolerance); err != nil {
 			return order.Event{}, err
 		}
-		return webhook.ParseBigCommerce(d.body)
+		return bigcommerce.ParseWebhook(d.body)
 
 	case order.Standard:
 		sh := webhook.StandardHeaders{

@@ -20,7 +20,9 @@ import (
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/webhook"
+	"github.com/ordersync/ordersync/shared/woocommerce"
 )
 
 const (
@@ -87,8 +89,17 @@ func readTestdata(t testing.TB, dir, name string) []byte {
 	return b
 }
 
+// webhookTestdata reads a golden webhook body from the testdata of the
+// package that parses it: the platform the name starts with
+// (shopify_order_2026-07.json is in ../shopify/testdata), or webhook for
+// the Standard Webhooks payloads.
 func webhookTestdata(t testing.TB, name string) []byte {
-	return readTestdata(t, filepath.Join("..", "webhook", "testdata"), name)
+	pkg := "webhook"
+	switch p, _, _ := strings.Cut(name, "_"); p {
+	case "shopify", "woocommerce", "bigcommerce":
+		pkg = p
+	}
+	return readTestdata(t, filepath.Join("..", pkg, "testdata"), name)
 }
 
 // request builds a webhook request on the envelope of a real API Gateway
@@ -116,7 +127,7 @@ func shopifyRequest(t testing.TB, topic string, body []byte, secret string) even
 	return request(t, "shopify", "c-shop", map[string]string{
 		"content-type":           "application/json",
 		"x-shopify-topic":        topic,
-		"x-shopify-hmac-sha256":  webhook.SignShopify(body, secret),
+		"x-shopify-hmac-sha256":  shopify.SignWebhook(body, secret),
 		"x-shopify-shop-domain":  "jsmith.myshopify.com",
 		"x-shopify-api-version":  "2026-07",
 		"x-shopify-webhook-id":   "wh-" + topic,
@@ -132,7 +143,7 @@ func wooRequest(t testing.TB, body []byte, secret string) events.APIGatewayV2HTT
 		"x-wc-webhook-topic":       "order.updated",
 		"x-wc-webhook-resource":    "order",
 		"x-wc-webhook-event":       "updated",
-		"x-wc-webhook-signature":   webhook.SignWooCommerce(body, secret),
+		"x-wc-webhook-signature":   woocommerce.SignWebhook(body, secret),
 		"x-wc-webhook-id":          "7",
 		"x-wc-webhook-delivery-id": "d41d8cd98f00b204e9800998ecf8427e",
 		"x-wc-webhook-source":      "https://example.com/",

@@ -255,7 +255,7 @@ func (c *Client) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Par
 	if err := c.wholeOrder(o, p); err != nil {
 		return err
 	}
-	same := sameNumber(o.Tracking.Number, p.Tracking.Number)
+	same := rules.SameTrackingNumber(o.Tracking.Number, p.Tracking.Number)
 	switch {
 	case rules.Terminal(o.Status):
 		return c.refused(o, order.StatusShipped)
@@ -381,11 +381,6 @@ func (c *Client) wholeOrder(o order.MarketplaceOrder, p order.Parcel) error {
 		}
 	}
 	return nil
-}
-
-func sameNumber(a, b string) bool {
-	norm := func(s string) string { return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", "")) }
-	return norm(a) != "" && norm(a) == norm(b)
 }
 
 // current returns o, read from Mirakl first when the caller only knew its

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
 )
 
 // wirePage is OR11's answer.
@@ -67,10 +66,10 @@ func (w wireOrder) domain() (order.MarketplaceOrder, error) {
 		UpdatedAt: parseTime(w.LastUpdatedDate),
 		CanCancel: w.CanCancel,
 	}
-	status, firstErr := rules.MiraklState(w.OrderState)
+	status, firstErr := State(w.OrderState)
 	o.Status = status
 	for _, wl := range w.OrderLines {
-		s, err := rules.MiraklState(wl.OrderLineState)
+		s, err := State(wl.OrderLineState)
 		if firstErr == nil {
 			firstErr = err
 		}

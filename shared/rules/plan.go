@@ -256,7 +256,7 @@ func (p planner) resolveLine(l order.Line, number string, used map[string]bool) 
 		return order.MarketplaceLine{}, false
 	}
 	for _, ml := range candidates {
-		if shippedOrBeyond(ml.Status) && ml.Tracking.Number != "" && sameNumber(ml.Tracking.Number, number) {
+		if shippedOrBeyond(ml.Status) && SameTrackingNumber(ml.Tracking.Number, number) {
 			return ml, true
 		}
 	}
@@ -266,10 +266,4 @@ func (p planner) resolveLine(l order.Line, number string, used map[string]bool) 
 		}
 	}
 	return candidates[0], true
-}
-
-// sameNumber compares tracking numbers as carriers do: ignoring case and
-// spaces.
-func sameNumber(a, b string) bool {
-	return strings.EqualFold(strings.Join(strings.Fields(a), ""), strings.Join(strings.Fields(b), ""))
 }

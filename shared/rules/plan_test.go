@@ -17,19 +17,39 @@ var (
 	ups2           = order.Tracking{Number: "1Z2", Carrier: "UPS", URL: "https://www.ups.com/track?tracknum=1Z2"}
 )
 
+// The Back Market states these tests use, mapped as backmarket.OrderState
+// and backmarket.LineState map them. They are copied, not imported: the
+// backmarket package imports rules.
+var (
+	bmOrderStates = map[int]order.Status{
+		0: order.StatusPendingPayment,
+		1: order.StatusAwaitingAcceptance,
+		3: order.StatusAccepted,
+		8: order.StatusCancelled,
+		9: order.StatusShipped,
+	}
+	bmLineStates = map[int]order.Status{
+		0: order.StatusPendingPayment,
+		1: order.StatusAwaitingAcceptance,
+		2: order.StatusAccepted,
+		3: order.StatusShipped,
+		4: order.StatusCancelled,
+	}
+)
+
 // bmOrder is a Back Market order in the given numeric state whose two lines
 // (A and B) are in the given line states.
 func bmOrder(t *testing.T, state, lineA, lineB int) order.MarketplaceOrder {
 	t.Helper()
-	status, err := BackMarketOrderState(state)
-	if err != nil {
-		t.Fatal(err)
+	status, ok := bmOrderStates[state]
+	if !ok {
+		t.Fatalf("no Back Market order state %d in bmOrderStates", state)
 	}
 	o := order.MarketplaceOrder{ID: "BM1", Status: status, State: strconv.Itoa(state)}
 	for i, st := range []int{lineA, lineB} {
-		s, err := BackMarketLineState(st)
-		if err != nil {
-			t.Fatal(err)
+		s, ok := bmLineStates[st]
+		if !ok {
+			t.Fatalf("no Back Market line state %d in bmLineStates", st)
 		}
 		id := string(rune('A' + i))
 		o.Lines = append(o.Lines, order.MarketplaceLine{ID: "L" + id, SKU: "SKU-" + id, Quantity: 1, Status: s, State: strconv.Itoa(st)})

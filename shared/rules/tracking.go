@@ -91,9 +91,23 @@ func LookupCarrier(name string) (Carrier, bool) {
 // loses its spaces (Royal Mail's site wants none; no carrier needs them)
 // and is URL-escaped.
 func (c Carrier) TrackingURL(number string) string {
-	n := strings.Join(strings.Fields(number), "")
-	return strings.ReplaceAll(c.URL, "{n}", url.QueryEscape(n))
+	return strings.ReplaceAll(c.URL, "{n}", url.QueryEscape(compactNumber(number)))
 }
+
+// SameTrackingNumber reports whether a and b are one tracking number, as
+// carriers read them: white space anywhere is not part of a number ("1Z 999
+// AA1" is "1Z999AA1") and case does not matter. A blank number is no
+// number and matches nothing, not even another blank one: a line shipped
+// without tracking was not shipped "with this tracking". The planner and
+// every marketplace connector use it to tell a parcel already shipped from
+// a new one, so a sync repeated after a timeout sends nothing twice.
+func SameTrackingNumber(a, b string) bool {
+	a, b = compactNumber(a), compactNumber(b)
+	return a != "" && strings.EqualFold(a, b)
+}
+
+// compactNumber drops every white space from a tracking number.
+func compactNumber(number string) string { return strings.Join(strings.Fields(number), "") }
 
 // CompleteTracking returns t trimmed and made complete for a marketplace
 // with caps, or a shipping_data_missing error whose "missing" detail names

@@ -97,3 +97,32 @@ func TestParseCarriersRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestSameTrackingNumber(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		want bool
+	}{
+		{"equal", "1Z999AA1", "1Z999AA1", true},
+		{"case does not matter", "1z999aa1", "1Z999AA1", true},
+		{"spaces inside do not matter", "1Z 999 AA1", "1Z999AA1", true},
+		{"surrounding spaces do not matter", " 1Z999AA1\n", "1Z999AA1", true},
+		{"any white space is no part of a number", "AB\t1234\u00a05678 GB", "ab12345678gb", true},
+		{"different numbers", "1Z999AA1", "1Z999AA2", false},
+		{"a prefix is another number", "1Z999", "1Z999AA1", false},
+		{"empty matches nothing", "", "1Z999AA1", false},
+		{"two empty numbers are not one", "", "", false},
+		{"blank is empty", "  ", " ", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SameTrackingNumber(tt.a, tt.b); got != tt.want {
+				t.Errorf("SameTrackingNumber(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+			}
+			if got := SameTrackingNumber(tt.b, tt.a); got != tt.want {
+				t.Errorf("SameTrackingNumber(%q, %q) = %v, want %v (not symmetric)", tt.b, tt.a, got, tt.want)
+			}
+		})
+	}
+}

@@ -32,7 +32,9 @@ const DefaultAPIVersion = "2026-07"
 
 // MarketplaceOrderAttribute is the order custom attribute ("additional
 // details", REST note_attributes) in which an imported order keeps the
-// marketplace order id it came from: the idempotency key of CreateOrder.
+// marketplace order id it came from: the idempotency key of CreateOrder,
+// and how an order read from the API or a webhook names its marketplace
+// order.
 const MarketplaceOrderAttribute = "ordersync_marketplace_order_id"
 
 // platformName is how merchants read the platform's name in messages.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -178,11 +177,11 @@ func (c *Client) event(o gqlOrder) (order.Event, error) {
 	if id == "" {
 		id = legacyID(o.ID)
 	}
-	// The rules read GraphQL's display statuses lower-cased as well as the
+	// Status reads GraphQL's display statuses lower-cased as well as the
 	// REST words, so Shopify's own values pass through: a status added
 	// later is reported (invalid_data), not guessed.
 	financial, fulfillment := strings.ToLower(o.DisplayFinancialStatus), strings.ToLower(o.DisplayFulfillmentStatus)
-	status, err := rules.ShopifyStatus(financial, fulfillment, o.CancelledAt != nil)
+	status, err := Status(financial, fulfillment, o.CancelledAt != nil)
 	if err != nil {
 		return order.Event{}, fail(syncerr.InvalidData, id, "field", "status").Wrap(fmt.Errorf("shopify: order %s: %w", id, err))
 	}

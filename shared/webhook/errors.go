@@ -1,9 +1,14 @@
-// Package webhook verifies and reads the webhooks storefronts and 3PLs send
-// ordersync: one signature verifier per scheme (Shopify, WooCommerce,
-// Standard Webhooks, which BigCommerce also follows) and one parser per
-// platform payload, each turning a delivery into the one internal
-// order.Event. Everything here is a pure function over bytes and header
-// values: no AWS, no I/O, no clock (the caller passes now).
+// Package webhook holds what reading a webhook needs whatever platform sent
+// it: the refusal codes (Error, Code) the ingest handler maps to HTTP
+// answers, the two signature schemes (a body HMAC, which Shopify and
+// WooCommerce use, and Standard Webhooks, which BigCommerce and generic
+// senders use), JSON decoding that tolerates platforms' loose types (Text,
+// Count, Stamp) and never quotes a body in an error, and ordersync's own
+// Standard Webhooks payload (ParseStandard). Each platform's parser lives
+// with its vendor (shopify.ParseWebhook, woocommerce.ParseWebhook,
+// bigcommerce.ParseWebhook) and builds on these. Everything here is a pure
+// function over bytes and header values: no AWS, no I/O, no clock (the
+// caller passes now).
 package webhook
 
 import (
@@ -87,4 +92,6 @@ func IsPayloadError(err error) bool {
 	return false
 }
 
-func errorf(code Code, field string) error { return &Error{Code: code, Field: field} }
+// E returns the *Error for code, naming the header or JSON field at fault
+// (field may be ""). Parsers and verifiers build every refusal with it.
+func E(code Code, field string) *Error { return &Error{Code: code, Field: field} }

@@ -1,9 +1,6 @@
 package webhook_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,128 +8,22 @@ import (
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/webhook"
+	"github.com/ordersync/ordersync/shared/webhook/webhooktest"
 )
 
-// seedFiles adds every testdata file matching pattern to f's corpus through add.
-func seedFiles(f *testing.F, pattern string, add func(body []byte)) {
-	f.Helper()
-	names, err := filepath.Glob(filepath.Join("testdata", pattern))
-	if err != nil || len(names) == 0 {
-		f.Fatalf("no seeds for %s (%v)", pattern, err)
-	}
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			f.Fatal(err)
-		}
-		add(b)
-	}
-}
-
-// checkParsed is what every parser promises about its result.
-func checkParsed(t *testing.T, e order.Event, err error, source order.Platform) {
-	t.Helper()
-	if err != nil {
-		if !webhook.IsPayloadError(err) && webhook.CodeOf(err) != webhook.CodeTopicUnsupported {
-			t.Fatalf("error %v is neither a payload error nor topic_unsupported", err)
-		}
-		return
-	}
-	if e.Source != source {
-		t.Fatalf("Source = %q, want %q", e.Source, source)
-	}
-	if e.Order.StoreOrderID == "" && e.Order.MarketplaceOrderID == "" {
-		t.Fatalf("an event without an order reference: %+v", e)
-	}
-	if _, err := json.Marshal(e); err != nil {
-		t.Fatalf("the event does not marshal: %v", err)
-	}
-}
-
-func FuzzParseShopify(f *testing.F) {
-	topics := []string{"orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "fulfillments/create", "fulfillments/update"}
-	i := 0
-	seedFiles(f, "shopify_order_*.json", func(b []byte) { f.Add(topics[i%4], b); i++ })
-	seedFiles(f, "shopify_fulfillment_*.json", func(b []byte) { f.Add(topics[4+i%2], b); i++ })
-	f.Add("orders/create", []byte(`{"id":1,"line_items":[{"sku":null,"quantity":"2"}],"shipping_address":null}`))
-	f.Fuzz(func(t *testing.T, topic string, body []byte) {
-		e, err := webhook.ParseShopify(topic, "evt", body)
-		checkParsed(t, e, err, order.Shopify)
-	})
-}
-
-func FuzzParseWooCommerce(f *testing.F) {
-	seedFiles(f, "woocommerce_*order*.json", func(b []byte) { f.Add("order.updated", b) })
-	f.Add("order.created", []byte(`{"id":1,"date_modified_gmt":"2026-01-01T00:00:00","meta_data":[{"key":"ordersync_marketplace_order_id","value":[1]}]}`))
-	f.Fuzz(func(t *testing.T, topic string, body []byte) {
-		e, err := webhook.ParseWooCommerce(topic, "dlv", body)
-		checkParsed(t, e, err, order.WooCommerce)
-	})
-}
-
-func FuzzParseBigCommerce(f *testing.F) {
-	seedFiles(f, "bigcommerce_webhook_*.json", func(b []byte) { f.Add(b) })
-	f.Fuzz(func(t *testing.T, body []byte) {
-		e, err := webhook.ParseBigCommerce(body)
-		checkParsed(t, e, err, order.BigCommerce)
-		if err == nil && e.SourceEventID == "" {
-			t.Fatal("no SourceEventID")
-		}
-	})
-}
-
 func FuzzParseStandard(f *testing.F) {
-	seedFiles(f, "standard_order_*.json", func(b []byte) { f.Add(b) })
+	webhooktest.SeedFiles(f, "standard_order_*.json", func(b []byte) { f.Add(b) })
 	f.Fuzz(func(t *testing.T, body []byte) {
 		e, err := webhook.ParseStandard("msg", body)
-		checkParsed(t, e, err, order.Standard)
+		webhooktest.CheckParsed(t, e, err, order.Standard)
 	})
-}
-
-func FuzzIsWooCommercePing(f *testing.F) {
-	f.Add("application/x-www-form-urlencoded", []byte("webhook_id=12"))
-	f.Add("application/json", []byte(`{"id":1}`))
-	f.Fuzz(func(t *testing.T, ct string, body []byte) {
-		if webhook.IsWooCommercePing(ct, body) && !strings.Contains(string(body), "webhook_id") {
-			t.Fatalf("a ping without webhook_id: %q", body)
-		}
-	})
-}
-
-// fuzzBodyHMAC is the shared property of the Shopify and WooCommerce
-// verifiers: a signature made with the secret verifies, and any signature
-// that verifies is the one the secret makes.
-func fuzzBodyHMAC(f *testing.F, verify func([]byte, string, []string) error, sign func([]byte, string) string) {
-	seedFiles(f, "*_order_*.json", func(b []byte) { f.Add(b, "secret", "") })
-	f.Add([]byte(`{"foo": "bar"}`), "test_secret_key", "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")
-	f.Add([]byte("secret"), "", "GBDo00G55h6IiV+6CxqivQPLbI//KzaOZm747971tPs=")
-	f.Fuzz(func(t *testing.T, body []byte, secret, sig string) {
-		err := verify(body, sig, []string{secret})
-		if err == nil && (secret == "" || strings.TrimSpace(sig) != sign(body, secret)) {
-			t.Fatalf("verified a signature the secret does not make: %q", sig)
-		}
-		if err != nil && !webhook.IsSignatureError(err) {
-			t.Fatalf("error %v is not a signature error", err)
-		}
-		if secret != "" {
-			if err := verify(body, sign(body, secret), []string{"other" + secret, secret}); err != nil {
-				t.Fatalf("own signature refused: %v", err)
-			}
-		}
-	})
-}
-
-func FuzzVerifyShopify(f *testing.F) { fuzzBodyHMAC(f, webhook.VerifyShopify, webhook.SignShopify) }
-
-func FuzzVerifyWooCommerce(f *testing.F) {
-	fuzzBodyHMAC(f, webhook.VerifyWooCommerce, webhook.SignWooCommerce)
 }
 
 func FuzzVerifyStandard(f *testing.F) {
 	for _, v := range loadStandardVectors(f) {
 		f.Add(v.Headers["webhook-id"], v.Headers["webhook-timestamp"], v.Headers["webhook-signature"], []byte(v.Payload), v.Secret, v.VerifyAt)
 	}
-	seedFiles(f, "bigcommerce_webhook_*.json", func(b []byte) {
+	webhooktest.SeedFiles(f, "standard_order_*.json", func(b []byte) {
 		f.Add("msg_1", "1561479335", "", b, "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", int64(1561479335))
 	})
 	f.Fuzz(func(t *testing.T, id, ts, sig string, body []byte, secret string, at int64) {

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-func firstText(vs ...text) string {
+// FirstText returns the first of vs that is not blank, trimmed, or "".
+func FirstText(vs ...Text) string {
 	for _, v := range vs {
 		if s := strings.TrimSpace(string(v)); s != "" {
 			return s
@@ -14,14 +15,18 @@ func firstText(vs ...text) string {
 	return ""
 }
 
-func joinName(first, last text) text {
-	return text(strings.TrimSpace(strings.TrimSpace(string(first)) + " " + strings.TrimSpace(string(last))))
+// JoinName joins a first and a last name with one space, trimming both
+// (a missing part leaves no stray space).
+func JoinName(first, last Text) Text {
+	return Text(strings.TrimSpace(strings.TrimSpace(string(first)) + " " + strings.TrimSpace(string(last))))
 }
 
-func firstTime(ts ...stamp) time.Time {
+// FirstTime returns the first of ts that is not the zero time, in UTC, or
+// the zero time.
+func FirstTime(ts ...Stamp) time.Time {
 	for _, t := range ts {
-		if !t.time().IsZero() {
-			return t.time().UTC()
+		if !t.Time().IsZero() {
+			return t.Time().UTC()
 		}
 	}
 	return time.Time{}

@@ -9,11 +9,14 @@ import (
 	"time"
 )
 
-// decode unmarshals a webhook body into v, turning encoding/json's errors
-// into *Error values that name the field but never quote the body.
-func decode(body []byte, v any) error {
+// Decode unmarshals a webhook body into v, turning encoding/json's errors
+// into *Error values that name the field but never quote the body: an
+// empty or malformed body is malformed_json, a value of the wrong type
+// (among them a Text, Count or Stamp that cannot be read) is invalid_field
+// naming its JSON path, e.g. line_items.quantity.
+func Decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return errorf(CodeMalformedJSON, "")
+		return E(CodeMalformedJSON, "")
 	}
 	err := json.Unmarshal(body, v)
 	if err == nil {
@@ -23,26 +26,26 @@ func decode(body []byte, v any) error {
 	if errors.As(err, &typ) && typ.Field != "" {
 		// Field is the path of JSON names from the root, filled in by
 		// encoding/json, also for the errors the types below return.
-		return errorf(CodeInvalidField, typ.Field)
+		return E(CodeInvalidField, typ.Field)
 	}
-	return errorf(CodeMalformedJSON, "")
+	return E(CodeMalformedJSON, "")
 }
 
-// fieldError is what the flexible types below return: an
+// fieldError is what Text, Count and Stamp return: an
 // UnmarshalTypeError, so that encoding/json adds the field's path. Value
 // says what was expected, never what was found.
 func fieldError(want string) error {
 	return &json.UnmarshalTypeError{Value: "value (want " + want + ")", Type: reflect.TypeFor[string]()}
 }
 
-// text is a JSON string, number or boolean read as its text; null and
+// Text is a JSON string, number or boolean read as its text; null and
 // absent are "". Platforms disagree on whether ids are numbers or strings
 // (Shopify ids are numbers, BigCommerce's store_id is a string), and some
 // send numbers beyond float64's exact range, so ids are kept as text.
-type text string
+type Text string
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (t *text) UnmarshalJSON(b []byte) error {
+func (t *Text) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) == 0:
 		return fieldError("string or number")
@@ -51,23 +54,23 @@ func (t *text) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return err
 		}
-		*t = text(s)
+		*t = Text(s)
 	case b[0] == 'n': // null
 		*t = ""
 	case b[0] == '{' || b[0] == '[':
 		return fieldError("string or number")
 	default: // a number or a boolean, valid JSON by now
-		*t = text(b)
+		*t = Text(b)
 	}
 	return nil
 }
 
-// count is a JSON integer or a string holding one (a quantity); null and
+// Count is a JSON integer or a string holding one (a quantity); null and
 // absent are 0.
-type count int
+type Count int
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (c *count) UnmarshalJSON(b []byte) error {
+func (c *Count) UnmarshalJSON(b []byte) error {
 	s := string(b)
 	switch {
 	case s == "null":
@@ -86,19 +89,19 @@ func (c *count) UnmarshalJSON(b []byte) error {
 		}
 		n = int(f)
 	}
-	*c = count(n)
+	*c = Count(n)
 	return nil
 }
 
-// stamp is a timestamp in RFC 3339, or in WooCommerce's zone-less
+// Stamp is a timestamp in RFC 3339, or in WooCommerce's zone-less
 // "2006-01-02T15:04:05" (read as UTC: callers use the *_gmt fields), or a
 // number of Unix seconds; null, "" and absent are the zero time.
-type stamp time.Time
+type Stamp time.Time
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (t *stamp) UnmarshalJSON(b []byte) error {
+func (t *Stamp) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || string(b) == "null" {
-		*t = stamp{}
+		*t = Stamp{}
 		return nil
 	}
 	if b[0] != '"' {
@@ -106,7 +109,7 @@ func (t *stamp) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return fieldError("timestamp")
 		}
-		*t = stamp(time.Unix(sec, 0).UTC())
+		*t = Stamp(time.Unix(sec, 0).UTC())
 		return nil
 	}
 	s, err := unquote(b)
@@ -114,19 +117,20 @@ func (t *stamp) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if s == "" {
-		*t = stamp{}
+		*t = Stamp{}
 		return nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05"} {
 		if v, err := time.Parse(layout, s); err == nil {
-			*t = stamp(v)
+			*t = Stamp(v)
 			return nil
 		}
 	}
 	return fieldError("timestamp")
 }
 
-func (t stamp) time() time.Time { return time.Time(t) }
+// Time returns t as a time.Time (the zero time for null, "" or absent).
+func (t Stamp) Time() time.Time { return time.Time(t) }
 
 // unquote reads a JSON string literal that encoding/json has already
 // validated; only strings with escapes go through the full decoder.

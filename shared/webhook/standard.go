@@ -54,7 +54,7 @@ type StandardPayloadData struct {
 // standardWire is StandardPayload as read, with a lenient timestamp.
 type standardWire struct {
 	Type      string               `json:"type"`
-	Timestamp stamp                `json:"timestamp"`
+	Timestamp Stamp                `json:"timestamp"`
 	Data      *StandardPayloadData `json:"data"`
 }
 
@@ -67,29 +67,29 @@ type standardWire struct {
 // order id) or invalid_field (an unknown status, a negative quantity).
 func ParseStandard(webhookID string, body []byte) (order.Event, error) {
 	var p standardWire
-	if err := decode(body, &p); err != nil {
+	if err := Decode(body, &p); err != nil {
 		return order.Event{}, err
 	}
 	switch {
 	case strings.TrimSpace(p.Type) == "":
-		return order.Event{}, errorf(CodeMissingField, "type")
+		return order.Event{}, E(CodeMissingField, "type")
 	case p.Data == nil:
-		return order.Event{}, errorf(CodeMissingField, "data")
+		return order.Event{}, E(CodeMissingField, "data")
 	case p.Data.StoreOrderID == "" && p.Data.MarketplaceOrderID == "":
-		return order.Event{}, errorf(CodeMissingField, "data.store_order_id")
+		return order.Event{}, E(CodeMissingField, "data.store_order_id")
 	case !knownStatus(p.Data.Status):
-		return order.Event{}, errorf(CodeInvalidField, "data.status")
+		return order.Event{}, E(CodeInvalidField, "data.status")
 	}
 	d := p.Data
 	for _, l := range d.Lines {
 		if l.Quantity < 0 {
-			return order.Event{}, errorf(CodeInvalidField, "data.lines.quantity")
+			return order.Event{}, E(CodeInvalidField, "data.lines.quantity")
 		}
 	}
 	for _, parcel := range d.Parcels {
 		for _, l := range parcel.Lines {
 			if l.Quantity < 0 {
-				return order.Event{}, errorf(CodeInvalidField, "data.parcels.lines.quantity")
+				return order.Event{}, E(CodeInvalidField, "data.parcels.lines.quantity")
 			}
 		}
 	}
@@ -97,7 +97,7 @@ func ParseStandard(webhookID string, body []byte) (order.Event, error) {
 		Source:        order.Standard,
 		SourceEventID: webhookID,
 		Topic:         strings.TrimSpace(p.Type),
-		OccurredAt:    firstTime(p.Timestamp),
+		OccurredAt:    FirstTime(p.Timestamp),
 		Order: order.Ref{
 			StoreOrderID:       d.StoreOrderID,
 			StoreOrderName:     d.StoreOrderName,

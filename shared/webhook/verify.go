@@ -14,46 +14,23 @@ import (
 // minutes).
 const DefaultTolerance = 5 * time.Minute
 
-// VerifyShopify checks an X-Shopify-Hmac-Sha256 header value: the base64
-// HMAC-SHA256 of the raw body, keyed with the app's client secret. Any one
-// of secrets may match (during a rotation Shopify signs with the oldest
-// unrevoked secret for up to an hour). Empty secrets are skipped: anyone
-// could compute their signatures. The comparison is constant-time.
+// VerifyBodyHMAC checks a signature sent in header: the base64
+// HMAC-SHA256 of the raw body, keyed with the webhook's secret, the scheme
+// of Shopify (X-Shopify-Hmac-Sha256) and WooCommerce
+// (X-WC-Webhook-Signature). Any one of secrets may match (during a
+// rotation Shopify signs with the oldest unrevoked secret for up to an
+// hour). Empty secrets are skipped: anyone could compute their signatures.
+// Surrounding space in signature is ignored. The comparison is
+// constant-time.
 //
-// It returns nil on a match, or an *Error coded signature_missing,
-// signature_invalid or no_secret. Shopify's scheme carries no signed
-// timestamp, so there is no staleness check: retries of one event, hours
-// apart, carry the same signature.
-func VerifyShopify(body []byte, signature string, secrets []string) error {
-	return verifyBodyHMAC(body, signature, secrets, "x-shopify-hmac-sha256")
-}
-
-// VerifyWooCommerce checks an X-WC-Webhook-Signature header value: the
-// base64 HMAC-SHA256 of the delivered body keyed with the webhook's secret.
-// It behaves as VerifyShopify otherwise. WooCommerce's scheme carries no
-// signed timestamp either.
-func VerifyWooCommerce(body []byte, signature string, secrets []string) error {
-	return verifyBodyHMAC(body, signature, secrets, "x-wc-webhook-signature")
-}
-
-// SignShopify returns the X-Shopify-Hmac-Sha256 value Shopify would send for
-// body under secret. It exists for tests and fake platforms.
-func SignShopify(body []byte, secret string) string { return signBody(body, secret) }
-
-// SignWooCommerce returns the X-WC-Webhook-Signature value WooCommerce would
-// send for body under secret. It exists for tests and fake platforms.
-func SignWooCommerce(body []byte, secret string) string { return signBody(body, secret) }
-
-func signBody(body []byte, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func verifyBodyHMAC(body []byte, signature string, secrets []string, header string) error {
+// It returns nil on a match, or an *Error coded signature_missing or
+// signature_invalid (naming header), or no_secret. The scheme carries no
+// signed timestamp, so there is no staleness check: retries of one event,
+// hours apart, carry the same signature.
+func VerifyBodyHMAC(body []byte, signature string, secrets []string, header string) error {
 	signature = strings.TrimSpace(signature)
 	if signature == "" {
-		return errorf(CodeSignatureMissing, header)
+		return E(CodeSignatureMissing, header)
 	}
 	var buf [macBufLen]byte
 	want, wellFormed := decodeMAC(signature, &buf)
@@ -72,9 +49,18 @@ func verifyBodyHMAC(body []byte, signature string, secrets []string, header stri
 		}
 	}
 	if !usable {
-		return errorf(CodeNoSecret, "")
+		return E(CodeNoSecret, "")
 	}
-	return errorf(CodeSignatureInvalid, header)
+	return E(CodeSignatureInvalid, header)
+}
+
+// SignBodyHMAC returns the signature VerifyBodyHMAC accepts for body under
+// secret: the base64 HMAC-SHA256 of body. It exists for tests and fake
+// platforms.
+func SignBodyHMAC(body []byte, secret string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // StandardHeaders are the three headers of a Standard Webhooks delivery.
@@ -109,19 +95,19 @@ func VerifyStandard(body []byte, h StandardHeaders, secrets []string, now time.T
 	}
 	switch {
 	case h.ID == "":
-		return errorf(CodeSignatureMissing, HeaderStandardID)
+		return E(CodeSignatureMissing, HeaderStandardID)
 	case h.Timestamp == "":
-		return errorf(CodeSignatureMissing, HeaderStandardTimestamp)
+		return E(CodeSignatureMissing, HeaderStandardTimestamp)
 	case strings.TrimSpace(h.Signature) == "":
-		return errorf(CodeSignatureMissing, HeaderStandardSignature)
+		return E(CodeSignatureMissing, HeaderStandardSignature)
 	}
 	ts, err := strconv.ParseInt(h.Timestamp, 10, 64)
 	if err != nil {
-		return errorf(CodeTimestampInvalid, HeaderStandardTimestamp)
+		return E(CodeTimestampInvalid, HeaderStandardTimestamp)
 	}
 	// Compare in seconds: time.Unix of an absurd value would overflow a Duration.
 	if d := now.Unix() - ts; d > int64(tolerance/time.Second) || -d > int64(tolerance/time.Second) {
-		return errorf(CodeTimestampStale, HeaderStandardTimestamp)
+		return E(CodeTimestampStale, HeaderStandardTimestamp)
 	}
 
 	usable := false
@@ -151,9 +137,9 @@ func VerifyStandard(body []byte, h StandardHeaders, secrets []string, now time.T
 		}
 	}
 	if !usable {
-		return errorf(CodeNoSecret, "")
+		return E(CodeNoSecret, "")
 	}
-	return errorf(CodeSignatureInvalid, HeaderStandardSignature)
+	return E(CodeSignatureInvalid, HeaderStandardSignature)
 }
 
 // SignStandard returns the webhook-signature value ("v1,<base64>") a Standard

@@ -21,7 +21,6 @@ import (
 
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -35,7 +34,8 @@ const DefaultAPIPath = "/wp-json/wc/v3"
 const DefaultTrackingMetaKey = "_wc_shipment_tracking_items"
 
 // MarketplaceOrderMetaKey is the order meta key holding the marketplace
-// order id of an order ordersync imported.
+// order id of an order ordersync imported: an order read from the API or
+// a webhook that carries it names its marketplace order directly.
 const MarketplaceOrderMetaKey = "ordersync_marketplace_order_id"
 
 const platformName = "WooCommerce"
@@ -276,7 +276,7 @@ func gmt(s *string) (time.Time, bool) {
 // event maps a WooCommerce order onto the internal event.
 func (c *Client) event(o wcOrder) (order.Event, error) {
 	id := strconv.FormatInt(o.ID, 10)
-	status, err := rules.WooCommerceStatus(o.Status)
+	status, err := Status(o.Status)
 	if err != nil {
 		return order.Event{}, fail(syncerr.InvalidData, id, "field", "status").Wrap(fmt.Errorf("woocommerce: order %s: %w", id, err))
 	}
