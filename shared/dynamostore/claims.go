@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -143,9 +144,13 @@ func (s *Store) RecordError(ctx context.Context, r order.ErrorRecord) error {
 	return nil
 }
 
-// RecentErrors lists a connection's failures since a time, newest first.
-// Items past their TTL that DynamoDB has not deleted yet are left out.
+// RecentErrors lists a connection's failures since a time, newest first,
+// at most limit of them (none for a limit below 1). Items past their TTL
+// that DynamoDB has not deleted yet are left out.
 func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, limit int) ([]order.ErrorRecord, error) {
+	if limit < 1 {
+		return nil, nil
+	}
 	var out []order.ErrorRecord
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String("gsi1"),
@@ -157,7 +162,7 @@ func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, 
 			":now": num(s.now().Unix()),
 		},
 		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(int32(max(limit, 1))),
+		Limit:            aws.Int32(int32(min(limit, math.MaxInt32))),
 	})
 	for p.HasMorePages() && len(out) < limit {
 		page, err := p.NextPage(ctx)

@@ -11,10 +11,12 @@ import (
 
 	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 var _ syncer.Store = (*Store)(nil)
+var _ refresh.Store = (*Store)(nil)
 var _ merchantapi.Store = (*Store)(nil)
 
 func connPK(id string) string                   { return "CONN#" + id }

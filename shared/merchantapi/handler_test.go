@@ -16,20 +16,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/ordersync/ordersync/infra/localstack/stacktest"
-	"github.com/ordersync/ordersync/shared/dynamostore"
+	"github.com/ordersync/ordersync/shared/memstore"
 	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/secrets"
-	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/testkit/queuetest"
 )
-
-func TestMain(m *testing.M) { stacktest.Main(m) }
 
 // The keys of the test connections, as their secrets hold them.
 const (
@@ -45,14 +39,14 @@ func (f secretsFunc) Secret(ctx context.Context, name string) (string, error) { 
 
 type env struct {
 	t     *testing.T
-	store *dynamostore.Store
-	queue string
+	store *memstore.Store
+	queue *queuetest.Queue
 	now   time.Time
 	logs  *bytes.Buffer
 	h     *merchantapi.Handler
 }
 
-// newEnv provisions the template's table and queues and the connections:
+// newEnv builds an in-memory store and sync queue, and the connections:
 //
 //	acme      keys acme-api (and acme-api-next, a rotation); acme-api-old is gone
 //	other     key other-api
@@ -63,11 +57,9 @@ type env struct {
 //	flaky     a key ref whose secret cannot be read right now
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := stacktest.New(t, nil)
-	c := stacktest.Clients()
 	now := time.Now().UTC().Truncate(time.Second)
-	e := &env{t: t, queue: st.Ref("SyncQueue"), now: now, logs: &bytes.Buffer{},
-		store: dynamostore.New(c.DynamoDB, st.Ref("Table")).WithClock(func() time.Time { return now })}
+	e := &env{t: t, queue: &queuetest.Queue{}, now: now, logs: &bytes.Buffer{},
+		store: memstore.New().WithClock(func() time.Time { return now })}
 	for _, conn := range []order.Connection{
 		{ID: "acme", APIKeyRefs: []string{"acme-api-old", "acme-api", "acme-api-next"}},
 		{ID: "other", APIKeyRefs: []string{"other-api"}},
@@ -93,7 +85,7 @@ func newEnv(t *testing.T) *env {
 		return keys.Secret(ctx, name)
 	})
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.h = merchantapi.New(merchantapi.Config{Now: func() time.Time { return now }}, e.store, sec, sqsqueue.New(c.SQS, e.queue), log)
+	e.h = merchantapi.New(merchantapi.Config{Now: func() time.Time { return now }}, e.store, sec, e.queue, log)
 	return e
 }
 
@@ -179,45 +171,21 @@ func decode[T any](t *testing.T, r resp) T {
 	return v
 }
 
-// queued receives (and deletes) every message on the sync queue.
+// queued takes every message off the sync queue. (That SQS messages carry
+// the event id as an attribute is sqsqueue's to test.)
 func (e *env) queued() []order.Event {
 	e.t.Helper()
-	c := stacktest.Clients()
-	var out []order.Event
-	for {
-		res, err := c.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue),
-			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(res.Messages) == 0 {
-			return out
-		}
-		for _, m := range res.Messages {
-			var ev order.Event
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
-				e.t.Fatalf("message %s: %v", aws.ToString(m.Body), err)
-			}
-			if got := aws.ToString(m.MessageAttributes["source_event_id"].StringValue); got != ev.SourceEventID {
-				e.t.Errorf("message attribute source_event_id = %q, want the event's %q", got, ev.SourceEventID)
-			}
-			out = append(out, ev)
-			if _, err := c.SQS.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				e.t.Fatal(err)
-			}
-		}
+	out, err := e.queue.Take()
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	return out
 }
 
 // queueLength is how many messages wait on the sync queue.
 func (e *env) queueLength() string {
 	e.t.Helper()
-	out, err := stacktest.Clients().SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(e.queue), AttributeNames: []sqsAttr{"ApproximateNumberOfMessages"}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return out.Attributes["ApproximateNumberOfMessages"]
+	return fmt.Sprint(e.queue.Len())
 }
 
 // saveOrder stores an order of a connection that last failed to sync.
@@ -678,10 +646,9 @@ func TestRoutesAndMethods(t *testing.T) {
 func TestOutagesAnswer503AndQueueNothing(t *testing.T) {
 	e := newEnv(t)
 	e.saveOrder("acme", "m1")
-	c := stacktest.Clients()
 	keys := secrets.Static{"acme-api": acmeKey}
 	t.Run("the queue refuses", func(t *testing.T) {
-		h := merchantapi.New(merchantapi.Config{}, e.store, keys, sqsqueue.New(c.SQS, e.queue+"-missing"), nil)
+		h := merchantapi.New(merchantapi.Config{}, e.store, keys, &queuetest.Queue{Err: errors.New("sqs: no such queue")}, nil)
 		out, _ := h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: "ANY " + merchantapi.RouteOrderResync,
 			PathParameters: map[string]string{"connection": "acme", "marketplaceOrderId": "m1"},
 			Headers:        map[string]string{"authorization": "Bearer " + acmeKey},
@@ -690,9 +657,9 @@ func TestOutagesAnswer503AndQueueNothing(t *testing.T) {
 			t.Errorf("got %d %v %s, want 503 unavailable with Retry-After", out.StatusCode, out.Headers, out.Body)
 		}
 	})
-	t.Run("the table is missing", func(t *testing.T) {
-		store := dynamostore.New(c.DynamoDB, "no-such-table")
-		h := merchantapi.New(merchantapi.Config{}, store, keys, sqsqueue.New(c.SQS, e.queue), nil)
+	t.Run("the store fails", func(t *testing.T) {
+		store := failingStore{errors.New("dynamodb: no such table")}
+		h := merchantapi.New(merchantapi.Config{}, store, keys, e.queue, nil)
 		out, _ := h.Handle(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: "ANY " + merchantapi.RouteErrors,
 			PathParameters: map[string]string{"connection": "acme"},
 			Headers:        map[string]string{"authorization": "Bearer " + acmeKey},
@@ -705,38 +672,3 @@ func TestOutagesAnswer503AndQueueNothing(t *testing.T) {
 		t.Errorf("%s messages queued, want none", n)
 	}
 }
-
-// TestTemplateRoutes holds template.yaml's ApiFunction to the routes the
-// handler serves, each with any method (the handler answers 405 itself).
-func TestTemplateRoutes(t *testing.T) {
-	st := stacktest.New(t, nil)
-	fns, err := st.Functions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fns {
-		if f.LogicalID != "ApiFunction" {
-			continue
-		}
-		var got []string
-		for _, r := range f.Routes {
-			if r.Method != "ANY" {
-				t.Errorf("route %s: method %s, want ANY", r.Path, r.Method)
-			}
-			got = append(got, r.Path)
-		}
-		want := merchantapi.Routes()
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Errorf("template routes %v, want %v", got, want)
-		}
-		if f.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || f.Env["TABLE_NAME"] != st.Ref("Table") || f.Env["SECRETS_PREFIX"] == "" {
-			t.Errorf("env = %v, want SYNC_QUEUE_URL, TABLE_NAME and SECRETS_PREFIX", f.Env)
-		}
-		return
-	}
-	t.Fatal("template.yaml has no ApiFunction")
-}
-
-type sqsAttr = sqstypes.QueueAttributeName

@@ -2,7 +2,6 @@ package refresh_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,22 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/connectors"
-	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/httpclient"
+	"github.com/ordersync/ordersync/shared/memstore"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/secrets"
-	"github.com/ordersync/ordersync/shared/sqsqueue"
 	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/testkit/queuetest"
 )
-
-func TestMain(m *testing.M) { stacktest.Main(m) }
 
 type marketplaces struct{ secrets connectors.Secrets }
 
@@ -35,16 +28,14 @@ func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (s
 
 type env struct {
 	t     *testing.T
-	store *dynamostore.Store
+	store *memstore.Store
 	fake  *backmarkettest.Server
-	queue string
+	queue *queuetest.Queue
 	r     *refresh.Refresher
 }
 
 func newEnv(t *testing.T) *env {
-	st := stacktest.New(t, nil)
-	c := stacktest.Clients()
-	e := &env{t: t, store: dynamostore.New(c.DynamoDB, st.Ref("Table")), queue: st.Ref("SyncQueue"),
+	e := &env{t: t, store: memstore.New(), queue: &queuetest.Queue{},
 		fake: backmarkettest.New(backmarkettest.Options{Token: "bm-token"})}
 	srv := httptest.NewServer(e.fake)
 	t.Cleanup(srv.Close)
@@ -54,7 +45,7 @@ func newEnv(t *testing.T) *env {
 	if err := e.store.PutConnection(context.Background(), conn); err != nil {
 		t.Fatal(err)
 	}
-	e.r = refresh.New(e.store, marketplaces{secrets.Static{"bm": "bm-token"}}, sqsqueue.New(c.SQS, e.queue),
+	e.r = refresh.New(e.store, marketplaces{secrets.Static{"bm": "bm-token"}}, e.queue,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return e
 }
@@ -77,25 +68,11 @@ func (e *env) held(mk, code, kind string) {
 // queued drains the sync queue.
 func (e *env) queued() []order.Event {
 	e.t.Helper()
-	var out []order.Event
-	c := stacktest.Clients()
-	for {
-		res, err := c.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(res.Messages) == 0 {
-			return out
-		}
-		for _, m := range res.Messages {
-			var ev order.Event
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
-				e.t.Fatal(err)
-			}
-			out = append(out, ev)
-			_, _ = c.SQS.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle})
-		}
+	out, err := e.queue.Take()
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	return out
 }
 
 func (e *env) paused() bool {

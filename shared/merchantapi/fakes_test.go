@@ -1,0 +1,26 @@
+package merchantapi_test
+
+import (
+	"context"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/merchantapi"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// failingStore is a store in an outage: every call returns err.
+type failingStore struct{ err error }
+
+var _ merchantapi.Store = failingStore{}
+
+func (f failingStore) Connection(context.Context, string) (order.Connection, error) {
+	return order.Connection{}, f.err
+}
+
+func (f failingStore) LoadOrder(context.Context, string, string) (order.State, error) {
+	return order.State{}, f.err
+}
+
+func (f failingStore) RecentErrors(context.Context, string, time.Time, int) ([]order.ErrorRecord, error) {
+	return nil, f.err
+}

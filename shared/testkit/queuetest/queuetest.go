@@ -1,0 +1,62 @@
+// Package queuetest is an in-memory sync queue for the tests of the use
+// cases that enqueue order events (the refresh, the merchant API), so that
+// they need no SQS emulator. What goes on the queue travels as JSON, as it
+// does on SQS: a test reads back what the sync would receive.
+package queuetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// Queue records enqueued events. Err, when set, is returned by Enqueue and
+// nothing is queued (an outage). The zero Queue is empty and ready. It is
+// safe for concurrent use.
+type Queue struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	Err    error
+}
+
+// Enqueue queues e, as its JSON body.
+func (q *Queue) Enqueue(_ context.Context, e order.Event) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.Err != nil {
+		return q.Err
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("queuetest: encode event: %w", err)
+	}
+	q.bodies = append(q.bodies, b)
+	return nil
+}
+
+// Take returns every queued event, oldest first, and empties the queue (as
+// a consumer receiving and deleting them would).
+func (q *Queue) Take() ([]order.Event, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]order.Event, 0, len(q.bodies))
+	for _, b := range q.bodies {
+		var e order.Event
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("queuetest: message %s: %w", b, err)
+		}
+		out = append(out, e)
+	}
+	q.bodies = nil
+	return out, nil
+}
+
+// Len returns how many events wait on the queue.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.bodies)
+}
