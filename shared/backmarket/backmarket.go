@@ -225,7 +225,7 @@ func (c *Client) Accept(ctx context.Context, o order.MarketplaceOrder) error {
 		}
 		return c.refused(o.ID, o.Status, order.StatusAccepted)
 	}
-	for _, l := range todo {
+	for i, l := range todo {
 		err := c.update(ctx, o.ID, update{NewState: lineAccepted, SKU: l.SKU}, l.Status, order.StatusAccepted)
 		if err == nil {
 			continue
@@ -235,9 +235,18 @@ func (c *Client) Accept(ctx context.Context, o order.MarketplaceOrder) error {
 		}) {
 			continue
 		}
-		return err
+		return cut(err, i)
 	}
 	return nil
+}
+
+// cut marks the error of a per-line call that failed after made lines
+// were changed: part of the change was made.
+func cut(err error, made int) error {
+	if made > 0 {
+		return syncerr.PartlyApplied(err)
+	}
+	return err
 }
 
 // Ship marks the parcel's lines shipped, one POST per line ({order_id,
@@ -263,25 +272,28 @@ func (c *Client) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Par
 	if err != nil {
 		return err
 	}
+	made := 0
 	for _, l := range targets {
 		if shippedWith(l, o, p.Tracking) {
 			continue
 		}
 		if rules.Terminal(l.Status) {
-			return c.refused(o.ID, l.Status, order.StatusShipped)
+			return cut(c.refused(o.ID, l.Status, order.StatusShipped), made)
 		}
 		u := update{NewState: lineShipped, SKU: l.SKU, TrackingNumber: p.Tracking.Number,
 			TrackingURL: p.Tracking.URL, Shipper: p.Tracking.Carrier}
 		err := c.update(ctx, o.ID, u, l.Status, order.StatusShipped)
 		if err == nil {
+			made++
 			continue
 		}
 		if c.settled(ctx, err, o.ID, l.SKU, func(now order.MarketplaceLine) bool {
 			return now.Status == order.StatusShipped && rules.SameTrackingNumber(now.Tracking.Number, p.Tracking.Number)
 		}) {
+			made++
 			continue
 		}
-		return err
+		return cut(err, made)
 	}
 	return nil
 }

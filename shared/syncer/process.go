@@ -428,10 +428,11 @@ func (j *job) landed(ctx context.Context, mp Marketplace, id, key string, action
 
 // outcomeUnknown reports whether a failed call may still have been applied:
 // a timeout, a cancelled context or a broken connection, rather than an
-// answer.
+// answer; or a call that made part of its change.
 func outcomeUnknown(err error) bool {
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || (errors.As(err, &ne) && ne.Timeout())
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, syncerr.ErrPartlyApplied) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // effectKey names a marketplace call by what it does to which order, never

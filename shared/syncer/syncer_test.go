@@ -1,12 +1,16 @@
 package syncer_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +50,8 @@ type env struct {
 	fake  *backmarkettest.Server
 	conn  order.Connection
 	notes *notices
+	// client is the Back Market connector's HTTP client.
+	client *http.Client
 	// wrap, when set, wraps the marketplace the syncer gets.
 	wrap func(syncer.Marketplace) syncer.Marketplace
 	id   int64
@@ -66,7 +72,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) syncer(cfg syncer.Config) *syncer.Syncer {
 	return syncer.New(cfg, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
-		var mp syncer.Marketplace = backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"})
+		var mp syncer.Marketplace = backmarket.New(cmp.Or(e.client, http.DefaultClient), backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"})
 		if e.wrap != nil {
 			mp = e.wrap(mp)
 		}
@@ -182,3 +188,65 @@ func TestACallWhoseAnswerWasLostIsNotMadeAgainOnALaggingRead(t *testing.T) {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+// failNthPost answers the nth POST with a 503, without passing it on.
+type failNthPost struct {
+	next  http.RoundTripper
+	nth   int32
+	posts atomic.Int32
+}
+
+func (f *failNthPost) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && f.posts.Add(1) == f.nth {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"error":"unavailable"}`)), Request: r}, nil
+	}
+	return f.next.RoundTrip(r)
+}
+
+// staleAfterShip answers reads with the order as it was before the last
+// Ship, for a few reads after it, whatever the ship's answer was.
+type staleAfterShip struct{ lagging }
+
+func (l *staleAfterShip) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Parcel) error {
+	before, err := l.Marketplace.Order(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	err = l.Marketplace.Ship(ctx, o, p)
+	l.mu.Lock()
+	l.stale, l.reads = &before, 3
+	l.mu.Unlock()
+	return err
+}
+
+// Found by the soak: Back Market ships line by line, so a shipment refused
+// at its second line had made its first; the claim was released and the
+// next try, on a lagging read, shipped the first line again.
+func TestAShipmentCutHalfWayIsNotMadeAgainOnALaggingRead(t *testing.T) {
+	e := newEnv(t)
+	e.id++
+	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A", "SKU-B"))
+	mk, store := fmt.Sprint(e.id), fmt.Sprint(9000+e.id)
+	// POSTs 1 and 2 accept the lines, 3 ships SKU-A, 4 (SKU-B) is refused.
+	e.client = &http.Client{Transport: &failNthPost{next: http.DefaultTransport, nth: 4}}
+	l := &staleAfterShip{}
+	e.wrap = func(mp syncer.Marketplace) syncer.Marketplace { l.Marketplace = mp; return l }
+	s := e.syncer(syncer.Config{EffectLease: 300 * time.Millisecond})
+	ev := shipped(mk, store, "6A3", time.Now())
+	ev.Lines = []order.Line{{SKU: "SKU-A", Quantity: 1}, {SKU: "SKU-B", Quantity: 1}}
+	ev.Parcels[0].Lines = ev.Lines
+	for attempt := 1; attempt <= 3; attempt++ {
+		s.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: attempt})
+	}
+	time.Sleep(300 * time.Millisecond) // the lease runs out; reads are fresh again
+	s.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: 1})
+	perLine := map[string]int{}
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mk && c.NewState == 3 && c.Status < 300 {
+			perLine[c.SKU]++
+		}
+	}
+	if perLine["SKU-A"] != 1 || perLine["SKU-B"] != 1 {
+		t.Errorf("ship calls per line = %v, want each line shipped once", perLine)
+	}
+}

@@ -107,6 +107,23 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrPartlyApplied is in the chain of an error from a call that made part
+// of its change before it failed (a Back Market shipment whose first line
+// shipped): like a lost answer's, its outcome is known only by reading the
+// order again, and reads may lag.
+var ErrPartlyApplied = errors.New("part of the change was made")
+
+// PartlyApplied marks err as coming from a call that made part of its
+// change. A classified err keeps its code.
+func PartlyApplied(err error) error {
+	if e, ok := As(err); ok {
+		c := *e
+		c.Err = errors.Join(ErrPartlyApplied, e.Err)
+		return &c
+	}
+	return fmt.Errorf("%w: %w", ErrPartlyApplied, err)
+}
+
 // As returns the classified Error in err's chain, if any.
 func As(err error) (*Error, bool) {
 	var e *Error
