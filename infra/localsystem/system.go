@@ -105,7 +105,11 @@ func (s *System) start(ctx context.Context, o Options) error {
 	if s.Clients, err = emu.Clients(ctx); err != nil {
 		return err
 	}
-	tmpl, err := localstack.LoadTemplate(filepath.Join(moduleRoot(), "template.yaml"))
+	root, err := localaws.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	tmpl, err := localstack.LoadTemplate(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		return err
 	}
@@ -303,14 +307,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func moduleRoot() string {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	return wd
 }
