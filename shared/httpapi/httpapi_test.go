@@ -1,14 +1,19 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 func TestCatalogueParses(t *testing.T) {
@@ -137,5 +142,47 @@ func TestHeader(t *testing.T) {
 				t.Errorf("Header(%q) = %q, want %q", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+type secretMap map[string]string
+
+func (m secretMap) Secret(_ context.Context, name string) (string, error) {
+	if name == "down" {
+		return "", errors.New("ssm: timeout")
+	}
+	v, ok := m[name]
+	if !ok {
+		return "", fmt.Errorf("%q: %w", name, order.ErrNotFound)
+	}
+	return v, nil
+}
+
+func TestResolveSecrets(t *testing.T) {
+	s := secretMap{"new": "n", "old": "o", "blank": ""}
+	tests := []struct {
+		name        string
+		refs        []string
+		want        []string
+		wantSkipped []string
+		wantErr     bool
+	}{
+		{"all found, in order", []string{"old", "new"}, []string{"o", "n"}, nil, false},
+		{"one left behind by a rotation", []string{"gone", "new"}, []string{"n"}, []string{"gone"}, false},
+		{"blank values left out", []string{"blank", "new"}, []string{"n"}, nil, false},
+		{"none", nil, []string{}, nil, false},
+		{"store down", []string{"new", "down"}, nil, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var skipped []string
+			got, err := ResolveSecrets(context.Background(), s, tt.refs, func(ref string) { skipped = append(skipped, ref) })
+			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) || !slices.Equal(skipped, tt.wantSkipped) {
+				t.Errorf("ResolveSecrets = %q, %v, skipped %q; want %q, error %v, skipped %q", got, err, skipped, tt.want, tt.wantErr, tt.wantSkipped)
+			}
+		})
+	}
+	if _, err := ResolveSecrets(context.Background(), s, []string{"gone"}, nil); err != nil {
+		t.Errorf("a nil skipped: %v", err)
 	}
 }

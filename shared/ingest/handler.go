@@ -334,25 +334,13 @@ func DedupKey(e order.Event) string {
 	return e.Connection + "/" + string(e.Source) + "/" + e.Topic + "/" + e.SourceEventID
 }
 
-// resolveSecrets returns the connection's webhook secrets that exist. A ref
-// that is not found is skipped (a rotation left it behind); any other error
-// is returned.
+// resolveSecrets returns the connection's webhook secrets that exist,
+// logging the refs a rotation left behind.
 func (h *Handler) resolveSecrets(ctx context.Context, conn order.Connection) ([]string, error) {
-	out := make([]string, 0, len(conn.WebhookSecretRefs))
-	for _, ref := range conn.WebhookSecretRefs {
-		s, err := h.secrets.Secret(ctx, ref)
-		switch {
-		case errors.Is(err, order.ErrNotFound):
-			h.log.LogAttrs(ctx, slog.LevelWarn, "webhook secret ref not found",
-				slog.String("connection", conn.ID), slog.String("secret_ref", ref))
-			continue
-		case err != nil:
-			return nil, err
-		case s != "":
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return httpapi.ResolveSecrets(ctx, h.secrets, conn.WebhookSecretRefs, func(ref string) {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook secret ref not found",
+			slog.String("connection", conn.ID), slog.String("secret_ref", ref))
+	})
 }
 
 func (h *Handler) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {

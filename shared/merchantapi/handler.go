@@ -166,24 +166,13 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 	return rt.serve(h, ctx, c)
 }
 
-// apiKeys returns the connection's API keys that exist. A ref that is not
-// found is skipped (a rotation left it behind); any other error is
-// returned.
+// apiKeys returns the connection's API keys that exist, logging the refs
+// a rotation left behind.
 func (h *Handler) apiKeys(ctx context.Context, conn order.Connection) ([]string, error) {
-	out := make([]string, 0, len(conn.APIKeyRefs))
-	for _, ref := range conn.APIKeyRefs {
-		s, err := h.secrets.Secret(ctx, ref)
-		switch {
-		case errors.Is(err, order.ErrNotFound):
-			h.log.LogAttrs(ctx, slog.LevelWarn, "api key ref not found",
-				slog.String("connection", conn.ID), slog.String("secret_ref", ref))
-		case err != nil:
-			return nil, err
-		case s != "":
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return httpapi.ResolveSecrets(ctx, h.secrets, conn.APIKeyRefs, func(ref string) {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "api key ref not found",
+			slog.String("connection", conn.ID), slog.String("secret_ref", ref))
+	})
 }
 
 // matches reports whether token is one of keys, in time that depends on
