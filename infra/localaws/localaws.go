@@ -73,10 +73,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if d, q, s := os.Getenv(EnvDynamoDB), os.Getenv(EnvSQS), os.Getenv(EnvSES); d != "" && q != "" && s != "" {
 		return &Stack{Endpoints: Endpoints{DynamoDB: d, SQS: q, SES: s}}, nil
 	}
-	dir, err := moduleDir()
+	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err
 	}
+	dir := filepath.Join(root, "infra", "local")
 	nm := filepath.Join(dir, "node_modules")
 	if _, err := os.Stat(nm); err != nil {
 		return nil, fmt.Errorf("localaws: %s is missing: run `make deps` (npm ci --prefix infra/local) first", nm)
@@ -215,16 +216,16 @@ type Mail struct {
 	At int64 `json:"at"`
 }
 
-// moduleDir returns infra/local in the module holding this package's
-// caller's working directory.
-func moduleDir() (string, error) {
+// ModuleRoot returns the folder of the go.mod above the working directory:
+// the repository's root, where template.yaml and infra/local are.
+func ModuleRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "infra", "local"), nil
+			return d, nil
 		}
 		if filepath.Dir(d) == d {
 			return "", errors.New("localaws: no go.mod above the working directory")

@@ -221,7 +221,7 @@ func (p *Poller) PollOnce(ctx context.Context, wait time.Duration) (int, error) 
 	resp, herr := p.Handler(fctx, ev)
 	cancel()
 	if herr != nil {
-		p.Log.Error("sync function failed; the batch returns to the queue", "err", herr)
+		p.Log.Error("function failed; the batch returns to the queue", "err", herr)
 		return len(out.Messages), nil
 	}
 	failed := map[string]bool{}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,14 +40,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func provision(t *testing.T) *Stack {
+// provision provisions testdata/template.yaml under a fresh prefix.
+func provision(t *testing.T, params map[string]string) *Stack {
 	t.Helper()
-	tmpl, err := LoadTemplate("../../template.yaml")
+	tmpl, err := LoadTemplate(filepath.Join("testdata", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	prefix := fmt.Sprintf("t%d-", time.Now().UnixNano())
-	st, err := Provision(context.Background(), tmpl, prefix, Clients{DynamoDB: emu.DynamoDB, SQS: emu.SQS}, map[string]string{"MaxReceiveCount": "2"})
+	st, err := Provision(context.Background(), tmpl, prefix, Clients{DynamoDB: emu.DynamoDB, SQS: emu.SQS}, params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +57,8 @@ func provision(t *testing.T) *Stack {
 
 func TestProvisionFromTemplate(t *testing.T) {
 	ctx := context.Background()
-	st := provision(t)
-	table := st.Ref("Table")
+	st := provision(t, map[string]string{"Tries": "2"})
+	table := st.Ref("Store")
 	d, err := emu.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
 		t.Fatalf("table %q: %v", table, err)
@@ -67,15 +70,15 @@ func TestProvisionFromTemplate(t *testing.T) {
 	if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires_at" {
 		t.Errorf("TTL = %+v, %v; want expires_at", ttl, err)
 	}
-	attrs, err := emu.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(st.Ref("SyncQueue")), AttributeNames: []sqsAttr{"All"}})
+	attrs, err := emu.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(st.Ref("Jobs")), AttributeNames: []sqsAttr{"All"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := attrs.Attributes["RedrivePolicy"], st.Attr("SyncDLQ", "Arn"); !strings.Contains(got, want) || !strings.Contains(got, `"maxReceiveCount":"2"`) && !strings.Contains(got, `"maxReceiveCount":2`) {
+	if got, want := attrs.Attributes["RedrivePolicy"], st.Attr("Dead", "Arn"); !strings.Contains(got, want) || !strings.Contains(got, `"maxReceiveCount":"2"`) && !strings.Contains(got, `"maxReceiveCount":2`) {
 		t.Errorf("RedrivePolicy = %s, want DLQ %s and the overridden maxReceiveCount 2", got, want)
 	}
-	if got := attrs.Attributes["VisibilityTimeout"]; got != "360" {
-		t.Errorf("VisibilityTimeout = %s, want 360", got)
+	if got := attrs.Attributes["VisibilityTimeout"]; got != "180" {
+		t.Errorf("VisibilityTimeout = %s, want 180", got)
 	}
 
 	fns, err := st.Functions()
@@ -86,32 +89,25 @@ func TestProvisionFromTemplate(t *testing.T) {
 	for _, f := range fns {
 		byID[f.LogicalID] = f
 	}
-	wh := byID["WebhookFunction"]
-	if len(wh.Routes) != 1 || wh.Routes[0] != (Route{"POST", "/webhooks/{source}/{connection}"}) {
-		t.Errorf("webhook routes = %+v", wh.Routes)
+	if len(byID) != 3 {
+		t.Errorf("functions = %+v, want Front, Worker and Ticker", fns)
 	}
-	if wh.Env["TABLE_NAME"] != table || wh.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || wh.Timeout != 5*time.Second {
-		t.Errorf("webhook env/timeout = %v %v", wh.Env, wh.Timeout)
+	front := byID["Front"]
+	if want := []Route{{"ANY", "/things/{id}"}, {"GET", "/hello/{name}"}}; !slices.Equal(front.Routes, want) {
+		t.Errorf("front routes = %+v, want %+v (sorted by event name)", front.Routes, want)
 	}
-	api := byID["ApiFunction"]
-	if len(api.Routes) != 4 || api.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || api.Env["TABLE_NAME"] != table {
-		t.Errorf("api routes/env = %+v %v", api.Routes, api.Env)
+	if front.Env["STORE"] != table || front.Env["GREETING"] != "hello" || front.Env["JOBS_URL"] != st.Ref("Jobs") || front.Timeout != 7*time.Second {
+		t.Errorf("front env/timeout = %v %v; want the globals' and its own, 7 s", front.Env, front.Timeout)
 	}
-	for _, r := range api.Routes {
-		if r.Method != "ANY" {
-			t.Errorf("api route %+v: want ANY, so the function answers a wrong method itself", r)
-		}
+	w := byID["Worker"]
+	if want := []QueueSource{{QueueURL: st.Ref("Jobs"), BatchSize: 5, ReportBatchFailures: true}}; !slices.Equal(w.Queues, want) {
+		t.Errorf("worker queues = %+v, want %+v", w.Queues, want)
 	}
-	sy := byID["SyncFunction"]
-	if len(sy.Queues) != 1 || sy.Queues[0].QueueURL != st.Ref("SyncQueue") || !sy.Queues[0].ReportBatchFailures || sy.Queues[0].BatchSize != 10 {
-		t.Errorf("sync queues = %+v", sy.Queues)
+	if w.Env["TRIES"] != "2" || w.Env["DEAD_URL"] != st.Ref("Dead") || w.Timeout != 30*time.Second {
+		t.Errorf("worker env/timeout = %v %v; want the overridden Tries, the DLQ's URL, 30 s", w.Env, w.Timeout)
 	}
-	if sy.Env["DLQ_URL"] != st.Ref("SyncDLQ") || sy.Env["MAX_RECEIVE_COUNT"] != "2" {
-		t.Errorf("sync env = %v", sy.Env)
-	}
-	rf := byID["RefreshFunction"]
-	if len(rf.Schedules) != 1 || rf.Schedules[0].Expression != "cron(20 * * * ? *)" {
-		t.Errorf("refresh schedules = %+v", rf.Schedules)
+	if want := []Schedule{{Name: "Tick", Expression: "rate(1 hour)"}}; !slices.Equal(byID["Ticker"].Schedules, want) {
+		t.Errorf("ticker schedules = %+v, want %+v", byID["Ticker"].Schedules, want)
 	}
 	// Provisioning again reuses what exists.
 	if _, err := Provision(ctx, st.Template, st.Prefix, Clients{DynamoDB: emu.DynamoDB, SQS: emu.SQS}, nil); err != nil {
@@ -123,8 +119,8 @@ func TestProvisionFromTemplate(t *testing.T) {
 // leaves the failures, the way the Lambda event source mapping does.
 func TestPollerPartialBatch(t *testing.T) {
 	ctx := context.Background()
-	st := provision(t)
-	url := st.Ref("SyncQueue")
+	st := provision(t, nil)
+	url := st.Ref("Jobs")
 	for _, b := range []string{"ok-1", "fail", "ok-2"} {
 		if _, err := emu.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(b)}); err != nil {
 			t.Fatal(err)
@@ -137,7 +133,7 @@ func TestPollerPartialBatch(t *testing.T) {
 			var resp events.SQSEventResponse
 			for _, r := range ev.Records {
 				seen = append(seen, r.Body)
-				if r.Attributes["ApproximateReceiveCount"] == "" || r.EventSourceARN != st.Attr("SyncQueue", "Arn") {
+				if r.Attributes["ApproximateReceiveCount"] == "" || r.EventSourceARN != st.Attr("Jobs", "Arn") {
 					t.Errorf("record %s lacks its receive count or source ARN: %+v", r.Body, r)
 				}
 				if r.Body == "fail" {

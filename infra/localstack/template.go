@@ -1,8 +1,10 @@
-// Package localstack runs ordersync's template.yaml on a developer's machine:
-// it creates the template's table and queues in the local emulators, and
-// invokes the template's functions the way API Gateway, the SQS event source
-// mapping and EventBridge would. The template stays the single source of
-// truth: nothing here names a table, a queue or a route of its own.
+// Package localstack runs a SAM template (ordersync's template.yaml) on a
+// developer's machine: Provision creates the template's tables and queues
+// in the local emulators, and Run invokes the template's functions the way
+// API Gateway, the SQS event source mapping and EventBridge would, each
+// with the handler given under its logical id. The template stays the
+// single source of truth: nothing here names a function, a table, a queue
+// or a route of its own.
 package localstack
 
 import (

@@ -58,18 +58,18 @@ type System struct {
 	Secrets    map[string]string
 	Clients    localaws.Clients
 
-	log      *slog.Logger
-	emu      *localaws.Stack
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	servers  []*http.Server
-	schedule map[string]localstack.ScheduleHandler
-	tmpDir   string
+	log     *slog.Logger
+	emu     *localaws.Stack
+	runner  *localstack.Runner
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	servers []*http.Server
+	tmpDir  string
 }
 
 // Start brings the system up. Stop ends it.
 func Start(ctx context.Context, o Options) (*System, error) {
-	s := &System{log: o.Log, schedule: map[string]localstack.ScheduleHandler{}}
+	s := &System{log: o.Log}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -105,7 +105,11 @@ func (s *System) start(ctx context.Context, o Options) error {
 	if s.Clients, err = emu.Clients(ctx); err != nil {
 		return err
 	}
-	tmpl, err := localstack.LoadTemplate(filepath.Join(moduleRoot(), "template.yaml"))
+	root, err := localaws.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	tmpl, err := localstack.LoadTemplate(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		return err
 	}
@@ -128,59 +132,40 @@ func (s *System) start(ctx context.Context, o Options) error {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	fns, err := s.Stack.Functions()
-	if err != nil {
+	if s.runner, err = localstack.Run(runCtx, s.Stack, s.functions(secretsFile), localstack.RunOptions{SQS: s.Clients.SQS, Log: s.log}); err != nil {
 		return err
 	}
-	var routes []localstack.APIRoute
-	for _, f := range fns {
-		getenv := envOf(f.Env, map[string]string{"SECRETS_FILE": secretsFile})
-		opts := app.Options{Getenv: getenv, Log: s.log.With("function", f.LogicalID),
-			DynamoDB: []func(*dynamodb.Options){localaws.DynamoDBLocalFix}}
-		switch f.LogicalID {
-		case "WebhookFunction", "ApiFunction":
-			newHandler := app.NewWebhook
-			if f.LogicalID == "ApiFunction" {
-				newHandler = app.NewAPI
-			}
-			h, err := newHandler(ctx, opts)
-			if err != nil {
-				return err
-			}
-			for _, r := range f.Routes {
-				routes = append(routes, localstack.APIRoute{Route: r, Timeout: f.Timeout, Handler: h})
-			}
-		case "SyncFunction":
-			h, err := app.NewSync(ctx, opts)
-			if err != nil {
-				return err
-			}
-			for _, q := range f.Queues {
-				p := &localstack.Poller{SQS: s.Clients.SQS, Source: q, Timeout: f.Timeout, Handler: h, Log: opts.Log}
-				s.wg.Add(1)
-				go func() { defer s.wg.Done(); p.Run(runCtx) }()
-			}
-		case "RefreshFunction":
-			h, err := app.NewRefresh(ctx, opts)
-			if err != nil {
-				return err
-			}
-			for _, sc := range f.Schedules {
-				s.schedule[sc.Name] = h
-				s.wg.Add(1)
-				go func() { defer s.wg.Done(); s.runSchedule(runCtx, sc, h) }()
-			}
-		default:
-			return fmt.Errorf("localsystem: template function %s has no local wiring in localsystem", f.LogicalID)
-		}
-	}
-	api := http.NewServeMux()
-	api.Handle("/", localstack.NewAPI(routes, s.log))
-	api.HandleFunc("POST /_local/schedules/{name}", s.fireSchedule)
-	if s.APIURL, err = s.serve(o.APIAddr, api); err != nil {
+	if s.APIURL, err = s.serve(o.APIAddr, s.runner); err != nil {
 		return fmt.Errorf("HTTP API: %w", err)
 	}
 	return nil
+}
+
+// functions builds each function of the template with app, as its Lambda
+// main does, from the environment the template gives it, by logical id.
+func (s *System) functions(secretsFile string) map[string]localstack.NewHandler {
+	options := func(f localstack.Function) app.Options {
+		return app.Options{Getenv: envOf(f.Env, map[string]string{"SECRETS_FILE": secretsFile}), Log: s.log.With("function", f.LogicalID),
+			DynamoDB: []func(*dynamodb.Options){localaws.DynamoDBLocalFix}}
+	}
+	return map[string]localstack.NewHandler{
+		"WebhookFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
+			h, err := app.NewWebhook(ctx, options(f))
+			return localstack.Handler{HTTP: h}, err
+		},
+		"ApiFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
+			h, err := app.NewAPI(ctx, options(f))
+			return localstack.Handler{HTTP: h}, err
+		},
+		"SyncFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
+			h, err := app.NewSync(ctx, options(f))
+			return localstack.Handler{SQS: h}, err
+		},
+		"RefreshFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
+			h, err := app.NewRefresh(ctx, options(f))
+			return localstack.Handler{Schedule: h}, err
+		},
+	}
 }
 
 // Stop ends everything Start started.
@@ -194,6 +179,9 @@ func (s *System) Stop() {
 		cancel()
 	}
 	s.wg.Wait()
+	if s.runner != nil {
+		s.runner.Wait()
+	}
 	if s.emu != nil {
 		s.emu.Stop()
 	}
@@ -220,40 +208,6 @@ func (s *System) serve(addr string, h http.Handler) (string, error) {
 		}
 	}()
 	return "http://" + l.Addr().String(), nil
-}
-
-func (s *System) runSchedule(ctx context.Context, sc localstack.Schedule, h localstack.ScheduleHandler) {
-	for {
-		next, err := localstack.NextRun(sc.Expression, time.Now())
-		if err != nil {
-			s.log.Error("schedule not run locally", "schedule", sc.Name, "err", err)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(next)):
-			if err := h(ctx, localstack.ScheduledEvent("arn:aws:scheduler:local:000000000000:schedule/"+sc.Name, next)); err != nil {
-				s.log.Error("scheduled run failed", "schedule", sc.Name, "err", err)
-			}
-		}
-	}
-}
-
-// fireSchedule runs a schedule now: POST /_local/schedules/{name}.
-func (s *System) fireSchedule(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	h, ok := s.schedule[name]
-	if !ok {
-		http.Error(w, `{"error":"no such schedule"}`, http.StatusNotFound)
-		return
-	}
-	if err := h(r.Context(), localstack.ScheduledEvent("arn:aws:scheduler:local:000000000000:schedule/"+name, time.Now())); err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func envOf(vars, extra map[string]string) func(string) string {
@@ -303,14 +257,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func moduleRoot() string {
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	return wd
 }

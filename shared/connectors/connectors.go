@@ -5,6 +5,7 @@
 package connectors
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,7 +65,7 @@ func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets
 			return nil, err
 		}
 		o := opts.BackMarket
-		o.BaseURL = firstNonEmpty(ep.BaseURL, o.BaseURL, DefaultBackMarketURL)
+		o.BaseURL = cmp.Or(strings.TrimSpace(ep.BaseURL), strings.TrimSpace(o.BaseURL), DefaultBackMarketURL)
 		if err := checkURL(o.BaseURL, conn.ID, backmarket.Name); err != nil {
 			return nil, err
 		}
@@ -79,12 +80,12 @@ func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets
 			return nil, err
 		}
 		o := opts.Mirakl
-		o.BaseURL = firstNonEmpty(ep.BaseURL, o.BaseURL)
+		o.BaseURL = cmp.Or(strings.TrimSpace(ep.BaseURL), strings.TrimSpace(o.BaseURL))
 		if err := checkURL(o.BaseURL, conn.ID, mirakl.Name); err != nil {
 			return nil, err
 		}
 		o.APIKey = key
-		o.ShopID = firstNonEmpty(ep.Account, o.ShopID)
+		o.ShopID = cmp.Or(strings.TrimSpace(ep.Account), strings.TrimSpace(o.ShopID))
 		return mirakl.New(hc, o), nil
 	}
 	return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(ep.Platform)).
@@ -150,13 +151,4 @@ func acceptLanguage(base string) string {
 		}
 	}
 	return "fr-fr"
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }

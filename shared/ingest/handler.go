@@ -1,9 +1,8 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ordersync/ordersync/shared/bigcommerce"
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/webhook"
@@ -91,15 +91,9 @@ func New(cfg Config, conns Connections, secrets Secrets, dedup Deduper, q Queue,
 		cfg.CleanupTimeout = DefaultCleanupTimeout
 	}
 	bc := &cfg.BigCommerceHeaders
-	if bc.ID == "" {
-		bc.ID = webhook.HeaderStandardID
-	}
-	if bc.Timestamp == "" {
-		bc.Timestamp = webhook.HeaderStandardTimestamp
-	}
-	if bc.Signature == "" {
-		bc.Signature = webhook.HeaderStandardSignature
-	}
+	bc.ID = cmp.Or(bc.ID, webhook.HeaderStandardID)
+	bc.Timestamp = cmp.Or(bc.Timestamp, webhook.HeaderStandardTimestamp)
+	bc.Signature = cmp.Or(bc.Signature, webhook.HeaderStandardSignature)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -107,7 +101,8 @@ func New(cfg Config, conns Connections, secrets Secrets, dedup Deduper, q Queue,
 }
 
 // Codes the handler answers with, besides webhook's, in the "code" member
-// of an error body or the "reason" member of a 200.
+// of an error body or the "reason" member of a 200. The words of each are
+// in httpapi's catalogue.
 const (
 	codeMethodNotAllowed  = "method_not_allowed"
 	codeUnknownSource     = "unknown_source"
@@ -120,28 +115,6 @@ const (
 	codeInFlight          = "in_flight"
 	codePing              = "ping"
 )
-
-// messages are the words a sender reads for each code, kept together so they
-// can be reviewed in one place. None quotes the request.
-var messages = map[string]string{
-	codeMethodNotAllowed:                 "only POST is accepted",
-	codeUnknownSource:                    "unknown webhook source",
-	codeUnknownConnection:                "unknown connection",
-	codeBodyTooLarge:                     "body too large",
-	codeUnsupportedMedia:                 "content type must be application/json",
-	codeMalformedBody:                    "body is marked base64 but is not valid base64",
-	codeUnavailable:                      "temporarily unavailable; retry later",
-	codeSecretUnavailable:                "signing secret unavailable; retry later",
-	codeInFlight:                         "this event is being processed; retry later",
-	string(webhook.CodeSignatureMissing): "missing signature",
-	string(webhook.CodeSignatureInvalid): "signature does not match",
-	string(webhook.CodeTimestampInvalid): "signature timestamp is not a Unix time in seconds",
-	string(webhook.CodeTimestampStale):   "signature timestamp too far from now",
-	string(webhook.CodeMalformedJSON):    "body is not a valid JSON object",
-	string(webhook.CodeMissingField):     "missing field",
-	string(webhook.CodeInvalidField):     "invalid field",
-	string(webhook.CodeMissingHeader):    "missing header",
-}
 
 // delivery is one request as the handler reads it.
 type delivery struct {
@@ -178,23 +151,14 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return h.reject(ctx, d, http.StatusNotFound, codeUnknownConnection, ""), nil
 	}
 
-	// Size before decoding anything: base64 grows 3 bytes to 4.
-	limit := h.cfg.MaxBodyBytes
-	if req.IsBase64Encoded {
-		if int64(len(req.Body)) > (limit+2)/3*4 {
-			return h.reject(ctx, d, http.StatusRequestEntityTooLarge, codeBodyTooLarge, ""), nil
-		}
-		b, err := base64.StdEncoding.DecodeString(req.Body)
-		if err != nil {
-			return h.reject(ctx, d, http.StatusBadRequest, codeMalformedBody, ""), nil
-		}
-		d.body = b
-	} else {
-		d.body = []byte(req.Body)
-	}
-	if int64(len(d.body)) > limit {
+	body, err := httpapi.Body(req, h.cfg.MaxBodyBytes)
+	switch {
+	case errors.Is(err, httpapi.ErrBodyTooLarge):
 		return h.reject(ctx, d, http.StatusRequestEntityTooLarge, codeBodyTooLarge, ""), nil
+	case err != nil:
+		return h.reject(ctx, d, http.StatusBadRequest, codeMalformedBody, ""), nil
 	}
+	d.body = body
 
 	switch mediaType(d.header.get("content-type")) {
 	case "application/json":
@@ -373,25 +337,13 @@ func DedupKey(e order.Event) string {
 	return e.Connection + "/" + string(e.Source) + "/" + e.Topic + "/" + e.SourceEventID
 }
 
-// resolveSecrets returns the connection's webhook secrets that exist. A ref
-// that is not found is skipped (a rotation left it behind); any other error
-// is returned.
+// resolveSecrets returns the connection's webhook secrets that exist,
+// logging the refs a rotation left behind.
 func (h *Handler) resolveSecrets(ctx context.Context, conn order.Connection) ([]string, error) {
-	out := make([]string, 0, len(conn.WebhookSecretRefs))
-	for _, ref := range conn.WebhookSecretRefs {
-		s, err := h.secrets.Secret(ctx, ref)
-		switch {
-		case errors.Is(err, order.ErrNotFound):
-			h.log.LogAttrs(ctx, slog.LevelWarn, "webhook secret ref not found",
-				slog.String("connection", conn.ID), slog.String("secret_ref", ref))
-			continue
-		case err != nil:
-			return nil, err
-		case s != "":
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return httpapi.ResolveSecrets(ctx, h.secrets, conn.WebhookSecretRefs, func(ref string) {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook secret ref not found",
+			slog.String("connection", conn.ID), slog.String("secret_ref", ref))
+	})
 }
 
 func (h *Handler) cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -406,7 +358,7 @@ func (h *Handler) reject(ctx context.Context, d delivery, status int, code, fiel
 		attrs = append(attrs, slog.String("field", field))
 	}
 	h.log.LogAttrs(ctx, slog.LevelWarn, "webhook rejected", attrs...)
-	return replyError(status, code, field)
+	return h.problem(status, code, field).Response()
 }
 
 // unavailable answers 503 with Retry-After, logging err (ours, not the
@@ -421,7 +373,7 @@ func (h *Handler) unavailable(ctx context.Context, d delivery, code, msg string,
 		attrs = append(attrs, slog.Any("err", err))
 	}
 	h.log.LogAttrs(ctx, level, msg, attrs...)
-	resp := replyError(http.StatusServiceUnavailable, code, "")
+	resp := h.problem(http.StatusServiceUnavailable, code, "").Response()
 	resp.Headers["Retry-After"] = strconv.Itoa(int((h.cfg.RetryAfter + time.Second - 1) / time.Second))
 	return resp
 }
@@ -459,23 +411,10 @@ func reply(status int, body string) events.APIGatewayV2HTTPResponse {
 	}
 }
 
-// errorBody is the JSON of every refusal.
-type errorBody struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
-	Field string `json:"field,omitempty"`
-}
-
-func replyError(status int, code, field string) events.APIGatewayV2HTTPResponse {
-	msg := messages[code]
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	if field != "" {
-		msg += ": " + field
-	}
-	b, _ := json.Marshal(errorBody{Error: msg, Code: code, Field: field}) // strings always marshal
-	return reply(status, string(b))
+// problem is the refusal with code, and the field at fault if one is.
+func (h *Handler) problem(status int, code, field string) httpapi.Problem {
+	return httpapi.Problem{Status: status, Code: code, Field: field,
+		Args: map[string]string{"max_bytes": strconv.FormatInt(h.cfg.MaxBodyBytes, 10)}}
 }
 
 // mediaType returns the lower-cased media type of a Content-Type value,
@@ -492,18 +431,8 @@ func mediaType(ct string) string {
 	return strings.ToLower(mt)
 }
 
-// header reads API Gateway's header map case-insensitively. HTTP APIs
-// lower-case names already, so the exact lookup nearly always hits.
+// header reads API Gateway's header map case-insensitively, values
+// trimmed.
 type header map[string]string
 
-func (h header) get(name string) string {
-	if v, ok := h[name]; ok {
-		return strings.TrimSpace(v)
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
+func (h header) get(name string) string { return strings.TrimSpace(httpapi.Header(h, name)) }

@@ -161,19 +161,24 @@ func standardRequest(t testing.TB, source, conn, id string, ts time.Time, body [
 }
 
 type errorBody struct {
-	Error, Code, Field string
+	Code, Message, Field string
 }
 
+// decodeError returns the error of an error answer, failing unless the
+// body is {"error": {"code", "message"}} with the catalogue's words.
 func decodeError(t testing.TB, resp events.APIGatewayV2HTTPResponse) errorBody {
 	t.Helper()
-	var b errorBody
+	var b struct{ Error *errorBody }
 	if err := json.Unmarshal([]byte(resp.Body), &b); err != nil {
 		t.Fatalf("body %q is not JSON: %v", resp.Body, err)
 	}
-	if b.Error == "" || b.Code == "" {
-		t.Fatalf("body %q lacks error or code", resp.Body)
+	if b.Error == nil || b.Error.Code == "" || b.Error.Message == "" {
+		t.Fatalf(`body %q is not {"error": {"code", "message"}}`, resp.Body)
 	}
-	return b
+	if strings.HasPrefix(b.Error.Message, http.StatusText(resp.StatusCode)) {
+		t.Errorf("message %q is the status text: the catalogue has no words for %s", b.Error.Message, b.Error.Code)
+	}
+	return *b.Error
 }
 
 func TestShopifyOrderAccepted(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -133,7 +134,7 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 	}
 	// No key, no lookup: an anonymous caller learns nothing, not even
 	// whether the connection exists.
-	token, ok := bearer(headerValue(c.req.Headers, "authorization"))
+	token, ok := bearer(httpapi.Header(c.req.Headers, "authorization"))
 	if !ok {
 		resp := c.fail(errUnauthenticated)
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="ordersync"`
@@ -165,24 +166,13 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 	return rt.serve(h, ctx, c)
 }
 
-// apiKeys returns the connection's API keys that exist. A ref that is not
-// found is skipped (a rotation left it behind); any other error is
-// returned.
+// apiKeys returns the connection's API keys that exist, logging the refs
+// a rotation left behind.
 func (h *Handler) apiKeys(ctx context.Context, conn order.Connection) ([]string, error) {
-	out := make([]string, 0, len(conn.APIKeyRefs))
-	for _, ref := range conn.APIKeyRefs {
-		s, err := h.secrets.Secret(ctx, ref)
-		switch {
-		case errors.Is(err, order.ErrNotFound):
-			h.log.LogAttrs(ctx, slog.LevelWarn, "api key ref not found",
-				slog.String("connection", conn.ID), slog.String("secret_ref", ref))
-		case err != nil:
-			return nil, err
-		case s != "":
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return httpapi.ResolveSecrets(ctx, h.secrets, conn.APIKeyRefs, func(ref string) {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "api key ref not found",
+			slog.String("connection", conn.ID), slog.String("secret_ref", ref))
+	})
 }
 
 // matches reports whether token is one of keys, in time that depends on
@@ -208,57 +198,35 @@ func bearer(v string) (string, bool) {
 	return token, token != ""
 }
 
-// headerValue reads API Gateway's header map case-insensitively. HTTP APIs
-// lower-case names already, so the exact lookup nearly always hits.
-func headerValue(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// problem is a refusal: a status, and a code with the words a caller reads.
-// None quotes the request.
-type problem struct {
-	status        int
-	code, message string
-}
-
-// The refusals, kept together so their words can be reviewed in one place.
+// The refusals, kept together. Their words are in httpapi's catalogue,
+// with the webhooks'; none quotes the request.
 var (
-	errUnknownRoute      = problem{http.StatusNotFound, "unknown_route", "no such route"}
-	errMethodNotAllowed  = problem{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route (see the Allow header)"}
-	errUnauthenticated   = problem{http.StatusUnauthorized, "unauthorized", "send the connection's API key as Authorization: Bearer <key>"}
-	errWrongKey          = problem{http.StatusUnauthorized, "unauthorized", "this API key is not valid for this connection"}
-	errAPIDisabled       = problem{http.StatusForbidden, "api_disabled", "the merchant API is not enabled for this connection: it has no API key; ask ordersync support for one"}
-	errUnknownConnection = problem{http.StatusNotFound, "unknown_connection", "unknown connection"}
-	errOrderNotFound     = problem{http.StatusNotFound, "order_not_found", "ordersync holds no order with this marketplace order id on this connection"}
-	errNoOrderFound      = problem{http.StatusNotFound, "order_not_found", "ordersync holds none of these marketplace order ids on this connection; nothing was queued"}
-	errLimit             = problem{http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("limit must be a whole number from 1 to %d", MaxLimit)}
-	errDays              = problem{http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("days must be a whole number from 1 to %d (errors are kept %d days)", MaxDays, MaxDays)}
-	errBodyTooLarge      = problem{http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)}
-	errMalformedBody     = problem{http.StatusBadRequest, "malformed_body", `body must be a JSON object {"orders": ["<marketplace order id>", ...]} and nothing else`}
-	errNoOrders          = problem{http.StatusBadRequest, "invalid_orders", "orders must name at least one marketplace order id"}
-	errTooManyOrders     = problem{http.StatusBadRequest, "invalid_orders", fmt.Sprintf("orders may name at most %d different marketplace order ids", MaxOrders)}
-	errInvalidOrderID    = problem{http.StatusBadRequest, "invalid_orders", fmt.Sprintf("every marketplace order id must be 1 to %d characters, without spaces, control characters, '#' or '/'", maxOrderIDBytes)}
-	errUnavailable       = problem{http.StatusServiceUnavailable, "unavailable", "temporarily unavailable; retry later (a re-sync may be repeated safely)"}
+	errUnknownRoute      = httpapi.Problem{Status: http.StatusNotFound, Code: "unknown_route"}
+	errMethodNotAllowed  = httpapi.Problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed"}
+	errUnauthenticated   = httpapi.Problem{Status: http.StatusUnauthorized, Code: "unauthorized"}
+	errWrongKey          = httpapi.Problem{Status: http.StatusUnauthorized, Code: "unauthorized", Case: "wrong_key"}
+	errAPIDisabled       = httpapi.Problem{Status: http.StatusForbidden, Code: "api_disabled"}
+	errUnknownConnection = httpapi.Problem{Status: http.StatusNotFound, Code: "unknown_connection"}
+	errOrderNotFound     = httpapi.Problem{Status: http.StatusNotFound, Code: "order_not_found"}
+	errNoOrderFound      = httpapi.Problem{Status: http.StatusNotFound, Code: "order_not_found", Case: "resync"}
+	errLimit             = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "limit", Args: maxArg(MaxLimit)}
+	errDays              = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "days", Args: maxArg(MaxDays)}
+	errBodyTooLarge      = httpapi.Problem{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Args: map[string]string{"max_bytes": strconv.Itoa(MaxBodyBytes)}}
+	errMalformedBody     = httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_body", Case: "resync"}
+	errNoOrders          = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "none"}
+	errTooManyOrders     = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "too_many", Args: maxArg(MaxOrders)}
+	errInvalidOrderID    = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "invalid_id", Args: maxArg(maxOrderIDBytes)}
+	errUnavailable       = httpapi.Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", Case: "merchant_api"}
+	errInternal          = httpapi.Problem{Status: http.StatusInternalServerError, Code: "internal"}
 )
 
+// maxArg fills a message's {max}.
+func maxArg(n int) map[string]string { return map[string]string{"max": strconv.Itoa(n)} }
+
 // fail answers p.
-func (c *call) fail(p problem) events.APIGatewayV2HTTPResponse {
-	c.code = p.code
-	type apiError struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	return reply(p.status, struct {
-		Error apiError `json:"error"`
-	}{apiError{p.code, p.message}})
+func (c *call) fail(p httpapi.Problem) events.APIGatewayV2HTTPResponse {
+	c.code = p.Code
+	return noStore(p.Response())
 }
 
 // unavailable answers 503 with Retry-After; err (ours, not the caller's)
@@ -270,23 +238,27 @@ func (c *call) unavailable(err error) events.APIGatewayV2HTTPResponse {
 	return resp
 }
 
-// reply answers v as JSON. Answers name a merchant's orders: no cache
-// keeps them.
+// reply answers v as JSON.
 func reply(status int, v any) events.APIGatewayV2HTTPResponse {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // "<key>" reads better than "\u003ckey\u003e"; nothing here is HTML
-	body := ""
-	if err := enc.Encode(v); err != nil { // the views are plain fields: never
-		status, body = http.StatusInternalServerError, `{"error":{"code":"internal","message":"internal error"}}`
-	} else {
-		body = strings.TrimSuffix(b.String(), "\n")
+	if err := enc.Encode(v); err != nil {
+		// The views are plain fields: never.
+		return noStore(errInternal.Response())
 	}
-	return events.APIGatewayV2HTTPResponse{
+	return noStore(events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
-		Body:       body,
-	}
+		Headers:    map[string]string{"Content-Type": "application/json"},
+		Body:       strings.TrimSuffix(b.String(), "\n"),
+	})
+}
+
+// noStore marks an answer not to be cached: answers name a merchant's
+// orders.
+func noStore(resp events.APIGatewayV2HTTPResponse) events.APIGatewayV2HTTPResponse {
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp
 }
 
 // logCall writes the request's one log line: what was asked and how it

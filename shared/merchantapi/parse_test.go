@@ -14,7 +14,7 @@ func FuzzParseResync(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ids, p := parseResync(body)
 		if p != nil {
-			if ids != nil || p.status != 400 || p.code == "" || p.message == "" {
+			if ids != nil || p.Status != 400 || !p.Known() {
 				t.Fatalf("refusal %+v with ids %v", *p, ids)
 			}
 			return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -265,23 +265,13 @@ func each(n int, f func(i int) error) error {
 }
 
 // requestBody returns the request's body, decoded, within MaxBodyBytes.
-func requestBody(req events.APIGatewayV2HTTPRequest) ([]byte, *problem) {
-	if !req.IsBase64Encoded {
-		if len(req.Body) > MaxBodyBytes {
-			return nil, &errBodyTooLarge
-		}
-		return []byte(req.Body), nil
-	}
-	// Size before decoding: base64 grows 3 bytes to 4.
-	if len(req.Body) > (MaxBodyBytes+2)/3*4 {
+func requestBody(req events.APIGatewayV2HTTPRequest) ([]byte, *httpapi.Problem) {
+	b, err := httpapi.Body(req, MaxBodyBytes)
+	switch {
+	case errors.Is(err, httpapi.ErrBodyTooLarge):
 		return nil, &errBodyTooLarge
-	}
-	b, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
+	case err != nil:
 		return nil, &errMalformedBody
-	}
-	if len(b) > MaxBodyBytes {
-		return nil, &errBodyTooLarge
 	}
 	return b, nil
 }
@@ -289,7 +279,7 @@ func requestBody(req events.APIGatewayV2HTTPRequest) ([]byte, *problem) {
 // parseResync reads a re-sync body, {"orders": ["<marketplace order id>",
 // ...]}: exactly that object, 1 to MaxOrders valid ids once duplicates are
 // dropped. It returns them in the order given.
-func parseResync(body []byte) ([]string, *problem) {
+func parseResync(body []byte) ([]string, *httpapi.Problem) {
 	var in struct {
 		Orders []string `json:"orders"`
 	}

@@ -1,6 +1,7 @@
 package mirakl
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -61,7 +62,7 @@ func (w wireOrder) domain() (order.MarketplaceOrder, error) {
 		ID:    w.OrderID,
 		State: w.OrderState,
 		Tracking: order.Tracking{Number: w.ShippingTracking, URL: w.ShippingTrackingURL,
-			Carrier: firstNonEmpty(w.ShippingCompany, w.ShippingCarrierCode)},
+			Carrier: cmp.Or(strings.TrimSpace(w.ShippingCompany), strings.TrimSpace(w.ShippingCarrierCode))},
 		CreatedAt: parseTime(w.CreatedDate),
 		UpdatedAt: parseTime(w.LastUpdatedDate),
 		CanCancel: w.CanCancel,
@@ -89,15 +90,6 @@ func (w wireOrder) domain() (order.MarketplaceOrder, error) {
 		}
 	}
 	return o, firstErr
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if strings.TrimSpace(v) != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // parseTime reads a Mirakl date (ISO 8601, UTC). An unreadable date is

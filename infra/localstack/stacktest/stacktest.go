@@ -83,15 +83,9 @@ func mustStarted() {
 }
 
 func root(t testing.TB) string {
-	wd, err := os.Getwd()
+	d, err := localaws.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("stacktest: no go.mod above the working directory")
-	return ""
+	return d
 }

@@ -1,4 +1,4 @@
-package localstack
+package localsystem_test
 
 import (
 	"slices"
@@ -11,7 +11,7 @@ import (
 // handler serves, each with any method (the handler answers 405 itself).
 // (It lived in merchantapi's tests, which no longer start the emulators.)
 func TestTemplateRoutes(t *testing.T) {
-	st := provision(t)
+	st := sys.Stack
 	fns, err := st.Functions()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,81 @@
+package localsystem_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/ordersync/ordersync/infra/localstack"
+)
+
+// TestTemplate holds template.yaml, as the local stack provisioned and
+// resolved it, to what the functions wired here expect of it.
+func TestTemplate(t *testing.T) {
+	ctx := context.Background()
+	st := sys.Stack
+	table := st.Ref("Table")
+	d, err := sys.Clients.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatalf("table %q: %v", table, err)
+	}
+	if got := len(d.Table.GlobalSecondaryIndexes); got != 1 {
+		t.Errorf("GSIs = %d, want 1", got)
+	}
+	ttl, err := sys.Clients.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+	if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires_at" {
+		t.Errorf("TTL = %+v, %v; want expires_at", ttl, err)
+	}
+	attrs, err := sys.Clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(st.Ref("SyncQueue")),
+		AttributeNames: []sqstypes.QueueAttributeName{"All"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := attrs.Attributes["RedrivePolicy"], st.Attr("SyncDLQ", "Arn"); !strings.Contains(got, want) {
+		t.Errorf("RedrivePolicy = %s, want DLQ %s", got, want)
+	}
+	if got := attrs.Attributes["VisibilityTimeout"]; got != "360" {
+		t.Errorf("VisibilityTimeout = %s, want 360", got)
+	}
+
+	fns, err := st.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]localstack.Function{}
+	for _, f := range fns {
+		byID[f.LogicalID] = f
+	}
+	wh := byID["WebhookFunction"]
+	if len(wh.Routes) != 1 || wh.Routes[0] != (localstack.Route{Method: "POST", Path: "/webhooks/{source}/{connection}"}) {
+		t.Errorf("webhook routes = %+v", wh.Routes)
+	}
+	if wh.Env["TABLE_NAME"] != table || wh.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || wh.Timeout != 5*time.Second {
+		t.Errorf("webhook env/timeout = %v %v", wh.Env, wh.Timeout)
+	}
+	api := byID["ApiFunction"]
+	if len(api.Routes) != 4 || api.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || api.Env["TABLE_NAME"] != table {
+		t.Errorf("api routes/env = %+v %v", api.Routes, api.Env)
+	}
+	for _, r := range api.Routes {
+		if r.Method != "ANY" {
+			t.Errorf("api route %+v: want ANY, so the function answers a wrong method itself", r)
+		}
+	}
+	sy := byID["SyncFunction"]
+	if len(sy.Queues) != 1 || sy.Queues[0].QueueURL != st.Ref("SyncQueue") || !sy.Queues[0].ReportBatchFailures || sy.Queues[0].BatchSize != 10 {
+		t.Errorf("sync queues = %+v", sy.Queues)
+	}
+	if sy.Env["DLQ_URL"] != st.Ref("SyncDLQ") || sy.Env["MAX_RECEIVE_COUNT"] != "3" {
+		t.Errorf("sync env = %v", sy.Env)
+	}
+	rf := byID["RefreshFunction"]
+	if len(rf.Schedules) != 1 || rf.Schedules[0] != (localstack.Schedule{Name: "Hourly", Expression: "cron(20 * * * ? *)"}) {
+		t.Errorf("refresh schedules = %+v; the README and `make run` name Hourly", rf.Schedules)
+	}
+}
