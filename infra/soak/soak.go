@@ -93,9 +93,13 @@ type Report struct {
 	Applied, FailedWithReason                   int
 	Lost, DuplicateEffects, Regressions         int
 	InFlight, BadEmails                         int
-	EmailsSent                                  int64
-	Reasons                                     map[string]int
-	Faults                                      map[string]int
+	// ReasonOnOrderOnly counts failed orders whose reason is on the order
+	// but not in the error list: their last try was killed and SQS's
+	// redrive moved them to the DLQ.
+	ReasonOnOrderOnly int
+	EmailsSent        int64
+	Reasons           map[string]int
+	Faults            map[string]int
 	// Problems names the orders behind each non-zero bad count (at most
 	// 20).
 	Problems []string
@@ -116,7 +120,8 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "  webhooks: %d accepted, %d answered duplicate, %d refused, %d retried by the platform after a 5xx\n",
 		r.Accepted, r.Duplicate, r.Rejected, r.WebhookRetry)
 	fmt.Fprintf(&b, "  faults injected: %s\n", counts(r.Faults))
-	fmt.Fprintf(&b, "  failed with a reason, by code: %s\n", counts(r.Reasons))
+	fmt.Fprintf(&b, "  failed with a reason, by code: %s (%d with the reason on the order only: last try killed, moved by SQS's redrive)\n",
+		counts(r.Reasons), r.ReasonOnOrderOnly)
 	fmt.Fprintf(&b, "  emails sent: %d\n", r.EmailsSent)
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "  problem: %s\n", p)
@@ -150,8 +155,12 @@ func counts(m map[string]int) string {
 // down so that retries and leases pass in milliseconds.
 const (
 	clientTimeout = 250 * time.Millisecond
-	visibility    = 3 * time.Second
+	visibility    = 3 * time.Second // at least the invocation's timeout, as AWS requires
 	invocation    = 2500 * time.Millisecond
+	// lease outlasts an invocation, as the template's 2 minutes outlast
+	// the sync function's 60 s timeout: a call cut by the end of its
+	// invocation is never made again by another worker while it may land.
+	lease         = 3 * time.Second
 	webhookSecret = "soak-webhook-secret"
 	token         = "soak-bm-token"
 )
@@ -200,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	hc := &http.Client{Timeout: clientTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	mail := &mailbox{dice: d, p: cfg.Rates.MailFailure, faults: faults}
 	core := syncer.New(syncer.Config{RetryBase: 20 * time.Millisecond, RetryCap: 300 * time.Millisecond,
-		EffectLease: 600 * time.Millisecond, Bookkeeping: 300 * time.Millisecond},
+		EffectLease: lease, Bookkeeping: 300 * time.Millisecond},
 		chaosStore{Store: store, dice: d, p: cfg.Rates.StoreThrottle, faults: faults},
 		marketplaces{secrets: secrets, hc: hc}, notify.New(mail), log)
 	batch := syncbatch.New(syncbatch.Config{DeadlineMargin: 500 * time.Millisecond, SendReserve: 100 * time.Millisecond},
@@ -458,10 +467,16 @@ func (o *plannedOrder) want() (order.Status, syncerr.Code) {
 
 // check compares each order with what the store last said.
 func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*backmarkettest.Server, store *memstore.Store, dlq *memqueue.Queue) {
+	// In the DLQ: sent there by the sync with its reason, or moved there
+	// by SQS's redrive policy (the reason is then on the order and in the
+	// error list only).
 	dead := map[string]bool{}
+	deadEvent := map[string]string{} // source event id → the reason it was sent with
 	for _, m := range dlq.Messages() {
-		if m.Attributes[syncbatch.AttrErrorCode] != "" && m.Attributes[syncbatch.AttrOrderKey] != "" {
-			dead[m.Attributes[syncbatch.AttrOrderKey]] = true
+		var e order.Event
+		if json.Unmarshal([]byte(m.Body), &e) == nil && e.Order.MarketplaceOrderID != "" {
+			dead[e.Connection+"/"+e.Order.MarketplaceOrderID] = true
+			deadEvent[e.SourceEventID] = m.Attributes[syncbatch.AttrErrorCode]
 		}
 	}
 	errorsOf := map[string]map[string]bool{}
@@ -484,6 +499,7 @@ func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*ba
 			recs, _ := store.RecentErrors(ctx, conn, time.Now().Add(-order.ErrorRetention), 1<<30)
 			for _, r := range recs {
 				errorsOf[conn][r.MarketplaceOrderID+"#"+r.Code] = true
+				errorsOf[conn]["store:"+r.StoreOrderID+"#"+r.Code] = true
 			}
 		}
 		// At most once, never backwards: per line, successful updates.
@@ -508,6 +524,13 @@ func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*ba
 		st, err := store.LoadOrder(ctx, conn, id)
 		lastStep := len(o.steps) - 1
 		if err != nil || st.StoreStatus != o.steps[lastStep].status || !st.StoreUpdatedAt.Equal(o.at[lastStep]) {
+			// The last word was not applied: its own message must be in the
+			// DLQ, with the reason ordersync's own storage failed.
+			if code, ok := deadEvent[o.ids[lastStep]]; ok && code != "" && errorsOf[conn]["store:"+strconv.FormatInt(o.storeID, 10)+"#"+code] {
+				rep.FailedWithReason++
+				rep.Reasons[code]++
+				continue
+			}
 			rep.Lost++
 			problem("order %s/%s: the store's last word (%s at %s) was never applied: held %q at %s (%v)",
 				conn, id, o.steps[lastStep].status, o.at[lastStep].Format(time.RFC3339), st.StoreStatus, st.StoreUpdatedAt.Format(time.RFC3339), err)
@@ -526,6 +549,14 @@ func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*ba
 		failed := st.Sync.Result == order.SyncFailed || st.Sync.Result == order.SyncHeld
 		if failed && readable && dead[conn+"/"+id] && errorsOf[conn][id+"#"+code] {
 			rep.FailedWithReason++
+			rep.Reasons[code]++
+			continue
+		}
+		if readable && dead[conn+"/"+id] && !errorsOf[conn][id+"#"+code] {
+			// Its last try never ended (the worker was killed) and SQS's
+			// redrive moved it: re-sendable, the reason on the order only.
+			rep.FailedWithReason++
+			rep.ReasonOnOrderOnly++
 			rep.Reasons[code]++
 			continue
 		}

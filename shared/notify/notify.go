@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"time"
+	"unicode"
 
 	"github.com/ordersync/ordersync/shared/syncer"
 )
@@ -43,7 +45,35 @@ func (nf *Notifier) Notify(ctx context.Context, n syncer.Notice) error {
 	if err != nil {
 		return err
 	}
-	return nf.mail.Send(ctx, n.Connection.MerchantEmail, subject, body, "")
+	// SES throttles and has bad moments: try again before giving up (the
+	// caller then forgets the email mark, so the next failure of the order
+	// is told).
+	for try := 1; ; try++ {
+		err = nf.mail.Send(ctx, oneLine(n.Connection.MerchantEmail), subject, body, "")
+		if err == nil || try == sendTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// sendTries is how often one email is tried.
+const sendTries = 3
+
+// oneLine replaces the characters that would break a line (CR, LF, the
+// other control characters, Unicode's line and paragraph separators) with
+// spaces: order data never starts a header or ends the subject.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // Render returns the subject and text body of n's email.
@@ -60,12 +90,16 @@ func Render(n syncer.Notice) (subject, body string, err error) {
 		merchant = "there"
 	}
 	var b bytes.Buffer
-	err = email.Execute(&b, map[string]any{
-		"Title": n.Explanation.Title, "Cause": n.Explanation.Cause, "Remedy": n.Explanation.Remedy, "Code": n.Explanation.Code,
+	fields := map[string]any{
+		"Title": n.Explanation.Title, "Cause": n.Explanation.Cause, "Remedy": n.Explanation.Remedy, "Code": string(n.Explanation.Code),
 		"OrderName": name, "StoreOrderID": orEmpty(n.State.Ref.StoreOrderID), "MarketplaceOrderID": orEmpty(n.State.Ref.MarketplaceOrderID),
 		"Marketplace": n.Marketplace, "MerchantName": merchant, "Connection": n.Connection.ID,
-		"Retried": n.Attempts > 1, "Attempts": n.Attempts,
-	})
+	}
+	for k, v := range fields {
+		fields[k] = oneLine(v.(string))
+	}
+	fields["Retried"], fields["Attempts"] = n.Attempts > 1, n.Attempts
+	err = email.Execute(&b, fields)
 	if err != nil {
 		return "", "", fmt.Errorf("notify: render: %w", err)
 	}

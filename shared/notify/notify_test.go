@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -69,5 +70,39 @@ func TestNotify(t *testing.T) {
 	noMail.Connection.MerchantEmail = ""
 	if err := n.Notify(context.Background(), noMail); err == nil {
 		t.Error("a connection with no merchant email must be an error, not a silent drop")
+	}
+}
+
+// Before, a line break in order data ended the subject early and put the
+// rest at the top of the body, where a mail client reads headers.
+func TestOrderDataCannotBreakTheSubject(t *testing.T) {
+	n := notice(1)
+	n.State.Ref.StoreOrderName = "#1001\r\nBcc: thief@example.com"
+	n.Connection.MerchantName = "Acme\nReply-To: thief@example.com"
+	subject, body, err := Render(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(subject, "\r\n") || !strings.Contains(subject, "Bcc: thief@example.com") {
+		t.Errorf("subject = %q, want the whole name on one line", subject)
+	}
+	first, _, _ := strings.Cut(body, "\n")
+	if strings.HasPrefix(first, "Bcc") || strings.Contains(body, "\nBcc:") || strings.Contains(body, "\nReply-To:") {
+		t.Errorf("body begins %q and holds a header-like line: %q", first, body)
+	}
+}
+
+// An SES refusal is tried again before the email is given up.
+func TestAFailedSendIsTriedAgain(t *testing.T) {
+	tries := 0
+	nf := New(mailFunc(func(context.Context, string, string, string, string) error {
+		tries++
+		if tries < 3 {
+			return errors.New("sesmail: send: Throttling")
+		}
+		return nil
+	}))
+	if err := nf.Notify(context.Background(), notice(1)); err != nil || tries != 3 {
+		t.Errorf("Notify = %v after %d tries, want sent on the third", err, tries)
 	}
 }

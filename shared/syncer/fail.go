@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncerr"
@@ -26,7 +27,11 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 			p.log.Error("could not pause the connection", "connection", j.conn.ID, "err", perr)
 		}
 	}
-	superseded, serr := j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts})
+	var superseded bool
+	serr := j.persist(ctx, func() (err error) {
+		superseded, err = j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts})
+		return err
+	})
 	if superseded {
 		// A newer change to the order came in while this event failed; the
 		// worker applying it decides the outcome. Nothing to tell.
@@ -44,13 +49,13 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 		rec := order.ErrorRecord{Connection: j.conn.ID, MarketplaceOrderID: st.Ref.MarketplaceOrderID, StoreOrderID: st.Ref.StoreOrderID,
 			StoreOrderName: st.Ref.StoreOrderName, Code: string(x.Code), Kind: string(x.Kind), Title: x.Title, Cause: x.Cause,
 			Remedy: x.Remedy, Attempts: j.attempts, At: p.cfg.Now().UTC()}
-		if rerr := p.store.RecordError(ctx, rec); rerr != nil {
+		if rerr := j.persist(ctx, func() error { return p.store.RecordError(ctx, rec) }); rerr != nil {
 			p.log.Error("could not record the error", "err", rerr)
 			if !j.last() {
 				return j.retry(j.retryDelay(nil))
 			}
 		}
-		if terr := j.tell(ctx, st, x); terr != nil && !j.last() {
+		if terr := j.persist(ctx, func() error { return j.tell(ctx, st, x) }); terr != nil && !j.last() {
 			return j.retry(j.retryDelay(nil))
 		}
 	}
@@ -61,6 +66,22 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 		FirstFailedAt: j.state.Sync.FirstFailedAt.UTC(),
 		Attempts:      j.attempts,
 	}}
+}
+
+// persist runs a bookkeeping write and, on the last try, runs it again
+// when it fails (three times in all, within ctx): no later try will record
+// how this event ended.
+func (j *job) persist(ctx context.Context, write func() error) error {
+	err := write()
+	for i := 1; err != nil && j.last() && i < 3; i++ {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(i) * 50 * time.Millisecond):
+		}
+		err = write()
+	}
+	return err
 }
 
 // tell emails the merchant, once per order and problem (once per

@@ -350,7 +350,7 @@ func basis(s order.State) string {
 
 // call makes one marketplace call at most once per business identity.
 func (j *job) call(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, s rules.Step) error {
-	key := effectKey(j.conn.ID, remote.ID, s)
+	key := effectKey(j.conn.ID, remote.ID, j.intent(s))
 	claim, err := j.p.store.ClaimEffect(ctx, key, j.p.cfg.EffectLease)
 	if err != nil {
 		return infra(err)
@@ -361,16 +361,20 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 	case EffectBusy:
 		return errBusy
 	}
+	// The call must end while the claim holds: past its lease, another
+	// worker may take the claim over and make the call too.
+	cctx, cancel := context.WithTimeout(ctx, j.p.cfg.EffectLease*9/10)
 	switch s.Action {
 	case rules.ActionAccept:
-		err = mp.Accept(ctx, remote)
+		err = mp.Accept(cctx, remote)
 	case rules.ActionShip:
-		err = mp.Ship(ctx, remote, s.Parcel)
+		err = mp.Ship(cctx, remote, s.Parcel)
 	case rules.ActionCancel:
-		err = mp.Cancel(ctx, remote, j.state.CancelReason)
+		err = mp.Cancel(cctx, remote, j.state.CancelReason)
 	default:
 		err = fmt.Errorf("sync: unknown step %q", s.Action)
 	}
+	cancel()
 	if err == nil {
 		if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
 			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", cerr)
@@ -419,7 +423,7 @@ func (j *job) landed(ctx context.Context, mp Marketplace, id, key string, action
 	for _, s := range steps {
 		// The same call, or what is left of it (Back Market ships line by
 		// line: a cut call leaves a smaller step for the same parcel).
-		if effectKey(j.conn.ID, fresh.ID, s) == key || (s.Action == action && s.Parcel.ID == parcel) {
+		if effectKey(j.conn.ID, fresh.ID, j.intent(s)) == key || (s.Action == action && s.Parcel.ID == parcel) {
 			return false, nil
 		}
 	}
@@ -433,6 +437,23 @@ func outcomeUnknown(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		errors.Is(err, syncerr.ErrPartlyApplied) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// intent is the business action a step is part of: a shipment names the
+// store's whole parcel, not the lines the marketplace still shows unshipped,
+// so a worker that reads the order while another's shipment is half made
+// plans the rest under the same claim, and waits for it.
+func (j *job) intent(s rules.Step) rules.Step {
+	if s.Action != rules.ActionShip {
+		return s
+	}
+	for _, p := range j.want.Parcels {
+		if p.ID != "" && p.ID == s.Parcel.ID {
+			s.Parcel.Lines = p.Lines
+			return s
+		}
+	}
+	return s
 }
 
 // effectKey names a marketplace call by what it does to which order, never

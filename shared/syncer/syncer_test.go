@@ -250,3 +250,57 @@ func TestAShipmentCutHalfWayIsNotMadeAgainOnALaggingRead(t *testing.T) {
 		t.Errorf("ship calls per line = %v, want each line shipped once", perLine)
 	}
 }
+
+// gateNthPost holds the nth POST until gate closes, telling reached when
+// it gets there.
+type gateNthPost struct {
+	next          http.RoundTripper
+	nth           int32
+	posts         atomic.Int32
+	reached, gate chan struct{}
+}
+
+func (g *gateNthPost) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && g.posts.Add(1) == g.nth {
+		close(g.reached)
+		<-g.gate
+	}
+	return g.next.RoundTrip(r)
+}
+
+// Found by the soak: a worker reading the order while another worker's
+// shipment was half made planned the rest of it as a call of its own,
+// under another claim, and shipped the second line twice.
+func TestAWorkerDoesNotShipTheRestOfAShipmentInProgress(t *testing.T) {
+	e := newEnv(t)
+	e.id++
+	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A", "SKU-B"))
+	mk, store := fmt.Sprint(e.id), fmt.Sprint(9000+e.id)
+	// POSTs 1 and 2 accept the lines, 3 ships SKU-A, 4 ships SKU-B: hold 4.
+	g := &gateNthPost{next: http.DefaultTransport, nth: 4, reached: make(chan struct{}), gate: make(chan struct{})}
+	e.client = &http.Client{Transport: g}
+	s := e.syncer(syncer.Config{})
+	ev := shipped(mk, store, "6A4", time.Now())
+	ev.Lines = []order.Line{{SKU: "SKU-A", Quantity: 1}, {SKU: "SKU-B", Quantity: 1}}
+	ev.Parcels[0].Lines = ev.Lines
+	done := make(chan struct{})
+	go func() {
+		s.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: 1})
+		close(done)
+	}()
+	<-g.reached
+	// A second worker syncs the same order meanwhile (a redelivery).
+	other := e.syncer(syncer.Config{})
+	other.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: 2})
+	close(g.gate)
+	<-done
+	perLine := map[string]int{}
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mk && c.NewState == 3 && c.Status < 300 {
+			perLine[c.SKU]++
+		}
+	}
+	if perLine["SKU-A"] != 1 || perLine["SKU-B"] != 1 {
+		t.Errorf("ship calls per line = %v, want each line shipped once", perLine)
+	}
+}
