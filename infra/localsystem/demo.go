@@ -57,8 +57,8 @@ type Tracking = order.Tracking
 
 // FulfilledOrder is a Shopify REST Order (the body of an orders/fulfilled
 // webhook) for a demo order shipped in one parcel with tracking t. The
-// order carries the marketplace order id in a note attribute, as orders
-// ordersync imports do.
+// order carries the marketplace order id as orders ordersync imports do:
+// in source_identifier (with source_name "ordersync") and a note attribute.
 func FulfilledOrder(o DemoOrder, t Tracking, at time.Time) []byte {
 	type item struct {
 		ID       int64  `json:"id"`
@@ -89,6 +89,9 @@ func FulfilledOrder(o DemoOrder, t Tracking, at time.Time) []byte {
 		"financial_status": "paid", "fulfillment_status": "fulfilled", "cancelled_at": nil, "test": false,
 		"line_items":      items,
 		"note_attributes": []map[string]string{{"name": "ordersync_marketplace_order_id", "value": strconv.FormatInt(o.MarketplaceID, 10)}},
+		// What ordersync's import sets through the Admin API: the link a
+		// buyer cannot write.
+		"source_name": "ordersync", "source_identifier": strconv.FormatInt(o.MarketplaceID, 10),
 		"shipping_address": map[string]string{"first_name": "Victor", "last_name": "Hugo", "address1": "6 place des Vosges",
 			"city": "Paris", "zip": "75004", "country_code": "FR"},
 		"fulfillments": []any{ful},

@@ -376,7 +376,8 @@ func (o *plannedOrder) body(k int) []byte {
 		"id": o.storeID, "name": "#S" + strconv.FormatInt(o.storeID, 10),
 		"created_at": o.at[0].Add(-time.Minute).Format(time.RFC3339), "updated_at": at.Format(time.RFC3339),
 		"financial_status": "paid", "fulfillment_status": nil, "line_items": items,
-		"note_attributes":  []map[string]string{{"name": "ordersync_marketplace_order_id", "value": strconv.FormatInt(o.mkID, 10)}},
+		"note_attributes": []map[string]string{{"name": "ordersync_marketplace_order_id", "value": strconv.FormatInt(o.mkID, 10)}},
+		"source_name":     "ordersync", "source_identifier": strconv.FormatInt(o.mkID, 10),
 		"shipping_address": map[string]string{"first_name": "Ada", "last_name": "Lovelace", "address1": "1 rue de Rivoli", "city": "Paris", "zip": "75001", "country_code": "FR"},
 	}
 	switch s.status {

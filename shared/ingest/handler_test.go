@@ -620,7 +620,7 @@ func TestWooCommerce(t *testing.T) {
 			t.Fatalf("status = %d (%s), want 202", resp.StatusCode, resp.Body)
 		}
 		ev := e.queue.Events()[0]
-		if ev.Order.StoreOrderID != "727" || ev.Order.MarketplaceOrderID != "MK-000042-A" || ev.Status != order.StatusShipped {
+		if ev.Order.StoreOrderID != "727" || ev.Order.ClaimedMarketplaceOrderID != "MK-000042-A" || ev.Status != order.StatusShipped {
 			t.Errorf("event = %+v", ev)
 		}
 		if want := "d41d8cd98f00b204e9800998ecf8427e:727:1490210888"; ev.SourceEventID != want {

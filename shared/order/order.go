@@ -87,6 +87,12 @@ type Ref struct {
 	StoreOrderID       string `json:"store_order_id,omitempty"`
 	StoreOrderName     string `json:"store_order_name,omitempty"` // e.g. Shopify's "#1001"
 	MarketplaceOrderID string `json:"marketplace_order_id,omitempty"`
+	// ClaimedMarketplaceOrderID is a marketplace order id the store order
+	// names only through data its buyer can write (Shopify note
+	// attributes, WooCommerce order meta). It is never a link: the sync
+	// holds such an order for the merchant unless ordersync linked the two
+	// itself (an import, or the merchant's own link).
+	ClaimedMarketplaceOrderID string `json:"claimed_marketplace_order_id,omitempty"`
 }
 
 // Event is the one internal event that travels on the sync queue: a

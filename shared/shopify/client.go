@@ -31,11 +31,18 @@ import (
 const DefaultAPIVersion = "2026-07"
 
 // MarketplaceOrderAttribute is the order custom attribute ("additional
-// details", REST note_attributes) in which an imported order keeps the
-// marketplace order id it came from: the idempotency key of CreateOrder,
-// and how an order read from the API or a webhook names its marketplace
-// order.
+// details", REST note_attributes) in which an imported order shows the
+// marketplace order id it came from, for the merchant's staff. A buyer can
+// write custom attributes too (cart attributes), so ordersync never links
+// an order by it: an order naming a marketplace order only there is a
+// claim (order.Ref.ClaimedMarketplaceOrderID).
 const MarketplaceOrderAttribute = "ordersync_marketplace_order_id"
+
+// SourceName is the source_name CreateOrder gives the orders it imports,
+// with the marketplace order id as their source_identifier: both are set
+// only through the Admin API, never by a buyer, so an order that carries
+// them names its marketplace order.
+const SourceName = "ordersync"
 
 // platformName is how merchants read the platform's name in messages.
 const platformName = "Shopify"

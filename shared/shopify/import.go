@@ -75,6 +75,7 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 		"shippingAddress":  mailingAddress(*o.ShippingAddress),
 		"customAttributes": []map[string]any{{"key": MarketplaceOrderAttribute, "value": o.ID}},
 		"sourceIdentifier": o.ID,
+		"sourceName":       SourceName,
 		"financialStatus":  c.cfg.ImportFinancialStatus,
 	}
 	if !o.CreatedAt.IsZero() {
@@ -127,7 +128,8 @@ func (c *Client) importedOrder(ctx context.Context, mpID string) (string, error)
 		return "", err
 	}
 	for _, o := range data.Orders.Nodes {
-		if marketplaceOrderID(o) == mpID || o.SourceIdentifier == mpID {
+		// Only what the Admin API set: a buyer can write the attribute.
+		if o.SourceIdentifier == mpID {
 			if o.LegacyResourceID != "" {
 				return o.LegacyResourceID, nil
 			}

@@ -190,7 +190,7 @@ func (c *Client) event(o gqlOrder) (order.Event, error) {
 		Source:        platform,
 		SourceEventID: "order/" + id + "@" + o.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		OccurredAt:    o.UpdatedAt,
-		Order:         order.Ref{StoreOrderID: id, StoreOrderName: o.Name, MarketplaceOrderID: marketplaceOrderID(o)},
+		Order:         order.Ref{StoreOrderID: id, StoreOrderName: o.Name, ClaimedMarketplaceOrderID: marketplaceOrderID(o)},
 		Status:        status,
 		SourceStatus:  strings.TrimSuffix(financial+"/"+fulfillment, "/"),
 		Test:          o.Test,
@@ -226,8 +226,8 @@ func (c *Client) event(o gqlOrder) (order.Event, error) {
 	return ev, nil
 }
 
-// marketplaceOrderID is the id of the marketplace order o was imported
-// from, if ordersync imported it.
+// marketplaceOrderID is the marketplace order id o's custom attribute
+// names: a claim only, since a buyer can write it.
 func marketplaceOrderID(o gqlOrder) string {
 	for _, a := range o.CustomAttributes {
 		if a.Key == MarketplaceOrderAttribute {

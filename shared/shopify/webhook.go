@@ -44,6 +44,8 @@ type webhookOrder struct {
 	FulfillmentStatus webhook.Text         `json:"fulfillment_status"`
 	Test              *bool                `json:"test"`
 	NoteAttributes    []webhookAttribute   `json:"note_attributes"`
+	SourceName        webhook.Text         `json:"source_name"`
+	SourceIdentifier  webhook.Text         `json:"source_identifier"`
 	LineItems         []webhookLineItem    `json:"line_items"`
 	ShippingAddress   *webhookAddress      `json:"shipping_address"`
 	Fulfillments      []webhookFulfillment `json:"fulfillments"`
@@ -148,9 +150,14 @@ func parseOrderWebhook(topic, eventID string, body []byte) (order.Event, error) 
 	if s, err := Status(financial, fulfillment, cancelled); err == nil {
 		e.Status = s
 	}
+	// Only what the Admin API set names the marketplace order; a note
+	// attribute, which a buyer can write, is a claim.
+	if string(o.SourceName) == SourceName {
+		e.Order.MarketplaceOrderID = strings.TrimSpace(string(o.SourceIdentifier))
+	}
 	for _, a := range o.NoteAttributes {
 		if string(a.Name) == MarketplaceOrderAttribute {
-			e.Order.MarketplaceOrderID = strings.TrimSpace(string(a.Value))
+			e.Order.ClaimedMarketplaceOrderID = strings.TrimSpace(string(a.Value))
 		}
 	}
 	if a := o.ShippingAddress; a != nil {

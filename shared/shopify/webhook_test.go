@@ -60,7 +60,7 @@ func TestParseWebhookFulfilledImportedOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := e.Order, (order.Ref{StoreOrderID: "450789469", StoreOrderName: "#1001", MarketplaceOrderID: "BM-123456"}); got != want {
+	if got, want := e.Order, (order.Ref{StoreOrderID: "450789469", StoreOrderName: "#1001", MarketplaceOrderID: "BM-123456", ClaimedMarketplaceOrderID: "BM-123456"}); got != want {
 		t.Errorf("Order = %+v, want %+v", got, want)
 	}
 	if e.Status != order.StatusShipped {
@@ -333,4 +333,30 @@ func FuzzParseWebhook(f *testing.F) {
 
 func FuzzVerifyWebhook(f *testing.F) {
 	webhooktest.FuzzBodyHMAC(f, "shopify_order_*.json", shopify.VerifyWebhook, shopify.SignWebhook)
+}
+
+// A note attribute is buyer-writable (cart attributes): it names a
+// marketplace order as a claim only. source_identifier names one only with
+// ordersync's source_name.
+func TestParseWebhookLinksOnlyWhatTheAPISet(t *testing.T) {
+	tests := []struct {
+		name, extra       string
+		wantMK, wantClaim string
+	}{
+		{"note attribute only", `"source_name": "web", "source_identifier": "cart-token", "note_attributes": [{"name": "ordersync_marketplace_order_id", "value": "BM-1"}]`, "", "BM-1"},
+		{"imported by ordersync", `"source_name": "ordersync", "source_identifier": "BM-2"`, "BM-2", ""},
+		{"another channel's identifier", `"source_name": "web", "source_identifier": "BM-3"`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"id": 1, "updated_at": "2026-11-30T10:00:00Z", "financial_status": "paid", ` + tt.extra + `}`
+			e, err := shopify.ParseWebhook("orders/updated", "evt", []byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Order.MarketplaceOrderID != tt.wantMK || e.Order.ClaimedMarketplaceOrderID != tt.wantClaim {
+				t.Errorf("marketplace order %q, claimed %q; want %q, %q", e.Order.MarketplaceOrderID, e.Order.ClaimedMarketplaceOrderID, tt.wantMK, tt.wantClaim)
+			}
+		})
+	}
 }

@@ -67,6 +67,14 @@ func (j *job) sync(ctx context.Context) error {
 			return infra(err)
 		}
 	}
+	if mkID == "" && e.Order.ClaimedMarketplaceOrderID != "" {
+		// The store order names a marketplace order only through data
+		// its buyer can write, and ordersync never linked the two: hold
+		// it for the merchant, never sync it (it could be another
+		// buyer's order).
+		j.state = order.State{Connection: conn.ID, Ref: order.Ref{StoreOrderID: e.Order.StoreOrderID, StoreOrderName: e.Order.StoreOrderName}}
+		return detail(syncerr.E(syncerr.OrderLinkUnverified, "value", e.Order.ClaimedMarketplaceOrderID), j.state.Ref, conn)
+	}
 	if mkID == "" {
 		// A store order no marketplace order is linked to: one the
 		// merchant sold in its own shop. Nothing to sync.

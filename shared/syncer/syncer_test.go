@@ -18,6 +18,7 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/memstore"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -302,5 +303,38 @@ func TestAWorkerDoesNotShipTheRestOfAShipmentInProgress(t *testing.T) {
 	}
 	if perLine["SKU-A"] != 1 || perLine["SKU-B"] != 1 {
 		t.Errorf("ship calls per line = %v, want each line shipped once", perLine)
+	}
+}
+
+// A buyer can write a Shopify order's note attributes (cart attributes at
+// checkout). Before, a store order whose note named another buyer's
+// marketplace order took it over: it was accepted and shipped with the
+// attacker's tracking, and linked to the attacker's store order.
+func TestABuyerCannotLinkAStoreOrderToAMarketplaceOrder(t *testing.T) {
+	e := newEnv(t)
+	victim, _ := e.order()
+	body := fmt.Sprintf(`{"id": 666, "name": "#666", "updated_at": "2026-11-30T10:00:00Z", "financial_status": "paid",
+		"fulfillment_status": "fulfilled", "source_name": "web",
+		"note_attributes": [{"name": "ordersync_marketplace_order_id", "value": %q}],
+		"line_items": [{"id": 1, "sku": "SKU-A", "quantity": 1}],
+		"fulfillments": [{"id": 7, "status": "success", "tracking_number": "ATTACKER1", "tracking_company": "Colissimo",
+			"line_items": [{"id": 1, "sku": "SKU-A", "quantity": 1}]}]}`, victim)
+	ev, err := shopify.ParseWebhook(shopify.TopicOrdersUpdated, "evt-attack", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Connection = "acme"
+	out := e.syncer(syncer.Config{}).Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: 1})
+	if calls := e.fake.Calls(); len(calls) != 0 {
+		t.Errorf("the marketplace got %d calls for a store order ordersync never linked: %+v", len(calls), calls)
+	}
+	if id, err := e.store.FindOrder(context.Background(), "acme", "666"); err == nil {
+		t.Errorf("store order 666 was linked to marketplace order %s", id)
+	}
+	if out.Verdict != syncer.DeadLetter || out.Failure.Code != syncerr.OrderLinkUnverified {
+		t.Errorf("outcome = %+v, want it held for the merchant with order_link_unverified", out)
+	}
+	if _, err := e.store.LoadOrder(context.Background(), "acme", victim); err == nil {
+		t.Error("the victim's marketplace order got a state from the attacker's store order")
 	}
 }

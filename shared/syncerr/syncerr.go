@@ -34,6 +34,10 @@ const (
 	PlatformUnsupported    Code = "platform_unsupported"
 	OrderNotFound          Code = "order_not_found"
 	InvalidData            Code = "invalid_data"
+	// OrderLinkUnverified: a store order names a marketplace order only
+	// through data its buyer can write (Shopify note attributes), and
+	// ordersync never linked the two. It is held, never synced.
+	OrderLinkUnverified Code = "order_link_unverified"
 	// InternalError: ordersync itself failed (a bug, its own storage down)
 	// on an order's last try. The merchant has nothing to fix.
 	InternalError Code = "internal_error"

@@ -310,7 +310,7 @@ func (c *Client) event(o wcOrder) (order.Event, error) {
 		case MarketplaceOrderMetaKey:
 			var v string
 			if json.Unmarshal(m.Value, &v) == nil {
-				ev.Order.MarketplaceOrderID = v
+				ev.Order.ClaimedMarketplaceOrderID = v // a claim, as in webhooks
 			}
 		case c.cfg.TrackingMetaKey:
 			var items []trackingItem

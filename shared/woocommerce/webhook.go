@@ -115,7 +115,8 @@ func ParseWebhook(topic, deliveryID string, body []byte) (order.Event, error) {
 		}
 		var v webhook.Text
 		if json.Unmarshal(m.Value, &v) == nil {
-			e.Order.MarketplaceOrderID = strings.TrimSpace(string(v))
+			// A claim: order meta is not proof ordersync made the order.
+			e.Order.ClaimedMarketplaceOrderID = strings.TrimSpace(string(v))
 		}
 	}
 	if a := o.Shipping; a != nil && *a != (webhookAddress{}) {

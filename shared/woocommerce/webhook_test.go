@@ -53,7 +53,8 @@ func TestParseWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Order.MarketplaceOrderID != "MK-000042-A" || e.Status != order.StatusShipped {
+	// Order meta is a claim, never a link.
+	if e.Order.ClaimedMarketplaceOrderID != "MK-000042-A" || e.Order.MarketplaceOrderID != "" || e.Status != order.StatusShipped {
 		t.Errorf("imported order: ref %+v, status %q", e.Order, e.Status)
 	}
 }
@@ -74,8 +75,8 @@ func TestParseWebhookCases(t *testing.T) {
 		{name: "numeric meta value", topic: "order.created",
 			body: `{"id":1,"status":"processing","date_modified_gmt":"2026-01-01T00:00:00","meta_data":[{"key":"ordersync_marketplace_order_id","value":12345},{"key":"other","value":{"a":[1]}}]}`,
 			check: func(t *testing.T, e order.Event) {
-				if e.Order.MarketplaceOrderID != "12345" {
-					t.Errorf("got %q", e.Order.MarketplaceOrderID)
+				if e.Order.ClaimedMarketplaceOrderID != "12345" {
+					t.Errorf("got %q", e.Order.ClaimedMarketplaceOrderID)
 				}
 			}},
 		{name: "local date when gmt is missing", topic: "order.created",

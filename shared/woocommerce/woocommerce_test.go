@@ -179,8 +179,8 @@ func TestTrackingAndMarketplaceMeta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Status != order.StatusShipped || ev.Order.MarketplaceOrderID != "MP-9" {
-		t.Errorf("status %s marketplace id %q, want shipped, MP-9", ev.Status, ev.Order.MarketplaceOrderID)
+	if ev.Status != order.StatusShipped || ev.Order.ClaimedMarketplaceOrderID != "MP-9" {
+		t.Errorf("status %s claimed marketplace id %q, want shipped, MP-9", ev.Status, ev.Order.ClaimedMarketplaceOrderID)
 	}
 	want := order.Parcel{ID: "abc", Tracking: order.Tracking{Number: "6A123", Carrier: "colissimo"}}
 	if len(ev.Parcels) != 1 || ev.Parcels[0].ID != want.ID || ev.Parcels[0].Tracking != want.Tracking {
