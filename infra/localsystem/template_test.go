@@ -12,6 +12,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordersync/ordersync/infra/localstack"
+	"github.com/ordersync/ordersync/shared/merchantapi"
 )
 
 // TestTemplate holds template.yaml, as the local stack provisioned and
@@ -59,7 +60,7 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("webhook env/timeout = %v %v", wh.Env, wh.Timeout)
 	}
 	api := byID["ApiFunction"]
-	if len(api.Routes) != 4 || api.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || api.Env["TABLE_NAME"] != table {
+	if len(api.Routes) != len(merchantapi.Routes()) || api.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || api.Env["TABLE_NAME"] != table {
 		t.Errorf("api routes/env = %+v %v", api.Routes, api.Env)
 	}
 	for _, r := range api.Routes {

@@ -24,3 +24,7 @@ func (f failingStore) LoadOrder(context.Context, string, string) (order.State, e
 func (f failingStore) RecentErrors(context.Context, string, time.Time, int) ([]order.ErrorRecord, error) {
 	return nil, f.err
 }
+
+func (f failingStore) FindOrder(context.Context, string, string) (string, error) { return "", f.err }
+
+func (f failingStore) LinkOrder(context.Context, string, string, string) error { return f.err }

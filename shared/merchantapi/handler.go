@@ -26,6 +26,7 @@ const (
 	RouteOrder       = "/connections/{connection}/orders/{marketplaceOrderId}"
 	RouteResync      = "/connections/{connection}/resync"
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
+	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 )
 
 // Limits of the API.
@@ -89,12 +90,13 @@ var routes = map[string]route{
 	RouteOrder:       {http.MethodGet, (*Handler).showOrder},
 	RouteResync:      {http.MethodPost, (*Handler).resyncMany},
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
+	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync}
+	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink}
 }
 
 // call is one request as the handler works on it, and what its log line
@@ -216,6 +218,9 @@ var (
 	errNoOrders          = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "none"}
 	errTooManyOrders     = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "too_many", Args: maxArg(MaxOrders)}
 	errInvalidOrderID    = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "invalid_id", Args: maxArg(maxOrderIDBytes)}
+	errMalformedLink     = httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_body", Case: "link"}
+	errInvalidStoreID    = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "store_order_id", Args: maxArg(maxOrderIDBytes)}
+	errLinkedElsewhere   = httpapi.Problem{Status: http.StatusConflict, Code: "link_conflict"}
 	errUnavailable       = httpapi.Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", Case: "merchant_api"}
 	errInternal          = httpapi.Problem{Status: http.StatusInternalServerError, Code: "internal"}
 )

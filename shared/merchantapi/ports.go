@@ -15,7 +15,8 @@ import (
 	"github.com/ordersync/ordersync/shared/order"
 )
 
-// Store is the state the API reads. It never writes.
+// Store is the state the API reads. It writes only the links a merchant
+// makes between a store order and a marketplace order.
 type Store interface {
 	// Connection returns the connection with id; an error wrapping
 	// order.ErrNotFound when there is none. Any other error is taken as
@@ -27,6 +28,12 @@ type Store interface {
 	// RecentErrors lists a connection's failures at or after since, newest
 	// first, at most limit of them.
 	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
+	// FindOrder returns the marketplace order id linked to a store order;
+	// an error wrapping order.ErrNotFound when there is no link.
+	FindOrder(ctx context.Context, connection, storeOrderID string) (string, error)
+	// LinkOrder records that a store order is a marketplace order. It is
+	// idempotent.
+	LinkOrder(ctx context.Context, connection, storeOrderID, marketplaceOrderID string) error
 }
 
 // Secrets resolves the names in order.Connection.APIKeyRefs.

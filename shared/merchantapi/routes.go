@@ -325,3 +325,67 @@ func validOrderID(id string) bool {
 	}
 	return true
 }
+
+// linkView is the answer of a link.
+type linkView struct {
+	StoreOrderID       string `json:"store_order_id"`
+	MarketplaceOrderID string `json:"marketplace_order_id"`
+	Queued             bool   `json:"queued"`
+}
+
+// linkOrder answers POST /connections/{connection}/orders/{marketplaceOrderId}/link
+// with {"store_order_id": "..."}: the merchant says the store order is the
+// marketplace order (one held as order_link_unverified, say). The link is
+// recorded unless either order is linked to another, and the store order
+// is queued to be read and synced.
+func (h *Handler) linkOrder(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
+	mkID := c.req.PathParameters["marketplaceOrderId"]
+	if !validOrderID(mkID) {
+		return c.fail(errOrderNotFound)
+	}
+	body, p := requestBody(c.req)
+	if p != nil {
+		return c.fail(*p)
+	}
+	var in struct {
+		StoreOrderID string `json:"store_order_id"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return c.fail(errMalformedLink)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return c.fail(errMalformedLink)
+	}
+	if !validOrderID(in.StoreOrderID) {
+		return c.fail(errInvalidStoreID)
+	}
+	linked, err := h.store.FindOrder(ctx, c.conn.ID, in.StoreOrderID)
+	switch {
+	case err == nil && linked != mkID:
+		return c.fail(errLinkedElsewhere)
+	case err != nil && !errors.Is(err, order.ErrNotFound):
+		return c.unavailable(err)
+	}
+	st, err := h.store.LoadOrder(ctx, c.conn.ID, mkID)
+	switch {
+	case err == nil && st.Ref.StoreOrderID != "" && st.Ref.StoreOrderID != in.StoreOrderID:
+		return c.fail(errLinkedElsewhere)
+	case err != nil && !errors.Is(err, order.ErrNotFound):
+		return c.unavailable(err)
+	}
+	if err := h.store.LinkOrder(ctx, c.conn.ID, in.StoreOrderID, mkID); err != nil {
+		return c.unavailable(err)
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	// Fetch: the sync reads the store order as it is now and syncs it.
+	e := order.Event{Connection: c.conn.ID, Source: Source, SourceEventID: "link-" + hex.EncodeToString(b), Fetch: true,
+		Order: order.Ref{StoreOrderID: in.StoreOrderID, MarketplaceOrderID: mkID}}
+	if err := h.queue.Enqueue(ctx, e); err != nil {
+		// The link holds; the caller repeats the request to queue it.
+		return c.unavailable(err)
+	}
+	return reply(http.StatusAccepted, linkView{StoreOrderID: in.StoreOrderID, MarketplaceOrderID: mkID, Queued: true})
+}
