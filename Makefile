@@ -16,7 +16,7 @@ all: test
 deps: $(NODE_MODULES)
 	go mod download
 
-$(NODE_MODULES): infra/local/package.json infra/local/package-lock.json
+$(NODE_MODULES): infra/local/package.json infra/local/package-lock.json infra/local/patch-local-aws-sqs.js
 	npm ci --prefix infra/local --no-audit --no-fund
 	@touch $@
 

@@ -46,7 +46,11 @@ const (
 type Options struct {
 	// Ports to listen on; zero picks a free loopback port.
 	DynamoDBPort, SQSPort, SESPort int
-	// DataDir, when set, makes DynamoDB Local keep its data there.
+	// DataDir, when set, makes the emulators keep their data there, so it
+	// survives a restart (even a SIGKILL): DynamoDB Local's files in
+	// DataDir/dynamodb, local-aws-sqs's queues and messages in
+	// DataDir/sqs.json (see infra/local/sqs-server.js). Empty keeps
+	// everything in memory. SES keeps its mail in memory either way.
 	DataDir string
 	// Log receives the emulators' output; nil discards it.
 	Log io.Writer
@@ -100,15 +104,18 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	dynamoArgs := []string{"-Xmx256m", "-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
 		"-jar", jar, "-port", fmt.Sprint(opts.DynamoDBPort), "-disableTelemetry"}
+	sqsArgs := []string{"sqs-server.js", "--host", "127.0.0.1", "--port", fmt.Sprint(opts.SQSPort)}
 	if opts.DataDir != "" {
 		// The emulators run from infra/local: make the folder absolute.
 		if opts.DataDir, err = filepath.Abs(opts.DataDir); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		dynamoDir := filepath.Join(opts.DataDir, "dynamodb")
+		if err := os.MkdirAll(dynamoDir, 0o755); err != nil {
 			return nil, err
 		}
-		dynamoArgs = append(dynamoArgs, "-dbPath", opts.DataDir, "-sharedDb")
+		dynamoArgs = append(dynamoArgs, "-dbPath", dynamoDir, "-sharedDb")
+		sqsArgs = append(sqsArgs, "--data", filepath.Join(opts.DataDir, "sqs.json"))
 	} else {
 		dynamoArgs = append(dynamoArgs, "-inMemory", "-sharedDb")
 	}
@@ -119,9 +126,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		port int
 	}{
 		{"dynamodb", exec.Command("java", dynamoArgs...), &st.DynamoDB, opts.DynamoDBPort},
-		{"sqs", exec.Command("node", "-e", fmt.Sprintf(
-			"require('local-aws-sqs').createSqsServer({port:%d,hostname:'127.0.0.1',emulateQueueCreationLifecycle:false})", opts.SQSPort)),
-			&st.SQS, opts.SQSPort},
+		{"sqs", exec.Command("node", sqsArgs...), &st.SQS, opts.SQSPort},
 		{"ses", exec.Command("node", filepath.Join(nm, "aws-ses-v2-local", "dist", "cli.js"),
 			"--host", "127.0.0.1", "--port", fmt.Sprint(opts.SESPort)), &st.SES, opts.SESPort},
 	}

@@ -32,8 +32,9 @@ import (
 
 // Options say where the system runs.
 type Options struct {
-	// Dir is the local data folder (DynamoDB files, secrets). Empty keeps
-	// everything in memory and in a temporary folder.
+	// Dir is the local data folder (DynamoDB's files, SQS's queues and
+	// messages, secrets), kept across restarts. Empty keeps everything in
+	// memory and in a temporary folder.
 	Dir string
 	// APIAddr and SandboxAddr are the listen addresses of the HTTP API
 	// (webhooks, merchant API) and the sandbox marketplace ("127.0.0.1:0"
@@ -89,7 +90,7 @@ func (s *System) start(ctx context.Context, o Options) error {
 		}
 		s.tmpDir, dir = tmp, tmp
 	} else {
-		o.AWS.DataDir = filepath.Join(dir, "dynamodb")
+		o.AWS.DataDir = dir
 	}
 	emu, err := localaws.Start(ctx, o.AWS)
 	if err != nil {
