@@ -6,7 +6,7 @@ FUNCTIONS := webhook sync refresh api
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w'
 NODE_MODULES := infra/local/node_modules/.package-lock.json
 
-.PHONY: all deps test run build bench fmt vet clean \
+.PHONY: all deps test run build bench soak fmt vet clean \
 	build-WebhookFunction build-SyncFunction build-RefreshFunction build-ApiFunction
 
 all: test
@@ -51,6 +51,14 @@ build-RefreshFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refresh
 build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+# The soak: N store events through the real webhook handler, sync and
+# connector under chaos, on the in-memory store and queue; it checks the
+# promises per order and exits non-zero if one broke. A short one (2,000
+# events) runs in `make test`. `make soak N=100000 SEED=42`.
+N ?= 20000
+soak:
+	go run ./infra/soakrun -n $(N) $(if $(SEED),-seed $(SEED))
 
 # Benchmarks: speed and allocations, measured, never asserted in tests.
 bench: deps
