@@ -35,7 +35,6 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/ingest"
-	"github.com/ordersync/ordersync/shared/memstore"
 	"github.com/ordersync/ordersync/shared/notify"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
@@ -62,6 +61,10 @@ type Config struct {
 	Duplicates float64
 	// Deadline bounds the whole run (10 minutes).
 	Deadline time.Duration
+	// Emulators runs the soak on DynamoDB Local and local-aws-sqs,
+	// provisioned from template.yaml, instead of in memory (needs `make
+	// deps`; use a smaller Events).
+	Emulators bool
 	// Log receives the system's own log lines (discarded when nil).
 	Log io.Writer
 }
@@ -155,12 +158,6 @@ func counts(m map[string]int) string {
 // down so that retries and leases pass in milliseconds.
 const (
 	clientTimeout = 250 * time.Millisecond
-	visibility    = 3 * time.Second // at least the invocation's timeout, as AWS requires
-	invocation    = 2500 * time.Millisecond
-	// lease outlasts an invocation, as the template's 2 minutes outlast
-	// the sync function's 60 s timeout: a call cut by the end of its
-	// invocation is never made again by another worker while it may land.
-	lease         = 3 * time.Second
 	webhookSecret = "soak-webhook-secret"
 	token         = "soak-bm-token"
 )
@@ -176,7 +173,26 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	faults := &Faults{}
 	log := slog.New(slog.NewTextHandler(cmp.Or[io.Writer](cfg.Log, io.Discard), &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	store := memstore.New()
+	queueFaults := func(op string) error {
+		switch {
+		case op == "send" && d.roll(cfg.Rates.QueueSend):
+			faults.add("SQS send failed")
+			return fmt.Errorf("throttled")
+		case op == "visibility" && d.roll(cfg.Rates.QueueVisibility):
+			faults.add("SQS visibility change failed")
+			return fmt.Errorf("throttled")
+		}
+		return nil
+	}
+	be := memoryBackend(queueFaults)
+	if cfg.Emulators {
+		var err error
+		if be, err = emulatorBackend(ctx, queueFaults); err != nil {
+			return rep, err
+		}
+	}
+	defer be.close()
+	store := be.store
 	fakes := make([]*backmarkettest.Server, cfg.Connections)
 	secrets := staticSecrets{"webhook": webhookSecret, "bm": token}
 	for i := range fakes {
@@ -192,41 +208,27 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 
-	queueFaults := func(op string) error {
-		switch {
-		case op == "send" && d.roll(cfg.Rates.QueueSend):
-			faults.add("SQS send failed")
-			return fmt.Errorf("throttled")
-		case op == "visibility" && d.roll(cfg.Rates.QueueVisibility):
-			faults.add("SQS visibility change failed")
-			return fmt.Errorf("throttled")
-		}
-		return nil
-	}
-	dlq := memqueue.New("SyncDLQ", memqueue.Options{Faults: queueFaults})
-	queue := memqueue.New("SyncQueue", memqueue.Options{Visibility: visibility, MaxReceiveCount: 3, DLQ: dlq, Faults: queueFaults})
-
+	queue, dlq := be.queue, be.dlq
 	hc := &http.Client{Timeout: clientTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	mail := &mailbox{dice: d, p: cfg.Rates.MailFailure, faults: faults}
 	core := syncer.New(syncer.Config{RetryBase: 20 * time.Millisecond, RetryCap: 300 * time.Millisecond,
-		EffectLease: lease, Bookkeeping: 300 * time.Millisecond},
+		EffectLease: be.timing.lease, Bookkeeping: be.timing.bookkeeping},
 		chaosStore{Store: store, dice: d, p: cfg.Rates.StoreThrottle, faults: faults},
 		marketplaces{secrets: secrets, hc: hc}, notify.New(mail), log)
 	batch := syncbatch.New(syncbatch.Config{DeadlineMargin: 500 * time.Millisecond, SendReserve: 100 * time.Millisecond},
 		core, queue, dlq, log)
-	webhook := ingest.New(ingest.Config{}, store, secrets, store.Deduper(time.Minute), queue, log)
+	webhook := ingest.New(ingest.Config{}, store, secrets, be.dedup, queue, log)
 
-	mapping := memqueue.Mapping{Queue: queue, Handler: batch.Handle, BatchSize: 10, Concurrency: 5, Timeout: invocation,
-		Cancel: func() (time.Duration, bool) {
-			if d.roll(cfg.Rates.WorkerKilled) {
-				faults.add("worker killed mid-batch")
-				return time.Duration(10+d.intn(200)) * time.Millisecond, true
-			}
-			return 0, false
-		}}
+	kill := func() (time.Duration, bool) {
+		if d.roll(cfg.Rates.WorkerKilled) {
+			faults.add("worker killed mid-batch")
+			return time.Duration(10+d.intn(200)) * time.Millisecond, true
+		}
+		return 0, false
+	}
 	mctx, stopMapping := context.WithCancel(ctx)
 	mappingDone := make(chan struct{})
-	go func() { mapping.Run(mctx); close(mappingDone) }()
+	go func() { be.run(mctx, batch.Handle, kill); close(mappingDone) }()
 
 	orders, deliveries := plan(cfg, d)
 	rep.Orders, rep.Deliveries = len(orders), len(deliveries)
@@ -240,16 +242,19 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	// Wait for the queue to drain: nothing visible, in flight or delayed.
 	for ctx.Err() == nil {
-		if _, _, total := queue.Counts(); total == 0 {
+		if n, err := be.pending(ctx); err == nil && n == 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	stopMapping()
 	<-mappingDone
-	_, _, rep.InFlight = queue.Counts()
-
-	check(ctx, &rep, orders, fakes, store, dlq)
+	rep.InFlight, _ = be.pending(context.WithoutCancel(ctx))
+	dead, err := be.deadLetters(context.WithoutCancel(ctx))
+	if err != nil {
+		return rep, err
+	}
+	check(context.WithoutCancel(ctx), &rep, orders, fakes, store, dead)
 	rep.Faults = faults.Counts()
 	rep.EmailsSent, rep.BadEmails = mail.sent.Load(), int(mail.bad.Load())
 	rep.Elapsed = time.Since(start)
@@ -467,13 +472,13 @@ func (o *plannedOrder) want() (order.Status, syncerr.Code) {
 }
 
 // check compares each order with what the store last said.
-func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*backmarkettest.Server, store *memstore.Store, dlq *memqueue.Queue) {
+func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*backmarkettest.Server, store store, deadLetters []memqueue.Message) {
 	// In the DLQ: sent there by the sync with its reason, or moved there
 	// by SQS's redrive policy (the reason is then on the order and in the
 	// error list only).
 	dead := map[string]bool{}
 	deadEvent := map[string]string{} // source event id → the reason it was sent with
-	for _, m := range dlq.Messages() {
+	for _, m := range deadLetters {
 		var e order.Event
 		if json.Unmarshal([]byte(m.Body), &e) == nil && e.Order.MarketplaceOrderID != "" {
 			dead[e.Connection+"/"+e.Order.MarketplaceOrderID] = true

@@ -20,10 +20,11 @@ func main() {
 	calm := flag.Bool("calm", false, "inject no faults")
 	verbose := flag.Bool("v", false, "show the system's warnings")
 	deadline := flag.Duration("deadline", 30*time.Minute, "stop after this long")
+	emulators := flag.Bool("emulators", false, "run on DynamoDB Local and local-aws-sqs from template.yaml (needs make deps; use a smaller -n)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := soak.Config{Events: *n, Seed: *seed, Connections: *conns, Calm: *calm, Deadline: *deadline}
+	cfg := soak.Config{Events: *n, Seed: *seed, Connections: *conns, Calm: *calm, Deadline: *deadline, Emulators: *emulators}
 	if *verbose {
 		cfg.Log = os.Stderr
 	}

@@ -1,0 +1,253 @@
+package soak
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/ordersync/ordersync/infra/localaws"
+	"github.com/ordersync/ordersync/infra/localstack"
+	"github.com/ordersync/ordersync/shared/dynamostore"
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/memstore"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/testkit/memqueue"
+)
+
+// store is what the soak needs of ordersync's storage: the sync's, the
+// webhook's, and the check's.
+type store interface {
+	syncer.Store
+	PutConnection(ctx context.Context, c order.Connection) error
+}
+
+// queue is the sync queue as the webhook, the sync and the check use it.
+type queue interface {
+	Enqueue(ctx context.Context, e order.Event) error
+	RetryIn(ctx context.Context, receipt string, d time.Duration) error
+	Resend(ctx context.Context, body string, d time.Duration) error
+}
+
+// timing is the system's policy in the soak: the template's proportions,
+// scaled down. The claim lease outlasts an invocation, as the template's
+// 2 minutes outlast the sync function's 60 s, so a call cut by the end of
+// its invocation is never made again by another worker while it may land;
+// the visibility timeout is at least the invocation's timeout, as AWS
+// requires.
+type timing struct {
+	visibility, invocation, lease, bookkeeping time.Duration
+}
+
+var (
+	memoryTiming   = timing{visibility: 3 * time.Second, invocation: 2500 * time.Millisecond, lease: 3 * time.Second, bookkeeping: 300 * time.Millisecond}
+	emulatorTiming = timing{visibility: 10 * time.Second, invocation: 8 * time.Second, lease: 10 * time.Second, bookkeeping: 2 * time.Second}
+)
+
+// backend is where the soak's state lives: in memory, or in the emulators.
+type backend struct {
+	timing timing
+	store  store
+	dedup  ingest.Deduper
+	queue  queue
+	dlq    interface {
+		Send(ctx context.Context, body string, attrs map[string]string) error
+	}
+	// run polls the sync queue as the event source mapping does, until
+	// ctx ends.
+	run func(ctx context.Context, h memqueue.Handler, cancel func() (time.Duration, bool))
+	// pending is how many messages the sync queue holds, in flight or not.
+	pending func(ctx context.Context) (int, error)
+	// deadLetters returns the DLQ's messages.
+	deadLetters func(ctx context.Context) ([]memqueue.Message, error)
+	close       func()
+}
+
+// memoryBackend keeps everything in memory: memstore and memqueue.
+func memoryBackend(faults func(op string) error) *backend {
+	st := memstore.New()
+	dlq := memqueue.New("SyncDLQ", memqueue.Options{Faults: faults})
+	q := memqueue.New("SyncQueue", memqueue.Options{Visibility: memoryTiming.visibility, MaxReceiveCount: 3, DLQ: dlq, Faults: faults})
+	return &backend{
+		timing: memoryTiming,
+		store:  st, dedup: st.Deduper(time.Minute), queue: q, dlq: dlq,
+		run: func(ctx context.Context, h memqueue.Handler, cancel func() (time.Duration, bool)) {
+			memqueue.Mapping{Queue: q, Handler: h, BatchSize: 10, Concurrency: 5, Timeout: memoryTiming.invocation, Cancel: cancel}.Run(ctx)
+		},
+		pending:     func(context.Context) (int, error) { _, _, n := q.Counts(); return n, nil },
+		deadLetters: func(context.Context) ([]memqueue.Message, error) { return dlq.Messages(), nil },
+		close:       func() {},
+	}
+}
+
+// emulatorBackend runs on DynamoDB Local and local-aws-sqs, provisioned
+// from template.yaml, with the sync queue's visibility timeout scaled down
+// like the soak's other times.
+func emulatorBackend(ctx context.Context, faults func(op string) error) (*backend, error) {
+	emu, err := localaws.Start(ctx, localaws.Options{})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*backend, error) { emu.Stop(); return nil, err }
+	clients, err := emu.Clients(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	root, err := localaws.ModuleRoot()
+	if err != nil {
+		return fail(err)
+	}
+	tmpl, err := localstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return fail(err)
+	}
+	st, err := localstack.Provision(ctx, tmpl, fmt.Sprintf("soak%d-", time.Now().UnixNano()%1e6),
+		localstack.Clients{DynamoDB: clients.DynamoDB, SQS: clients.SQS}, nil)
+	if err != nil {
+		return fail(err)
+	}
+	qURL, dlqURL := st.Ref("SyncQueue"), st.Ref("SyncDLQ")
+	if _, err := clients.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: aws.String(qURL),
+		Attributes: map[string]string{"VisibilityTimeout": strconv.Itoa(int(emulatorTiming.visibility / time.Second))}}); err != nil {
+		return fail(err)
+	}
+	ds := dynamostore.New(clients.DynamoDB, st.Ref("Table"))
+	q := faultyQueue{Queue: sqsqueue.New(clients.SQS, qURL), faults: faults}
+	return &backend{
+		timing: emulatorTiming,
+		store:  ds, dedup: ds.Deduper(time.Minute), queue: q, dlq: faultyQueue{Queue: sqsqueue.New(clients.SQS, dlqURL), faults: faults},
+		run: func(ctx context.Context, h memqueue.Handler, cancel func() (time.Duration, bool)) {
+			pollSQS(ctx, clients.SQS, qURL, h, cancel)
+		},
+		pending: func(ctx context.Context) (int, error) {
+			out, err := clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(qURL),
+				AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"}})
+			if err != nil {
+				return 0, err
+			}
+			// local-aws-sqs counts in-flight messages in
+			// ApproximateNumberOfMessages too: take the largest.
+			n := 0
+			for _, v := range out.Attributes {
+				c, _ := strconv.Atoi(v)
+				n = max(n, c)
+			}
+			return n, nil
+		},
+		deadLetters: func(ctx context.Context) ([]memqueue.Message, error) { return drain(ctx, clients.SQS, dlqURL) },
+		close:       emu.Stop,
+	}, nil
+}
+
+// faultyQueue fails some sends and visibility changes, as SQS does when it
+// throttles.
+type faultyQueue struct {
+	*sqsqueue.Queue
+	faults func(op string) error
+}
+
+func (q faultyQueue) Enqueue(ctx context.Context, e order.Event) error {
+	if err := q.faults("send"); err != nil {
+		return err
+	}
+	return q.Queue.Enqueue(ctx, e)
+}
+
+func (q faultyQueue) Send(ctx context.Context, body string, attrs map[string]string) error {
+	if err := q.faults("send"); err != nil {
+		return err
+	}
+	return q.Queue.Send(ctx, body, attrs)
+}
+
+func (q faultyQueue) Resend(ctx context.Context, body string, d time.Duration) error {
+	if err := q.faults("send"); err != nil {
+		return err
+	}
+	return q.Queue.Resend(ctx, body, d)
+}
+
+func (q faultyQueue) RetryIn(ctx context.Context, receipt string, d time.Duration) error {
+	if err := q.faults("visibility"); err != nil {
+		return err
+	}
+	return q.Queue.RetryIn(ctx, receipt, d)
+}
+
+// pollSQS is the event source mapping on a real queue: five pollers,
+// batches of ten, deleting what the handler did not report failed.
+func pollSQS(ctx context.Context, c *sqs.Client, url string, h memqueue.Handler, cancel func() (time.Duration, bool)) {
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+					AttributeNames:              []sqstypes.QueueAttributeName{"All"},
+					MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+				if err != nil || len(out.Messages) == 0 {
+					continue
+				}
+				recs := make([]events.SQSMessage, len(out.Messages))
+				for i, m := range out.Messages {
+					recs[i] = events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+						Body: aws.ToString(m.Body), Attributes: m.Attributes}
+				}
+				life, killed := emulatorTiming.invocation, false
+				if d, ok := cancel(); ok {
+					life, killed = d, true
+				}
+				ictx, stop := context.WithTimeout(ctx, life)
+				resp, herr := h(ictx, events.SQSEvent{Records: recs})
+				cut := ictx.Err() != nil
+				stop()
+				if herr != nil || (killed && cut) {
+					continue
+				}
+				failed := map[string]bool{}
+				for _, f := range resp.BatchItemFailures {
+					failed[f.ItemIdentifier] = true
+				}
+				for _, m := range out.Messages {
+					if !failed[aws.ToString(m.MessageId)] {
+						_, _ = c.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// drain receives every message of a queue (keeping them hidden while it
+// reads) and returns them.
+func drain(ctx context.Context, c *sqs.Client, url string) ([]memqueue.Message, error) {
+	var out []memqueue.Message
+	for {
+		res, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			VisibilityTimeout: 600, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			return out, err
+		}
+		if len(res.Messages) == 0 {
+			return out, nil
+		}
+		for _, m := range res.Messages {
+			a := map[string]string{}
+			for k, v := range m.MessageAttributes {
+				a[k] = aws.ToString(v.StringValue)
+			}
+			out = append(out, memqueue.Message{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: a})
+		}
+	}
+}
