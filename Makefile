@@ -58,7 +58,7 @@ build-ApiFunction:
 # events) runs in `make test`. `make soak N=100000 SEED=42`.
 N ?= 20000
 soak:
-	go run ./infra/soakrun -n $(N) $(if $(SEED),-seed $(SEED))
+	go run ./infra/soakrun -n $(N) $(if $(SEED),-seed $(SEED)) $(if $(EMULATORS),-emulators)
 
 # Benchmarks: speed and allocations, measured, never asserted in tests.
 bench: deps
