@@ -108,6 +108,7 @@ const (
 	codeUnknownSource     = "unknown_source"
 	codeUnknownConnection = "unknown_connection"
 	codeBodyTooLarge      = "body_too_large"
+	codeEventTooLarge     = "event_too_large" // what is kept of the order does not fit a queue message
 	codeUnsupportedMedia  = "unsupported_media_type"
 	codeMalformedBody     = "malformed_body" // isBase64Encoded but not base64
 	codeUnavailable       = "unavailable"
@@ -219,6 +220,16 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	e.Connection = conn.ID
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = h.cfg.Now().UTC()
+	}
+	// Before the claim: an event the queue can never take must be refused
+	// now, not claimed, sent, released and answered 503 until the platform
+	// gives up. The queue encodes it again, the same way.
+	if _, err := order.EncodeMessage(e); err != nil {
+		if errors.Is(err, order.ErrEventTooLarge) {
+			return h.reject(ctx, d, http.StatusRequestEntityTooLarge, codeEventTooLarge, ""), nil
+		}
+		// Not expected: an event is plain fields.
+		return h.unavailable(ctx, d, codeUnavailable, "event encoding failed", err), nil
 	}
 	return h.enqueueOnce(ctx, d, e), nil
 }
@@ -413,8 +424,10 @@ func reply(status int, body string) events.APIGatewayV2HTTPResponse {
 
 // problem is the refusal with code, and the field at fault if one is.
 func (h *Handler) problem(status int, code, field string) httpapi.Problem {
-	return httpapi.Problem{Status: status, Code: code, Field: field,
-		Args: map[string]string{"max_bytes": strconv.FormatInt(h.cfg.MaxBodyBytes, 10)}}
+	return httpapi.Problem{Status: status, Code: code, Field: field, Args: map[string]string{
+		"max_bytes":   strconv.FormatInt(h.cfg.MaxBodyBytes, 10),
+		"queue_bytes": strconv.Itoa(order.MaxMessageBodyBytes),
+	}}
 }
 
 // mediaType returns the lower-cased media type of a Content-Type value,
