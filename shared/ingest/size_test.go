@@ -124,7 +124,7 @@ func TestLargeOrdersFitTheQueue(t *testing.T) {
 			if size > sqsMaxMessageBytes {
 				t.Errorf("message of %d bytes, over SQS's %d", size, sqsMaxMessageBytes)
 			}
-			want, err := shopify.ParseWebhook("orders/updated", "evt-orders/updated", body)
+			want, err := shopify.ParseWebhook("orders/updated", "evt-orders-updated", body)
 			if err != nil {
 				t.Fatal(err)
 			}
