@@ -51,6 +51,7 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errUnknownConnection": errUnknownConnection, "errOrderNotFound": errOrderNotFound, "errNoOrderFound": errNoOrderFound,
 		"errLimit": errLimit, "errDays": errDays, "errBodyTooLarge": errBodyTooLarge, "errMalformedBody": errMalformedBody,
 		"errNoOrders": errNoOrders, "errTooManyOrders": errTooManyOrders, "errInvalidOrderID": errInvalidOrderID,
+		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
