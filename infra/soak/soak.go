@@ -479,8 +479,7 @@ func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*ba
 	dead := map[string]bool{}
 	deadEvent := map[string]string{} // source event id → the reason it was sent with
 	for _, m := range deadLetters {
-		var e order.Event
-		if json.Unmarshal([]byte(m.Body), &e) == nil && e.Order.MarketplaceOrderID != "" {
+		if e, err := order.DecodeMessage(m.Body); err == nil && e.Order.MarketplaceOrderID != "" {
 			dead[e.Connection+"/"+e.Order.MarketplaceOrderID] = true
 			deadEvent[e.SourceEventID] = m.Attributes[syncbatch.AttrErrorCode]
 		}

@@ -108,6 +108,8 @@ const (
 	codeUnknownSource     = "unknown_source"
 	codeUnknownConnection = "unknown_connection"
 	codeBodyTooLarge      = "body_too_large"
+	codeInvalidID         = "invalid_id"      // not an order.ValidID
+	codeEventTooLarge     = "event_too_large" // what is kept of the order does not fit a queue message
 	codeUnsupportedMedia  = "unsupported_media_type"
 	codeMalformedBody     = "malformed_body" // isBase64Encoded but not base64
 	codeUnavailable       = "unavailable"
@@ -149,6 +151,11 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	if d.connID == "" {
 		return h.reject(ctx, d, http.StatusNotFound, codeUnknownConnection, ""), nil
+	}
+	if !order.ValidID(d.connID) {
+		// Not looked up: no connection can have this id, and one with a
+		// '#' would read another connection's keys.
+		return h.reject(ctx, d, http.StatusBadRequest, codeInvalidID, fieldConnection), nil
 	}
 
 	body, err := httpapi.Body(req, h.cfg.MaxBodyBytes)
@@ -216,9 +223,22 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		}
 		return h.reject(ctx, d, http.StatusBadRequest, string(webhook.CodeMalformedJSON), ""), nil
 	}
+	if field := invalidID(d, e); field != "" {
+		return h.reject(ctx, d, http.StatusBadRequest, codeInvalidID, field), nil
+	}
 	e.Connection = conn.ID
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = h.cfg.Now().UTC()
+	}
+	// Before the claim: an event the queue can never take must be refused
+	// now, not claimed, sent, released and answered 503 until the platform
+	// gives up. The queue encodes it again, the same way.
+	if _, err := order.EncodeMessage(e); err != nil {
+		if errors.Is(err, order.ErrEventTooLarge) {
+			return h.reject(ctx, d, http.StatusRequestEntityTooLarge, codeEventTooLarge, ""), nil
+		}
+		// Not expected: an event is plain fields.
+		return h.unavailable(ctx, d, codeUnavailable, "event encoding failed", err), nil
 	}
 	return h.enqueueOnce(ctx, d, e), nil
 }
@@ -286,6 +306,41 @@ func (h *Handler) read(d delivery, secrets []string) (order.Event, error) {
 		return webhook.ParseStandard(sh.ID, d.body)
 	}
 	return order.Event{}, &webhook.Error{Code: webhook.CodeTopicUnsupported}
+}
+
+// Fields that invalid_id names besides headers: the URL's connection, and
+// the event's order ids, in the event's words (each platform has its own
+// name and place for them).
+const (
+	fieldConnection         = "connection"
+	fieldStoreOrderID       = "store_order_id"
+	fieldMarketplaceOrderID = "marketplace_order_id"
+)
+
+// invalidID returns where the first id of e that is not an order.ValidID
+// came from, or "" when every id is valid. The order ids come first: a
+// WooCommerce event id contains the order id.
+func invalidID(d delivery, e order.Event) string {
+	switch {
+	case e.Order.StoreOrderID != "" && !order.ValidID(e.Order.StoreOrderID):
+		return fieldStoreOrderID
+	case e.Order.MarketplaceOrderID != "" && !order.ValidID(e.Order.MarketplaceOrderID):
+		return fieldMarketplaceOrderID
+	case !order.ValidID(e.SourceEventID):
+		switch d.source {
+		case order.Shopify:
+			if d.header.get(shopify.HeaderEventID) == "" {
+				return shopify.HeaderWebhookID
+			}
+			return shopify.HeaderEventID
+		case order.WooCommerce:
+			return woocommerce.HeaderDeliveryID
+		case order.BigCommerce:
+			return "hash"
+		}
+		return webhook.HeaderStandardID
+	}
+	return ""
 }
 
 // enqueueOnce claims the event's dedup key, queues the event and confirms.
@@ -383,7 +438,7 @@ func (d delivery) attrs() []slog.Attr {
 	if d.source != "" {
 		a = append(a, slog.String("source", string(d.source)))
 	}
-	if d.connID != "" && len(d.connID) <= 128 {
+	if order.ValidID(d.connID) { // nothing a caller typed that could garble a log line
 		a = append(a, slog.String("connection", d.connID))
 	}
 	if d.request != "" {
@@ -413,8 +468,11 @@ func reply(status int, body string) events.APIGatewayV2HTTPResponse {
 
 // problem is the refusal with code, and the field at fault if one is.
 func (h *Handler) problem(status int, code, field string) httpapi.Problem {
-	return httpapi.Problem{Status: status, Code: code, Field: field,
-		Args: map[string]string{"max_bytes": strconv.FormatInt(h.cfg.MaxBodyBytes, 10)}}
+	return httpapi.Problem{Status: status, Code: code, Field: field, Args: map[string]string{
+		"max_bytes":   strconv.FormatInt(h.cfg.MaxBodyBytes, 10),
+		"queue_bytes": strconv.Itoa(order.MaxMessageBodyBytes),
+		"max":         strconv.Itoa(order.MaxIDBytes),
+	}}
 }
 
 // mediaType returns the lower-cased media type of a Content-Type value,

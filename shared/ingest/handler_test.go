@@ -122,6 +122,10 @@ func request(t testing.TB, source, conn string, headers map[string]string, body 
 	return req
 }
 
+// idOf makes an id of a topic: orders/updated, orders-updated (an id has
+// no '/').
+func idOf(topic string) string { return strings.ReplaceAll(topic, "/", "-") }
+
 func shopifyRequest(t testing.TB, topic string, body []byte, secret string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	return request(t, "shopify", "c-shop", map[string]string{
@@ -130,8 +134,8 @@ func shopifyRequest(t testing.TB, topic string, body []byte, secret string) even
 		"x-shopify-hmac-sha256":  shopify.SignWebhook(body, secret),
 		"x-shopify-shop-domain":  "jsmith.myshopify.com",
 		"x-shopify-api-version":  "2026-07",
-		"x-shopify-webhook-id":   "wh-" + topic,
-		"x-shopify-event-id":     "evt-" + topic,
+		"x-shopify-webhook-id":   "wh-" + idOf(topic),
+		"x-shopify-event-id":     "evt-" + idOf(topic),
 		"x-shopify-triggered-at": "2026-11-22T09:59:59.123Z",
 	}, body)
 }
@@ -193,7 +197,7 @@ func TestShopifyOrderAccepted(t *testing.T) {
 		t.Fatalf("queued %d events, want 1", len(got))
 	}
 	ev := got[0]
-	if ev.Connection != "c-shop" || ev.Source != order.Shopify || ev.SourceEventID != "evt-orders/fulfilled" || ev.Topic != "orders/fulfilled" {
+	if ev.Connection != "c-shop" || ev.Source != order.Shopify || ev.SourceEventID != "evt-orders-fulfilled" || ev.Topic != "orders/fulfilled" {
 		t.Errorf("event identity = %q %q %q %q", ev.Connection, ev.Source, ev.SourceEventID, ev.Topic)
 	}
 	if ev.Order.MarketplaceOrderID != "BM-123456" || ev.Order.StoreOrderID != "450789469" || ev.Status != order.StatusShipped {
@@ -428,7 +432,7 @@ func TestShopifyEventIDFallsBackToWebhookID(t *testing.T) {
 	if resp := e.do(t, r); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status = %d (%s), want 202", resp.StatusCode, resp.Body)
 	}
-	if got := e.queue.Events()[0].SourceEventID; got != "wh-orders/updated" {
+	if got := e.queue.Events()[0].SourceEventID; got != "wh-orders-updated" {
 		t.Errorf("SourceEventID = %q, want the webhook id", got)
 	}
 }
@@ -515,7 +519,7 @@ func TestDuplicateDelivery(t *testing.T) {
 func TestInFlightDelivery(t *testing.T) {
 	e := newEnv(t, ingest.Config{RetryAfter: 30 * time.Second})
 	req := shopifyRequest(t, "orders/updated", webhookTestdata(t, "shopify_order_2026-07.json"), shopSecret)
-	key := "c-shop/shopify/orders/updated/evt-orders/updated"
+	key := "c-shop/shopify/orders/updated/evt-orders-updated"
 	// Another delivery of the same event holds a claim it has not confirmed.
 	if res, _ := e.dedup.Claim(context.Background(), key, time.Hour); res != ingest.Claimed {
 		t.Fatalf("setup claim = %v", res)
@@ -547,7 +551,7 @@ func TestEnqueueFailureReleasesTheClaim(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] == "" {
 		t.Fatalf("status = %d (%s), Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Body, resp.Headers["Retry-After"])
 	}
-	key := "c-shop/shopify/orders/updated/evt-orders/updated"
+	key := "c-shop/shopify/orders/updated/evt-orders-updated"
 	if got := e.dedup.State(key); got != "" || e.dedup.Released[key] != 1 {
 		t.Fatalf("dedup state = %q, released %d times; want released once", got, e.dedup.Released[key])
 	}
@@ -570,7 +574,7 @@ func TestEnqueueFailureWithCancelledContextStillReleases(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, err %v; want 503", resp.StatusCode, err)
 	}
-	if n := e.dedup.Released["c-shop/shopify/orders/updated/evt-orders/updated"]; n != 1 {
+	if n := e.dedup.Released["c-shop/shopify/orders/updated/evt-orders-updated"]; n != 1 {
 		t.Fatalf("released %d times, want 1", n)
 	}
 }

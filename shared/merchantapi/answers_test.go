@@ -52,6 +52,7 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errLimit": errLimit, "errDays": errDays, "errBodyTooLarge": errBodyTooLarge, "errMalformedBody": errMalformedBody,
 		"errNoOrders": errNoOrders, "errTooManyOrders": errTooManyOrders, "errInvalidOrderID": errInvalidOrderID,
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
+		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {

@@ -42,10 +42,6 @@ const (
 	MaxOrders = 100
 	// MaxBodyBytes is the largest re-sync body accepted (decoded).
 	MaxBodyBytes = 64 << 10
-	// maxOrderIDBytes bounds a marketplace order id, maxConnectionIDBytes
-	// a connection id (far below DynamoDB's key limit).
-	maxOrderIDBytes      = 128
-	maxConnectionIDBytes = 255
 	// parallel bounds the store reads and enqueues of one re-sync.
 	parallel = 8
 	// retryAfter is sent with every 503.
@@ -142,8 +138,13 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="ordersync"`
 		return resp
 	}
-	if c.connID == "" || len(c.connID) > maxConnectionIDBytes {
-		return c.fail(errUnknownConnection) // longer than any id: not worth a lookup DynamoDB refuses
+	if c.connID == "" {
+		return c.fail(errUnknownConnection)
+	}
+	if !order.ValidID(c.connID) {
+		// Not looked up: no connection has this id, and one with a '#'
+		// would read another connection's keys.
+		return c.fail(errInvalidConnectionID)
 	}
 	conn, err := h.store.Connection(ctx, c.connID)
 	switch {
@@ -217,12 +218,15 @@ var (
 	errMalformedBody     = httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_body", Case: "resync"}
 	errNoOrders          = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "none"}
 	errTooManyOrders     = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "too_many", Args: maxArg(MaxOrders)}
-	errInvalidOrderID    = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "invalid_id", Args: maxArg(maxOrderIDBytes)}
-	errMalformedLink     = httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_body", Case: "link"}
-	errInvalidStoreID    = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "store_order_id", Args: maxArg(maxOrderIDBytes)}
-	errLinkedElsewhere   = httpapi.Problem{Status: http.StatusConflict, Code: "link_conflict"}
-	errUnavailable       = httpapi.Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", Case: "merchant_api"}
-	errInternal          = httpapi.Problem{Status: http.StatusInternalServerError, Code: "internal"}
+	errInvalidOrderID    = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "invalid_id", Args: maxArg(order.MaxIDBytes)}
+	// The path's ids, named by their route parameter.
+	errInvalidConnectionID = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_id", Field: "connection", Args: maxArg(order.MaxIDBytes)}
+	errInvalidPathOrderID  = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_id", Field: "marketplaceOrderId", Args: maxArg(order.MaxIDBytes)}
+	errMalformedLink       = httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_body", Case: "link"}
+	errInvalidStoreID      = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "store_order_id", Args: maxArg(order.MaxIDBytes)}
+	errLinkedElsewhere     = httpapi.Problem{Status: http.StatusConflict, Code: "link_conflict"}
+	errUnavailable         = httpapi.Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", Case: "merchant_api"}
+	errInternal            = httpapi.Problem{Status: http.StatusInternalServerError, Code: "internal"}
 )
 
 // maxArg fills a message's {max}.
@@ -273,7 +277,7 @@ func (h *Handler) logCall(ctx context.Context, c *call, status int) {
 	if c.route != "" {
 		attrs = append(attrs, slog.String("route", c.req.RequestContext.HTTP.Method+" "+c.route))
 	}
-	if c.connID != "" && len(c.connID) <= maxConnectionIDBytes {
+	if order.ValidID(c.connID) { // nothing a caller typed that could garble the line
 		attrs = append(attrs, slog.String("connection", c.connID))
 	}
 	if id := c.req.RequestContext.RequestID; id != "" {

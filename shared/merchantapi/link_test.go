@@ -57,7 +57,7 @@ func TestLinkRefusals(t *testing.T) {
 		{"a store order id with a key separator", "9999", `{"store_order_id": "a#b"}`, http.StatusBadRequest, "invalid_parameter"},
 		{"unknown field", "9999", `{"store_order_id": "1", "x": 1}`, http.StatusBadRequest, "malformed_body"},
 		{"not JSON", "9999", `store_order_id=1`, http.StatusBadRequest, "malformed_body"},
-		{"a marketplace order id no order can have", "a/b", `{"store_order_id": "1"}`, http.StatusNotFound, "order_not_found"},
+		{"a marketplace order id no order can have", "a/b", `{"store_order_id": "1"}`, http.StatusBadRequest, "invalid_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

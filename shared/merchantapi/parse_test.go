@@ -1,6 +1,10 @@
 package merchantapi
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
 
 // FuzzParseResync: whatever the body, parseResync refuses it or returns 1
 // to MaxOrders different valid ids, each one the body named.
@@ -24,7 +28,7 @@ func FuzzParseResync(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, id := range ids {
-			if !validOrderID(id) || seen[id] {
+			if !order.ValidID(id) || seen[id] {
 				t.Fatalf("ids %q: invalid or repeated %q", ids, id)
 			}
 			seen[id] = true

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -122,8 +121,8 @@ type syncView struct {
 // showOrder answers GET /connections/{connection}/orders/{marketplaceOrderId}.
 func (h *Handler) showOrder(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
 	id := c.req.PathParameters["marketplaceOrderId"]
-	if !validOrderID(id) {
-		return c.fail(errOrderNotFound) // no order can have this id
+	if !order.ValidID(id) {
+		return c.fail(errInvalidPathOrderID)
 	}
 	st, err := h.store.LoadOrder(ctx, c.conn.ID, id)
 	switch {
@@ -153,8 +152,8 @@ type resyncView struct {
 // resyncOne answers POST /connections/{connection}/orders/{marketplaceOrderId}/resync.
 func (h *Handler) resyncOne(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
 	id := c.req.PathParameters["marketplaceOrderId"]
-	if !validOrderID(id) {
-		return c.fail(errOrderNotFound)
+	if !order.ValidID(id) {
+		return c.fail(errInvalidPathOrderID)
 	}
 	return h.resync(ctx, c, []string{id})
 }
@@ -277,9 +276,15 @@ func requestBody(req events.APIGatewayV2HTTPRequest) ([]byte, *httpapi.Problem) 
 }
 
 // parseResync reads a re-sync body, {"orders": ["<marketplace order id>",
-// ...]}: exactly that object, 1 to MaxOrders valid ids once duplicates are
-// dropped. It returns them in the order given.
+// ...]}: exactly that object, in UTF-8, with 1 to MaxOrders ids that are
+// order.ValidID once duplicates are dropped. It returns them in the order
+// given.
 func parseResync(body []byte) ([]string, *httpapi.Problem) {
+	if !utf8.Valid(body) {
+		// Not JSON; and the decoder would turn each bad byte into U+FFFD,
+		// a valid id the caller never sent.
+		return nil, &errMalformedBody
+	}
 	var in struct {
 		Orders []string `json:"orders"`
 	}
@@ -294,7 +299,7 @@ func parseResync(body []byte) ([]string, *httpapi.Problem) {
 	seen := make(map[string]bool, len(in.Orders))
 	ids := make([]string, 0, len(in.Orders))
 	for _, id := range in.Orders {
-		if !validOrderID(id) {
+		if !order.ValidID(id) {
 			return nil, &errInvalidOrderID
 		}
 		if !seen[id] {
@@ -311,21 +316,6 @@ func parseResync(body []byte) ([]string, *httpapi.Problem) {
 	return ids, nil
 }
 
-// validOrderID reports whether id can be a marketplace order id: 1 to
-// maxOrderIDBytes of UTF-8 without spaces or control characters, and
-// without '#' (the store's key separator) or '/' (a path separator).
-func validOrderID(id string) bool {
-	if id == "" || len(id) > maxOrderIDBytes || !utf8.ValidString(id) {
-		return false
-	}
-	for _, r := range id {
-		if r == '#' || r == '/' || unicode.IsSpace(r) || unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}
-
 // linkView is the answer of a link.
 type linkView struct {
 	StoreOrderID       string `json:"store_order_id"`
@@ -340,8 +330,8 @@ type linkView struct {
 // is queued to be read and synced.
 func (h *Handler) linkOrder(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
 	mkID := c.req.PathParameters["marketplaceOrderId"]
-	if !validOrderID(mkID) {
-		return c.fail(errOrderNotFound)
+	if !order.ValidID(mkID) {
+		return c.fail(errInvalidPathOrderID)
 	}
 	body, p := requestBody(c.req)
 	if p != nil {
@@ -358,7 +348,7 @@ func (h *Handler) linkOrder(ctx context.Context, c *call) events.APIGatewayV2HTT
 	if _, err := dec.Token(); err != io.EOF {
 		return c.fail(errMalformedLink)
 	}
-	if !validOrderID(in.StoreOrderID) {
+	if !order.ValidID(in.StoreOrderID) {
 		return c.fail(errInvalidStoreID)
 	}
 	linked, err := h.store.FindOrder(ctx, c.conn.ID, in.StoreOrderID)

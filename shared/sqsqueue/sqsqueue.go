@@ -4,7 +4,6 @@ package sqsqueue
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -36,14 +35,16 @@ var _ merchantapi.Queue = (*Queue)(nil)
 // New returns the queue at url.
 func New(api API, url string) *Queue { return &Queue{api: api, url: url} }
 
-// Enqueue sends one order event. The message carries the connection and
-// the event id as attributes, so an operator can filter without parsing.
+// Enqueue sends one order event, as order.EncodeMessage writes it. The
+// message carries the connection and the event id as attributes, so an
+// operator can filter without parsing. An event too large for a message
+// returns an error wrapping order.ErrEventTooLarge, and nothing is sent.
 func (q *Queue) Enqueue(ctx context.Context, e order.Event) error {
-	body, err := json.Marshal(e)
+	body, err := order.EncodeMessage(e)
 	if err != nil {
-		return fmt.Errorf("sqsqueue: encode event: %w", err)
+		return fmt.Errorf("sqsqueue: %w", err)
 	}
-	return q.Send(ctx, string(body), map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
+	return q.Send(ctx, body, map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
 }
 
 // Send sends a body with string message attributes (empty values are left

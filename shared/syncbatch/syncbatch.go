@@ -8,7 +8,6 @@ package syncbatch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -156,11 +155,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 type groupKey struct{ connection, order string }
 
 func keyOf(body string) groupKey {
-	var e struct {
-		Connection string    `json:"connection"`
-		Order      order.Ref `json:"order"`
-	}
-	if json.Unmarshal([]byte(body), &e) != nil {
+	e, err := order.DecodeMessage(body)
+	if err != nil {
 		return groupKey{"", "unreadable:" + body}
 	}
 	if e.Order.MarketplaceOrderID != "" {
@@ -179,7 +175,8 @@ type result struct {
 func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
 	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	d := syncer.Delivery{Attempt: max(attempt, 1)}
-	if err := json.Unmarshal([]byte(m.Body), &d.Event); err != nil || d.Event.Connection == "" {
+	var err error
+	if d.Event, err = order.DecodeMessage(m.Body); err != nil || d.Event.Connection == "" {
 		h.log.Error("unreadable sync message", "message_id", m.MessageId)
 		d.Event = order.Event{}
 		return h.carryOut(ctx, m, h.sync.Fail(ctx, d, syncerr.E(syncerr.InvalidData, "field", "sync message")))

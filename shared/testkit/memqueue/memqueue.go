@@ -10,9 +10,7 @@
 package memqueue
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -95,18 +93,17 @@ func (q *Queue) fault(op string) error {
 }
 
 // Enqueue sends one order event, encoded as the sync queue's producers
-// encode it.
+// encode it (order.EncodeMessage).
 func (q *Queue) Enqueue(ctx context.Context, e order.Event) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
-		return fmt.Errorf("memqueue: encode event: %w", err)
+	body, err := order.EncodeMessage(e)
+	if err != nil {
+		return fmt.Errorf("memqueue: %w", err)
 	}
-	return q.Send(ctx, string(bytes.TrimRight(b.Bytes(), "\n")), map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
+	return q.Send(ctx, body, map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
 }
 
-// Send sends a body with attributes.
+// Send sends a body with attributes. Like SQS, it refuses a message over
+// order.MaxMessageBytes, attributes included.
 func (q *Queue) Send(ctx context.Context, body string, attrs map[string]string) error {
 	return q.send(ctx, body, attrs, 0, "")
 }
@@ -122,6 +119,16 @@ func (q *Queue) send(ctx context.Context, body string, attrs map[string]string, 
 	}
 	if err := q.fault("send"); err != nil {
 		return err
+	}
+	// SQS counts each attribute's name, type and value.
+	n := len(body)
+	for k, v := range attrs {
+		if v != "" {
+			n += len(k) + len("String") + len(v)
+		}
+	}
+	if n > order.MaxMessageBytes {
+		return fmt.Errorf("memqueue %s: send: a message of %d bytes, over SQS's %d", q.name, n, order.MaxMessageBytes)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -3,9 +3,12 @@ package memqueue
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 type clock struct {
@@ -92,6 +95,19 @@ func TestDeliverySemantics(t *testing.T) {
 		}
 		if f.Sent() != 0 {
 			t.Error("a failed send was kept")
+		}
+	})
+	t.Run("a message over SQS's limit is refused, attributes included", func(t *testing.T) {
+		l := New("l", Options{})
+		body := strings.Repeat("x", order.MaxMessageBytes-len("k")-len("String")-len("v"))
+		if err := l.Send(ctx, body, map[string]string{"k": "v"}); err != nil {
+			t.Errorf("a message of exactly the limit: %v", err)
+		}
+		if err := l.Send(ctx, body+"x", map[string]string{"k": "v"}); err == nil {
+			t.Error("a message of one byte more was sent")
+		}
+		if l.Sent() != 1 {
+			t.Errorf("sent %d, want 1", l.Sent())
 		}
 	})
 }

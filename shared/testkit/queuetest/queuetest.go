@@ -6,7 +6,6 @@ package queuetest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -18,20 +17,20 @@ import (
 // safe for concurrent use.
 type Queue struct {
 	mu     sync.Mutex
-	bodies [][]byte
+	bodies []string
 	Err    error
 }
 
-// Enqueue queues e, as its JSON body.
+// Enqueue queues e, as the body order.EncodeMessage writes.
 func (q *Queue) Enqueue(_ context.Context, e order.Event) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.Err != nil {
 		return q.Err
 	}
-	b, err := json.Marshal(e)
+	b, err := order.EncodeMessage(e)
 	if err != nil {
-		return fmt.Errorf("queuetest: encode event: %w", err)
+		return fmt.Errorf("queuetest: %w", err)
 	}
 	q.bodies = append(q.bodies, b)
 	return nil
@@ -44,9 +43,9 @@ func (q *Queue) Take() ([]order.Event, error) {
 	defer q.mu.Unlock()
 	out := make([]order.Event, 0, len(q.bodies))
 	for _, b := range q.bodies {
-		var e order.Event
-		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("queuetest: message %s: %w", b, err)
+		e, err := order.DecodeMessage(b)
+		if err != nil {
+			return nil, fmt.Errorf("queuetest: message %.200s: %w", b, err)
 		}
 		out = append(out, e)
 	}
