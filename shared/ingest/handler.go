@@ -324,7 +324,8 @@ func invalidID(d delivery, e order.Event) string {
 	switch {
 	case e.Order.StoreOrderID != "" && !order.ValidID(e.Order.StoreOrderID):
 		return fieldStoreOrderID
-	case e.Order.MarketplaceOrderID != "" && !order.ValidID(e.Order.MarketplaceOrderID):
+	case e.Order.MarketplaceOrderID != "" && !order.ValidID(e.Order.MarketplaceOrderID),
+		e.Order.ClaimedMarketplaceOrderID != "" && !order.ValidID(e.Order.ClaimedMarketplaceOrderID):
 		return fieldMarketplaceOrderID
 	case !order.ValidID(e.SourceEventID):
 		switch d.source {
