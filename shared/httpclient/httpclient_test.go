@@ -38,13 +38,17 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
+// FuzzParseRetryAfter: whatever the header, the delay is zero when
+// unreadable, and otherwise from zero to MaxRetryAfter, however it was
+// written (seconds or a date).
 func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"7", "2.5", "Sun, 22 Nov 2026 10:00:30 GMT", "", "1e300", "NaN"} {
+	for _, s := range []string{"7", "2.5", "Sun, 22 Nov 2026 10:00:30 GMT", "", "1e300", "NaN",
+		"1000000", "1000001", "Fri, 31 Dec 9999 23:59:59 GMT", "Monday, 01-Jan-00 00:00:00 GMT"} {
 		f.Add(s)
 	}
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		if d, ok := ParseRetryAfter(s, now); d < 0 || (!ok && d != 0) {
+		if d, ok := ParseRetryAfter(s, now); d < 0 || d > MaxRetryAfter || (!ok && d != 0) {
 			t.Errorf("ParseRetryAfter(%q) = %v, %v", s, d, ok)
 		}
 	})
