@@ -177,10 +177,25 @@ func errorCode(body []byte) string {
 	if code == "<nil>" && len(b.Errors) > 0 {
 		code = b.Errors[0].Extensions.Code
 	}
-	if code == "<nil>" || len(code) > 64 || strings.ContainsAny(code, " @\n") {
+	if code == "<nil>" || !loggable(code) {
 		return ""
 	}
 	return code
+}
+
+// loggable reports whether a platform's error code may go into a log: 1
+// to 64 printable ASCII characters without spaces or '@' (names and email
+// addresses have them, and a control character could forge a log line).
+func loggable(code string) bool {
+	if code == "" || len(code) > 64 {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; c <= ' ' || c > '~' || c == '@' {
+			return false
+		}
+	}
+	return true
 }
 
 func firstNonNil(vs ...any) any {
