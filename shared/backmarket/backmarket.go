@@ -132,6 +132,12 @@ func (c *Client) Order(ctx context.Context, id string) (order.MarketplaceOrder, 
 	if err := c.call(ctx, http.MethodGet, "/ws/orders/"+url.PathEscape(id), nil, nil, id, &w); err != nil {
 		return order.MarketplaceOrder{}, err
 	}
+	if got := w.OrderID.String(); got != id {
+		// Not the order asked for, or no order at all: as a body that is
+		// not JSON. Acting on it would update another order.
+		return order.MarketplaceOrder{}, syncerr.E(syncerr.MarketplaceUnavailable, "marketplace", Name, "order", id).
+			Wrap(fmt.Errorf("back market: order %s answered as order %q", id, got))
+	}
 	o, err := w.domain(c.opts.DateLocation)
 	if err != nil {
 		if e, ok := syncerr.As(err); ok {
@@ -167,6 +173,9 @@ func (c *Client) OrdersUpdatedSince(ctx context.Context, since time.Time) ([]ord
 		}
 		for _, w := range p.Results {
 			o, _ := w.domain(c.opts.DateLocation) // unknown states stay StatusUnknown
+			if o.ID == "" {
+				continue // names no order: nothing can be done with it
+			}
 			if !o.UpdatedAt.IsZero() && o.UpdatedAt.Before(since) {
 				continue // the filter's exact meaning is unconfirmed: enforce "at or after"
 			}

@@ -133,7 +133,8 @@ func classify(resp *http.Response, body []byte, ref string) error {
 		// BigCommerce says how long until its window resets in
 		// milliseconds; Retry-After is honoured if a proxy sends one.
 		e := fail(syncerr.RateLimited, ref)
-		if ms, err := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Time-Reset-Ms"), 10, 64); err == nil && ms > 0 {
+		ms, err := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Time-Reset-Ms"), 10, 64)
+		if err == nil && ms > 0 && ms <= httpclient.MaxRetryAfter.Milliseconds() {
 			e = e.After(time.Duration(ms) * time.Millisecond)
 		} else if d, ok := httpclient.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			e = e.After(d)
@@ -198,6 +199,12 @@ func (c *Client) Order(ctx context.Context, id string) (order.Event, error) {
 	if !found {
 		return order.Event{}, fail(syncerr.OrderNotFound, id)
 	}
+	if want, _ := strconv.ParseInt(id, 10, 64); o.ID != want {
+		// Not the order asked for, or no order at all: as a body that is
+		// not JSON, the store is taken to be unwell. Its sub-resources
+		// are not read.
+		return order.Event{}, fail(syncerr.MarketplaceUnavailable, id).Wrap(fmt.Errorf("bigcommerce: /orders/%s answered order %d", id, o.ID))
+	}
 	return c.complete(ctx, o)
 }
 
@@ -219,7 +226,7 @@ func (c *Client) OrdersUpdatedSince(ctx context.Context, since time.Time) ([]ord
 			return nil, err
 		}
 		for _, o := range orders {
-			if t, err := time.Parse(time.RFC1123Z, o.DateModified); err == nil && t.Before(since) {
+			if t, ok := date(o.DateModified); ok && t.Before(since) {
 				continue
 			}
 			ev, err := c.complete(ctx, o)
@@ -247,6 +254,9 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 // complete fetches what the order resource only links to and maps it all
 // onto the internal event.
 func (c *Client) complete(ctx context.Context, o bcOrder) (order.Event, error) {
+	if o.ID <= 0 {
+		return order.Event{}, fail(syncerr.MarketplaceUnavailable, "").Wrap(errors.New("bigcommerce: an order without an id"))
+	}
 	id := strconv.FormatInt(o.ID, 10)
 	var products []bcProduct
 	if _, err := c.get(ctx, id, "/orders/"+id+"/products", url.Values{"limit": {"250"}}, &products); err != nil {
@@ -270,15 +280,15 @@ func (c *Client) event(o bcOrder, products []bcProduct, addresses []bcAddress, s
 	if err != nil {
 		return order.Event{}, fail(syncerr.InvalidData, id, "field", "status").Wrap(fmt.Errorf("bigcommerce: order %s: %w", id, err))
 	}
-	at, err := time.Parse(time.RFC1123Z, o.DateModified)
-	if err != nil {
-		at, _ = time.Parse(time.RFC1123Z, o.DateCreated)
+	at, ok := date(o.DateModified)
+	if !ok {
+		at, _ = date(o.DateCreated)
 	}
 	ev := order.Event{
 		Connection:    c.cfg.Connection,
 		Source:        order.BigCommerce,
-		SourceEventID: "order/" + id + "@" + at.UTC().Format(time.RFC3339),
-		OccurredAt:    at.UTC(),
+		SourceEventID: "order/" + id + "@" + at.Format(time.RFC3339),
+		OccurredAt:    at,
 		Order:         order.Ref{StoreOrderID: id, StoreOrderName: "#" + id},
 		Status:        status,
 		SourceStatus:  o.Status,
@@ -311,4 +321,15 @@ func (c *Client) event(o bcOrder, products []bcProduct, addresses []bcAddress, s
 		ev.Parcels = append(ev.Parcels, p)
 	}
 	return ev, nil
+}
+
+// date reads a v2 date (RFC 1123 with a numeric zone) as UTC. A date that
+// is not one, or whose UTC year is outside 0 to 9999 (the zone may push it
+// there), is unreadable: it could not travel on the sync queue as JSON.
+func date(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC1123Z, s)
+	if y := t.UTC().Year(); err != nil || y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
 }

@@ -177,10 +177,25 @@ func errorCode(body []byte) string {
 	if code == "<nil>" && len(b.Errors) > 0 {
 		code = b.Errors[0].Extensions.Code
 	}
-	if code == "<nil>" || len(code) > 64 || strings.ContainsAny(code, " @\n") {
+	if code == "<nil>" || !loggable(code) {
 		return ""
 	}
 	return code
+}
+
+// loggable reports whether a platform's error code may go into a log: 1
+// to 64 printable ASCII characters without spaces or '@' (names and email
+// addresses have them, and a control character could forge a log line).
+func loggable(code string) bool {
+	if code == "" || len(code) > 64 {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; c <= ' ' || c > '~' || c == '@' {
+			return false
+		}
+	}
+	return true
 }
 
 func firstNonNil(vs ...any) any {
@@ -192,17 +207,21 @@ func firstNonNil(vs ...any) any {
 	return nil
 }
 
+// MaxRetryAfter is the longest delay a marketplace may ask for (about 11.6
+// days); a longer one is absurd, and read as no delay at all.
+const MaxRetryAfter = 1e6 * time.Second
+
 // ParseRetryAfter reads a Retry-After value: delay-seconds (whole, or with
 // a fraction as some APIs send, e.g. "2.0") or an HTTP date, which is
 // measured from now (a date in the past means no wait). It reports false
-// for an empty or unreadable value.
+// for an empty or unreadable value, and for a delay over MaxRetryAfter.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if !(secs >= 0 && secs <= 1e6) { // negative, NaN or absurd: unreadable
+		if !(secs >= 0 && secs <= MaxRetryAfter.Seconds()) { // negative, NaN or absurd: unreadable
 			return 0, false
 		}
 		return time.Duration(secs * float64(time.Second)), true
@@ -211,8 +230,12 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if d := t.Sub(now); d > 0 {
-		return d.Round(time.Second), true
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case d > MaxRetryAfter: // a date years ahead is as absurd as a huge number
+		return 0, false
+	case d > 0:
+		return d, true
 	}
 	return 0, true
 }

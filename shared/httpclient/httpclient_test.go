@@ -3,8 +3,10 @@ package httpclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,13 +40,17 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
+// FuzzParseRetryAfter: whatever the header, the delay is zero when
+// unreadable, and otherwise from zero to MaxRetryAfter, however it was
+// written (seconds or a date).
 func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"7", "2.5", "Sun, 22 Nov 2026 10:00:30 GMT", "", "1e300", "NaN"} {
+	for _, s := range []string{"7", "2.5", "Sun, 22 Nov 2026 10:00:30 GMT", "", "1e300", "NaN",
+		"1000000", "1000001", "Fri, 31 Dec 9999 23:59:59 GMT", "Monday, 01-Jan-00 00:00:00 GMT"} {
 		f.Add(s)
 	}
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		if d, ok := ParseRetryAfter(s, now); d < 0 || (!ok && d != 0) {
+		if d, ok := ParseRetryAfter(s, now); d < 0 || d > MaxRetryAfter || (!ok && d != 0) {
 			t.Errorf("ParseRetryAfter(%q) = %v, %v", s, d, ok)
 		}
 	})
@@ -165,4 +171,95 @@ func TestStatusErrorKeepsTheCodeNotTheWords(t *testing.T) {
 			t.Errorf("StatusError(%s) = %q, want %q", tc.body, err, tc.want)
 		}
 	}
+}
+
+// FuzzClassify feeds any status, Retry-After and body to Classify: a status
+// below 400 is no error; any other is the code the table of Classify's
+// comment gives, with a delay only for rate_limited and marketplace_unavailable, and a
+// wrapped cause that names the platform's code only when the body has one
+// that is safe to log (StatusError), never the body's words.
+func FuzzClassify(f *testing.F) {
+	for _, s := range []struct {
+		status     int
+		retryAfter string
+		body       string
+	}{
+		{200, "", `{}`},
+		{429, "12", `{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}]}`},
+		{503, "Sun, 22 Nov 2026 10:01:00 GMT", `<html>unavailable</html>`},
+		{400, "", `{"error":{"code":"invalid_address","message":"Victor Hugo, 6 place des Vosges"}}`},
+		{400, "", `{"code":"ORDER_INVALID_STATE","message":"order of jane@example.com"}`},
+		{404, "", `{"code":404}`},
+		{422, "", `{"code":{"a":1}}`},
+		{410, "", `{"code":"a\tb"}`},
+		{401, "", `{"code":"\u00e9t\u00e9"}`},
+		{500, "1e7", `{"error":{"code":null},"code":"x"}`},
+	} {
+		f.Add(s.status, s.retryAfter, []byte(s.body))
+	}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	req, _ := http.NewRequest(http.MethodPost, "https://api.example.com/ws/orders/42", nil)
+	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retryAfter}}, Request: req}
+		e := Classify(resp, body, now, "order", "42")
+		if status < 400 {
+			if e != nil {
+				t.Fatalf("Classify(%d) = %v, want nil", status, e)
+			}
+			return
+		}
+		var want syncerr.Code
+		switch {
+		case status == 429:
+			want = syncerr.RateLimited
+		case status == 401 || status == 403:
+			want = syncerr.AuthExpired
+		case status == 404 || status == 410:
+			want = syncerr.OrderNotFound
+		case status == 408 || status >= 500:
+			want = syncerr.MarketplaceUnavailable
+		default:
+			want = syncerr.InvalidData
+		}
+		if e == nil || e.Code != want || e.Details["order"] != "42" {
+			t.Fatalf("Classify(%d) = %v, want %s with order=42", status, e, want)
+		}
+		honours := want == syncerr.RateLimited || want == syncerr.MarketplaceUnavailable
+		if e.RetryAfter < 0 || e.RetryAfter > MaxRetryAfter || (!honours && e.RetryAfter != 0) {
+			t.Fatalf("Classify(%d, Retry-After %q) waits %v", status, retryAfter, e.RetryAfter)
+		}
+		prefix := fmt.Sprintf("POST /ws/orders/42: http %d", status)
+		cause := errors.Unwrap(e)
+		if cause == nil {
+			t.Fatal("no cause wrapped")
+		}
+		got := cause.Error()
+		rest, ok := strings.CutPrefix(got, prefix)
+		if !ok {
+			t.Fatalf("cause %q does not start with %q", got, prefix)
+		}
+		if rest == "" {
+			return
+		}
+		code, ok := strings.CutPrefix(rest, " (")
+		code, ok2 := strings.CutSuffix(code, ")")
+		if !ok || !ok2 || !loggableCode(code) {
+			t.Fatalf("cause %q: %q is not a loggable platform code", got, rest)
+		}
+	})
+}
+
+// loggableCode is what a platform error code must be to go into a log: 1
+// to 64 printable ASCII characters, without spaces or '@' (names and
+// addresses have them).
+func loggableCode(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' || c == '@' {
+			return false
+		}
+	}
+	return true
 }

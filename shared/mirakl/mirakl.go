@@ -170,6 +170,9 @@ func (c *Client) OrdersUpdatedSince(ctx context.Context, since time.Time) ([]ord
 		}
 		for _, w := range p.Orders {
 			o, _ := w.domain() // unknown states stay StatusUnknown
+			if o.ID == "" {
+				continue // names no order: nothing can be done with it
+			}
 			if !o.UpdatedAt.IsZero() && o.UpdatedAt.Before(since) {
 				continue
 			}
@@ -486,12 +489,21 @@ func (c *Client) classify(resp *http.Response, body []byte, kv, extra []string) 
 	return httpclient.Classify(resp, body, c.opts.Now(), kv...)
 }
 
-// errorCode finds a known Mirakl error code in an error body.
+// errorCode finds a known Mirakl error code in an error body, as a word
+// of its own wherever it is (an identifier that begins with one, earlier
+// in the body, does not hide it).
 func (c *Client) errorCode(body []byte) (string, syncerr.Code, bool) {
 	text := strings.ToUpper(string(body))
 	for _, mc := range c.byLen {
-		if i := strings.Index(text, mc); i >= 0 && wordAt(text, i, len(mc)) {
-			return mc, c.codes[mc], true
+		for at := 0; ; {
+			i := strings.Index(text[at:], mc)
+			if i < 0 {
+				break
+			}
+			if wordAt(text, at+i, len(mc)) {
+				return mc, c.codes[mc], true
+			}
+			at += i + 1
 		}
 	}
 	return "", "", false

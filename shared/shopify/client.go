@@ -255,7 +255,8 @@ func classifyGraphQL(r gqlResponse, ref string) error {
 
 // throttleDelay is how long until the cost bucket holds the requested cost
 // again: (requested - available) / restoreRate, rounded up to the
-// millisecond; one second when the answer carries no usable figures.
+// millisecond; one second when the answer carries no usable figures
+// (including a delay over httpclient.MaxRetryAfter, which would overflow).
 func throttleDelay(c *queryCost) time.Duration {
 	if c == nil || c.ThrottleStatus.RestoreRate <= 0 {
 		return time.Second
@@ -265,6 +266,9 @@ func throttleDelay(c *queryCost) time.Duration {
 		return time.Second
 	}
 	ms := math.Ceil(need / c.ThrottleStatus.RestoreRate * 1000)
+	if !(ms <= float64(httpclient.MaxRetryAfter.Milliseconds())) {
+		return time.Second
+	}
 	return time.Duration(ms) * time.Millisecond
 }
 
@@ -276,6 +280,16 @@ func orderGID(id string) (gid string, ok bool) {
 		return id, isDigits(strings.TrimPrefix(id, "gid://shopify/Order/"))
 	}
 	return "gid://shopify/Order/" + id, isDigits(id)
+}
+
+// orderID is an order's numeric id, from its legacyResourceId or else its
+// global id; ok is false when neither holds one.
+func orderID(legacyResourceID, gid string) (id string, ok bool) {
+	if legacyResourceID != "" {
+		return legacyResourceID, isDigits(legacyResourceID)
+	}
+	id = legacyID(gid)
+	return id, isDigits(id)
 }
 
 // legacyID is the numeric tail of a global id.

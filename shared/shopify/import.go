@@ -110,10 +110,12 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 	if created == nil {
 		return "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("shopify: orderCreate returned neither an order nor errors"))
 	}
-	if created.LegacyResourceID != "" {
-		return created.LegacyResourceID, nil
+	id, ok := orderID(created.LegacyResourceID, created.ID)
+	if !ok {
+		// Created, maybe: the retry finds it by its source identifier.
+		return "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("shopify: orderCreate returned an order without an id"))
 	}
-	return legacyID(created.ID), nil
+	return id, nil
 }
 
 // importedOrder returns the id of the store order already imported for
@@ -130,10 +132,12 @@ func (c *Client) importedOrder(ctx context.Context, mpID string) (string, error)
 	for _, o := range data.Orders.Nodes {
 		// Only what the Admin API set: a buyer can write the attribute.
 		if o.SourceIdentifier == mpID {
-			if o.LegacyResourceID != "" {
-				return o.LegacyResourceID, nil
+			id, ok := orderID(o.LegacyResourceID, o.ID)
+			if !ok {
+				// Imported already: never create it again.
+				return "", fail(syncerr.MarketplaceUnavailable, mpID).Wrap(fmt.Errorf("shopify: the order imported for %s has no id", mpID))
 			}
-			return legacyID(o.ID), nil
+			return id, nil
 		}
 	}
 	return "", nil

@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -128,6 +129,11 @@ func (c *Client) Order(ctx context.Context, id string) (order.Event, error) {
 	if data.Order == nil {
 		return order.Event{}, fail(syncerr.OrderNotFound, id)
 	}
+	if got, _ := orderID(data.Order.LegacyResourceID, data.Order.ID); got != legacyID(gid) {
+		// Not the order asked for, or no order at all: as an answer that
+		// is not JSON, the store is taken to be unwell.
+		return order.Event{}, fail(syncerr.MarketplaceUnavailable, id).Wrap(fmt.Errorf("shopify: order %s answered as order %q", id, got))
+	}
 	return c.event(*data.Order)
 }
 
@@ -173,9 +179,9 @@ func (c *Client) OrdersUpdatedSince(ctx context.Context, since time.Time) ([]ord
 
 // event maps a Shopify order onto the internal event.
 func (c *Client) event(o gqlOrder) (order.Event, error) {
-	id := o.LegacyResourceID
-	if id == "" {
-		id = legacyID(o.ID)
+	id, ok := orderID(o.LegacyResourceID, o.ID)
+	if !ok {
+		return order.Event{}, fail(syncerr.MarketplaceUnavailable, "").Wrap(errors.New("shopify: an order without an id"))
 	}
 	// Status reads GraphQL's display statuses lower-cased as well as the
 	// REST words, so Shopify's own values pass through: a status added

@@ -209,6 +209,11 @@ func (c *Client) Order(ctx context.Context, id string) (order.Event, error) {
 	if _, err := c.get(ctx, id, "/orders/"+id, nil, &o); err != nil {
 		return order.Event{}, err
 	}
+	if want, _ := strconv.ParseInt(id, 10, 64); o.ID != want {
+		// Not the order asked for, or no order at all: as a body that is
+		// not JSON, the store is taken to be unwell.
+		return order.Event{}, fail(syncerr.MarketplaceUnavailable, id).Wrap(fmt.Errorf("woocommerce: /orders/%s answered order %d", id, o.ID))
+	}
 	return c.event(o)
 }
 
@@ -275,6 +280,11 @@ func gmt(s *string) (time.Time, bool) {
 
 // event maps a WooCommerce order onto the internal event.
 func (c *Client) event(o wcOrder) (order.Event, error) {
+	if o.ID <= 0 {
+		// JSON, but not an order (a plugin's or a proxy's answer): as a
+		// body that is not JSON, the store is taken to be unwell.
+		return order.Event{}, fail(syncerr.MarketplaceUnavailable, "").Wrap(fmt.Errorf("woocommerce: an order without an id"))
+	}
 	id := strconv.FormatInt(o.ID, 10)
 	status, err := Status(o.Status)
 	if err != nil {
