@@ -2,10 +2,8 @@ package syncbatch_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -13,61 +11,34 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
-	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sqsqueue"
 	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/testkit/memqueue"
 )
-
-// timings is the real sync queue, recording the retry delays asked of it.
-type timings struct {
-	*sqsqueue.Queue
-	mu     sync.Mutex
-	delays []time.Duration
-}
-
-func (q *timings) RetryIn(ctx context.Context, receiptHandle string, d time.Duration) error {
-	q.mu.Lock()
-	q.delays = append(q.delays, d)
-	q.mu.Unlock()
-	return q.Queue.RetryIn(ctx, receiptHandle, d)
-}
-
-func (q *timings) last(t *testing.T) time.Duration {
-	t.Helper()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.delays) == 0 {
-		t.Fatal("no retry was timed")
-	}
-	return q.delays[len(q.delays)-1]
-}
-
-func (e *env) timedProcessor(cfg config) *timings {
-	q := &timings{Queue: sqsqueue.New(stacktest.Clients().SQS, e.queue)}
-	e.proc = e.processor(cfg, q)
-	return q
-}
 
 func TestRetryDelayGrowsWithTheAttempt(t *testing.T) {
 	e := newEnv(t)
-	q := e.timedProcessor(config{})
 	mk, store := e.order()
 	e.fake.SetFault(backmarkettest.Fault{Status: 503})
-	ev := shipped(mk, store, "6A1", time.Now())
-	for attempt, want := range map[int]time.Duration{1: 1500 * time.Millisecond, 2: 3 * time.Second} {
-		e.deliver(ev, attempt)
-		if got := q.last(t); got != want {
+	e.send(shipped(mk, store, "6A1", time.Now()))
+	for _, tc := range []struct {
+		attempt int
+		want    time.Duration
+	}{{1, 1500 * time.Millisecond}, {2, 3 * time.Second}} {
+		attempt, want := tc.attempt, tc.want
+		if _, ok := e.receive(e.proc); !ok {
+			t.Fatalf("attempt %d: the message did not come back", attempt)
+		}
+		if n := e.held().Receives; n != attempt {
+			t.Fatalf("receive count = %d, want %d", n, attempt)
+		}
+		got := e.retryIn()
+		if got != want {
 			t.Errorf("attempt %d: retry in %v, want attempt × 1.5 s = %v", attempt, got, want)
 		}
+		e.clock.add(got)
 	}
 }
 
@@ -84,13 +55,13 @@ func TestRetryAfterWinsAndIsCapped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			q := e.timedProcessor(config{RetryCap: tc.cap})
+			e.proc = e.processor(config{RetryCap: tc.cap})
 			mk, store := e.order()
 			e.fake.SetFault(backmarkettest.Fault{Status: 429, RetryAfter: tc.retryAfter})
 			if resp := e.deliver(shipped(mk, store, "6A1", time.Now()), 1); len(resp.BatchItemFailures) != 1 {
 				t.Fatalf("failures = %v, want the message retried", resp.BatchItemFailures)
 			}
-			if got := q.last(t); got != tc.want {
+			if got := e.retryIn(); got != tc.want {
 				t.Errorf("retry in %v, want %v", got, tc.want)
 			}
 			if st := e.state(mk); st.Sync.Result != order.SyncPending || st.Sync.ErrorCode != "rate_limited" {
@@ -134,13 +105,14 @@ func TestTimeoutThenLookup(t *testing.T) {
 	for _, landed := range []bool{true, false} {
 		t.Run(fmt.Sprintf("landed=%v", landed), func(t *testing.T) {
 			e := newEnv(t)
-			const lease = 500 * time.Millisecond
-			e.proc = e.processor(config{EffectLease: lease}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
+			const lease = time.Minute
+			e.proc = e.processor(config{EffectLease: lease})
 			// POST 1 accepts the line, POST 2 ships it: lose the ship's answer.
 			e.client = &http.Client{Transport: &lossyTransport{next: e.client.Transport, nth: 2, landed: landed}}
 			mk, store := e.order()
 			ev := shipped(mk, store, "6A1", time.Now())
-			resp := e.deliver(ev, 1)
+			e.send(ev)
+			resp, _ := e.receive(e.proc)
 			if landed {
 				// The lookup finds the parcel shipped: done, without a retry.
 				if len(resp.BatchItemFailures) != 0 {
@@ -151,15 +123,19 @@ func TestTimeoutThenLookup(t *testing.T) {
 					t.Fatalf("failures = %v, want a retry: the ship did not land", resp.BatchItemFailures)
 				}
 				// A read may lag the write: the call is made again only
-				// once its claim's lease ran out.
-				if resp := e.deliver(ev, 2); len(resp.BatchItemFailures) != 1 {
-					t.Fatalf("within the lease: failures = %v, want a retry", resp.BatchItemFailures)
+				// once its claim's lease ran out. The retry (1.5 s later)
+				// comes within it.
+				e.clock.add(e.retryIn())
+				if resp, ok := e.receive(e.proc); !ok || len(resp.BatchItemFailures) != 1 {
+					t.Fatalf("within the lease: received %v, failures = %v, want a retry", ok, resp.BatchItemFailures)
 				}
 				if n := e.ships(mk); n != 0 {
 					t.Fatalf("ship calls within the lease = %d, want 0", n)
 				}
-				time.Sleep(lease)
-				e.deliver(ev, 3)
+				e.clock.add(lease)
+				if _, ok := e.receive(e.proc); !ok {
+					t.Fatal("the message did not come back after the lease")
+				}
 			}
 			if ships := e.ships(mk); ships != 1 {
 				t.Errorf("ship calls the marketplace received = %d, want exactly 1", ships)
@@ -216,23 +192,35 @@ func TestConcurrentWorkersNeverLoseAnUpdateOrDoubleCall(t *testing.T) {
 		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted,
 		ShippingAddress: &order.Address{Name: "Victor Hugo", Line1: "6 place des Vosges", City: "Paris", PostalCode: "75004", Country: "FR"}}
 	ship := shipped(mk, store, "6A1", at.Add(time.Second))
-	var wg sync.WaitGroup
+	var evs []any
 	for i := range 8 {
 		ev := any(ship)
 		if i%2 == 0 {
 			ev = addr
 		}
+		evs = append(evs, ev)
+	}
+	var wg sync.WaitGroup
+	for _, m := range e.take(1, evs...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// Each worker is its own processor, as concurrent Lambdas are.
-			p := e.processor(config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
-			_, _ = p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, fmt.Sprint("w", i), ev)}})
+			_, _ = e.handle(context.Background(), e.processor(config{}), []events.SQSMessage{m})
 		}()
 	}
 	wg.Wait()
-	// Whatever lost the race on a call retries; one more delivery settles.
-	e.deliver(ship, 2)
+	// Whatever lost the race on a call retries: by the queue's visibility
+	// timeout every message not deleted is back.
+	for range 8 {
+		e.clock.add(visibility)
+		if _, ok := e.receive(e.proc); !ok {
+			break
+		}
+	}
+	if _, _, total := e.queue.Counts(); total != 0 {
+		t.Errorf("the queue still holds %d messages", total)
+	}
 	st := e.state(mk)
 	if st.ShippingAddress == nil || st.ShippingAddress.Line1 != "6 place des Vosges" {
 		t.Errorf("address update lost: %+v", st.ShippingAddress)
@@ -254,35 +242,51 @@ func TestConcurrentWorkersNeverLoseAnUpdateOrDoubleCall(t *testing.T) {
 	}
 }
 
-// inflight counts concurrent requests to the marketplace.
+// inflight counts concurrent requests to the marketplace. The first
+// request waits (up to 10 s) for a second one to be in flight, so two
+// requests overlap whenever two may; the answers' delay gives a third the
+// time to come in too, were it let through.
 type inflight struct {
-	next     http.RoundTripper
-	mu       sync.Mutex
-	now, max int
+	next           http.RoundTripper
+	mu             sync.Mutex
+	seen, now, max int
+	paired         chan struct{}
+	once           sync.Once
 }
 
 func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
+	f.seen++
 	f.now++
 	f.max = max(f.max, f.now)
+	first, two := f.seen == 1, f.now >= 2
 	f.mu.Unlock()
 	defer func() { f.mu.Lock(); f.now--; f.mu.Unlock() }()
+	if two {
+		f.once.Do(func() { close(f.paired) })
+	}
+	if first {
+		select {
+		case <-f.paired:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	return f.next.RoundTrip(r)
 }
 
 func TestBatchConcurrencyIsBoundedPerConnection(t *testing.T) {
 	e := newEnv(t)
-	counter := &inflight{next: e.client.Transport}
+	counter := &inflight{next: e.client.Transport, paired: make(chan struct{})}
 	e.client = &http.Client{Transport: counter}
 	// Every answer takes a while, so concurrent calls overlap.
 	e.fake.SetFault(backmarkettest.Fault{Delay: 100 * time.Millisecond})
-	var recs []events.SQSMessage
-	for i := range 6 {
+	var evs []any
+	for range 6 {
 		mk, store := e.order()
-		recs = append(recs, record(t, fmt.Sprint("m", i), shipped(mk, store, "6A"+mk, time.Now())))
+		evs = append(evs, shipped(mk, store, "6A"+mk, time.Now()))
 	}
-	p := e.processor(config{Concurrency: 6, PerConnection: 2}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
-	resp, err := p.Handle(context.Background(), events.SQSEvent{Records: recs})
+	p := e.processor(config{Concurrency: 6, PerConnection: 2})
+	resp, err := e.handle(context.Background(), p, e.take(1, evs...))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("Handle = %v, %v", resp.BatchItemFailures, err)
 	}
@@ -291,20 +295,14 @@ func TestBatchConcurrencyIsBoundedPerConnection(t *testing.T) {
 	}
 }
 
-func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
+// The adapter's side of it, DynamoDB out of reach, is in sqsbatchtest.
+func TestStorageDownFailsTheWholeBatch(t *testing.T) {
 	e := newEnv(t)
-	// A DynamoDB endpoint nothing listens on.
-	down := dynamodb.NewFromConfig(aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
-		func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
-	p := newProcessor(config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
-		sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := e.processorOn(config{}, e.downStore(), e.mps, e.dlq)
 	mk, store := e.order()
-	_, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
-		record(t, "a", shipped(mk, store, "6A1", time.Now())), record(t, "b", shipped(mk, store, "6A2", time.Now())),
-	}})
+	_, err := e.handle(context.Background(), p, e.take(1, shipped(mk, store, "6A1", time.Now()), shipped(mk, store, "6A2", time.Now())))
 	if err == nil {
-		t.Fatal("Handle succeeded with DynamoDB unreachable; want an error for the whole batch")
+		t.Fatal("Handle succeeded with the store down; want an error for the whole batch")
 	}
 	if ok, refused := e.callsFor(mk); ok+refused != 0 {
 		t.Errorf("%d marketplace calls without a store", ok+refused)
@@ -312,49 +310,24 @@ func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
 	if len(e.deadLetters()) != 0 || e.notes.count() != 0 {
 		t.Error("nothing may be dead-lettered or emailed when nothing could be decided")
 	}
+	if _, _, total := e.queue.Counts(); total != 2 {
+		t.Errorf("the queue holds %d messages, want both left to come back", total)
+	}
 }
 
-// receive takes the next message from the real queue and hands it to the
-// processor with its real receive count, as the event source mapping does,
-// deleting it when it did not fail.
-func (e *env) receive(p *processor) (events.SQSEventResponse, bool) {
-	e.t.Helper()
-	ctx := context.Background()
-	c := stacktest.Clients()
-	out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 1,
-		WaitTimeSeconds: 2, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(out.Messages) == 0 {
-		return events.SQSEventResponse{}, false
-	}
-	m := out.Messages[0]
-	rec := events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-		Attributes: m.Attributes}
-	resp, err := p.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{rec}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(resp.BatchItemFailures) == 0 {
-		_, _ = c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle})
-	}
-	return resp, true
-}
-
-func TestWhenTheDLQRefusesSQSRedriveKeepsTheFailure(t *testing.T) {
+// The same on SQS itself, with its real receive counts and redrive, is in
+// sqsbatchtest.
+func TestWhenTheDLQRefusesTheRedriveKeepsTheFailure(t *testing.T) {
 	e := newEnv(t)
-	c := stacktest.Clients()
 	// A DLQ that refuses every message: the sync cannot dead-letter.
-	broken := newProcessor(config{RetryBase: 100 * time.Millisecond}, e.store, e.mps, sqsqueue.New(c.SQS, e.queue),
-		sqsqueue.New(c.SQS, e.queue+"-gone"), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gone := memqueue.New("gone", memqueue.Options{Faults: func(string) error {
+		return errors.New("AWS.SimpleQueueService.NonExistentQueue")
+	}})
+	broken := e.processorOn(config{}, e.store, e.mps, gone)
 	mk, store := e.order()
-	body, _ := json.Marshal(shipped(mk, store, "", time.Now()))
-	if _, err := c.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(e.queue), MessageBody: aws.String(string(body))}); err != nil {
-		t.Fatal(err)
-	}
+	e.send(shipped(mk, store, "", time.Now()))
 	tries := 0
-	for {
+	for tries <= maxReceiveCount {
 		resp, ok := e.receive(broken)
 		if !ok {
 			break
@@ -363,18 +336,17 @@ func TestWhenTheDLQRefusesSQSRedriveKeepsTheFailure(t *testing.T) {
 		if len(resp.BatchItemFailures) != 1 {
 			t.Fatalf("try %d: failures = %v; a message the DLQ refused must stay on the queue", tries, resp.BatchItemFailures)
 		}
+		if got := e.held().Receives; got != tries {
+			t.Errorf("try %d: receive count = %d", tries, got)
+		}
+		e.clock.add(e.retryIn())
 	}
 	if tries != 3 {
 		t.Errorf("tries = %d, want the queue's maxReceiveCount (3)", tries)
 	}
-	// After the last try, SQS's redrive policy moved it to the DLQ.
-	deadline := time.Now().Add(10 * time.Second)
-	var dl []map[string]string
-	for len(dl) == 0 && time.Now().Before(deadline) {
-		dl = e.deadLetters()
-	}
-	if len(dl) != 1 {
-		t.Fatalf("DLQ = %v, want the message moved there by SQS", dl)
+	// After the last try, the queue's redrive policy moved it to the DLQ.
+	if dl := e.dlq.Messages(); len(dl) != 1 || dl[0].Source != "SyncQueue" {
+		t.Fatalf("DLQ = %+v, want the message moved there by the redrive policy", dl)
 	}
 	if st := e.state(mk); st.Sync.Result != order.SyncFailed || st.Sync.ErrorCode != "shipping_data_missing" {
 		t.Errorf("sync = %+v, want failed with its reason", st.Sync)
@@ -388,8 +360,8 @@ func TestALostAnswerOnOneLineOfTwoIsShippedOnTheRetry(t *testing.T) {
 	e := newEnv(t)
 	// The claim on the cut shipment holds for its lease (a read may lag
 	// the write): the retry comes after it.
-	const lease = 300 * time.Millisecond
-	e.proc = e.processor(config{EffectLease: lease}, sqsqueue.New(stacktest.Clients().SQS, e.queue))
+	const lease = time.Minute
+	e.proc = e.processor(config{EffectLease: lease})
 	// POSTs: accept A, accept B, ship A, ship B. Ship B never arrives.
 	e.client = &http.Client{Transport: &lossyTransport{next: e.client.Transport, nth: 4}}
 	e.nextID++
@@ -398,14 +370,17 @@ func TestALostAnswerOnOneLineOfTwoIsShippedOnTheRetry(t *testing.T) {
 	ev := shipped(mk, store, "6A2", time.Now())
 	ev.Lines = []order.Line{{SKU: "SKU-A", Quantity: 1}, {SKU: "SKU-B", Quantity: 1}}
 	ev.Parcels[0].Lines = ev.Lines
-	if resp := e.deliver(ev, 1); len(resp.BatchItemFailures) != 1 {
+	e.send(ev)
+	if resp, _ := e.receive(e.proc); len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("failures = %v, want a retry: line B is not shipped", resp.BatchItemFailures)
 	}
 	if st := e.state(mk); st.Sync.Result == order.SyncSynced {
 		t.Fatalf("recorded synced with one line of two shipped: %+v", st.Sync)
 	}
-	time.Sleep(lease)
-	e.deliver(ev, 2)
+	e.clock.add(lease + time.Millisecond) // a claim is abandoned only past its lease
+	if _, ok := e.receive(e.proc); !ok {
+		t.Fatal("the message did not come back after the lease")
+	}
 	shippedLines := map[string]int{}
 	for _, c := range e.fake.Calls() {
 		if c.OrderID == mk && c.NewState == 3 && c.Status < 300 {
@@ -438,18 +413,18 @@ func TestAnOutcomeIsNotWrittenOverANewerChange(t *testing.T) {
 	mk, store := e.order()
 	at := time.Now()
 	g := &gated{reached: make(chan struct{}), gate: make(chan struct{})}
-	slow := newProcessor(config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+	slow := e.processorOn(config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		mp, err := e.mps.Marketplace(ctx, conn)
 		g.Marketplace = mp
 		return g, err
-	}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}), e.dlq)
 	// Worker A takes the store's first word: the order is accepted.
 	accepted := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "accepted", OccurredAt: at,
 		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted}
 	done := make(chan events.SQSEventResponse)
+	msgs := e.take(1, accepted)
 	go func() {
-		resp, _ := slow.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "a", accepted)}})
+		resp, _ := e.handle(context.Background(), slow, msgs)
 		done <- resp
 	}()
 	<-g.reached
@@ -470,19 +445,15 @@ func TestAnOutcomeIsNotWrittenOverANewerChange(t *testing.T) {
 }
 
 func TestTheLastTryNeverEndsWithoutAReason(t *testing.T) {
-	last := func(t *testing.T, ev any) events.SQSMessage {
-		m := record(t, "last", ev)
-		m.Attributes["ApproximateReceiveCount"] = "3"
-		return m
-	}
+	// last receives ev on its last try: its third receive.
+	last := func(e *env, ev any) []events.SQSMessage { return e.take(maxReceiveCount, ev) }
 	t.Run("a panic", func(t *testing.T) {
 		e := newEnv(t)
 		mk, store := e.order()
-		boom := newProcessor(config{}, e.store, marketplacesFunc(func(context.Context, order.Connection) (syncer.Marketplace, error) {
+		boom := e.processorOn(config{}, e.store, marketplacesFunc(func(context.Context, order.Connection) (syncer.Marketplace, error) {
 			panic("connector bug")
-		}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-		resp, err := boom.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{last(t, shipped(mk, store, "6A4", time.Now()))}})
+		}), e.dlq)
+		resp, err := e.handle(context.Background(), boom, last(e, shipped(mk, store, "6A4", time.Now())))
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Errorf("Handle = %v, %v; want the message dead-lettered, not left to SQS", resp.BatchItemFailures, err)
 		}
@@ -498,7 +469,7 @@ func TestTheLastTryNeverEndsWithoutAReason(t *testing.T) {
 		mk, store := e.order()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // under the 5 s margin
 		defer cancel()
-		resp, err := e.proc.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{last(t, shipped(mk, store, "6A5", time.Now()))}})
+		resp, err := e.handle(ctx, e.proc, last(e, shipped(mk, store, "6A5", time.Now())))
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Errorf("Handle = %v, %v; want the message dead-lettered", resp.BatchItemFailures, err)
 		}
@@ -509,12 +480,8 @@ func TestTheLastTryNeverEndsWithoutAReason(t *testing.T) {
 	t.Run("ordersync's storage down", func(t *testing.T) {
 		e := newEnv(t)
 		mk, store := e.order()
-		down := dynamodb.NewFromConfig(aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1,
-			Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
-			func(o *dynamodb.Options) { o.BaseEndpoint = aws.String("http://127.0.0.1:1") })
-		p := newProcessor(config{}, dynamostore.New(down, "nowhere"), e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
-			sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		resp, err := p.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{last(t, shipped(mk, store, "6A6", time.Now()))}})
+		p := e.processorOn(config{}, e.downStore(), e.mps, e.dlq)
+		resp, err := e.handle(context.Background(), p, last(e, shipped(mk, store, "6A6", time.Now())))
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Errorf("Handle = %v, %v; want the message dead-lettered", resp.BatchItemFailures, err)
 		}
@@ -592,23 +559,17 @@ func TestALastTryThatFindsTheCallInProgressLeavesItToItsWorker(t *testing.T) {
 	e := newEnv(t)
 	mk, store := e.order()
 	g := &acceptGate{reached: make(chan struct{}), gate: make(chan struct{})}
-	holder := newProcessor(config{}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-		mp, err := e.mps.Marketplace(ctx, conn)
-		g.Marketplace = mp
-		return g, err
-	}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	holder := e.holding(g, config{})
 	ev := shipped(mk, store, "6A9", time.Now())
+	held := e.take(1, ev)
 	done := make(chan struct{})
 	go func() {
-		_, _ = holder.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "holder", ev)}})
+		_, _ = e.handle(context.Background(), holder, held)
 		close(done)
 	}()
 	<-g.reached
 	// A duplicate of the event, on its last try, while the accept is made.
-	dup := record(t, "dup", ev)
-	dup.Attributes["ApproximateReceiveCount"] = "3"
-	resp, err := e.proc.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{dup}})
+	resp, err := e.handle(context.Background(), e.proc, e.take(maxReceiveCount, ev))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Errorf("Handle = %v, %v; want the duplicate acknowledged", resp.BatchItemFailures, err)
 	}
@@ -625,12 +586,11 @@ func TestALastTryThatFindsTheCallInProgressLeavesItToItsWorker(t *testing.T) {
 // holding returns a processor whose marketplace holds Accept until g's
 // gate opens.
 func (e *env) holding(g *acceptGate, cfg config) *processor {
-	return newProcessor(cfg, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+	return e.processorOn(cfg, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		mp, err := e.mps.Marketplace(ctx, conn)
 		g.Marketplace = mp
 		return g, err
-	}), sqsqueue.New(stacktest.Clients().SQS, e.queue), sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}), e.dlq)
 }
 
 // A newer event on its last try finds the accept it needs in progress
@@ -645,18 +605,31 @@ func TestALastTryThatFindsTheCallBusyIsNotDropped(t *testing.T) {
 	holder := e.holding(g, config{})
 	accepted := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "accepted", OccurredAt: at,
 		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted}
+	held := e.take(1, accepted)
 	done := make(chan struct{})
 	go func() {
-		_, _ = holder.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "holder", accepted)}})
+		_, _ = e.handle(context.Background(), holder, held)
 		close(done)
 	}()
 	<-g.reached
-	e.proc = newProcessor(config{EffectLease: time.Second}, e.store, e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
-		sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The newer word comes in a moment after the accept was claimed: when
+	// it comes back, a lease later, the claim is past its lease.
+	e.clock.add(time.Millisecond)
+	const lease = time.Second
+	e.proc = e.processor(config{EffectLease: lease})
 	if resp := e.deliver(shipped(mk, store, "6B1", at.Add(time.Minute)), 3); len(resp.BatchItemFailures) != 0 {
 		t.Errorf("failures = %v; a last try left to SQS's redrive reaches the DLQ without a reason", resp.BatchItemFailures)
 	}
-	// The shipped event must still be somewhere it will be tried from.
+	// The shipped event must still be somewhere it will be tried from: sent
+	// again, as a new message, after the lease.
+	msgs := e.queue.Messages()
+	if len(msgs) != 2 || msgs[1].Receives != 0 || msgs[1].VisibleAt.Sub(e.clock.now()) != lease {
+		t.Fatalf("the queue holds %+v; want the holder's message and the shipped event sent again, due in %v", msgs, lease)
+	}
+	if _, ok := e.receive(e.proc); ok {
+		t.Fatal("the event sent again was received before its delay")
+	}
+	e.clock.add(lease)
 	resp, ok := e.receive(e.proc)
 	if !ok {
 		t.Fatal("the shipped event was acknowledged while its calls were not made: nothing is left to make them")
@@ -676,9 +649,10 @@ func TestASupersededWorkerLeavesTheNewerPlanRun(t *testing.T) {
 	holder := e.holding(g, config{})
 	accepted := order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: "accepted", OccurredAt: at,
 		Order: order.Ref{StoreOrderID: store, MarketplaceOrderID: mk}, Status: order.StatusAccepted}
+	held := e.take(1, accepted)
 	done := make(chan struct{})
 	go func() {
-		_, _ = holder.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record(t, "holder", accepted)}})
+		_, _ = e.handle(context.Background(), holder, held)
 		close(done)
 	}()
 	<-g.reached
@@ -710,8 +684,7 @@ func TestASupersededWorkerLeavesTheNewerPlanRun(t *testing.T) {
 func TestBookkeepingHasItsOwnBudgetAfterASlowAnswer(t *testing.T) {
 	e := newEnv(t)
 	mk, store := e.order()
-	e.proc = newProcessor(config{Bookkeeping: 300 * time.Millisecond}, e.store, e.mps, sqsqueue.New(stacktest.Clients().SQS, e.queue),
-		sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.proc = e.processor(config{Bookkeeping: 300 * time.Millisecond})
 	e.fake.SetFault(backmarkettest.Fault{Delay: 600 * time.Millisecond})
 	if resp := e.deliver(shipped(mk, store, "", time.Now()), 1); len(resp.BatchItemFailures) != 0 {
 		t.Errorf("failures = %v, want the failure dead-lettered", resp.BatchItemFailures)
@@ -726,15 +699,4 @@ func TestBookkeepingHasItsOwnBudgetAfterASlowAnswer(t *testing.T) {
 	if e.notes.count() != 1 {
 		t.Errorf("emails = %d, want 1", e.notes.count())
 	}
-}
-
-// ships counts the ship calls the marketplace received for an order.
-func (e *env) ships(mkID string) int {
-	n := 0
-	for _, c := range e.fake.Calls() {
-		if c.OrderID == mkID && c.NewState == 3 {
-			n++
-		}
-	}
-	return n
 }

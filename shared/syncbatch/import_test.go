@@ -6,12 +6,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
-	"github.com/ordersync/ordersync/shared/sqsqueue"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
@@ -30,7 +28,7 @@ func (e *env) shopifyStore() *shopifytest.Server {
 	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (syncer.Storefront, error) {
 		return shopify.New(shopify.Config{ShopURL: conn.Store.BaseURL, AccessToken: "shpat_test", Connection: conn.ID}, srv.Client())
 	})
-	e.proc = e.processor(config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
+	e.proc = e.processor(config{}).WithStorefronts(stores)
 	return shop
 }
 
@@ -128,10 +126,14 @@ func TestAnImportWhoseAcceptFailedAcceptsOnTheRetry(t *testing.T) {
 	shop := e.shopifyStore()
 	mk, _ := e.order()
 	e.fake.SetFault(backmarkettest.Fault{Status: 503, Count: 1, Methods: "POST"})
-	if resp := e.deliver(importEvent(mk), 1); len(resp.BatchItemFailures) != 1 {
+	e.send(importEvent(mk))
+	if resp, _ := e.receive(e.proc); len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("failures = %v, want a retry: the accept failed", resp.BatchItemFailures)
 	}
-	e.deliver(importEvent(mk), 2)
+	e.clock.add(e.retryIn())
+	if _, ok := e.receive(e.proc); !ok {
+		t.Fatal("the import did not come back for its retry")
+	}
 	if n := len(shop.Orders()); n != 1 {
 		t.Errorf("store orders = %d, want 1", n)
 	}

@@ -2,195 +2,16 @@ package syncbatch_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
-	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
-	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sqsqueue"
-	"github.com/ordersync/ordersync/shared/syncbatch"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
-
-func TestMain(m *testing.M) { stacktest.Main(m) }
-
-// marketplacesFunc adapts a function to syncer.Marketplaces.
-type marketplacesFunc func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error)
-
-func (f marketplacesFunc) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-	return f(ctx, conn)
-}
-
-// notices records what the merchant was told.
-type notices struct {
-	mu   sync.Mutex
-	sent []syncer.Notice
-}
-
-func (n *notices) Notify(_ context.Context, x syncer.Notice) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.sent = append(n.sent, x)
-	return nil
-}
-
-func (n *notices) count() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.sent)
-}
-
-type env struct {
-	t      *testing.T
-	store  *dynamostore.Store
-	fake   *backmarkettest.Server
-	queue  string
-	dlq    string
-	notes  *notices
-	proc   *processor
-	conn   order.Connection
-	nextID int64
-	// client is the HTTP client the Back Market connector gets: a test may
-	// change its transport to lose answers.
-	client *http.Client
-	mps    syncer.Marketplaces
-}
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	st := stacktest.New(t, nil)
-	c := stacktest.Clients()
-	e := &env{t: t, store: dynamostore.New(c.DynamoDB, st.Ref("Table")), fake: backmarkettest.New(backmarkettest.Options{Token: "bm-token"}),
-		queue: st.Ref("SyncQueue"), dlq: st.Ref("SyncDLQ"), notes: &notices{}, nextID: 100}
-	srv := httptest.NewServer(e.fake)
-	t.Cleanup(srv.Close)
-	e.conn = order.Connection{ID: "acme", MerchantName: "Acme", MerchantEmail: "ops@acme.test",
-		Store:       order.Endpoint{Platform: order.Shopify},
-		Marketplace: order.Endpoint{Platform: order.BackMarket, BaseURL: srv.URL, CredentialRef: "bm"}}
-	if err := e.store.PutConnection(context.Background(), e.conn); err != nil {
-		t.Fatal(err)
-	}
-	e.client = srv.Client()
-	e.mps = marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
-		if conn.Marketplace.Platform != order.BackMarket {
-			return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(conn.Marketplace.Platform))
-		}
-		return backmarket.New(e.client, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm-token"}), nil
-	})
-	e.proc = e.processor(config{}, sqsqueue.New(c.SQS, e.queue))
-	return e
-}
-
-// processor returns a processor on the env's store, marketplace and DLQ,
-// with cfg and q.
-func (e *env) processor(cfg config, q syncbatch.Queue) *processor {
-	return newProcessor(cfg, e.store, e.mps, q, sqsqueue.New(stacktest.Clients().SQS, e.dlq), e.notes,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-}
-
-// order seeds a Back Market order awaiting acceptance and returns the ids.
-func (e *env) order() (mkID, storeID string) {
-	e.nextID++
-	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.nextID, "SKU-A"))
-	return fmt.Sprint(e.nextID), fmt.Sprint(9000 + e.nextID)
-}
-
-func shipped(mkID, storeID, tracking string, at time.Time) order.Event {
-	return order.Event{Connection: "acme", Source: order.Shopify, SourceEventID: fmt.Sprintf("evt-%d", at.UnixNano()), OccurredAt: at,
-		Order: order.Ref{StoreOrderID: storeID, StoreOrderName: "#" + storeID, MarketplaceOrderID: mkID}, Status: order.StatusShipped,
-		Lines:   []order.Line{{SKU: "SKU-A", Quantity: 1}},
-		Parcels: []order.Parcel{{ID: "f-" + storeID, Tracking: order.Tracking{Number: tracking, Carrier: "Colissimo"}, Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}}}
-}
-
-// deliver puts ev on the real queue, receives it (so its receipt handle is
-// real), and hands it to the processor as the event source mapping would,
-// with the given receive count.
-func (e *env) deliver(ev any, attempt int) events.SQSEventResponse {
-	e.t.Helper()
-	ctx := context.Background()
-	body, _ := json.Marshal(ev)
-	c := stacktest.Clients()
-	if _, err := c.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(e.queue), MessageBody: aws.String(string(body))}); err != nil {
-		e.t.Fatal(err)
-	}
-	out, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queue), MaxNumberOfMessages: 1, WaitTimeSeconds: 1})
-	if err != nil || len(out.Messages) != 1 {
-		e.t.Fatalf("receive: %v, %d messages", err, len(out.Messages))
-	}
-	m := out.Messages[0]
-	rec := events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-		Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(attempt)}}
-	resp, err := e.proc.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{rec}})
-	if err != nil {
-		e.t.Fatalf("Handle: %v", err)
-	}
-	// The event source mapping deletes what did not fail.
-	if len(resp.BatchItemFailures) == 0 {
-		_, _ = c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queue), ReceiptHandle: m.ReceiptHandle})
-	}
-	return resp
-}
-
-// deadLetters drains the DLQ and returns its messages' attributes.
-func (e *env) deadLetters() []map[string]string {
-	e.t.Helper()
-	var out []map[string]string
-	c := stacktest.Clients()
-	for {
-		res, err := c.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.dlq), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(res.Messages) == 0 {
-			return out
-		}
-		for _, m := range res.Messages {
-			a := map[string]string{}
-			for k, v := range m.MessageAttributes {
-				a[k] = aws.ToString(v.StringValue)
-			}
-			out = append(out, a)
-			_, _ = c.SQS.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(e.dlq), ReceiptHandle: m.ReceiptHandle})
-		}
-	}
-}
-
-func (e *env) state(mkID string) order.State {
-	e.t.Helper()
-	st, err := e.store.LoadOrder(context.Background(), "acme", mkID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return st
-}
-
-func (e *env) callsFor(mkID string) (ok, refused int) {
-	for _, c := range e.fake.Calls() {
-		if c.OrderID == mkID {
-			if c.Status < 300 {
-				ok++
-			} else {
-				refused++
-			}
-		}
-	}
-	return ok, refused
-}
 
 func TestShipAcceptsFirstAndSyncs(t *testing.T) {
 	e := newEnv(t)
@@ -285,21 +106,28 @@ func TestTransientFailureRetriesThenDeadLetters(t *testing.T) {
 	e := newEnv(t)
 	mk, store := e.order()
 	e.fake.SetFault(backmarkettest.Fault{Status: 503})
-	ev := shipped(mk, store, "6A123", time.Now())
+	e.send(shipped(mk, store, "6A123", time.Now()))
 	for attempt := 1; attempt <= 2; attempt++ {
-		resp := e.deliver(ev, attempt)
-		if len(resp.BatchItemFailures) != 1 {
-			t.Fatalf("attempt %d: failures = %v, want the message retried", attempt, resp.BatchItemFailures)
+		resp, ok := e.receive(e.proc)
+		if !ok || len(resp.BatchItemFailures) != 1 {
+			t.Fatalf("attempt %d: received %v, failures = %v, want the message retried", attempt, ok, resp.BatchItemFailures)
+		}
+		if got := e.held().Receives; got != attempt {
+			t.Errorf("attempt %d: receive count = %d", attempt, got)
 		}
 		if st := e.state(mk); st.Sync.Result != order.SyncPending || st.Sync.ErrorCode != "marketplace_unavailable" {
 			t.Errorf("attempt %d: sync = %+v, want pending", attempt, st.Sync)
 		}
+		e.clock.add(e.retryIn())
 	}
 	if e.notes.count() != 0 || len(e.deadLetters()) != 0 {
 		t.Fatal("retries must not email or dead-letter")
 	}
-	if resp := e.deliver(ev, 3); len(resp.BatchItemFailures) != 0 {
-		t.Errorf("last attempt: failures = %v, want it dead-lettered", resp.BatchItemFailures)
+	if resp, ok := e.receive(e.proc); !ok || len(resp.BatchItemFailures) != 0 {
+		t.Errorf("last attempt: received %v, failures = %v, want it dead-lettered", ok, resp.BatchItemFailures)
+	}
+	if _, _, total := e.queue.Counts(); total != 0 {
+		t.Errorf("the sync queue holds %d messages after the last try, want 0", total)
 	}
 	if st := e.state(mk); st.Sync.Result != order.SyncFailed || st.Sync.Attempts != 3 {
 		t.Errorf("after the last try: sync = %+v, want failed after 3", st.Sync)
@@ -366,12 +194,6 @@ func TestUnsupportedPlatformAndUnreadableMessages(t *testing.T) {
 	}
 }
 
-func record(t *testing.T, id string, ev any) events.SQSMessage {
-	t.Helper()
-	b, _ := json.Marshal(ev)
-	return events.SQSMessage{MessageId: id, ReceiptHandle: "rh-" + id, Body: string(b), Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
-}
-
 func TestPanicFailsOnlyItsMessage(t *testing.T) {
 	e := newEnv(t)
 	boom := e.conn
@@ -380,22 +202,20 @@ func TestPanicFailsOnlyItsMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	mk, store := e.order()
-	c := stacktest.Clients()
-	proc := newProcessor(config{}, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
+	proc := e.processorOn(config{}, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		if conn.ID == "boom" {
 			panic("connector bug")
 		}
 		return backmarket.New(&http.Client{}, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm-token"}), nil
-	}), sqsqueue.New(c.SQS, e.queue), sqsqueue.New(c.SQS, e.dlq), e.notes, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}), e.dlq)
 	bad := shipped("B-1", "77", "6A1", time.Now())
 	bad.Connection = "boom"
-	resp, err := proc.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
-		record(t, "bad", bad), record(t, "good", shipped(mk, store, "6A2", time.Now())),
-	}})
+	msgs := e.take(1, bad, shipped(mk, store, "6A2", time.Now()))
+	resp, err := e.handle(context.Background(), proc, msgs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "bad" {
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != msgs[0].MessageId {
 		t.Errorf("failures = %+v, want only the panicking message", resp.BatchItemFailures)
 	}
 	if st := e.state(mk); st.Sync.Result != order.SyncSynced {
@@ -408,7 +228,7 @@ func TestNoNewWorkNearTheDeadline(t *testing.T) {
 	mk, store := e.order()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // under the 5 s margin
 	defer cancel()
-	resp, err := e.proc.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", shipped(mk, store, "6A1", time.Now()))}})
+	resp, err := e.handle(ctx, e.proc, e.take(1, shipped(mk, store, "6A1", time.Now())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/bigcommerce"
 	"github.com/ordersync/ordersync/shared/bigcommerce/bigcommercetest"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/sqsqueue"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
@@ -39,7 +37,7 @@ func (e *env) bigCommerceStore() (*bigcommercetest.Server, *processor) {
 	stores := storefrontsFunc(func(_ context.Context, conn order.Connection) (syncer.Storefront, error) {
 		return bigcommerce.New(bigcommerce.Config{BaseURL: conn.Store.BaseURL, StoreHash: conn.Store.Account, AccessToken: "bc-token", Connection: conn.ID}, srv.Client())
 	})
-	p := e.processor(config{}, sqsqueue.New(stacktest.Clients().SQS, e.queue)).WithStorefronts(stores)
+	p := e.processor(config{}).WithStorefronts(stores)
 	return store, p
 }
 

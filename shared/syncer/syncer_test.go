@@ -24,8 +24,9 @@ import (
 )
 
 // The core's tests run on the in-memory store and the Back Market fake on
-// loopback: no emulator. shared/syncbatch tests the SQS side on the real
-// emulators.
+// loopback: no emulator. shared/syncbatch drives the sync through the
+// in-memory queue; only what is about SQS and DynamoDB themselves runs on
+// the emulators, in shared/syncbatch/sqsbatchtest.
 
 type marketplacesFunc func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error)
 

@@ -48,6 +48,11 @@ type Message struct {
 	// Source names the queue a dead-lettered message was moved from by
 	// the redrive policy ("" for one sent straight to the queue).
 	Source string
+	// VisibleAt is when a receive may next return the message: the end
+	// of its delay, or of its visibility timeout once received (SQS does
+	// not show it; a test reads a retry's timing from it). Set only on
+	// the copies Messages returns.
+	VisibleAt time.Time
 }
 
 type entry struct {
@@ -271,6 +276,7 @@ func (q *Queue) Messages() []Message {
 	for _, id := range q.fifo {
 		if e, ok := q.msgs[id]; ok {
 			m := e.Message
+			m.VisibleAt = e.visibleAt
 			m.Attributes = make(map[string]string, len(e.Attributes))
 			for k, v := range e.Attributes {
 				m.Attributes[k] = v

@@ -82,6 +82,44 @@ func TestDeliverySemantics(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("VisibleAt is when a receive may next return the message", func(t *testing.T) {
+		visibleIn := func() time.Duration {
+			t.Helper()
+			m := q.Messages()
+			if len(m) != 1 {
+				t.Fatalf("queue holds %d messages, want 1", len(m))
+			}
+			return m[0].VisibleAt.Sub(c.now())
+		}
+		if err := q.Resend(ctx, "c", 4*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := visibleIn(), 4*time.Second; got != want {
+			t.Errorf("after a resend: visible in %v, want its delay %v", got, want)
+		}
+		c.add(4 * time.Second)
+		got, _ := q.Receive(10)
+		if len(got) != 1 {
+			t.Fatalf("received %d after the delay, want 1", len(got))
+		}
+		if got, want := visibleIn(), 10*time.Second; got != want {
+			t.Errorf("after a receive: visible in %v, want the visibility timeout %v", got, want)
+		}
+		if err := q.RetryIn(ctx, got[0].ReceiptHandle, 1500*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := visibleIn(), 1500*time.Millisecond; got != want {
+			t.Errorf("after RetryIn: visible in %v, want %v", got, want)
+		}
+		c.add(1500 * time.Millisecond)
+		again, _ := q.Receive(10)
+		if len(again) != 1 {
+			t.Fatalf("received %d at the retry's time, want 1", len(again))
+		}
+		if err := q.Delete(again[0].ReceiptHandle); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("faults fail the operation", func(t *testing.T) {
 		boom := errors.New("throttled")
 		f := New("f", Options{Faults: func(op string) error {
