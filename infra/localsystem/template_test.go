@@ -2,6 +2,7 @@ package localsystem_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,8 +26,13 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("table %q: %v", table, err)
 	}
-	if got := len(d.Table.GlobalSecondaryIndexes); got != 1 {
-		t.Errorf("GSIs = %d, want 1", got)
+	var gsis []string
+	for _, g := range d.Table.GlobalSecondaryIndexes {
+		gsis = append(gsis, aws.ToString(g.IndexName))
+	}
+	slices.Sort(gsis)
+	if got, want := strings.Join(gsis, ","), "gsi1,gsi2"; got != want {
+		t.Errorf("GSIs = %s, want %s", got, want)
 	}
 	ttl, err := sys.Clients.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires_at" {

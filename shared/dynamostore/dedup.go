@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 var _ ingest.Deduper = (*Deduper)(nil)
@@ -30,9 +31,11 @@ func (d *Deduper) Claim(ctx context.Context, key string, ttl time.Duration) (ing
 	return [...]ingest.ClaimResult{ingest.Claimed, ingest.Duplicate, ingest.InFlight}[st], err
 }
 
-// Confirm records that key's event was queued. Its TTL stays as claimed.
-func (d *Deduper) Confirm(ctx context.Context, key string) error {
-	return d.store.confirmKeepTTL(ctx, "DEDUP#"+key)
+// Confirm records that key's event was queued and keeps it in the ledger,
+// unsynced (see ledger.go), unless the sync has marked it applied already.
+// Its TTL stays as claimed.
+func (d *Deduper) Confirm(ctx context.Context, key string, e order.Event) error {
+	return d.store.accept(ctx, "DEDUP#"+key, e)
 }
 
 // Release drops an unconfirmed claim.

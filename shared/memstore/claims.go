@@ -19,6 +19,21 @@ type claim struct {
 	done                   bool
 	claimedAt, expiresAt   int64
 	hasClaimed, hasExpires bool
+	ledger
+}
+
+// ledger is what a dedup item keeps of its accepted event, as
+// dynamostore's attributes do: the event, when it was last queued (Unix
+// milliseconds), the sweeps' attempts, and whether it is unsynced (in the
+// table, on the sparse index gsi2).
+type ledger struct {
+	event    []byte
+	trimmed  bool
+	conn     string
+	queuedAt int64
+	attempts int
+	unsynced bool
+	applied  bool // the sync reached a final outcome, maybe before Confirm
 }
 
 // claimState is the outcome of a claim.
@@ -120,9 +135,28 @@ func (d *Deduper) Claim(_ context.Context, key string, ttl time.Duration) (inges
 	return [...]ingest.ClaimResult{ingest.Claimed, ingest.Duplicate, ingest.InFlight}[st], err
 }
 
-// Confirm records that key's event was queued. Its TTL stays as claimed.
-func (d *Deduper) Confirm(_ context.Context, key string) error {
-	return d.store.confirm("DEDUP#"+key, true, 0)
+// Confirm records that key's event was queued and keeps it in the ledger,
+// unsynced, unless the sync has marked it applied already. Its TTL stays
+// as claimed.
+func (d *Deduper) Confirm(_ context.Context, key string, e order.Event) error {
+	pk := "DEDUP#" + key
+	if err := checkKey(pk, "CLAIM"); err != nil {
+		return err
+	}
+	body, trimmed, err := ledgerEvent(e)
+	if err != nil {
+		return err
+	}
+	now := d.store.now()
+	defer d.store.lock()()
+	c := d.store.t.claims[pk]
+	c.done = true
+	if !c.applied {
+		c.ledger = ledger{event: body, trimmed: trimmed, conn: e.Connection, queuedAt: now.UnixMilli(),
+			attempts: c.attempts, unsynced: true}
+	}
+	d.store.t.claims[pk] = c
+	return nil
 }
 
 // Release drops an unconfirmed claim.
