@@ -25,7 +25,7 @@ func (d dedupFuncs) Claim(ctx context.Context, key string, ttl time.Duration) (i
 	return d.claim(ctx, key, ttl)
 }
 func (dedupFuncs) Confirm(context.Context, string, order.Event) error { return nil }
-func (dedupFuncs) Release(context.Context, string) error { return nil }
+func (dedupFuncs) Release(context.Context, string) error              { return nil }
 
 type queueFunc func(ctx context.Context, e order.Event) error
 
