@@ -85,4 +85,7 @@ func TestTemplate(t *testing.T) {
 	if len(rf.Schedules) != 1 || rf.Schedules[0] != (localstack.Schedule{Name: "Hourly", Expression: "cron(20 * * * ? *)"}) {
 		t.Errorf("refresh schedules = %+v; the README and `make run` name Hourly", rf.Schedules)
 	}
+	if rf.Env["UNSYNCED_AFTER_MINUTES"] != "60" || rf.Env["UNSYNCED_MAX_REQUEUES"] != "3" {
+		t.Errorf("refresh env = %v; want the ledger swept after 60 minutes, 3 times at most", rf.Env)
+	}
 }

@@ -81,12 +81,17 @@ func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.Ev
 		return nil, err
 	}
 	queue := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	sweep := refresh.SweepConfig{
+		After:       time.Duration(d.env.int("UNSYNCED_AFTER_MINUTES", 60)) * time.Minute,
+		MaxAttempts: d.env.int("UNSYNCED_MAX_REQUEUES", 3),
+	}
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
 	hc := newHTTPClient()
 	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, d.log).
-		WithStorefronts(storefronts{secrets: d.secrets, hc: hc})
+		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
+		WithLedger(d.store.Deduper(webhookInFlight), sweep)
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		return r.Run(ctx, ev.Time)
 	}, nil
