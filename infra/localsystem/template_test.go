@@ -88,4 +88,7 @@ func TestTemplate(t *testing.T) {
 	if rf.Env["UNSYNCED_AFTER_MINUTES"] != "60" || rf.Env["UNSYNCED_MAX_REQUEUES"] != "3" {
 		t.Errorf("refresh env = %v; want the ledger swept after 60 minutes, 3 times at most", rf.Env)
 	}
+	if wh.Env["UNSYNCED_AFTER_MINUTES"] != rf.Env["UNSYNCED_AFTER_MINUTES"] {
+		t.Errorf("webhook env = %v; want the refresh's UNSYNCED_AFTER_MINUTES, so both take the same events for lost", wh.Env)
+	}
 }

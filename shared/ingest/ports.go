@@ -65,7 +65,9 @@ type Deduper interface {
 	// and confirmed, InFlight when another delivery holds a fresh claim
 	// that is not confirmed yet, and Claimed otherwise. An unconfirmed claim
 	// older than the implementation's in-flight window (for a Lambda, its
-	// timeout) is stale: the next Claim takes it over.
+	// timeout) is stale: the next Claim takes it over. An implementation
+	// may also answer Claimed for a confirmed key whose event has stayed
+	// unsynced too long (its message lost), so that it is queued again.
 	Claim(ctx context.Context, key string, ttl time.Duration) (ClaimResult, error)
 	// Confirm records that the event of a claimed key, e, was queued, and
 	// keeps e in the ledger of accepted events until the sync marks it

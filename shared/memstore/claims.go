@@ -49,6 +49,13 @@ const (
 // than lease ago and not confirmed; an expired item is taken whatever its
 // state. It is dynamostore's conditional put, under the lock.
 func (s *Store) take(pk string, lease, ttl time.Duration) (claimState, error) {
+	return s.takeOrRecover(pk, lease, ttl, 0)
+}
+
+// takeOrRecover is take that also takes over a dedup item still unsynced
+// and last queued before unsyncedBefore (Unix milliseconds; 0 for never),
+// as dynamostore's claimOrRecover.
+func (s *Store) takeOrRecover(pk string, lease, ttl time.Duration, unsyncedBefore int64) (claimState, error) {
 	if err := checkKey(pk, "CLAIM"); err != nil {
 		return 0, err
 	}
@@ -57,7 +64,8 @@ func (s *Store) take(pk string, lease, ttl time.Duration) (claimState, error) {
 	c, ok := s.t.claims[pk]
 	stale := !c.done && c.hasClaimed && c.claimedAt < now.Add(-lease).UnixMilli()
 	expired := c.hasExpires && c.expiresAt < now.Unix()
-	if !ok || stale || expired {
+	lost := unsyncedBefore > 0 && c.unsynced && c.queuedAt < unsyncedBefore
+	if !ok || stale || expired || lost {
 		s.t.claims[pk] = claim{claimedAt: now.UnixMilli(), expiresAt: now.Add(ttl).Unix(), hasClaimed: true, hasExpires: true}
 		return claimTaken, nil
 	}
@@ -121,6 +129,9 @@ type Deduper struct {
 	store *Store
 	// inFlight is how long an unconfirmed claim holds.
 	inFlight time.Duration
+	// recoverAfter, when set, is how long an accepted event may stay
+	// unsynced before a redelivery of it is claimed again.
+	recoverAfter time.Duration
 }
 
 // Deduper returns the store's webhook deduper, with the given in-flight
@@ -129,9 +140,22 @@ func (s *Store) Deduper(inFlight time.Duration) *Deduper {
 	return &Deduper{store: s, inFlight: inFlight}
 }
 
+// RecoverAfter returns a copy of d whose Claim answers Claimed, not
+// Duplicate, for a key whose event was queued more than after ago and is
+// still unsynced, as dynamostore's does.
+func (d *Deduper) RecoverAfter(after time.Duration) *Deduper {
+	c := *d
+	c.recoverAfter = after
+	return &c
+}
+
 // Claim marks key as being delivered for ttl.
 func (d *Deduper) Claim(_ context.Context, key string, ttl time.Duration) (ingest.ClaimResult, error) {
-	st, err := d.store.take("DEDUP#"+key, d.inFlight, ttl)
+	var before int64
+	if d.recoverAfter > 0 {
+		before = d.store.now().Add(-d.recoverAfter).UnixMilli()
+	}
+	st, err := d.store.takeOrRecover("DEDUP#"+key, d.inFlight, ttl, before)
 	return [...]ingest.ClaimResult{ingest.Claimed, ingest.Duplicate, ingest.InFlight}[st], err
 }
 

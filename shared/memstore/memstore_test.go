@@ -13,6 +13,7 @@ func TestConformance(t *testing.T) {
 		clock := &storetest.Clock{}
 		s := memstore.New().WithClock(clock.Now)
 		return storetest.Harness{Store: s, Clock: clock,
-			Deduper: func(inFlight time.Duration) storetest.Deduper { return s.Deduper(inFlight) }}
+			Deduper:    func(inFlight time.Duration) storetest.Deduper { return s.Deduper(inFlight) },
+			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) }}
 	})
 }

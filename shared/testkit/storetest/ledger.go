@@ -74,12 +74,48 @@ func (s *suite) ledger(t *testing.T) {
 			{"past the hour", after + time.Millisecond, "", "", "", "e1:0"},
 			{"past the TTL", ttl, "", "", "", ""},
 		}},
+		{"without recovery, a redelivery of an event never synced is a duplicate", []ledgerStep{
+			{"accepted", 0, "accept", "e1", "", ""},
+			{"redelivered two hours later", 2 * after, "claim", "e1", "duplicate", "e1:0"},
+		}},
 	}
-	for _, lc := range lifecycles {
+	// With RecoverAfter(after): a redelivery of an event unsynced that long
+	// is claimed again, so that the webhook queues it in place of the lost
+	// message.
+	recovering := []struct {
+		name  string
+		steps []ledgerStep
+	}{
+		{"a redelivery recovers an event never synced", []ledgerStep{
+			{"accepted", 0, "accept", "e1", "", ""},
+			{"redelivered at once", 0, "claim", "e1", "duplicate", ""},
+			{"redelivered an hour later, to the millisecond", after, "claim", "e1", "duplicate", ""},
+			{"redelivered past the hour: claimed again", time.Millisecond, "claim", "e1", "claimed", ""},
+			{"while it is queued", 0, "claim", "e1", "in_flight", ""},
+			{"queued and confirmed: unsynced anew", 0, "confirm", "e1", "", ""},
+			{"past another hour", after + time.Millisecond, "", "", "", "e1:0"},
+			{"the sync applies it", 0, "applied", "e1", "", ""},
+			{"a duplicate ever after", 2 * after, "claim", "e1", "duplicate", ""},
+		}},
+		{"a sweep's requeue counts as queued", []ledgerStep{
+			{"accepted", 0, "accept", "e1", "", ""},
+			{"swept past the hour", after + time.Millisecond, "requeue", "e1", "true", ""},
+			{"redelivered", time.Minute, "claim", "e1", "duplicate", ""},
+		}},
+		{"an applied event is a duplicate", []ledgerStep{
+			{"accepted", 0, "accept", "e1", "", ""},
+			{"applied", 0, "applied", "e1", "", ""},
+			{"redelivered two hours later", 2 * after, "claim", "e1", "duplicate", ""},
+		}},
+	}
+	for i, lc := range append(lifecycles, recovering...) {
 		t.Run(lc.name, func(t *testing.T) {
 			h := s.fresh(t)
 			ctx := t.Context()
 			d := h.Deduper(inFlight)
+			if i >= len(lifecycles) {
+				d = h.Recovering(inFlight, after)
+			}
 			for _, st := range lc.steps {
 				h.Clock.Advance(st.advance)
 				var got string

@@ -69,6 +69,9 @@ type Harness struct {
 	// Deduper returns Store's webhook deduper with the given in-flight
 	// window, reading the time from Clock.
 	Deduper func(inFlight time.Duration) Deduper
+	// Recovering is Deduper whose Claim takes over a key whose event is
+	// unsynced since more than after (its RecoverAfter).
+	Recovering func(inFlight, after time.Duration) Deduper
 	// Clock is the clock Store and its dedupers read. The suite sets and
 	// moves it; nothing else should.
 	Clock *Clock
@@ -132,8 +135,8 @@ type suite struct {
 func (s *suite) fresh(t *testing.T) Harness {
 	t.Helper()
 	h := s.newStore(t)
-	if h.Store == nil || h.Clock == nil || h.Deduper == nil {
-		t.Fatal("storetest: the harness needs a Store, a Clock and a Deduper")
+	if h.Store == nil || h.Clock == nil || h.Deduper == nil || h.Recovering == nil {
+		t.Fatal("storetest: the harness needs a Store, a Clock, a Deduper and a Recovering deduper")
 	}
 	h.Clock.Set(s.base)
 	return h
