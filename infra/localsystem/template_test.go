@@ -2,6 +2,7 @@ package localsystem_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,8 +26,13 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("table %q: %v", table, err)
 	}
-	if got := len(d.Table.GlobalSecondaryIndexes); got != 1 {
-		t.Errorf("GSIs = %d, want 1", got)
+	var gsis []string
+	for _, g := range d.Table.GlobalSecondaryIndexes {
+		gsis = append(gsis, aws.ToString(g.IndexName))
+	}
+	slices.Sort(gsis)
+	if got, want := strings.Join(gsis, ","), "gsi1,gsi2"; got != want {
+		t.Errorf("GSIs = %s, want %s", got, want)
 	}
 	ttl, err := sys.Clients.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 	if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires_at" {
@@ -78,5 +84,11 @@ func TestTemplate(t *testing.T) {
 	rf := byID["RefreshFunction"]
 	if len(rf.Schedules) != 1 || rf.Schedules[0] != (localstack.Schedule{Name: "Hourly", Expression: "cron(20 * * * ? *)"}) {
 		t.Errorf("refresh schedules = %+v; the README and `make run` name Hourly", rf.Schedules)
+	}
+	if rf.Env["UNSYNCED_AFTER_MINUTES"] != "60" || rf.Env["UNSYNCED_MAX_REQUEUES"] != "3" {
+		t.Errorf("refresh env = %v; want the ledger swept after 60 minutes, 3 times at most", rf.Env)
+	}
+	if wh.Env["UNSYNCED_AFTER_MINUTES"] != rf.Env["UNSYNCED_AFTER_MINUTES"] {
+		t.Errorf("webhook env = %v; want the refresh's UNSYNCED_AFTER_MINUTES, so both take the same events for lost", wh.Env)
 	}
 }

@@ -20,6 +20,13 @@ import (
 // webhook function's 5 s timeout, a delivery that held it has died.
 const webhookInFlight = 10 * time.Second
 
+// unsyncedAfter is how long an accepted event may stay unsynced before it
+// is taken for lost and queued again (by the refresh's sweep, and by the
+// webhook on a redelivery).
+func unsyncedAfter(e *env) time.Duration {
+	return time.Duration(e.int("UNSYNCED_AFTER_MINUTES", 60)) * time.Minute
+}
+
 // NewWebhook builds the webhook function's handler.
 func NewWebhook(ctx context.Context, o Options) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
 	d, err := build(ctx, o)
@@ -28,10 +35,12 @@ func NewWebhook(ctx context.Context, o Options) (func(context.Context, events.AP
 	}
 	q := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
 	cfg := ingest.Config{MaxBodyBytes: int64(d.env.int("MAX_BODY_BYTES", 1<<20))}
+	// A redelivery of an event unsynced this long is queued again.
+	dedup := d.store.Deduper(webhookInFlight).RecoverAfter(unsyncedAfter(d.env))
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
-	h := ingest.New(cfg, d.store, d.secrets, d.store.Deduper(webhookInFlight), q, d.log)
+	h := ingest.New(cfg, d.store, d.secrets, dedup, q, d.log)
 	return h.Handle, nil
 }
 
@@ -68,7 +77,9 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	}
 	hc := newHTTPClient()
 	s := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, notify.New(mail), d.log).
-		WithStorefronts(storefronts{secrets: d.secrets, hc: hc})
+		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
+		// The webhook's ledger: an accepted event leaves it once synced.
+		WithLedger(d.store.Deduper(webhookInFlight), ingest.DedupKey)
 	return syncbatch.New(syncbatch.Config{}, s, queue, dlq, d.log).Handle, nil
 }
 
@@ -79,12 +90,17 @@ func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.Ev
 		return nil, err
 	}
 	queue := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	sweep := refresh.SweepConfig{
+		After:       unsyncedAfter(d.env),
+		MaxAttempts: d.env.int("UNSYNCED_MAX_REQUEUES", 3),
+	}
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
 	hc := newHTTPClient()
 	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, d.log).
-		WithStorefronts(storefronts{secrets: d.secrets, hc: hc})
+		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
+		WithLedger(d.store.Deduper(webhookInFlight), sweep)
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		return r.Run(ctx, ev.Time)
 	}, nil

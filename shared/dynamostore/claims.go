@@ -32,18 +32,33 @@ const (
 // claim takes pk for the caller unless it is confirmed, or claimed less than
 // lease ago and not confirmed. It is one conditional write.
 func (s *Store) claim(ctx context.Context, pk string, lease, ttl time.Duration) (claimState, error) {
+	return s.claimOrRecover(ctx, pk, lease, ttl, 0)
+}
+
+// claimOrRecover is claim that also takes over a dedup item whose event
+// is still unsynced (on gsi2) and was last queued before unsyncedBefore
+// (Unix milliseconds; 0 for never): its message was lost, and the
+// redelivery is queued in its place.
+func (s *Store) claimOrRecover(ctx context.Context, pk string, lease, ttl time.Duration, unsyncedBefore int64) (claimState, error) {
 	now := s.now()
+	cond := "attribute_not_exists(pk) OR (#s = :pending AND claimed_at < :stale) OR expires_at < :now"
+	values := map[string]types.AttributeValue{
+		":pending": str("pending"), ":stale": num(now.Add(-lease).UnixMilli()), ":now": num(now.Unix()),
+	}
+	names := map[string]string{"#s": "state"}
+	if unsyncedBefore > 0 {
+		cond += " OR (attribute_exists(gsi2pk) AND #q < :unsynced)"
+		values[":unsynced"], names["#q"] = num(unsyncedBefore), "queued_at"
+	}
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
 			"pk": str(pk), "sk": str("CLAIM"), "state": str("pending"),
 			"claimed_at": num(now.UnixMilli()), "expires_at": num(now.Add(ttl).Unix()),
 		},
-		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#s = :pending AND claimed_at < :stale) OR expires_at < :now"),
-		ExpressionAttributeNames: map[string]string{"#s": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending": str("pending"), ":stale": num(now.Add(-lease).UnixMilli()), ":now": num(now.Unix()),
-		},
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	if err == nil {
 		return claimTaken, nil

@@ -8,7 +8,8 @@
 //	ORDER#<conn>#<marketplace id>   STATE         an order's state, versioned
 //	ORDER#<conn>#<marketplace id>   ERR#<time>    a failure (gsi1: ERRORS#<conn>, 7-day TTL)
 //	LINK#<conn>#<store order id>    LINK          store order -> marketplace order
-//	DEDUP#<key>                     CLAIM         a webhook delivery claim (TTL)
+//	DEDUP#<key>                     CLAIM         a webhook delivery claim (TTL), and its accepted
+//	                                              event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
 //	EFFECT#<key>                    CLAIM         a marketplace call claim (TTL)
 //	NOTIFIED#<key>                  NOTIFIED      an email already sent (TTL)
 //	ALIAS#<conn>                    <sku>         a merchant's SKU alias

@@ -7,7 +7,6 @@ import (
 
 	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/dynamostore"
-	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/testkit/storetest"
 )
@@ -22,7 +21,8 @@ func TestConformance(t *testing.T) {
 		clock := &storetest.Clock{}
 		s := dynamostore.New(stacktest.Clients().DynamoDB, st.Ref("Table")).WithClock(clock.Now)
 		return storetest.Harness{Store: s, Clock: clock,
-			Deduper: func(inFlight time.Duration) ingest.Deduper { return s.Deduper(inFlight) }}
+			Deduper:    func(inFlight time.Duration) storetest.Deduper { return s.Deduper(inFlight) },
+			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) }}
 	})
 }
 

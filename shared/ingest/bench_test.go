@@ -24,8 +24,8 @@ type dedupFuncs struct {
 func (d dedupFuncs) Claim(ctx context.Context, key string, ttl time.Duration) (ingest.ClaimResult, error) {
 	return d.claim(ctx, key, ttl)
 }
-func (dedupFuncs) Confirm(context.Context, string) error { return nil }
-func (dedupFuncs) Release(context.Context, string) error { return nil }
+func (dedupFuncs) Confirm(context.Context, string, order.Event) error { return nil }
+func (dedupFuncs) Release(context.Context, string) error              { return nil }
 
 type queueFunc func(ctx context.Context, e order.Event) error
 

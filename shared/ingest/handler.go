@@ -376,7 +376,7 @@ func (h *Handler) enqueueOnce(ctx context.Context, d delivery, e order.Event) ev
 
 	cctx, cancel := h.cleanupContext(ctx)
 	defer cancel()
-	if err := h.dedup.Confirm(cctx, key); err != nil {
+	if err := h.dedup.Confirm(cctx, key, e); err != nil {
 		// The event is queued: answer 202. A redelivery may be queued
 		// again once the claim goes stale; the sync is idempotent.
 		h.log.LogAttrs(ctx, slog.LevelWarn, "dedup confirm failed", append(d.attrs(), slog.Any("err", err))...)

@@ -65,11 +65,15 @@ type Deduper interface {
 	// and confirmed, InFlight when another delivery holds a fresh claim
 	// that is not confirmed yet, and Claimed otherwise. An unconfirmed claim
 	// older than the implementation's in-flight window (for a Lambda, its
-	// timeout) is stale: the next Claim takes it over.
+	// timeout) is stale: the next Claim takes it over. An implementation
+	// may also answer Claimed for a confirmed key whose event has stayed
+	// unsynced too long (its message lost), so that it is queued again.
 	Claim(ctx context.Context, key string, ttl time.Duration) (ClaimResult, error)
-	// Confirm records that the event of a claimed key was queued. It is
-	// idempotent.
-	Confirm(ctx context.Context, key string) error
+	// Confirm records that the event of a claimed key, e, was queued, and
+	// keeps e in the ledger of accepted events until the sync marks it
+	// applied, so that an event whose message is lost is found and queued
+	// again. It is idempotent.
+	Confirm(ctx context.Context, key string, e order.Event) error
 	// Release drops an unconfirmed claim after the event could not be
 	// queued, so the platform's retry is not taken for a duplicate. It is
 	// idempotent, and never drops a confirmed key.

@@ -19,6 +19,21 @@ type claim struct {
 	done                   bool
 	claimedAt, expiresAt   int64
 	hasClaimed, hasExpires bool
+	ledger
+}
+
+// ledger is what a dedup item keeps of its accepted event, as
+// dynamostore's attributes do: the event, when it was last queued (Unix
+// milliseconds), the sweeps' attempts, and whether it is unsynced (in the
+// table, on the sparse index gsi2).
+type ledger struct {
+	event    []byte
+	trimmed  bool
+	conn     string
+	queuedAt int64
+	attempts int
+	unsynced bool
+	applied  bool // the sync reached a final outcome, maybe before Confirm
 }
 
 // claimState is the outcome of a claim.
@@ -34,6 +49,13 @@ const (
 // than lease ago and not confirmed; an expired item is taken whatever its
 // state. It is dynamostore's conditional put, under the lock.
 func (s *Store) take(pk string, lease, ttl time.Duration) (claimState, error) {
+	return s.takeOrRecover(pk, lease, ttl, 0)
+}
+
+// takeOrRecover is take that also takes over a dedup item still unsynced
+// and last queued before unsyncedBefore (Unix milliseconds; 0 for never),
+// as dynamostore's claimOrRecover.
+func (s *Store) takeOrRecover(pk string, lease, ttl time.Duration, unsyncedBefore int64) (claimState, error) {
 	if err := checkKey(pk, "CLAIM"); err != nil {
 		return 0, err
 	}
@@ -42,7 +64,8 @@ func (s *Store) take(pk string, lease, ttl time.Duration) (claimState, error) {
 	c, ok := s.t.claims[pk]
 	stale := !c.done && c.hasClaimed && c.claimedAt < now.Add(-lease).UnixMilli()
 	expired := c.hasExpires && c.expiresAt < now.Unix()
-	if !ok || stale || expired {
+	lost := unsyncedBefore > 0 && c.unsynced && c.queuedAt < unsyncedBefore
+	if !ok || stale || expired || lost {
 		s.t.claims[pk] = claim{claimedAt: now.UnixMilli(), expiresAt: now.Add(ttl).Unix(), hasClaimed: true, hasExpires: true}
 		return claimTaken, nil
 	}
@@ -106,6 +129,9 @@ type Deduper struct {
 	store *Store
 	// inFlight is how long an unconfirmed claim holds.
 	inFlight time.Duration
+	// recoverAfter, when set, is how long an accepted event may stay
+	// unsynced before a redelivery of it is claimed again.
+	recoverAfter time.Duration
 }
 
 // Deduper returns the store's webhook deduper, with the given in-flight
@@ -114,15 +140,47 @@ func (s *Store) Deduper(inFlight time.Duration) *Deduper {
 	return &Deduper{store: s, inFlight: inFlight}
 }
 
+// RecoverAfter returns a copy of d whose Claim answers Claimed, not
+// Duplicate, for a key whose event was queued more than after ago and is
+// still unsynced, as dynamostore's does.
+func (d *Deduper) RecoverAfter(after time.Duration) *Deduper {
+	c := *d
+	c.recoverAfter = after
+	return &c
+}
+
 // Claim marks key as being delivered for ttl.
 func (d *Deduper) Claim(_ context.Context, key string, ttl time.Duration) (ingest.ClaimResult, error) {
-	st, err := d.store.take("DEDUP#"+key, d.inFlight, ttl)
+	var before int64
+	if d.recoverAfter > 0 {
+		before = d.store.now().Add(-d.recoverAfter).UnixMilli()
+	}
+	st, err := d.store.takeOrRecover("DEDUP#"+key, d.inFlight, ttl, before)
 	return [...]ingest.ClaimResult{ingest.Claimed, ingest.Duplicate, ingest.InFlight}[st], err
 }
 
-// Confirm records that key's event was queued. Its TTL stays as claimed.
-func (d *Deduper) Confirm(_ context.Context, key string) error {
-	return d.store.confirm("DEDUP#"+key, true, 0)
+// Confirm records that key's event was queued and keeps it in the ledger,
+// unsynced, unless the sync has marked it applied already. Its TTL stays
+// as claimed.
+func (d *Deduper) Confirm(_ context.Context, key string, e order.Event) error {
+	pk := "DEDUP#" + key
+	if err := checkKey(pk, "CLAIM"); err != nil {
+		return err
+	}
+	body, trimmed, err := ledgerEvent(e)
+	if err != nil {
+		return err
+	}
+	now := d.store.now()
+	defer d.store.lock()()
+	c := d.store.t.claims[pk]
+	c.done = true
+	if !c.applied {
+		c.ledger = ledger{event: body, trimmed: trimmed, conn: e.Connection, queuedAt: now.UnixMilli(),
+			attempts: c.attempts, unsynced: true}
+	}
+	d.store.t.claims[pk] = c
+	return nil
 }
 
 // Release drops an unconfirmed claim.

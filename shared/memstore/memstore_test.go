@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/memstore"
 	"github.com/ordersync/ordersync/shared/testkit/storetest"
 )
@@ -14,6 +13,7 @@ func TestConformance(t *testing.T) {
 		clock := &storetest.Clock{}
 		s := memstore.New().WithClock(clock.Now)
 		return storetest.Harness{Store: s, Clock: clock,
-			Deduper: func(inFlight time.Duration) ingest.Deduper { return s.Deduper(inFlight) }}
+			Deduper:    func(inFlight time.Duration) storetest.Deduper { return s.Deduper(inFlight) },
+			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) }}
 	})
 }

@@ -3,7 +3,10 @@
 // orders held while it was paused; then it lists the marketplace orders
 // changed since the connection's checkpoint, puts the new open ones on the
 // sync queue to be imported (where the connection asks for imports), and
-// moves the checkpoint on. Reconciling both sides builds on this (see the
+// moves the checkpoint on. Before all that it sweeps the webhook's ledger:
+// an accepted event that no sync finished within an hour (its message
+// lost) is queued again, three times at most, and then listed for the
+// merchant as failed. Reconciling both sides builds on this (see the
 // README's roadmap).
 package refresh
 
@@ -30,6 +33,9 @@ type Store interface {
 	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
 	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
+	// RecordError adds a failure to the connection's error list (an
+	// accepted event the sweep gave up on).
+	RecordError(ctx context.Context, r order.ErrorRecord) error
 }
 
 // Queue is the sync queue.
@@ -54,6 +60,9 @@ type Refresher struct {
 	stores syncer.Storefronts
 	queue  Queue
 	log    *slog.Logger
+	// ledger, when set, is swept for accepted events never synced.
+	ledger   Ledger
+	sweepCfg SweepConfig
 }
 
 // New returns a Refresher.
@@ -89,6 +98,13 @@ func (r *Refresher) Run(ctx context.Context, at time.Time) error {
 		return fmt.Errorf("refresh: %w", err)
 	}
 	for _, c := range conns {
+		// First, and whatever the rest finds: a lost event waits on no
+		// marketplace.
+		if sw, err := r.sweep(ctx, c, at); err != nil {
+			r.log.Error("ledger sweep failed", "connection", c.ID, "err", err)
+		} else if sw != (Sweep{}) {
+			r.log.Info("ledger swept", "connection", c.ID, "requeued", sw.Requeued, "gave_up", sw.GaveUp)
+		}
 		rep, err := r.connection(ctx, c, at)
 		if err != nil {
 			r.log.Error("refresh failed", "connection", c.ID, "err", err)

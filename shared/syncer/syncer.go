@@ -92,6 +92,9 @@ type Syncer struct {
 	stores Storefronts
 	notify Notifier
 	log    *slog.Logger
+	// ledger, when set, is told of every final outcome (see WithLedger).
+	ledger    Ledger
+	ledgerKey func(order.Event) string
 }
 
 // New returns a Syncer.
@@ -171,6 +174,8 @@ type Failure struct {
 // event ended; that bookkeeping runs on its own short context.
 func (p *Syncer) Sync(ctx context.Context, d Delivery) (out Outcome) {
 	j := p.job(d)
+	// Deferred first, so it runs last: after a panic's outcome is set.
+	defer func() { p.settle(ctx, d.Event, out) }()
 	work := ctx
 	if dl, ok := ctx.Deadline(); ok {
 		var stop context.CancelFunc
@@ -200,17 +205,21 @@ func (p *Syncer) bookkeeping(ctx context.Context) (context.Context, context.Canc
 // it reaches the DLQ with its reason rather than through SQS's redrive
 // with none.
 func (p *Syncer) Untried(ctx context.Context, d Delivery, err error) Outcome {
-	ctx, cancel := p.bookkeeping(ctx)
+	bctx, cancel := p.bookkeeping(ctx)
 	defer cancel()
-	return p.job(d).notDone(ctx, err)
+	out := p.job(d).notDone(bctx, err)
+	p.settle(ctx, d.Event, out)
+	return out
 }
 
 // Fail ends a delivery as failed for good with err, without trying it (an
 // unreadable message, say).
 func (p *Syncer) Fail(ctx context.Context, d Delivery, err error) Outcome {
-	ctx, cancel := p.bookkeeping(ctx)
+	bctx, cancel := p.bookkeeping(ctx)
 	defer cancel()
-	return p.job(d).fail(ctx, err)
+	out := p.job(d).fail(bctx, err)
+	p.settle(ctx, d.Event, out)
+	return out
 }
 
 // RetryDelay is the retry policy: the marketplace's Retry-After when err

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 // TestDeduper is the conformance suite for ingest.Deduper implementations.
@@ -44,11 +45,11 @@ func TestDeduper(t *testing.T, newDeduper func(t *testing.T) ingest.Deduper) {
 		d := newDeduper(t)
 		k := key(t)
 		claim(t, d, k, ingest.Claimed)
-		if err := d.Confirm(ctx, k); err != nil {
+		if err := d.Confirm(ctx, k, order.Event{Connection: "conformance", SourceEventID: k}); err != nil {
 			t.Fatalf("Confirm: %v", err)
 		}
 		claim(t, d, k, ingest.Duplicate)
-		if err := d.Confirm(ctx, k); err != nil {
+		if err := d.Confirm(ctx, k, order.Event{Connection: "conformance", SourceEventID: k}); err != nil {
 			t.Fatalf("second Confirm (idempotent): %v", err)
 		}
 		claim(t, d, k, ingest.Duplicate)
@@ -69,7 +70,7 @@ func TestDeduper(t *testing.T, newDeduper func(t *testing.T) ingest.Deduper) {
 		d := newDeduper(t)
 		k := key(t)
 		claim(t, d, k, ingest.Claimed)
-		if err := d.Confirm(ctx, k); err != nil {
+		if err := d.Confirm(ctx, k, order.Event{Connection: "conformance", SourceEventID: k}); err != nil {
 			t.Fatalf("Confirm: %v", err)
 		}
 		if err := d.Release(ctx, k); err != nil {

@@ -118,6 +118,7 @@ type dedupEntry struct {
 	confirmed bool
 	claimedAt time.Time
 	expires   time.Time
+	event     order.Event // as confirmed
 }
 
 var _ ingest.Deduper = (*Deduper)(nil)
@@ -159,7 +160,7 @@ func (d *Deduper) Claim(_ context.Context, key string, ttl time.Duration) (inges
 }
 
 // Confirm implements ingest.Deduper.
-func (d *Deduper) Confirm(_ context.Context, key string) error {
+func (d *Deduper) Confirm(_ context.Context, key string, ev order.Event) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ConfirmErr != nil {
@@ -169,9 +170,17 @@ func (d *Deduper) Confirm(_ context.Context, key string) error {
 	if !ok {
 		return fmt.Errorf("confirm %q: no claim: %w", key, order.ErrNotFound)
 	}
-	e.confirmed = true
+	e.confirmed, e.event = true, ev
 	d.keys[key] = e
 	return nil
+}
+
+// Event returns the event confirmed under key, and whether there is one.
+func (d *Deduper) Event(key string) (order.Event, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.keys[key]
+	return e.event, ok && e.confirmed
 }
 
 // Release implements ingest.Deduper.

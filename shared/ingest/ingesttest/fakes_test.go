@@ -7,6 +7,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 func TestDeduperConformance(t *testing.T) {
@@ -26,7 +27,7 @@ func TestDeduperStaleClaimIsTakenOver(t *testing.T) {
 	if got, _ := d.Claim(ctx, "k", time.Hour); got != ingest.Claimed {
 		t.Fatalf("Claim after the in-flight window = %v, want claimed", got)
 	}
-	if err := d.Confirm(ctx, "k"); err != nil {
+	if err := d.Confirm(ctx, "k", order.Event{Connection: "c", SourceEventID: "k"}); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(2 * time.Hour) // past the ttl: forgotten

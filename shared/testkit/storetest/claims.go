@@ -6,6 +6,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
+	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
@@ -187,7 +188,7 @@ func (s *suite) dedup(t *testing.T) {
 						t.Errorf("%s: Claim = %v, want %v", st.name, got, ingest.ClaimResult(st.want))
 					}
 				case "confirm":
-					err = d.Confirm(ctx, "acme#evt-1")
+					err = d.Confirm(ctx, "acme#evt-1", order.Event{Connection: "acme", SourceEventID: "evt-1"})
 				case "release":
 					err = d.Release(ctx, "acme#evt-1")
 				}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
@@ -51,6 +52,15 @@ type Store interface {
 	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
 }
 
+// Deduper is the webhook's deduper (ingest.Deduper) and the ledger of
+// accepted events it keeps, as the sync (syncer.Ledger) and the refresh
+// (refresh.Ledger) use it.
+type Deduper interface {
+	ingest.Deduper
+	syncer.Ledger
+	refresh.Ledger
+}
+
 // Harness is one empty store under test and the clock it reads.
 type Harness struct {
 	// Store is the store under test, holding nothing, reading the time
@@ -58,7 +68,10 @@ type Harness struct {
 	Store Store
 	// Deduper returns Store's webhook deduper with the given in-flight
 	// window, reading the time from Clock.
-	Deduper func(inFlight time.Duration) ingest.Deduper
+	Deduper func(inFlight time.Duration) Deduper
+	// Recovering is Deduper whose Claim takes over a key whose event is
+	// unsynced since more than after (its RecoverAfter).
+	Recovering func(inFlight, after time.Duration) Deduper
 	// Clock is the clock Store and its dedupers read. The suite sets and
 	// moves it; nothing else should.
 	Clock *Clock
@@ -105,6 +118,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("orders", s.orders)
 	t.Run("effects", s.effects)
 	t.Run("dedup", s.dedup)
+	t.Run("ledger", s.ledger)
 	t.Run("errors", s.errors)
 	t.Run("notified", s.notified)
 	t.Run("checkpoints", s.checkpoints)
@@ -121,8 +135,8 @@ type suite struct {
 func (s *suite) fresh(t *testing.T) Harness {
 	t.Helper()
 	h := s.newStore(t)
-	if h.Store == nil || h.Clock == nil || h.Deduper == nil {
-		t.Fatal("storetest: the harness needs a Store, a Clock and a Deduper")
+	if h.Store == nil || h.Clock == nil || h.Deduper == nil || h.Recovering == nil {
+		t.Fatal("storetest: the harness needs a Store, a Clock, a Deduper and a Recovering deduper")
 	}
 	h.Clock.Set(s.base)
 	return h
