@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -62,7 +63,7 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 	return Outcome{Verdict: DeadLetter, After: j.retryDelay(nil), Failure: Failure{
 		Code:          x.Code,
 		Connection:    st.Connection,
-		OrderKey:      st.Connection + "/" + firstNonEmpty(st.Ref.MarketplaceOrderID, "store:"+st.Ref.StoreOrderID),
+		OrderKey:      st.Connection + "/" + cmp.Or(st.Ref.MarketplaceOrderID, "store:"+st.Ref.StoreOrderID),
 		FirstFailedAt: j.state.Sync.FirstFailedAt.UTC(),
 		Attempts:      j.attempts,
 	}}
@@ -114,11 +115,4 @@ func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) e
 // (a paused connection), which the refresh clears when it resumes.
 func ConnectionNoticeKey(connection, code string) string {
 	return connection + "#" + code
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -237,7 +238,7 @@ func (j *job) refetch(ctx context.Context, st order.State) (order.Event, bool) {
 	if j.p.stores == nil || (st.Sync.Result != order.SyncFailed && st.Sync.Result != order.SyncHeld) {
 		return order.Event{}, false
 	}
-	id := firstNonEmpty(j.event.Order.StoreOrderID, st.Ref.StoreOrderID)
+	id := cmp.Or(j.event.Order.StoreOrderID, st.Ref.StoreOrderID)
 	e, err := j.fromStore(ctx, id)
 	if err != nil {
 		j.p.log.Info("could not read the order from the store; using what ordersync holds", "store_order", id, "err", err)
