@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -126,7 +125,8 @@ func emulatorBackend(ctx context.Context, faults func(op string) error) (*backen
 		timing: emulatorTiming,
 		store:  ds, dedup: ds.Deduper(time.Minute), queue: q, dlq: faultyQueue{Queue: sqsqueue.New(clients.SQS, dlqURL), faults: faults},
 		run: func(ctx context.Context, h memqueue.Handler, cancel func() (time.Duration, bool)) {
-			pollSQS(ctx, clients.SQS, qURL, h, cancel)
+			memqueue.Mapping{Queue: sqsSource{c: clients.SQS, url: qURL}, Handler: h, BatchSize: 10, Concurrency: 5,
+				Timeout: emulatorTiming.invocation, Cancel: cancel}.Run(ctx)
 		},
 		pending: func(ctx context.Context) (int, error) {
 			out, err := clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(qURL),
@@ -183,50 +183,31 @@ func (q faultyQueue) RetryIn(ctx context.Context, receipt string, d time.Duratio
 	return q.Queue.RetryIn(ctx, receipt, d)
 }
 
-// pollSQS is the event source mapping on a real queue: five pollers,
-// batches of ten, deleting what the handler did not report failed.
-func pollSQS(ctx context.Context, c *sqs.Client, url string, h memqueue.Handler, cancel func() (time.Duration, bool)) {
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-					AttributeNames:              []sqstypes.QueueAttributeName{"All"},
-					MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
-				if err != nil || len(out.Messages) == 0 {
-					continue
-				}
-				recs := make([]events.SQSMessage, len(out.Messages))
-				for i, m := range out.Messages {
-					recs[i] = events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-						Body: aws.ToString(m.Body), Attributes: m.Attributes}
-				}
-				life, killed := emulatorTiming.invocation, false
-				if d, ok := cancel(); ok {
-					life, killed = d, true
-				}
-				ictx, stop := context.WithTimeout(ctx, life)
-				resp, herr := h(ictx, events.SQSEvent{Records: recs})
-				cut := ictx.Err() != nil
-				stop()
-				if herr != nil || (killed && cut) {
-					continue
-				}
-				failed := map[string]bool{}
-				for _, f := range resp.BatchItemFailures {
-					failed[f.ItemIdentifier] = true
-				}
-				for _, m := range out.Messages {
-					if !failed[aws.ToString(m.MessageId)] {
-						_, _ = c.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
-					}
-				}
-			}
-		}()
+// sqsSource is a real queue as the event source mapping polls it.
+type sqsSource struct {
+	c   *sqs.Client
+	url string
+}
+
+func (q sqsSource) Receive(max int) ([]events.SQSMessage, error) {
+	out, err := q.c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.url),
+		MaxNumberOfMessages: int32(max), WaitTimeSeconds: 1,
+		AttributeNames:              []sqstypes.QueueAttributeName{"All"},
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
+	recs := make([]events.SQSMessage, len(out.Messages))
+	for i, m := range out.Messages {
+		recs[i] = events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+			Body: aws.ToString(m.Body), Attributes: m.Attributes}
+	}
+	return recs, nil
+}
+
+func (q sqsSource) Delete(receipt string) error {
+	_, err := q.c.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(receipt)})
+	return err
 }
 
 // drain receives every message of a queue (keeping them hidden while it

@@ -287,6 +287,15 @@ func (q *Queue) Messages() []Message {
 	return out
 }
 
+// Source is a queue the mapping polls: a *Queue, or a real SQS queue
+// behind the same two calls.
+type Source interface {
+	// Receive receives up to max messages; none is not an error.
+	Receive(max int) ([]events.SQSMessage, error)
+	// Delete deletes a received message.
+	Delete(receipt string) error
+}
+
 // Handler is a function the event source mapping invokes.
 type Handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
@@ -295,7 +304,7 @@ type Handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventRespo
 // with a Timeout deadline and deleting the messages it did not report as
 // failed (none when it returned an error).
 type Mapping struct {
-	Queue       *Queue
+	Queue       Source
 	Handler     Handler
 	BatchSize   int
 	Concurrency int
