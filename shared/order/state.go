@@ -33,6 +33,19 @@ type State struct {
 
 	// Sync is how the last attempt to sync this order ended.
 	Sync SyncOutcome `json:"sync"`
+	// Resolved says how the order's last failure ended, once it synced.
+	Resolved *Resolution `json:"resolved,omitempty"`
+	// ManualChange is the newest change made to the marketplace order
+	// outside ordersync (in the marketplace's back office), as the refresh
+	// found it. ordersync records it and never undoes it.
+	ManualChange *ManualChange `json:"manual_change,omitempty"`
+	// RefreshTries counts the refreshes that gave a failed order another
+	// try since it last synced (bounded; see shared/refresh).
+	RefreshTries int `json:"refresh_tries,omitempty"`
+	// RefusedEdit is a digest of the newest marketplace edit ordersync
+	// refused (order_not_editable, inventory_held), so that one edit is
+	// reported once.
+	RefusedEdit string `json:"refused_edit,omitempty"`
 
 	// Version increments on every write; writes are conditional on it.
 	Version int64 `json:"version"`
@@ -47,6 +60,37 @@ type SyncOutcome struct {
 	At        time.Time  `json:"at"`
 	// FirstFailedAt is when the current run of failures began.
 	FirstFailedAt time.Time `json:"first_failed_at,omitempty"`
+}
+
+// Resolution is how an order's failure ended: the code it cleared, when,
+// and what brought the fix (the event that synced the order).
+type Resolution struct {
+	Code string    `json:"code"`
+	At   time.Time `json:"at"`
+	// How is what synced the order: "webhook" (a change from the store),
+	// or the topic of ordersync's own event ("refresh/retry",
+	// "refresh/store-changed", "connection/resumed", "merchant/resync"...).
+	How string `json:"how"`
+}
+
+// ManualChange is a change of a marketplace order's status that ordersync
+// did not make.
+type ManualChange struct {
+	From  Status    `json:"from"`
+	To    Status    `json:"to"`
+	State string    `json:"state,omitempty"` // the marketplace's own words
+	At    time.Time `json:"at"`              // when the refresh saw it
+}
+
+// Unsettled reports whether the order's last sync did not end synced: it
+// is retrying, failed or held. The store keeps an index of such orders for
+// the refresh.
+func (s State) Unsettled() bool {
+	switch s.Sync.Result {
+	case SyncPending, SyncFailed, SyncHeld:
+		return true
+	}
+	return false
 }
 
 // SyncResult names how a sync ended.

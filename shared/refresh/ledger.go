@@ -117,7 +117,7 @@ func (r *Refresher) sweep(ctx context.Context, c order.Connection, at time.Time)
 		if !ok {
 			continue
 		}
-		if err := r.queue.Enqueue(ctx, u.Event); err != nil {
+		if err := r.queue.EnqueueBatch(ctx, []order.Event{u.Event}); err != nil {
 			return sw, err
 		}
 		r.log.Warn("accepted event not synced; queued again", "connection", c.ID, "source_event", u.Event.SourceEventID,

@@ -22,27 +22,6 @@ import (
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
-// Store is the state the refresh reads and writes.
-type Store interface {
-	Connections(ctx context.Context) ([]order.Connection, error)
-	// ResumeConnection ends a connection's pause.
-	ResumeConnection(ctx context.Context, id string) error
-	// Checkpoint returns when the connection was last refreshed, or the
-	// zero time if never.
-	Checkpoint(ctx context.Context, connection string) (time.Time, error)
-	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
-	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
-	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
-	// RecordError adds a failure to the connection's error list (an
-	// accepted event the sweep gave up on).
-	RecordError(ctx context.Context, r order.ErrorRecord) error
-}
-
-// Queue is the sync queue.
-type Queue interface {
-	Enqueue(ctx context.Context, e order.Event) error
-}
-
 // Source marks the events the refresh puts on the sync queue.
 const Source order.Platform = "ordersync"
 
@@ -78,7 +57,7 @@ func (r *Refresher) WithStorefronts(s syncer.Storefronts) *Refresher {
 }
 
 // Report is what one connection's refresh found.
-type Report struct {
+type connReport struct {
 	Connection string
 	Resumed    bool // the connection was paused and works again
 	Resynced   int  // orders held by the pause, put back on the sync queue
@@ -93,7 +72,7 @@ type Report struct {
 // error makes Lambda run the whole refresh again, for every connection.
 // Run fails only when it cannot list the connections.
 func (r *Refresher) Run(ctx context.Context, at time.Time) error {
-	conns, err := r.store.Connections(ctx)
+	conns, err := r.store.(Connections).Connections(ctx)
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
@@ -120,8 +99,8 @@ func (r *Refresher) Run(ctx context.Context, at time.Time) error {
 	return nil
 }
 
-func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.Time) (Report, error) {
-	rep := Report{Connection: c.ID}
+func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.Time) (connReport, error) {
+	rep := connReport{Connection: c.ID}
 	if c.Paused {
 		ok, err := r.probe(ctx, c, at)
 		if err != nil || !ok {
@@ -140,10 +119,11 @@ func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.
 	if err != nil {
 		return rep, err
 	}
-	since, err := r.store.Checkpoint(ctx, c.ID)
+	cp, err := r.store.Checkpoint(ctx, c.ID, SideMarketplace)
 	if err != nil {
 		return rep, err
 	}
+	since := cp.Since
 	if since.IsZero() {
 		since = at.Add(-FirstWindow)
 	}
@@ -157,7 +137,10 @@ func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.
 	}
 	rep.Changed = len(orders)
 	for _, o := range orders {
-		_, err := r.store.LoadOrder(ctx, c.ID, o.ID)
+		sts, err := r.store.LoadOrders(ctx, c.ID, []string{o.ID})
+		if _, ok := sts[o.ID]; err == nil && !ok {
+			err = order.ErrNotFound
+		}
 		switch {
 		case errors.Is(err, order.ErrNotFound):
 			rep.Unknown++
@@ -166,7 +149,7 @@ func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.
 			}
 			ev := order.Event{Connection: c.ID, Source: Source, SourceEventID: "import/" + o.ID, Topic: "marketplace/order",
 				Intent: order.IntentImport, Order: order.Ref{MarketplaceOrderID: o.ID}}
-			if err := r.queue.Enqueue(ctx, ev); err != nil {
+			if err := r.queue.EnqueueBatch(ctx, []order.Event{ev}); err != nil {
 				return rep, err
 			}
 			rep.Imports++
@@ -174,7 +157,7 @@ func (r *Refresher) connection(ctx context.Context, c order.Connection, at time.
 			return rep, err
 		}
 	}
-	return rep, r.store.SetCheckpoint(ctx, c.ID, at)
+	return rep, r.store.SetCheckpoint(ctx, c.ID, SideMarketplace, Checkpoint{Since: at, RunAt: at})
 }
 
 func pausedCode(c order.Connection) string {
@@ -225,19 +208,20 @@ func (r *Refresher) resyncHeld(ctx context.Context, c order.Connection, at time.
 			continue
 		}
 		seen[rec.MarketplaceOrderID] = true
-		st, err := r.store.LoadOrder(ctx, c.ID, rec.MarketplaceOrderID)
-		if errors.Is(err, order.ErrNotFound) {
-			continue
-		}
+		sts, err := r.store.LoadOrders(ctx, c.ID, []string{rec.MarketplaceOrderID})
 		if err != nil {
 			return n, err
+		}
+		st, ok := sts[rec.MarketplaceOrderID]
+		if !ok {
+			continue
 		}
 		if st.Sync.Result != order.SyncHeld || syncerr.Lookup(syncerr.Code(st.Sync.ErrorCode)).Kind != syncerr.Auth {
 			continue
 		}
 		ev := order.Event{Connection: c.ID, Source: Source, Topic: "connection/resumed", Order: st.Ref,
 			SourceEventID: fmt.Sprintf("resumed/%s/%d", st.Ref.MarketplaceOrderID, at.Unix())}
-		if err := r.queue.Enqueue(ctx, ev); err != nil {
+		if err := r.queue.EnqueueBatch(ctx, []order.Event{ev}); err != nil {
 			return n, err
 		}
 		n++
