@@ -228,3 +228,34 @@ func (r *Refresher) resyncHeld(ctx context.Context, c order.Connection, at time.
 	}
 	return n, nil
 }
+
+// Refresh refreshes one connection as of job.At: the refresh worker's
+// work for one job of the refresh queue. An error means the job should be
+// tried again (and, after the queue's tries, dead-lettered with the
+// error's code and message); a connection the store does not know is a
+// wrapped order.ErrNotFound, not worth another try.
+func (r *Refresher) Refresh(ctx context.Context, job Job) (Report, error) {
+	c, err := r.store.Connection(ctx, job.Connection)
+	if err != nil {
+		return Report{}, err
+	}
+	_, err = r.connection(ctx, c, job.At)
+	return Report{Connection: c.ID, At: job.At}, err
+}
+
+// Dispatch puts one job per connection on the refresh queue, for the run
+// scheduled at at. It returns how many it queued.
+func Dispatch(ctx context.Context, conns Connections, jobs Jobs, at time.Time) (int, error) {
+	cs, err := conns.Connections(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("refresh: list connections: %w", err)
+	}
+	js := make([]Job, len(cs))
+	for i, c := range cs {
+		js[i] = Job{Connection: c.ID, At: at}
+	}
+	if err := jobs.SendJobs(ctx, js); err != nil {
+		return 0, fmt.Errorf("refresh: queue jobs: %w", err)
+	}
+	return len(js), nil
+}
