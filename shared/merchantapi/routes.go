@@ -233,7 +233,7 @@ func resyncEvent(conn order.Connection, marketplaceOrderID string, st order.Stat
 	ref.MarketplaceOrderID = marketplaceOrderID
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	e := order.Event{Connection: conn.ID, Source: Source, SourceEventID: "resync-" + hex.EncodeToString(b), Order: ref}
+	e := order.Event{Connection: conn.ID, Source: Source, SourceEventID: "resync-" + hex.EncodeToString(b), Topic: "merchant/resync", Order: ref}
 	if conn.ImportOrders && ref.StoreOrderID == "" && st.StoreStatus == order.StatusUnknown {
 		e.Intent = order.IntentImport
 	}
@@ -371,7 +371,7 @@ func (h *Handler) linkOrder(ctx context.Context, c *call) events.APIGatewayV2HTT
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	// Fetch: the sync reads the store order as it is now and syncs it.
-	e := order.Event{Connection: c.conn.ID, Source: Source, SourceEventID: "link-" + hex.EncodeToString(b), Fetch: true,
+	e := order.Event{Connection: c.conn.ID, Source: Source, SourceEventID: "link-" + hex.EncodeToString(b), Topic: "merchant/link", Fetch: true,
 		Order: order.Ref{StoreOrderID: in.StoreOrderID, MarketplaceOrderID: mkID}}
 	if err := h.queue.Enqueue(ctx, e); err != nil {
 		// The link holds; the caller repeats the request to queue it.

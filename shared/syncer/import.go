@@ -43,7 +43,7 @@ func (j *job) importOrder(ctx context.Context) error {
 		return detail(err, j.state.Ref, conn)
 	}
 	if j.state.Ref.StoreOrderID != "" {
-		return j.reach(ctx, mp, remote, wantOf(j.state))
+		return j.reach(ctx, mp, remote, WantOf(j.state))
 	}
 	if remote.Status != order.StatusAwaitingAcceptance && remote.Status != order.StatusAccepted {
 		p.log.Info("not imported: the marketplace order is no longer open", "marketplace_order", mkID, "status", string(remote.Status))
@@ -58,7 +58,7 @@ func (j *job) importOrder(ctx context.Context) error {
 	if err := j.create(ctx, remote); err != nil {
 		return err
 	}
-	return j.reach(ctx, mp, remote, wantOf(j.state))
+	return j.reach(ctx, mp, remote, WantOf(j.state))
 }
 
 // create makes the store order once per marketplace order, links it and
@@ -113,7 +113,8 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	return nil
 }
 
-// wantOf is what the store's side of an order asks of the marketplace.
-func wantOf(s order.State) rules.Want {
+// WantOf is what the store's side of an order asks of the marketplace
+// (the refresh asks rules.Plan with it whether the marketplace is behind).
+func WantOf(s order.State) rules.Want {
 	return rules.Want{Status: s.StoreStatus, Parcels: s.Parcels, CancelReason: s.CancelReason, OccurredAt: s.StoreUpdatedAt}
 }

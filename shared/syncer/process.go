@@ -127,7 +127,7 @@ func (j *job) sync(ctx context.Context) error {
 		if err != nil {
 			return detail(err, j.state.Ref, conn)
 		}
-		if err := j.reach(ctx, mp, remote, wantOf(j.state)); !errors.Is(err, errSuperseded) {
+		if err := j.reach(ctx, mp, remote, WantOf(j.state)); !errors.Is(err, errSuperseded) {
 			return err
 		}
 		// A newer change to the order came in while this plan ran. Its
@@ -202,6 +202,25 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 	}
 	return nil
 }
+
+// resolvedBy names what synced an order whose last sync had failed: a
+// change from the store, or ordersync's own event by its topic.
+func resolvedBy(e order.Event) string {
+	if (e.Source == sourceRefresh || e.Source == sourceResync) && e.Topic != "" {
+		return e.Topic
+	}
+	if e.Intent == order.IntentImport {
+		return "import"
+	}
+	return "webhook"
+}
+
+// The sources of ordersync's own events: refresh.Source and
+// merchantapi.Source (both import the syncer).
+const (
+	sourceRefresh order.Platform = "ordersync"
+	sourceResync  order.Platform = "resync"
+)
 
 // pausedError is the error of a sync on a paused connection: the code
 // that paused it, for the side that refused.
@@ -315,6 +334,13 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			if out.FirstFailedAt.IsZero() || st.Sync.Result == order.SyncSynced {
 				out.FirstFailedAt = out.At
 			}
+		}
+		if out.Result == order.SyncSynced {
+			if st.Unsettled() && st.Sync.ErrorCode != "" {
+				// The order's failure ends here: say when and by what.
+				st.Resolved = &order.Resolution{Code: st.Sync.ErrorCode, At: out.At, How: resolvedBy(j.event)}
+			}
+			st.RefreshTries = 0
 		}
 		st.Sync = out
 		for _, f := range also {
