@@ -6,6 +6,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 )
 
 // failingStore is a store in an outage: every call returns err.
@@ -24,6 +25,12 @@ func (f failingStore) LoadOrder(context.Context, string, string) (order.State, e
 func (f failingStore) RecentErrors(context.Context, string, time.Time, int) ([]order.ErrorRecord, error) {
 	return nil, f.err
 }
+
+func (f failingStore) LoadOrders(context.Context, string, []string) (map[string]order.State, error) {
+	return nil, f.err
+}
+
+func (f failingStore) Reports(context.Context, string, int) ([]refresh.Report, error) { return nil, f.err }
 
 func (f failingStore) FindOrder(context.Context, string, string) (string, error) { return "", f.err }
 

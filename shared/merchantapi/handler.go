@@ -27,6 +27,7 @@ const (
 	RouteResync      = "/connections/{connection}/resync"
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
+	RouteReports     = "/connections/{connection}/reports"
 )
 
 // Limits of the API.
@@ -40,6 +41,10 @@ const (
 	// MaxOrders is how many orders one re-sync request may name, once
 	// duplicates are dropped.
 	MaxOrders = 100
+	// DefaultReports and MaxReports bound how many drift reports one
+	// listing returns: a day of hourly runs, and the week the store keeps.
+	DefaultReports = 24
+	MaxReports     = 7 * 24
 	// MaxBodyBytes is the largest re-sync body accepted (decoded).
 	MaxBodyBytes = 64 << 10
 	// parallel bounds the store reads and enqueues of one re-sync.
@@ -87,12 +92,13 @@ var routes = map[string]route{
 	RouteResync:      {http.MethodPost, (*Handler).resyncMany},
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
+	RouteReports:     {http.MethodGet, (*Handler).listReports},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink}
+	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
 }
 
 // call is one request as the handler works on it, and what its log line
@@ -214,6 +220,7 @@ var (
 	errNoOrderFound      = httpapi.Problem{Status: http.StatusNotFound, Code: "order_not_found", Case: "resync"}
 	errLimit             = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "limit", Args: maxArg(MaxLimit)}
 	errDays              = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "days", Args: maxArg(MaxDays)}
+	errReportLimit       = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "limit", Args: maxArg(MaxReports)}
 	errBodyTooLarge      = httpapi.Problem{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Args: map[string]string{"max_bytes": strconv.Itoa(MaxBodyBytes)}}
 	errMalformedBody     = httpapi.Problem{Status: http.StatusBadRequest, Code: "malformed_body", Case: "resync"}
 	errNoOrders          = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_orders", Case: "none"}

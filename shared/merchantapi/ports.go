@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 )
 
 // Store is the state the API reads. It writes only the links a merchant
@@ -25,6 +26,12 @@ type Store interface {
 	// LoadOrder returns an order's state; an error wrapping
 	// order.ErrNotFound when ordersync holds none.
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
+	// LoadOrders reads the states of many orders at once; orders with no
+	// state are absent from the map.
+	LoadOrders(ctx context.Context, connection string, marketplaceOrderIDs []string) (map[string]order.State, error)
+	// Reports lists the refresh's drift reports of a connection, newest
+	// first, at most limit of them.
+	Reports(ctx context.Context, connection string, limit int) ([]refresh.Report, error)
 	// RecentErrors lists a connection's failures at or after since, newest
 	// first, at most limit of them.
 	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -40,6 +41,9 @@ type errorView struct {
 	Remedy   string    `json:"remedy"`
 	Attempts int       `json:"attempts"`
 	At       time.Time `json:"at"`
+	// Resolved says when and how the failure ended, once the order synced
+	// after it.
+	Resolved *order.Resolution `json:"resolved,omitempty"`
 }
 
 // errorsView is the answer of GET errors.
@@ -67,12 +71,26 @@ func (h *Handler) listErrors(ctx context.Context, c *call) events.APIGatewayV2HT
 	if err != nil {
 		return c.unavailable(err)
 	}
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		if r.MarketplaceOrderID != "" {
+			ids = append(ids, r.MarketplaceOrderID)
+		}
+	}
+	states, err := h.store.LoadOrders(ctx, c.conn.ID, ids)
+	if err != nil {
+		return c.unavailable(err)
+	}
 	out := errorsView{Connection: c.conn.ID, Since: since, Limit: limit, Errors: make([]errorView, 0, len(recs))}
 	for _, r := range recs {
-		out.Errors = append(out.Errors, errorView{
+		v := errorView{
 			Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
 			Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
-		})
+		}
+		if res := states[r.MarketplaceOrderID].Resolved; res != nil && !res.At.Before(r.At) {
+			v.Resolved = res
+		}
+		out.Errors = append(out.Errors, v)
 	}
 	c.attrs = append(c.attrs, slog.Int("errors", len(out.Errors)))
 	return reply(http.StatusOK, out)
@@ -103,6 +121,12 @@ type orderView struct {
 	CancelReason      string         `json:"cancel_reason,omitempty"`
 	Test              bool           `json:"test,omitempty"`
 	Sync              syncView       `json:"sync"`
+	// Resolved is how the order's last failure ended; ManualChange, a
+	// change made in the marketplace's back office, as the refresh found
+	// it; RefreshTries, the refreshes that gave a failed order another try.
+	Resolved     *order.Resolution   `json:"resolved,omitempty"`
+	ManualChange *order.ManualChange `json:"manual_change,omitempty"`
+	RefreshTries int                 `json:"refresh_tries,omitempty"`
 }
 
 // syncView is how the order's last sync ended. Kind, from the error
@@ -134,12 +158,37 @@ func (h *Handler) showOrder(ctx context.Context, c *call) events.APIGatewayV2HTT
 	s := st.Sync
 	v := orderView{Connection: c.conn.ID, Order: st.Ref, StoreStatus: st.StoreStatus, StoreUpdatedAt: st.StoreUpdatedAt,
 		MarketplaceStatus: st.MarketplaceStatus, MarketplaceState: st.MarketplaceState, Lines: st.Lines, Parcels: st.Parcels,
-		CancelReason: st.CancelReason, Test: st.Test,
+		CancelReason: st.CancelReason, Test: st.Test, Resolved: st.Resolved, ManualChange: st.ManualChange, RefreshTries: st.RefreshTries,
 		Sync: syncView{Result: s.Result, ErrorCode: s.ErrorCode, Message: s.Message, Attempts: s.Attempts, At: s.At, FirstFailedAt: s.FirstFailedAt}}
 	if s.ErrorCode != "" {
 		v.Sync.Kind = syncerr.Lookup(syncerr.Code(s.ErrorCode)).Kind
 	}
 	return reply(http.StatusOK, v)
+}
+
+// reportsView is the answer of GET reports.
+type reportsView struct {
+	Connection string           `json:"connection"`
+	Limit      int              `json:"limit"`
+	Reports    []refresh.Report `json:"reports"`
+}
+
+// listReports answers GET /connections/{connection}/reports?limit=: the
+// hourly refresh's drift reports, newest first.
+func (h *Handler) listReports(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
+	limit, ok := intParam(c.req.QueryStringParameters["limit"], DefaultReports, MaxReports)
+	if !ok {
+		return c.fail(errReportLimit)
+	}
+	reps, err := h.store.Reports(ctx, c.conn.ID, limit)
+	if err != nil {
+		return c.unavailable(err)
+	}
+	if reps == nil {
+		reps = []refresh.Report{}
+	}
+	c.attrs = append(c.attrs, slog.Int("reports", len(reps)))
+	return reply(http.StatusOK, reportsView{Connection: c.conn.ID, Limit: limit, Reports: reps})
 }
 
 // resyncView is the answer of a re-sync: the ids queued, and those

@@ -91,7 +91,7 @@ func TestTheSweepQueuesAgainAnAcceptedEventWhoseMessageWasLost(t *testing.T) {
 					}
 					continue
 				}
-				if err := e.r.Run(ctx, accepted.Add(st.at)); err != nil {
+				if _, err := e.r.Refresh(ctx, refresh.Job{Connection: "acme", At: accepted.Add(st.at)}); err != nil {
 					t.Fatalf("%s: Run: %v", st.name, err)
 				}
 				n := 0
