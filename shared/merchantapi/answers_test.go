@@ -49,7 +49,7 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errUnknownRoute": errUnknownRoute, "errMethodNotAllowed": errMethodNotAllowed,
 		"errUnauthenticated": errUnauthenticated, "errWrongKey": errWrongKey, "errAPIDisabled": errAPIDisabled,
 		"errUnknownConnection": errUnknownConnection, "errOrderNotFound": errOrderNotFound, "errNoOrderFound": errNoOrderFound,
-		"errLimit": errLimit, "errDays": errDays, "errBodyTooLarge": errBodyTooLarge, "errMalformedBody": errMalformedBody,
+		"errLimit": errLimit, "errReportLimit": errReportLimit, "errDays": errDays, "errBodyTooLarge": errBodyTooLarge, "errMalformedBody": errMalformedBody,
 		"errNoOrders": errNoOrders, "errTooManyOrders": errTooManyOrders, "errInvalidOrderID": errInvalidOrderID,
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,

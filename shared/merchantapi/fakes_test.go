@@ -30,7 +30,9 @@ func (f failingStore) LoadOrders(context.Context, string, []string) (map[string]
 	return nil, f.err
 }
 
-func (f failingStore) Reports(context.Context, string, int) ([]refresh.Report, error) { return nil, f.err }
+func (f failingStore) Reports(context.Context, string, int) ([]refresh.Report, error) {
+	return nil, f.err
+}
 
 func (f failingStore) FindOrder(context.Context, string, string) (string, error) { return "", f.err }
 

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
@@ -445,9 +446,15 @@ func (u *run) storeChange(e order.Event, mk string) {
 	}
 	st, known := u.states[mk]
 	if known {
-		if _, changed := rules.Apply(st, e); !changed {
-			return // ordersync holds what the store says
+		if !e.OccurredAt.After(st.StoreUpdatedAt) {
+			return // ordersync applied this change, or a newer one
 		}
+		if _, changed := rules.Apply(st, e); !changed {
+			return // a change that says nothing new of the order
+		}
+	}
+	if e.Order.ClaimedMarketplaceOrderID == "" || known {
+		e.Order.MarketplaceOrderID = strings.TrimPrefix(mk, "claim/")
 	}
 	e.Source, e.Topic, e.Fetch = Source, TopicStoreChanged, false
 	e.SourceEventID = fmt.Sprintf("%s/%s/%d", TopicStoreChanged, e.Order.StoreOrderID, e.OccurredAt.UnixMilli())
@@ -528,6 +535,7 @@ func (u *run) behind(o order.MarketplaceOrder, st order.State) error {
 	steps, err := rules.Plan(u.c.Marketplace.Platform, u.mp.Capabilities(), o, syncer.WantOf(st))
 	if err != nil || len(steps) == 0 {
 		// In sync, or a plan the sync would refuse (and has recorded).
+		u.r.log.Debug("not behind", "marketplace_order", o.ID, "steps", len(steps), "err", err)
 		return nil
 	}
 	if u.enqueue(o.ID, u.resync(st, TopicBehind)) {

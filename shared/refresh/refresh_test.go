@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"slices"
@@ -78,7 +77,7 @@ func newEnv(t *testing.T) *env {
 	if err := e.store.PutConnection(context.Background(), conn); err != nil {
 		t.Fatal(err)
 	}
-	e.r = refresh.New(e.store, marketplaces{}, queue{e.queue}, slog.New(slog.NewTextHandler(io.Discard, nil))).
+	e.r = refresh.New(e.store, marketplaces{}, queue{e.queue}, slog.New(slog.DiscardHandler)).
 		WithStorefronts(storefronts{})
 	return e
 }
@@ -304,6 +303,10 @@ func TestNewMarketplaceOrdersAreQueuedForImportWhereAsked(t *testing.T) {
 // synced is an order ordersync synced: the store accepted it, the
 // marketplace took the acceptance.
 func (e *env) synced(mk, storeID string, storeAt time.Time) order.State {
+	e.t.Helper()
+	if err := e.store.LinkOrder(context.Background(), "acme", storeID, mk); err != nil {
+		e.t.Fatal(err)
+	}
 	return e.save(order.State{Ref: order.Ref{MarketplaceOrderID: mk, StoreOrderID: storeID}, StoreStatus: order.StatusAccepted,
 		StoreUpdatedAt: storeAt, MarketplaceStatus: order.StatusAccepted, MarketplaceState: "3",
 		Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}, Sync: order.SyncOutcome{Result: order.SyncSynced, At: storeAt}})
@@ -342,8 +345,8 @@ func TestAStoreChangeWhoseWebhookWasLostIsQueued(t *testing.T) {
 		t.Fatalf("queued %v, want only 402 (the lost shipment)", keys(got))
 	}
 	ev := got["402"]
-	if ev.Topic != refresh.TopicStoreChanged || ev.Status != order.StatusShipped || len(ev.Parcels) != 1 || ev.Parcels[0].Tracking.Number != "1Z999" {
-		t.Errorf("queued %+v, want the store's shipped order with its parcel", ev)
+	if ev.Topic != refresh.TopicStoreChanged || ev.Order.MarketplaceOrderID != "402" || len(ev.Parcels) != 1 || ev.Parcels[0].Tracking.Number != "1Z999" {
+		t.Errorf("queued %+v, want the store's order with its parcel", ev)
 	}
 	if rep.Recovered.Count != 1 || rep.InSync.Count != 2 {
 		t.Errorf("report recovered %+v, in sync %+v; want 402 recovered, 401 and 403 in sync", rep.Recovered, rep.InSync)
@@ -392,7 +395,8 @@ func TestAMarketplaceBehindTheStoreGetsASync(t *testing.T) {
 	// says accepted (a sync's call undone, say).
 	st := e.synced("601", "s601", placed)
 	st.StoreStatus = order.StatusShipped
-	st.Parcels = []order.Parcel{{ID: "p1", Tracking: order.Tracking{Number: "1Z1", Carrier: "UPS", URL: "https://ups.example/1Z1"}}}
+	st.Parcels = []order.Parcel{{ID: "p1", Tracking: order.Tracking{Number: "1Z1", Carrier: "UPS", URL: "https://ups.example/1Z1"},
+		Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}}
 	e.save(st)
 	e.fake.Seed(bmOrder(601, backmarkettest.OrderToShip, backmarkettest.LineAccepted, e.at.Add(-30*time.Minute)))
 	// 602: the marketplace is where the store is.
@@ -422,11 +426,15 @@ func TestAnOutageLongerThanTheQuickRetriesHealsOnLaterRefreshes(t *testing.T) {
 	e.save(order.State{Ref: order.Ref{MarketplaceOrderID: "703", StoreOrderID: "s703"}, StoreStatus: order.StatusAccepted,
 		Sync: order.SyncOutcome{Result: order.SyncPending, ErrorCode: "rate_limited", Attempts: 1, At: e.at.Add(-time.Minute)}})
 
-	for i, want := range []int{1, 1, 0} {
+	for i, want := range []bool{true, true, false} {
 		rep := e.mustRun()
 		got := e.queued()
-		if n := len(got); n != want || (want == 1 && got["701"].Topic != refresh.TopicRetry) {
-			t.Errorf("run %d: queued %v, want 701 %d time(s)", i+1, keys(got), want)
+		if ev, ok := got["701"]; ok != want || (want && ev.Topic != refresh.TopicRetry) {
+			t.Errorf("run %d: queued %v, want 701 queued: %v", i+1, keys(got), want)
+		}
+		if _, ok := got["703"]; ok == (i == 0) {
+			// After an hour still pending, its quick retries are lost.
+			t.Errorf("run %d: queued %v: 703 is queued only once it has been pending an hour", i+1, keys(got))
 		}
 		if !slices.Contains(rep.StillFailing.IDs, "702") {
 			t.Errorf("run %d: still failing %+v, want 702 listed", i+1, rep.StillFailing)
