@@ -123,6 +123,10 @@ type Report struct {
 	// Listed counts the orders each side's listing returned.
 	MarketplaceListed int `json:"marketplace_listed"`
 	StoreListed       int `json:"store_listed"`
+	// StoreNotListed says why the store's side was not listed, when it
+	// was not: "no store credential" (a store that only sends webhooks),
+	// or the error code of a store that refused ordersync.
+	StoreNotListed string `json:"store_not_listed,omitempty"`
 	// InSync: orders listed on either side that needed nothing.
 	InSync Orders `json:"in_sync"`
 	// Behind: the marketplace was behind the store; a sync was queued.

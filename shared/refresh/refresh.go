@@ -350,26 +350,34 @@ func storeTimes(es []order.Event) []time.Time {
 // its platform) is skipped, with a nil checkpoint.
 func (u *run) listStore(ctx context.Context) ([]order.Event, *Checkpoint, error) {
 	r, c := u.r, u.c
-	if r.stores == nil {
+	switch {
+	case r.stores == nil:
+		return nil, nil, nil
+	case c.Store.CredentialRef == "":
+		// The store only sends webhooks: ordersync cannot read it.
+		u.rep.StoreNotListed = "no store credential"
 		return nil, nil, nil
 	}
 	sf, err := r.stores.Storefront(ctx, c)
-	if syncerr.CodeOf(err) == syncerr.PlatformUnsupported {
+	if err == nil {
+		var cp Checkpoint
+		if cp, err = r.store.Checkpoint(ctx, c.ID, SideStore); err != nil {
+			return nil, nil, err
+		}
+		var es []order.Event
+		if es, err = sf.OrdersUpdatedSince(ctx, u.since(cp)); err == nil {
+			u.rep.StoreListed = len(es)
+			return es, &cp, nil
+		}
+	}
+	if syncerr.CodeOf(err) == syncerr.PlatformUnsupported || syncerr.KindOf(err) == syncerr.Auth {
+		// Trying again will not help: the marketplace side still counts.
+		// The sync pauses the connection on the store's refusal.
+		u.rep.StoreNotListed = string(syncerr.CodeOf(err))
+		u.r.log.Warn("store not listed", "connection", c.ID, "code", string(syncerr.CodeOf(err)))
 		return nil, nil, nil
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	cp, err := r.store.Checkpoint(ctx, c.ID, SideStore)
-	if err != nil {
-		return nil, nil, err
-	}
-	es, err := sf.OrdersUpdatedSince(ctx, u.since(cp))
-	if err != nil {
-		return nil, nil, fmt.Errorf("list store orders: %w", err)
-	}
-	u.rep.StoreListed = len(es)
-	return es, &cp, nil
+	return nil, nil, fmt.Errorf("list store orders: %w", err)
 }
 
 // resolve finds the marketplace order of each store event: the one it

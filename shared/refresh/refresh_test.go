@@ -571,3 +571,28 @@ func TestDispatchQueuesOneJobPerConnection(t *testing.T) {
 		seen[job.Connection] = true
 	}
 }
+
+func TestAStoreThatCannotBeListedLeavesTheMarketplaceSideToDo(t *testing.T) {
+	for _, tt := range []struct {
+		name, ref, want string
+	}{
+		{"no store credential: a store that only sends webhooks", "", "no store credential"},
+		{"the store refuses the credential", "bm", "store_disconnected"}, // the Back Market token is not the shop's
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.working(true)
+			ctx := context.Background()
+			c, _ := e.store.Connection(ctx, "acme")
+			c.Store.CredentialRef = tt.ref
+			if err := e.store.PutConnection(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			e.fake.Seed(backmarkettest.AwaitingAcceptance(1101, "SKU-A"))
+			rep := e.mustRun()
+			if rep.StoreNotListed != tt.want || rep.Imports.Count != 1 {
+				t.Errorf("report %+v: want the store not listed (%s) and the import queued", rep, tt.want)
+			}
+		})
+	}
+}
