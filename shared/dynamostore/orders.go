@@ -40,6 +40,16 @@ func (s *Store) PutConnection(ctx context.Context, c order.Connection) error {
 	return nil
 }
 
+// DeleteConnection removes a connection: the refresh no longer lists it.
+// Its orders, errors and reports stay until they expire. Deleting a
+// connection that is gone is no error.
+func (s *Store) DeleteConnection(ctx context.Context, id string) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(connPK(id), "CONN")}); err != nil {
+		return fmt.Errorf("dynamostore: delete connection %s: %w", id, err)
+	}
+	return nil
+}
+
 // Connection returns a connection.
 func (s *Store) Connection(ctx context.Context, id string) (order.Connection, error) {
 	var c order.Connection

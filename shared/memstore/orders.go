@@ -29,6 +29,14 @@ func (s *Store) PutConnection(_ context.Context, c order.Connection) error {
 	return nil
 }
 
+// DeleteConnection removes a connection; its orders stay. Deleting one
+// that is gone is no error.
+func (s *Store) DeleteConnection(_ context.Context, id string) error {
+	defer s.lock()()
+	delete(s.t.conns, connPK(id))
+	return nil
+}
+
 // Connection returns a connection, or an error wrapping order.ErrNotFound.
 func (s *Store) Connection(_ context.Context, id string) (order.Connection, error) {
 	var c order.Connection

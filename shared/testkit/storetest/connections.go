@@ -101,6 +101,30 @@ func (s *suite) connections(t *testing.T) {
 		}
 	})
 
+	t.Run("delete removes it from get and the list, and is idempotent", func(t *testing.T) {
+		h := s.fresh(t)
+		ctx := t.Context()
+		other := acme()
+		other.ID = "other"
+		for _, c := range []order.Connection{acme(), other} {
+			if err := h.Store.PutConnection(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 2 {
+			if err := h.Store.DeleteConnection(ctx, "acme"); err != nil {
+				t.Fatalf("DeleteConnection: %v", err)
+			}
+		}
+		if _, err := h.Store.Connection(ctx, "acme"); !errors.Is(err, order.ErrNotFound) {
+			t.Errorf("Connection after delete = %v, want order.ErrNotFound", err)
+		}
+		got, err := h.Store.Connections(ctx)
+		if err != nil || len(got) != 1 || got[0].ID != "other" {
+			t.Errorf("Connections = %+v, %v; want only other", got, err)
+		}
+	})
+
 	t.Run("an empty store lists none", func(t *testing.T) {
 		h := s.fresh(t)
 		if got, err := h.Store.Connections(t.Context()); err != nil || len(got) != 0 {

@@ -28,6 +28,9 @@ import (
 // webhook (ingest.Connections) and the operators who add connections.
 type Store interface {
 	PutConnection(ctx context.Context, c order.Connection) error
+	// DeleteConnection removes a connection (its orders and errors stay,
+	// to expire or be read); deleting one that is gone is no error.
+	DeleteConnection(ctx context.Context, id string) error
 	Connection(ctx context.Context, id string) (order.Connection, error)
 	Connections(ctx context.Context) ([]order.Connection, error)
 	PauseConnection(ctx context.Context, id, code string) error
