@@ -107,6 +107,19 @@ func (q *Queue) Enqueue(ctx context.Context, e order.Event) error {
 	return q.Send(ctx, body, map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
 }
 
+// EnqueueBatch sends order events as Enqueue does each, in their order.
+// Like SQS's SendMessageBatch it answers per event: one that fails (too
+// large, a send fault) is reported in the error, and the others are sent.
+func (q *Queue) EnqueueBatch(ctx context.Context, es []order.Event) error {
+	var errs []error
+	for i, e := range es {
+		if err := q.Enqueue(ctx, e); err != nil {
+			errs = append(errs, fmt.Errorf("event %d (%s): %w", i, e.SourceEventID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Send sends a body with attributes. Like SQS, it refuses a message over
 // order.MaxMessageBytes, attributes included.
 func (q *Queue) Send(ctx context.Context, body string, attrs map[string]string) error {
