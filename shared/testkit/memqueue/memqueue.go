@@ -57,8 +57,9 @@ type Message struct {
 
 type entry struct {
 	Message
-	visibleAt time.Time
-	receipt   string
+	visibleAt    time.Time
+	firstReceive time.Time
+	receipt      string
 }
 
 // Queue is one in-memory queue. It is safe for concurrent use.
@@ -243,10 +244,14 @@ func (q *Queue) Receive(max int) ([]events.SQSMessage, error) {
 			continue
 		}
 		e.Receives++
+		if e.Receives == 1 {
+			e.firstReceive = now
+		}
 		q.seq++
 		e.receipt = id + "#" + strconv.Itoa(q.seq)
 		e.visibleAt = now.Add(q.opts.Visibility)
-		attrs := map[string]string{"ApproximateReceiveCount": strconv.Itoa(e.Receives)}
+		attrs := map[string]string{"ApproximateReceiveCount": strconv.Itoa(e.Receives),
+			"ApproximateFirstReceiveTimestamp": strconv.FormatInt(e.firstReceive.UnixMilli(), 10)}
 		ma := map[string]events.SQSMessageAttribute{}
 		for k, v := range e.Attributes {
 			ma[k] = events.SQSMessageAttribute{DataType: "String", StringValue: &v}
