@@ -134,18 +134,18 @@ func (s *Store) ReleaseEffect(ctx context.Context, key string) error {
 	return s.release(ctx, "EFFECT#"+key)
 }
 
-// errorTimeLayout is RFC 3339 in UTC with all nine digits of the
-// fraction, so that error keys sort as their times do: time.RFC3339Nano
-// drops trailing zeros, and "…:05Z" sorts after "…:05.5Z". (Keys written in
-// that layout before still sort right against these across seconds, and
-// expire within the week.)
-const errorTimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+// sortableLayout is RFC 3339 in UTC with all nine digits of the fraction,
+// so that keys (errors, reports, gsi3sk) sort as their times do:
+// time.RFC3339Nano drops trailing zeros, and "…:05Z" sorts after
+// "…:05.5Z". (Error keys written in that layout before still sort right
+// against these across seconds, and expire within the week.)
+const sortableLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
-func errorTime(t time.Time) string { return t.UTC().Format(errorTimeLayout) }
+func sortable(t time.Time) string { return t.UTC().Format(sortableLayout) }
 
 // RecordError adds a failure to the connection's error list.
 func (s *Store) RecordError(ctx context.Context, r order.ErrorRecord) error {
-	at := errorTime(r.At)
+	at := sortable(r.At)
 	it, err := item(r, orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+at, map[string]types.AttributeValue{
 		"gsi1pk": str("ERRORS#" + r.Connection), "gsi1sk": str(at),
 		"expires_at": num(r.At.Add(order.ErrorRetention).Unix()), "type": str("error"),
@@ -173,7 +173,7 @@ func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, 
 		// TTL deletion lags expiry by up to days: leave out what expired.
 		FilterExpression: aws.String("expires_at > :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": str("ERRORS#" + conn), ":since": str(errorTime(since)),
+			":p": str("ERRORS#" + conn), ":since": str(sortable(since)),
 			":now": num(s.now().Unix()),
 		},
 		ScanIndexForward: aws.Bool(false),

@@ -3,9 +3,11 @@ package dynamostore
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -17,11 +19,13 @@ import (
 
 var _ syncer.Store = (*Store)(nil)
 var _ refresh.Store = (*Store)(nil)
+var _ refresh.Reports = (*Store)(nil)
 var _ merchantapi.Store = (*Store)(nil)
 
 func connPK(id string) string                   { return "CONN#" + id }
 func orderPK(conn, marketplaceID string) string { return "ORDER#" + conn + "#" + marketplaceID }
 func linkPK(conn, storeID string) string        { return "LINK#" + conn + "#" + storeID }
+func unsettledPK(conn string) string            { return "UNSETTLED#" + conn }
 
 // PutConnection creates or replaces a connection.
 func (s *Store) PutConnection(ctx context.Context, c order.Connection) error {
@@ -139,7 +143,13 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	}
 	prev := st.Version
 	st.Version++
-	it, err := item(st, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", map[string]types.AttributeValue{"type": str("order")})
+	extra := map[string]types.AttributeValue{"type": str("order")}
+	if st.Unsettled() {
+		// On the sparse index of unsettled orders while it is one; the put
+		// replaces the whole item, so a settled state leaves the index.
+		extra["gsi3pk"], extra["gsi3sk"] = str(unsettledPK(st.Connection)), str(sortable(st.Sync.At))
+	}
+	it, err := item(st, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", extra)
 	if err != nil {
 		return st, err
 	}
@@ -167,25 +177,117 @@ func unmarshalList(items []map[string]types.AttributeValue, out any) error {
 	return nil
 }
 
-type checkpoint struct {
+func checkpointSK(side refresh.Side) string { return "CHECKPOINT#" + string(side) }
+
+// legacyCheckpoint is the one checkpoint per connection (sk CHECKPOINT) of
+// the refresh before it listed both sides: when its marketplace listing ran.
+type legacyCheckpoint struct {
 	At time.Time `json:"at"`
 }
 
-// Checkpoint returns when a connection was last refreshed (zero if never).
-func (s *Store) Checkpoint(ctx context.Context, conn string) (time.Time, error) {
-	var c checkpoint
-	_, err := s.get(ctx, connPK(conn), "CHECKPOINT", &c)
-	return c.At, err
+// Checkpoint returns where the refresh of one side of a connection stands:
+// the zero Checkpoint if it never ran. A connection refreshed only before
+// the refresh had sides has a legacy CHECKPOINT item: for the marketplace
+// side, its time is Since.
+func (s *Store) Checkpoint(ctx context.Context, conn string, side refresh.Side) (refresh.Checkpoint, error) {
+	var cp refresh.Checkpoint
+	ok, err := s.get(ctx, connPK(conn), checkpointSK(side), &cp)
+	if err != nil || ok || side != refresh.SideMarketplace {
+		return cp, err
+	}
+	var old legacyCheckpoint
+	if _, err := s.get(ctx, connPK(conn), "CHECKPOINT", &old); err != nil {
+		return cp, err
+	}
+	return refresh.Checkpoint{Since: old.At}, nil
 }
 
-// SetCheckpoint records a connection's refresh time.
-func (s *Store) SetCheckpoint(ctx context.Context, conn string, at time.Time) error {
-	it, err := item(checkpoint{At: at.UTC()}, connPK(conn), "CHECKPOINT", nil)
+// SetCheckpoint records where the refresh of one side of a connection
+// stands (in UTC), replacing what it was. It leaves a legacy CHECKPOINT
+// item alone: it is read no more once the marketplace side has its own.
+func (s *Store) SetCheckpoint(ctx context.Context, conn string, side refresh.Side, cp refresh.Checkpoint) error {
+	cp.Since, cp.RunAt = cp.Since.UTC(), cp.RunAt.UTC()
+	it, err := item(cp, connPK(conn), checkpointSK(side), map[string]types.AttributeValue{"type": str("checkpoint")})
 	if err != nil {
 		return err
 	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
-		return fmt.Errorf("dynamostore: set checkpoint %s: %w", conn, err)
+		return fmt.Errorf("dynamostore: set checkpoint %s %s: %w", conn, side, err)
 	}
 	return nil
+}
+
+// LoadOrders returns the states of the connection's orders named, by
+// marketplace order id, read consistently; orders with no state are
+// absent. Repeated ids are read once; no ids is an empty map, and no call.
+func (s *Store) LoadOrders(ctx context.Context, conn string, marketplaceOrderIDs []string) (map[string]order.State, error) {
+	out := map[string]order.State{}
+	err := s.batchGet(ctx, "STATE", marketplaceOrderIDs, func(id string) string { return orderPK(conn, id) },
+		func(id string, it map[string]types.AttributeValue) error {
+			var st order.State
+			if err := attributevalue.UnmarshalMapWithOptions(it, &st, jsonTags); err != nil {
+				return fmt.Errorf("dynamostore: decode order %s: %w", id, err)
+			}
+			out[id] = st
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("dynamostore: load orders of %s: %w", conn, err)
+	}
+	return out, nil
+}
+
+// FindOrders returns the marketplace orders linked to the store orders
+// named, by store order id, read consistently; unlinked ones are absent.
+// No ids is an empty map, and no call.
+func (s *Store) FindOrders(ctx context.Context, conn string, storeOrderIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	err := s.batchGet(ctx, "LINK", storeOrderIDs, func(id string) string { return linkPK(conn, id) },
+		func(id string, it map[string]types.AttributeValue) error {
+			var l link
+			if err := attributevalue.UnmarshalMapWithOptions(it, &l, jsonTags); err != nil {
+				return fmt.Errorf("dynamostore: decode link %s: %w", id, err)
+			}
+			out[id] = l.MarketplaceOrderID
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("dynamostore: find orders of %s: %w", conn, err)
+	}
+	return out, nil
+}
+
+// Unsettled lists the connection's orders whose last sync did not end
+// synced, oldest sync first, at most limit of them (none for a limit below
+// 1), from the sparse index gsi3. Orders synced at the same time come in
+// no particular order. The index is eventually consistent: an order saved
+// a moment ago may be missing, or still listed though it synced; the
+// refresh reads each one again (LoadOrders) before it acts.
+func (s *Store) Unsettled(ctx context.Context, conn string, limit int) ([]order.State, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	var out []order.State
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String("gsi3"),
+		KeyConditionExpression:    aws.String("gsi3pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(unsettledPK(conn))},
+		ScanIndexForward:          aws.Bool(true),
+		Limit:                     aws.Int32(int32(min(limit, math.MaxInt32))),
+	})
+	for p.HasMorePages() && len(out) < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("dynamostore: unsettled orders of %s: %w", conn, err)
+		}
+		var sts []order.State
+		if err := unmarshalList(page.Items, &sts); err != nil {
+			return nil, err
+		}
+		out = append(out, sts...)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

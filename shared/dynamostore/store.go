@@ -2,17 +2,25 @@
 // typed items keyed by connection and order (the table is declared in
 // template.yaml):
 //
-//	pk                              sk            what
-//	CONN#<id>                       CONN          a connection (gsi1: CONNECTIONS)
-//	CONN#<id>                       CHECKPOINT    the refresh checkpoint
-//	ORDER#<conn>#<marketplace id>   STATE         an order's state, versioned
-//	ORDER#<conn>#<marketplace id>   ERR#<time>    a failure (gsi1: ERRORS#<conn>, 7-day TTL)
-//	LINK#<conn>#<store order id>    LINK          store order -> marketplace order
-//	DEDUP#<key>                     CLAIM         a webhook delivery claim (TTL), and its accepted
-//	                                              event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
-//	EFFECT#<key>                    CLAIM         a marketplace call claim (TTL)
-//	NOTIFIED#<key>                  NOTIFIED      an email already sent (TTL)
-//	ALIAS#<conn>                    <sku>         a merchant's SKU alias
+//	pk                              sk                    what
+//	CONN#<id>                       CONN                  a connection (gsi1: CONNECTIONS)
+//	CONN#<id>                       CHECKPOINT#<side>     where the refresh of one side stands (marketplace, store)
+//	CONN#<id>                       CHECKPOINT            the checkpoint of the refresh before sides: read as the
+//	                                                      marketplace's while it has no CHECKPOINT#marketplace
+//	CONN#<id>                       REPORT#<time>         a refresh run's drift report (7-day TTL; reports.go)
+//	ORDER#<conn>#<marketplace id>   STATE                 an order's state, versioned; while unsettled (pending,
+//	                                                      failed, held) on gsi3: UNSETTLED#<conn>, sync time
+//	ORDER#<conn>#<marketplace id>   ERR#<time>            a failure (gsi1: ERRORS#<conn>, 7-day TTL)
+//	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order
+//	DEDUP#<key>                     CLAIM                 a webhook delivery claim (TTL), and its accepted
+//	                                                      event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
+//	EFFECT#<key>                    CLAIM                 a marketplace call claim (TTL)
+//	NOTIFIED#<key>                  NOTIFIED              an email already sent (TTL)
+//	ALIAS#<conn>                    <sku>                 a merchant's SKU alias
+//
+// Times in sort keys are sortable: UTC, RFC 3339 with all nine digits of
+// the fraction. The indexes (gsi1, gsi2, gsi3) are eventually consistent:
+// what they list may lag the last writes by a moment.
 package dynamostore
 
 import (
@@ -37,6 +45,7 @@ type API interface {
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Store is ordersync's table.

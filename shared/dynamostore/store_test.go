@@ -1,13 +1,22 @@
 package dynamostore_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ordersync/ordersync/infra/localstack/stacktest"
 	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/testkit/storetest"
 )
 
@@ -41,6 +50,13 @@ func TestAnOutageIsNeitherNotFoundNorConflict(t *testing.T) {
 		{"PauseConnection", func() error { return s.PauseConnection(ctx, "acme", "auth_expired") }},
 		{"FindOrder", func() error { _, err := s.FindOrder(ctx, "acme", "s1"); return err }},
 		{"LoadOrder", func() error { _, err := s.LoadOrder(ctx, "acme", "m1"); return err }},
+		{"LoadOrders", func() error { _, err := s.LoadOrders(ctx, "acme", []string{"m1"}); return err }},
+		{"FindOrders", func() error { _, err := s.FindOrders(ctx, "acme", []string{"s1"}); return err }},
+		{"Unsettled", func() error { _, err := s.Unsettled(ctx, "acme", 10); return err }},
+		{"Checkpoint", func() error { _, err := s.Checkpoint(ctx, "acme", refresh.SideMarketplace); return err }},
+		{"SetCheckpoint", func() error { return s.SetCheckpoint(ctx, "acme", refresh.SideStore, refresh.Checkpoint{}) }},
+		{"SaveReport", func() error { return s.SaveReport(ctx, refresh.Report{Connection: "acme", At: time.Now()}) }},
+		{"Reports", func() error { _, err := s.Reports(ctx, "acme", 10); return err }},
 		{"SaveOrder", func() error {
 			_, err := s.SaveOrder(ctx, order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "m1"}, Version: 1})
 			return err
@@ -57,5 +73,181 @@ func TestAnOutageIsNeitherNotFoundNorConflict(t *testing.T) {
 				t.Errorf("err = %v, want an error that is neither order.ErrNotFound nor order.ErrConflict", err)
 			}
 		})
+	}
+}
+
+// TestLegacyCheckpoint: a table deployed before the refresh had sides
+// holds CONN#<id>/CHECKPOINT {at}. The marketplace side reads it until it
+// has its own checkpoint; the store side never does.
+func TestLegacyCheckpoint(t *testing.T) {
+	ctx := t.Context()
+	st := stacktest.New(t, nil)
+	db := stacktest.Clients().DynamoDB
+	s := dynamostore.New(db, st.Ref("Table"))
+	legacy := time.Date(2026, 11, 20, 10, 30, 0, 123000000, time.UTC)
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Ref("Table")), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "CONN#acme"}, "sk": &types.AttributeValueMemberS{Value: "CHECKPOINT"},
+		"at": &types.AttributeValueMemberS{Value: legacy.Format(time.RFC3339Nano)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, side refresh.Side, want refresh.Checkpoint) {
+		t.Helper()
+		got, err := s.Checkpoint(ctx, "acme", side)
+		if err != nil || !got.Since.Equal(want.Since) || !got.RunAt.Equal(want.RunAt) {
+			t.Errorf("%s: Checkpoint(%s) = %+v, %v; want %+v", when, side, got, err, want)
+		}
+	}
+	check("before any new checkpoint", refresh.SideMarketplace, refresh.Checkpoint{Since: legacy})
+	check("before any new checkpoint", refresh.SideStore, refresh.Checkpoint{})
+	if got, err := s.Checkpoint(ctx, "other", refresh.SideMarketplace); err != nil || !got.Since.IsZero() {
+		t.Errorf("Checkpoint(other) = %+v, %v; want the zero checkpoint", got, err)
+	}
+
+	store := refresh.Checkpoint{Since: legacy.Add(time.Hour), RunAt: legacy.Add(2 * time.Hour)}
+	if err := s.SetCheckpoint(ctx, "acme", refresh.SideStore, store); err != nil {
+		t.Fatal(err)
+	}
+	check("after the store side's", refresh.SideMarketplace, refresh.Checkpoint{Since: legacy})
+	check("after the store side's", refresh.SideStore, store)
+
+	mkt := refresh.Checkpoint{Since: legacy.Add(-time.Hour), RunAt: legacy.Add(3 * time.Hour)}
+	if err := s.SetCheckpoint(ctx, "acme", refresh.SideMarketplace, mkt); err != nil {
+		t.Fatal(err)
+	}
+	check("after the marketplace side's", refresh.SideMarketplace, mkt)
+}
+
+// unprocessed is the table's client, whose BatchGetItem leaves the last
+// keys of each call unread, as DynamoDB does when throttled, the first
+// fails times (every time when fails < 0).
+type unprocessed struct {
+	dynamostore.API
+	fails       int
+	calls, keys int
+}
+
+func (u *unprocessed) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	u.calls++
+	var table string
+	for table = range in.RequestItems {
+	}
+	ka := in.RequestItems[table]
+	u.keys += len(ka.Keys)
+	if u.fails == 0 {
+		return u.API.BatchGetItem(ctx, in, opts...)
+	}
+	u.fails--
+	half := len(ka.Keys) / 2
+	out := &dynamodb.BatchGetItemOutput{}
+	if half > 0 {
+		asked := ka
+		asked.Keys = ka.Keys[:half]
+		var err error
+		if out, err = u.API.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: asked}}, opts...); err != nil {
+			return nil, err
+		}
+	}
+	left := ka
+	left.Keys = ka.Keys[half:]
+	out.UnprocessedKeys = map[string]types.KeysAndAttributes{table: left}
+	return out, nil
+}
+
+func TestBatchReads(t *testing.T) {
+	ctx := t.Context()
+	st := stacktest.New(t, nil)
+	seed := dynamostore.New(stacktest.Clients().DynamoDB, st.Ref("Table"))
+	var ids []string
+	for i := range 150 {
+		id := fmt.Sprintf("m%03d", i)
+		ids = append(ids, id)
+		if _, err := seed.SaveOrder(ctx, order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: id}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := seed.LinkOrder(ctx, "acme", "s"+id, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name      string
+		fails     int
+		ids       []string
+		wantCalls int
+		wantErr   bool
+	}{
+		{"no ids, no call", 0, nil, 0, false},
+		{"150 ids in two calls", 0, ids, 2, false},
+		{"repeated ids are asked once", 0, append(append([]string{}, ids[:60]...), ids[:60]...), 1, false},
+		// The first 100 keys take all 5 tries (50 read, then 25, 12, 6 and
+		// the last 7); the other 50, one.
+		{"unprocessed keys are asked again", 4, ids, 6, false},
+		{"keys never processed are an error", -1, ids[:100], 5, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, read := range []struct {
+				what string
+				call func(s *dynamostore.Store, ids []string) (int, error)
+			}{
+				{"LoadOrders", func(s *dynamostore.Store, ids []string) (int, error) {
+					m, err := s.LoadOrders(ctx, "acme", ids)
+					for id, st := range m {
+						if st.Ref.MarketplaceOrderID != id || st.Version != 1 {
+							t.Errorf("LoadOrders[%s] = %s v%d, want %s v1", id, st.Ref.MarketplaceOrderID, st.Version, id)
+						}
+					}
+					return len(m), err
+				}},
+				{"FindOrders", func(s *dynamostore.Store, ids []string) (int, error) {
+					store := make([]string, len(ids))
+					for i, id := range ids {
+						store[i] = "s" + id
+					}
+					m, err := s.FindOrders(ctx, "acme", store)
+					for sid, id := range m {
+						if sid != "s"+id {
+							t.Errorf("FindOrders[%s] = %s, want %s", sid, id, sid[1:])
+						}
+					}
+					return len(m), err
+				}},
+			} {
+				db := &unprocessed{API: stacktest.Clients().DynamoDB, fails: tt.fails}
+				s := dynamostore.New(db, st.Ref("Table"))
+				n, err := read.call(s, tt.ids)
+				want := len(slices.Compact(slices.Sorted(slices.Values(tt.ids))))
+				switch {
+				case tt.wantErr && err == nil:
+					t.Errorf("%s = %d, nil; want an error", read.what, n)
+				case !tt.wantErr && (err != nil || n != want):
+					t.Errorf("%s = %d, %v; want %d", read.what, n, err, want)
+				}
+				if db.calls != tt.wantCalls {
+					t.Errorf("%s: %d BatchGetItem calls (%d keys), want %d", read.what, db.calls, db.keys, tt.wantCalls)
+				}
+			}
+		})
+	}
+}
+
+// TestTableIndexes: the table provisioned from template.yaml has the
+// sparse index of unsettled orders, whole states projected.
+func TestTableIndexes(t *testing.T) {
+	st := stacktest.New(t, nil)
+	d, err := stacktest.Clients().DynamoDB.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(st.Ref("Table"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, g := range d.Table.GlobalSecondaryIndexes {
+		var ks []string
+		for _, k := range g.KeySchema {
+			ks = append(ks, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+		}
+		got[aws.ToString(g.IndexName)] = strings.Join(ks, ", ") + " / " + string(g.Projection.ProjectionType)
+	}
+	if want := "gsi3pk HASH, gsi3sk RANGE / ALL"; got["gsi3"] != want {
+		t.Errorf("gsi3 = %q, want %q (all indexes: %v)", got["gsi3"], want, got)
 	}
 }

@@ -202,7 +202,7 @@ type errorItem struct {
 // stays order.ErrorRetention. Recording a failure of the same order at the
 // same time again replaces it.
 func (s *Store) RecordError(_ context.Context, r order.ErrorRecord) error {
-	pk, sk := orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+r.At.UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+	pk, sk := orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+sortable(r.At)
 	if err := checkKey(pk, sk); err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 var (
 	_ syncer.Store       = (*Store)(nil)
 	_ refresh.Store      = (*Store)(nil)
+	_ refresh.Reports    = (*Store)(nil)
 	_ merchantapi.Store  = (*Store)(nil)
 	_ ingest.Connections = (*Store)(nil)
 	_ ingest.Deduper     = (*Deduper)(nil)
@@ -50,30 +51,38 @@ type Store struct {
 // the same ids meet the same limits and the same collisions).
 type tables struct {
 	mu          sync.Mutex
-	conns       map[string][]byte // pk -> connection
-	checkpoints map[string]time.Time
-	links       map[string]string     // pk -> marketplace order id
-	orders      map[string]orderItem  // pk -> state
-	errors      map[string]errorItems // gsi1pk -> errors
-	claims      map[string]claim      // EFFECT#/DEDUP# pk -> claim
-	notified    map[string]int64      // pk -> expires_at (Unix seconds)
+	conns       map[string][]byte      // pk -> connection
+	checkpoints map[string][]byte      // pk/sk -> checkpoint
+	links       map[string]string      // pk -> marketplace order id
+	orders      map[string]orderItem   // pk -> state
+	errors      map[string]errorItems  // gsi1pk -> errors
+	claims      map[string]claim       // EFFECT#/DEDUP# pk -> claim
+	notified    map[string]int64       // pk -> expires_at (Unix seconds)
+	reports     map[string]reportItems // pk -> reports
 }
 
+// orderItem is an order's state item. unsettled and syncAt are its place
+// on the sparse index gsi3 (gsi3pk UNSETTLED#<conn>, gsi3sk the sync
+// time), which it is on only while the state is unsettled.
 type orderItem struct {
-	version int64
-	body    []byte
+	version   int64
+	body      []byte
+	conn      string
+	unsettled bool
+	syncAt    string
 }
 
 // New returns an empty Store that reads the time from time.Now.
 func New() *Store {
 	return &Store{now: time.Now, t: &tables{
 		conns:       map[string][]byte{},
-		checkpoints: map[string]time.Time{},
+		checkpoints: map[string][]byte{},
 		links:       map[string]string{},
 		orders:      map[string]orderItem{},
 		errors:      map[string]errorItems{},
 		claims:      map[string]claim{},
 		notified:    map[string]int64{},
+		reports:     map[string]reportItems{},
 	}}
 }
 
@@ -113,3 +122,9 @@ func decode(what string, b []byte, out any) error {
 	}
 	return nil
 }
+
+// sortableLayout is the table's sortable times (in sort keys): RFC 3339 in
+// UTC with a fixed-width fraction, so that strings sort as times do.
+const sortableLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func sortable(t time.Time) string { return t.UTC().Format(sortableLayout) }

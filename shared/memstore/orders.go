@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 )
 
 func connPK(id string) string                   { return "CONN#" + id }
@@ -163,33 +163,115 @@ func (s *Store) SaveOrder(_ context.Context, st order.State) (order.State, error
 		st.Version = prev
 		return st, fmt.Errorf("memstore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, order.ErrConflict)
 	}
-	s.t.orders[pk] = orderItem{version: st.Version, body: b}
+	s.t.orders[pk] = orderItem{version: st.Version, body: b, conn: st.Connection, unsettled: st.Unsettled(), syncAt: sortable(st.Sync.At)}
 	return st, nil
 }
 
-// Checkpoint returns when a connection was last refreshed (zero if never).
-func (s *Store) Checkpoint(_ context.Context, conn string) (time.Time, error) {
-	pk := connPK(conn)
-	if err := checkKey(pk, "CHECKPOINT"); err != nil {
-		return time.Time{}, err
+// Checkpoint returns where the refresh of one side of a connection
+// stands: the zero Checkpoint if it never ran.
+func (s *Store) Checkpoint(_ context.Context, conn string, side refresh.Side) (refresh.Checkpoint, error) {
+	var cp refresh.Checkpoint
+	pk, sk := connPK(conn), "CHECKPOINT#"+string(side)
+	if err := checkKey(pk, sk); err != nil {
+		return cp, err
 	}
 	defer s.lock()()
-	return s.t.checkpoints[pk], nil
+	b, ok := s.t.checkpoints[pk+"/"+sk]
+	if !ok {
+		return cp, nil
+	}
+	return cp, decode("checkpoint "+conn, b, &cp)
 }
 
-// SetCheckpoint records a connection's refresh time (in UTC, as an item
-// holds it).
-func (s *Store) SetCheckpoint(_ context.Context, conn string, at time.Time) error {
-	pk := connPK(conn)
-	if err := checkKey(pk, "CHECKPOINT"); err != nil {
+// SetCheckpoint records where the refresh of one side of a connection
+// stands (its times in UTC, as an item holds them), replacing what it was.
+func (s *Store) SetCheckpoint(_ context.Context, conn string, side refresh.Side, cp refresh.Checkpoint) error {
+	pk, sk := connPK(conn), "CHECKPOINT#"+string(side)
+	if err := checkKey(pk, sk); err != nil {
 		return err
 	}
-	// What a round trip through an item's RFC 3339 string keeps.
-	at, err := time.Parse(time.RFC3339Nano, at.UTC().Format(time.RFC3339Nano))
+	cp.Since, cp.RunAt = cp.Since.UTC(), cp.RunAt.UTC()
+	b, err := encode("checkpoint "+conn, cp)
 	if err != nil {
-		return fmt.Errorf("memstore: set checkpoint %s: %w", conn, err)
+		return err
 	}
 	defer s.lock()()
-	s.t.checkpoints[pk] = at
+	s.t.checkpoints[pk+"/"+sk] = b
 	return nil
+}
+
+// LoadOrders returns the states of the connection's orders named, by
+// marketplace order id; orders with no state are absent. Repeated ids are
+// read once; no ids is an empty map.
+func (s *Store) LoadOrders(_ context.Context, conn string, marketplaceOrderIDs []string) (map[string]order.State, error) {
+	for _, id := range marketplaceOrderIDs {
+		if err := checkKey(orderPK(conn, id), "STATE"); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]order.State{}
+	defer s.lock()()
+	for _, id := range marketplaceOrderIDs {
+		pk := orderPK(conn, id)
+		it, ok := s.t.orders[pk]
+		if !ok {
+			continue
+		}
+		var st order.State
+		if err := decode(pk, it.body, &st); err != nil {
+			return nil, err
+		}
+		out[id] = st
+	}
+	return out, nil
+}
+
+// FindOrders returns the marketplace orders linked to the store orders
+// named, by store order id; unlinked ones are absent. No ids is an empty
+// map.
+func (s *Store) FindOrders(_ context.Context, conn string, storeOrderIDs []string) (map[string]string, error) {
+	for _, id := range storeOrderIDs {
+		if err := checkKey(linkPK(conn, id), "LINK"); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]string{}
+	defer s.lock()()
+	for _, id := range storeOrderIDs {
+		if m, ok := s.t.links[linkPK(conn, id)]; ok {
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+// Unsettled lists the connection's orders whose last sync did not end
+// synced, oldest sync first, at most limit of them (none for a limit below
+// 1). Orders synced at the same time come in no particular order (here,
+// by key).
+func (s *Store) Unsettled(_ context.Context, conn string, limit int) ([]order.State, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	defer s.lock()()
+	type hit struct {
+		pk string
+		it orderItem
+	}
+	var hits []hit
+	for pk, it := range s.t.orders {
+		if it.unsettled && it.conn == conn {
+			hits = append(hits, hit{pk, it})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Or(cmp.Compare(a.it.syncAt, b.it.syncAt), cmp.Compare(a.pk, b.pk)) })
+	out := make([]order.State, 0, min(limit, len(hits)))
+	for _, h := range hits[:min(limit, len(hits))] {
+		var st order.State
+		if err := decode(h.pk, h.it.body, &st); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }

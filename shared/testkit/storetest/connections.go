@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/refresh"
 )
 
 // acme is a connection with every field set.
@@ -139,13 +140,16 @@ func (s *suite) connections(t *testing.T) {
 		}
 	})
 
-	t.Run("lists connections, not checkpoints or orders", func(t *testing.T) {
+	t.Run("lists connections, not checkpoints, reports or orders", func(t *testing.T) {
 		h := s.fresh(t)
 		ctx := t.Context()
 		if err := h.Store.PutConnection(ctx, acme()); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Store.SetCheckpoint(ctx, "other", s.base); err != nil {
+		if err := h.Store.SetCheckpoint(ctx, "other", refresh.SideMarketplace, refresh.Checkpoint{Since: s.base}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Store.SaveReport(ctx, refresh.Report{Connection: "acme", At: s.base}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := h.Store.SaveOrder(ctx, order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "m1"}}); err != nil {
@@ -232,56 +236,6 @@ func (s *suite) links(t *testing.T) {
 	})
 }
 
-func (s *suite) checkpoints(t *testing.T) {
-	t.Run("never refreshed is the zero time", func(t *testing.T) {
-		h := s.fresh(t)
-		if got, err := h.Store.Checkpoint(t.Context(), "acme"); err != nil || !got.IsZero() {
-			t.Errorf("Checkpoint = %v, %v; want the zero time", got, err)
-		}
-	})
-
-	t.Run("set, replaced, per connection, in UTC", func(t *testing.T) {
-		h := s.fresh(t)
-		ctx := t.Context()
-		paris := time.FixedZone("CET", 3600)
-		first, second := s.base.Add(-time.Hour).Add(123456789), s.base.In(paris).Add(987654321)
-		for _, set := range []struct {
-			conn string
-			at   time.Time
-		}{{"acme", first}, {"other", first}, {"acme", second}} {
-			if err := h.Store.SetCheckpoint(ctx, set.conn, set.at); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for conn, want := range map[string]time.Time{"acme": second, "other": first} {
-			got, err := h.Store.Checkpoint(ctx, conn)
-			if err != nil || !got.Equal(want) || got.Location() != time.UTC {
-				t.Errorf("Checkpoint(%s) = %v, %v; want %v in UTC", conn, got, err, want.UTC())
-			}
-		}
-	})
-
-	t.Run("a checkpoint is not a connection", func(t *testing.T) {
-		h := s.fresh(t)
-		ctx := t.Context()
-		if err := h.Store.SetCheckpoint(ctx, "acme", s.base); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := h.Store.Connection(ctx, "acme"); !errors.Is(err, order.ErrNotFound) {
-			t.Errorf("Connection after SetCheckpoint = %+v, %v; want order.ErrNotFound", got, err)
-		}
-		if err := h.Store.PutConnection(ctx, acme()); err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Store.PauseConnection(ctx, "acme", "auth_expired"); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := h.Store.Checkpoint(ctx, "acme"); err != nil || !got.Equal(s.base) {
-			t.Errorf("Checkpoint after PutConnection and PauseConnection = %v, %v; want %v", got, err, s.base)
-		}
-	})
-}
-
 func (s *suite) notFound(t *testing.T) {
 	h := s.fresh(t)
 	ctx := t.Context()
@@ -329,7 +283,9 @@ func (s *suite) keyLimits(t *testing.T) {
 		{"Connection", func() error { _, err := h.Store.Connection(ctx, long); return err }},
 		{"PauseConnection", func() error { return h.Store.PauseConnection(ctx, long, "auth_expired") }},
 		{"FindOrder", func() error { _, err := h.Store.FindOrder(ctx, "acme", long); return err }},
+		{"FindOrders", func() error { _, err := h.Store.FindOrders(ctx, "acme", []string{"s1", long}); return err }},
 		{"LoadOrder", func() error { _, err := h.Store.LoadOrder(ctx, "acme", long); return err }},
+		{"LoadOrders", func() error { _, err := h.Store.LoadOrders(ctx, "acme", []string{"m1", long}); return err }},
 		{"SaveOrder", func() error {
 			_, err := h.Store.SaveOrder(ctx, order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: long}})
 			return err

@@ -48,8 +48,13 @@ type Store interface {
 	MarkNotified(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	ClearNotified(ctx context.Context, keys ...string) error
 
-	Checkpoint(ctx context.Context, connection string) (time.Time, error)
-	SetCheckpoint(ctx context.Context, connection string, at time.Time) error
+	Checkpoint(ctx context.Context, connection string, side refresh.Side) (refresh.Checkpoint, error)
+	SetCheckpoint(ctx context.Context, connection string, side refresh.Side, cp refresh.Checkpoint) error
+	LoadOrders(ctx context.Context, connection string, marketplaceOrderIDs []string) (map[string]order.State, error)
+	FindOrders(ctx context.Context, connection string, storeOrderIDs []string) (map[string]string, error)
+	Unsettled(ctx context.Context, connection string, limit int) ([]order.State, error)
+	SaveReport(ctx context.Context, r refresh.Report) error
+	Reports(ctx context.Context, connection string, limit int) ([]refresh.Report, error)
 }
 
 // Deduper is the webhook's deduper (ingest.Deduper) and the ledger of
@@ -122,6 +127,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("errors", s.errors)
 	t.Run("notified", s.notified)
 	t.Run("checkpoints", s.checkpoints)
+	t.Run("load orders", s.loadOrders)
+	t.Run("find orders", s.findOrders)
+	t.Run("unsettled", s.unsettled)
+	t.Run("reports", s.reports)
 	t.Run("not found", s.notFound)
 	t.Run("key limits", s.keyLimits)
 }
