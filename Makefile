@@ -1,13 +1,13 @@
 # ordersync: `make run` brings the whole system up locally, `make test` tests it.
 # Prerequisites: Go, Node 20+ (npm) and Java 17+ (for DynamoDB Local).
 
-FUNCTIONS := webhook sync refresh api
+FUNCTIONS := webhook sync refresh refreshdispatch api
 # Lambda builds: linux/arm64 for provided.al2023, no cgo, no RPC shim, stripped.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w'
 NODE_MODULES := infra/local/node_modules/.package-lock.json
 
 .PHONY: all deps test run build bench soak fmt vet clean \
-	build-WebhookFunction build-SyncFunction build-RefreshFunction build-ApiFunction
+	build-WebhookFunction build-SyncFunction build-RefreshFunction build-RefreshDispatchFunction build-ApiFunction
 
 all: test
 
@@ -49,6 +49,8 @@ build-SyncFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sync
 build-RefreshFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refresh
+build-RefreshDispatchFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refreshdispatch
 build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
 

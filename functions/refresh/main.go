@@ -1,4 +1,5 @@
-// Command refresh is the ordersync refresh Lambda function (see template.yaml).
+// Command refresh is the ordersync refresh worker Lambda function (see
+// template.yaml): one connection per job of the refresh queue.
 package main
 
 import (

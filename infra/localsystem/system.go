@@ -162,9 +162,13 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 			h, err := app.NewSync(ctx, options(f))
 			return localstack.Handler{SQS: h}, err
 		},
+		"RefreshDispatchFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
+			h, err := app.NewRefreshDispatch(ctx, options(f))
+			return localstack.Handler{Schedule: h}, err
+		},
 		"RefreshFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
 			h, err := app.NewRefresh(ctx, options(f))
-			return localstack.Handler{Schedule: h}, err
+			return localstack.Handler{SQS: h}, err
 		},
 	}
 }

@@ -2,6 +2,8 @@ package localsystem_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +33,7 @@ func TestTemplate(t *testing.T) {
 		gsis = append(gsis, aws.ToString(g.IndexName))
 	}
 	slices.Sort(gsis)
-	if got, want := strings.Join(gsis, ","), "gsi1,gsi2"; got != want {
+	if got, want := strings.Join(gsis, ","), "gsi1,gsi2,gsi3"; got != want {
 		t.Errorf("GSIs = %s, want %s", got, want)
 	}
 	ttl, err := sys.Clients.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
@@ -81,12 +83,43 @@ func TestTemplate(t *testing.T) {
 	if sy.Env["DLQ_URL"] != st.Ref("SyncDLQ") || sy.Env["MAX_RECEIVE_COUNT"] != "3" {
 		t.Errorf("sync env = %v", sy.Env)
 	}
+	rd := byID["RefreshDispatchFunction"]
+	if len(rd.Schedules) != 1 || rd.Schedules[0] != (localstack.Schedule{Name: "Hourly", Expression: "cron(20 * * * ? *)"}) {
+		t.Errorf("refresh dispatch schedules = %+v; the README and `make run` name Hourly", rd.Schedules)
+	}
+	if rd.Env["REFRESH_QUEUE_URL"] != st.Ref("RefreshQueue") || len(rd.Queues) != 0 {
+		t.Errorf("refresh dispatch env %v, queues %+v; want it to send to the refresh queue and read none", rd.Env, rd.Queues)
+	}
 	rf := byID["RefreshFunction"]
-	if len(rf.Schedules) != 1 || rf.Schedules[0] != (localstack.Schedule{Name: "Hourly", Expression: "cron(20 * * * ? *)"}) {
-		t.Errorf("refresh schedules = %+v; the README and `make run` name Hourly", rf.Schedules)
+	if len(rf.Schedules) != 0 || len(rf.Queues) != 1 || rf.Queues[0].QueueURL != st.Ref("RefreshQueue") || rf.Queues[0].BatchSize != 1 || !rf.Queues[0].ReportBatchFailures {
+		t.Errorf("refresh worker schedules %+v, queues %+v; want the refresh queue, one job a call, partial batch responses", rf.Schedules, rf.Queues)
 	}
 	if rf.Env["UNSYNCED_AFTER_MINUTES"] != "60" || rf.Env["UNSYNCED_MAX_REQUEUES"] != "3" {
 		t.Errorf("refresh env = %v; want the ledger swept after 60 minutes, 3 times at most", rf.Env)
+	}
+	if rf.Env["REFRESH_QUEUE_URL"] != st.Ref("RefreshQueue") || rf.Env["REFRESH_DLQ_URL"] != st.Ref("RefreshDLQ") || rf.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") {
+		t.Errorf("refresh env = %v; want its queue, its DLQ and the sync queue", rf.Env)
+	}
+	rq, err := sys.Clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(st.Ref("RefreshQueue")),
+		AttributeNames: []sqstypes.QueueAttributeName{"All"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var redrive struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+		MaxReceiveCount     any    `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(rq.Attributes["RedrivePolicy"]), &redrive); err != nil || redrive.DeadLetterTargetArn != st.Attr("RefreshDLQ", "Arn") {
+		t.Errorf("refresh queue RedrivePolicy = %s (%v), want DLQ %s", rq.Attributes["RedrivePolicy"], err, st.Attr("RefreshDLQ", "Arn"))
+	}
+	// The worker dead-letters a job on its last receive itself, with the
+	// reason: it must count the receives the queue's redrive counts.
+	if got := fmt.Sprint(redrive.MaxReceiveCount); got != rf.Env["REFRESH_MAX_RECEIVE_COUNT"] {
+		t.Errorf("refresh queue maxReceiveCount %s, worker's REFRESH_MAX_RECEIVE_COUNT %q: want them equal", got, rf.Env["REFRESH_MAX_RECEIVE_COUNT"])
+	}
+	// Six times the worker's timeout, as for the sync queue.
+	if got, want := rq.Attributes["VisibilityTimeout"], fmt.Sprint(int(6*rf.Timeout.Seconds())); got != want {
+		t.Errorf("refresh queue VisibilityTimeout = %s, want %s (6 x the worker's timeout)", got, want)
 	}
 	if wh.Env["UNSYNCED_AFTER_MINUTES"] != rf.Env["UNSYNCED_AFTER_MINUTES"] {
 		t.Errorf("webhook env = %v; want the refresh's UNSYNCED_AFTER_MINUTES, so both take the same events for lost", wh.Env)

@@ -10,6 +10,7 @@ import (
 	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/notify"
 	"github.com/ordersync/ordersync/shared/refresh"
+	"github.com/ordersync/ordersync/shared/refreshbatch"
 	"github.com/ordersync/ordersync/shared/sesmail"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
 	"github.com/ordersync/ordersync/shared/syncbatch"
@@ -83,25 +84,55 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	return syncbatch.New(syncbatch.Config{}, s, queue, dlq, d.log).Handle, nil
 }
 
-// NewRefresh builds the hourly refresh function's handler.
-func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.EventBridgeEvent) error, error) {
+// NewRefreshDispatch builds the refresh dispatcher's handler: on the
+// schedule, one job per connection on the refresh queue. An error (no
+// connections listed, or a job not queued) fails the invocation, and
+// Lambda runs it again: a connection queued twice is refreshed twice,
+// which is harmless; one never queued would be missed.
+func NewRefreshDispatch(ctx context.Context, o Options) (func(context.Context, events.EventBridgeEvent) error, error) {
 	d, err := build(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	queue := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	jobs := sqsqueue.New(newSQS(d.cfg), d.env.required("REFRESH_QUEUE_URL"))
+	if d.env.err != nil {
+		return nil, d.env.err
+	}
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		n, err := refresh.Dispatch(ctx, d.store, jobs, ev.Time)
+		if err != nil {
+			return err
+		}
+		d.log.Info("refresh dispatched", "at", ev.Time, "jobs", n)
+		return nil
+	}, nil
+}
+
+// NewRefresh builds the refresh worker's handler: one connection per job
+// of the refresh queue.
+func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	d, err := build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	sqsc := newSQS(d.cfg)
+	syncQueue := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
+	jobs := sqsqueue.New(sqsc, d.env.required("REFRESH_QUEUE_URL")) // to time a job's retry
+	dlq := sqsqueue.New(sqsc, d.env.required("REFRESH_DLQ_URL"))
 	sweep := refresh.SweepConfig{
 		After:       unsyncedAfter(d.env),
 		MaxAttempts: d.env.int("UNSYNCED_MAX_REQUEUES", 3),
+	}
+	cfg := refreshbatch.Config{
+		MaxReceives: d.env.int("REFRESH_MAX_RECEIVE_COUNT", 3),
+		RetryBase:   time.Duration(d.env.int("REFRESH_RETRY_BASE_SECONDS", 15)) * time.Second,
 	}
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
 	hc := newHTTPClient()
-	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: hc}, queue, d.log).
+	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: hc}, syncQueue, d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
 		WithLedger(d.store.Deduper(webhookInFlight), sweep)
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		return r.Run(ctx, ev.Time)
-	}, nil
+	return refreshbatch.New(cfg, r, jobs, dlq, d.log).Handle, nil
 }

@@ -1,5 +1,6 @@
-// Package sqsqueue puts order events on the sync queue and failures on its
-// dead-letter queue, and changes a message's visibility to time a retry.
+// Package sqsqueue puts order events on the sync queue (one at a time, or
+// in batches), refresh jobs on the refresh queue and failures on the
+// dead-letter queues, and changes a message's visibility to time a retry.
 package sqsqueue
 
 import (
@@ -10,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/merchantapi"
@@ -20,6 +20,7 @@ import (
 // API is the part of the SQS client the queue uses; *sqs.Client satisfies it.
 type API interface {
 	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 	ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
@@ -50,13 +51,7 @@ func (q *Queue) Enqueue(ctx context.Context, e order.Event) error {
 // Send sends a body with string message attributes (empty values are left
 // out: SQS refuses them).
 func (q *Queue) Send(ctx context.Context, body string, attrs map[string]string) error {
-	in := &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body),
-		MessageAttributes: map[string]types.MessageAttributeValue{}}
-	for k, v := range attrs {
-		if v != "" {
-			in.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-		}
-	}
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body), MessageAttributes: attributes(attrs)}
 	if _, err := q.api.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("sqsqueue: send: %w", err)
 	}

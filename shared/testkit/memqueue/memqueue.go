@@ -57,8 +57,9 @@ type Message struct {
 
 type entry struct {
 	Message
-	visibleAt time.Time
-	receipt   string
+	visibleAt    time.Time
+	firstReceive time.Time
+	receipt      string
 }
 
 // Queue is one in-memory queue. It is safe for concurrent use.
@@ -105,6 +106,19 @@ func (q *Queue) Enqueue(ctx context.Context, e order.Event) error {
 		return fmt.Errorf("memqueue: %w", err)
 	}
 	return q.Send(ctx, body, map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
+}
+
+// EnqueueBatch sends order events as Enqueue does each, in their order.
+// Like SQS's SendMessageBatch it answers per event: one that fails (too
+// large, a send fault) is reported in the error, and the others are sent.
+func (q *Queue) EnqueueBatch(ctx context.Context, es []order.Event) error {
+	var errs []error
+	for i, e := range es {
+		if err := q.Enqueue(ctx, e); err != nil {
+			errs = append(errs, fmt.Errorf("event %d (%s): %w", i, e.SourceEventID, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Send sends a body with attributes. Like SQS, it refuses a message over
@@ -230,10 +244,14 @@ func (q *Queue) Receive(max int) ([]events.SQSMessage, error) {
 			continue
 		}
 		e.Receives++
+		if e.Receives == 1 {
+			e.firstReceive = now
+		}
 		q.seq++
 		e.receipt = id + "#" + strconv.Itoa(q.seq)
 		e.visibleAt = now.Add(q.opts.Visibility)
-		attrs := map[string]string{"ApproximateReceiveCount": strconv.Itoa(e.Receives)}
+		attrs := map[string]string{"ApproximateReceiveCount": strconv.Itoa(e.Receives),
+			"ApproximateFirstReceiveTimestamp": strconv.FormatInt(e.firstReceive.UnixMilli(), 10)}
 		ma := map[string]events.SQSMessageAttribute{}
 		for k, v := range e.Attributes {
 			ma[k] = events.SQSMessageAttribute{DataType: "String", StringValue: &v}

@@ -149,3 +149,30 @@ func TestDeliverySemantics(t *testing.T) {
 		}
 	})
 }
+
+// TestEnqueueBatch: each event is a message with its attributes, in order;
+// one the queue refuses is reported and does not stop the others.
+func TestEnqueueBatch(t *testing.T) {
+	refuse := 2
+	n := 0
+	q := New("sync", Options{Faults: func(op string) error {
+		if op == "send" {
+			if n++; n == refuse {
+				return errors.New("throttled")
+			}
+		}
+		return nil
+	}})
+	err := q.EnqueueBatch(context.Background(), []order.Event{
+		{Connection: "acme", SourceEventID: "e1"}, {Connection: "acme", SourceEventID: "e2"}, {Connection: "beta", SourceEventID: "e3"}})
+	if err == nil || !strings.Contains(err.Error(), "e2") || !strings.Contains(err.Error(), "throttled") {
+		t.Errorf("EnqueueBatch = %v, want e2's failure", err)
+	}
+	msgs := q.Messages()
+	if len(msgs) != 2 || msgs[0].Attributes["source_event_id"] != "e1" || msgs[1].Attributes["connection"] != "beta" {
+		t.Fatalf("messages = %+v, want e1 and e3 with their attributes", msgs)
+	}
+	if e, err := order.DecodeMessage(msgs[1].Body); err != nil || e.SourceEventID != "e3" {
+		t.Errorf("body = %s (%v), want e3 as order.EncodeMessage writes it", msgs[1].Body, err)
+	}
+}

@@ -6,6 +6,7 @@ package queuetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -34,6 +35,28 @@ func (q *Queue) Enqueue(_ context.Context, e order.Event) error {
 	}
 	q.bodies = append(q.bodies, b)
 	return nil
+}
+
+// EnqueueBatch queues events in their order, as Enqueue does each. Err,
+// when set, fails the whole batch and nothing is queued; an event too
+// large for a message is left out and reported, the others are queued (as
+// SQS's SendMessageBatch answers per entry).
+func (q *Queue) EnqueueBatch(_ context.Context, es []order.Event) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.Err != nil {
+		return q.Err
+	}
+	var errs []error
+	for i, e := range es {
+		b, err := order.EncodeMessage(e)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("queuetest: event %d (%s): %w", i, e.SourceEventID, err))
+			continue
+		}
+		q.bodies = append(q.bodies, b)
+	}
+	return errors.Join(errs...)
 }
 
 // Take returns every queued event, oldest first, and empties the queue (as

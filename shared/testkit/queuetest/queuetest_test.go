@@ -2,6 +2,9 @@ package queuetest_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +60,37 @@ func TestQueue(t *testing.T) {
 				t.Errorf("Len after Take = %d, want 0", n)
 			}
 		})
+	}
+}
+
+// TestEnqueueBatch: a batch is queued in its order; an event too large for
+// a message is reported and the others are queued all the same.
+func TestEnqueueBatch(t *testing.T) {
+	// Titles no compressor shrinks much: packed, it is still too large.
+	r := rand.New(rand.NewPCG(1, 2))
+	huge := order.Event{Connection: "acme", SourceEventID: "huge"}
+	for i := range 3000 {
+		b := make([]byte, 255)
+		for j := range b {
+			b[j] = byte('(' + r.IntN(80))
+		}
+		huge.Lines = append(huge.Lines, order.Line{SKU: fmt.Sprint("SKU-", i), Title: string(b), Quantity: 1})
+	}
+	q := &queuetest.Queue{}
+	err := q.EnqueueBatch(t.Context(), []order.Event{{Connection: "acme", SourceEventID: "e1"}, huge, {Connection: "acme", SourceEventID: "e3"}})
+	if !errors.Is(err, order.ErrEventTooLarge) || !strings.Contains(err.Error(), "huge") {
+		t.Errorf("EnqueueBatch = %v, want the too-large event named", err)
+	}
+	got, err := q.Take()
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.SourceEventID)
+	}
+	if err != nil || strings.Join(ids, ",") != "e1,e3" {
+		t.Errorf("Take = %v, %v; want e1, e3", ids, err)
+	}
+	q.Err = errors.New("sqs: throttled")
+	if err := q.EnqueueBatch(t.Context(), []order.Event{{Connection: "acme"}}); !errors.Is(err, q.Err) || q.Len() != 0 {
+		t.Errorf("EnqueueBatch in an outage = %v, %d queued; want the outage, none", err, q.Len())
 	}
 }
