@@ -60,7 +60,7 @@ func main() {
 ordersync is running locally (template.yaml: %s, %s, %s)
 
   webhook API       %s/webhooks/{source}/{connection}
-  merchant API      %s/connections/{connection}/errors, /orders/{id}, /resync
+  merchant API      %s/connections/{connection}/errors, /orders/{id}, /resync, /reports
   sandbox market    %s   (Back Market API; faults: POST /_sandbox/faults, calls: GET /_sandbox/calls)
   mail UI           %s   (every email the sync sends)
   DynamoDB Local    %s
