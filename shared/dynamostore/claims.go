@@ -166,8 +166,7 @@ func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, 
 	if limit < 1 {
 		return nil, nil
 	}
-	var out []order.ErrorRecord
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	return queryUpTo[order.ErrorRecord](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String("gsi1"),
 		KeyConditionExpression: aws.String("gsi1pk = :p AND gsi1sk >= :since"),
 		// TTL deletion lags expiry by up to days: leave out what expired.
@@ -178,22 +177,7 @@ func (s *Store) RecentErrors(ctx context.Context, conn string, since time.Time, 
 		},
 		ScanIndexForward: aws.Bool(false),
 		Limit:            aws.Int32(int32(min(limit, math.MaxInt32))),
-	})
-	for p.HasMorePages() && len(out) < limit {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("dynamostore: recent errors: %w", err)
-		}
-		var rs []order.ErrorRecord
-		if err := unmarshalList(page.Items, &rs); err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	}), limit, "recent errors")
 }
 
 // MarkNotified records that the merchant was told about key.

@@ -180,6 +180,28 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	return st, nil
 }
 
+// queryUpTo reads the pages of p until it has limit items (a Query's
+// Limit counts items before its filter, so one page may hold fewer), and
+// returns at most limit of them; what names the list in an error.
+func queryUpTo[T any](ctx context.Context, p *dynamodb.QueryPaginator, limit int, what string) ([]T, error) {
+	var out []T
+	for p.HasMorePages() && len(out) < limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("dynamostore: %s: %w", what, err)
+		}
+		var items []T
+		if err := unmarshalList(page.Items, &items); err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
 func unmarshalList(items []map[string]types.AttributeValue, out any) error {
 	if err := attributevaluelist(items, out); err != nil {
 		return fmt.Errorf("dynamostore: decode list: %w", err)
@@ -277,27 +299,11 @@ func (s *Store) Unsettled(ctx context.Context, conn string, limit int) ([]order.
 	if limit < 1 {
 		return nil, nil
 	}
-	var out []order.State
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	return queryUpTo[order.State](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String("gsi3"),
 		KeyConditionExpression:    aws.String("gsi3pk = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(unsettledPK(conn))},
 		ScanIndexForward:          aws.Bool(true),
 		Limit:                     aws.Int32(int32(min(limit, math.MaxInt32))),
-	})
-	for p.HasMorePages() && len(out) < limit {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("dynamostore: unsettled orders of %s: %w", conn, err)
-		}
-		var sts []order.State
-		if err := unmarshalList(page.Items, &sts); err != nil {
-			return nil, err
-		}
-		out = append(out, sts...)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	}), limit, "unsettled orders of "+conn)
 }

@@ -41,8 +41,7 @@ func (s *Store) Reports(ctx context.Context, conn string, limit int) ([]refresh.
 	if limit < 1 {
 		return nil, nil
 	}
-	var out []refresh.Report
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	return queryUpTo[refresh.Report](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :report)"),
 		FilterExpression:       aws.String("expires_at > :now"),
@@ -51,20 +50,5 @@ func (s *Store) Reports(ctx context.Context, conn string, limit int) ([]refresh.
 		},
 		ScanIndexForward: aws.Bool(false),
 		Limit:            aws.Int32(int32(min(limit, math.MaxInt32))),
-	})
-	for p.HasMorePages() && len(out) < limit {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("dynamostore: reports of %s: %w", conn, err)
-		}
-		var rs []refresh.Report
-		if err := unmarshalList(page.Items, &rs); err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	}), limit, "reports of "+conn)
 }
