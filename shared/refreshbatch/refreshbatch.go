@@ -204,7 +204,7 @@ func (h *Handler) failed(ctx context.Context, m events.SQSMessage, job refresh.J
 	case attempt >= h.cfg.MaxReceives:
 		return h.deadLetter(ctx, m, job, attempt, syncerr.CodeOf(err), err.Error())
 	}
-	wait := min(time.Duration(attempt)*h.cfg.RetryBase, h.cfg.MaxRetryWait)
+	wait := h.retryWait(attempt)
 	h.log.Warn("refresh failed; tried again", append([]any{"connection", job.Connection, "at", job.At, "attempt", attempt,
 		"retry_in", wait.String(), "error_code", string(syncerr.CodeOf(err)), "err", err}, h.emf(metric{"jobs_retried", 1, ""})...)...)
 	h.retryIn(ctx, m, wait)
@@ -234,12 +234,17 @@ func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refre
 	if err := h.dlq.Send(ctx, m.Body, attrs); err != nil {
 		h.log.Error("could not dead-letter the refresh job; SQS redrive will", "message_id", m.MessageId,
 			"connection", job.Connection, "error_code", string(code), "reason", reason, "err", err)
-		h.retryIn(ctx, m, min(time.Duration(attempt)*h.cfg.RetryBase, h.cfg.MaxRetryWait))
+		h.retryIn(ctx, m, h.retryWait(attempt))
 		return false
 	}
 	h.log.Error("refresh job dead-lettered", append([]any{"message_id", m.MessageId, "connection", job.Connection, "at", job.At,
 		"attempts", attempt, "error_code", string(code), "reason", reason}, h.emf(metric{"jobs_dead_lettered", 1, ""})...)...)
 	return true
+}
+
+// retryWait is the wait before try attempt+1: attempt times the base, capped.
+func (h *Handler) retryWait(attempt int) time.Duration {
+	return min(time.Duration(attempt)*h.cfg.RetryBase, h.cfg.MaxRetryWait)
 }
 
 func (h *Handler) retryIn(ctx context.Context, m events.SQSMessage, d time.Duration) {
