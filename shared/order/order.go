@@ -43,6 +43,10 @@ const (
 	StatusRefunded           Status = "refunded"
 )
 
+// Open reports whether an order in status s still waits to be fulfilled
+// (awaiting acceptance, or accepted): one ordersync may import.
+func (s Status) Open() bool { return s == StatusAwaitingAcceptance || s == StatusAccepted }
+
 // Address is a shipping address.
 type Address struct {
 	Name       string `json:"name,omitempty"`

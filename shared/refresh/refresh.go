@@ -171,14 +171,13 @@ type run struct {
 	rep Report
 
 	mp     syncer.Marketplace
-	states map[string]order.State   // by marketplace order id
-	queued map[string]bool          // marketplace order ids with an event queued
-	out    []order.Event            // the events to queue
-	saves  map[string]order.State   // states to write back
-	seen   map[string]bool          // orders listed on either side
-	listed []order.MarketplaceOrder // the marketplace's listing
-	errs   []order.ErrorRecord      // refused edits, for the error list
-	noted  map[string]bool          // orders under a heading of the report
+	states map[string]order.State // by marketplace order id
+	queued map[string]bool        // marketplace order ids with an event queued
+	out    []order.Event          // the events to queue
+	saves  map[string]order.State // states to write back
+	seen   map[string]bool        // orders listed on either side
+	errs   []order.ErrorRecord    // refused edits, for the error list
+	noted  map[string]bool        // orders under a heading of the report
 }
 
 // note lists the order mk under a heading of the report.
@@ -224,10 +223,11 @@ func (u *run) do(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if u.listed, err = u.mp.OrdersUpdatedSince(ctx, u.since(mcp)); err != nil {
+	listed, err := u.mp.OrdersUpdatedSince(ctx, u.since(mcp))
+	if err != nil {
 		return fmt.Errorf("list marketplace orders: %w", err)
 	}
-	u.rep.MarketplaceListed = len(u.listed)
+	u.rep.MarketplaceListed = len(listed)
 	storeEvents, scp, err := u.listStore(ctx)
 	if err != nil {
 		return err
@@ -243,8 +243,8 @@ func (u *run) do(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(u.listed)+len(storeMK))
-	for _, o := range u.listed {
+	ids := make([]string, 0, len(listed)+len(storeMK))
+	for _, o := range listed {
 		ids = append(ids, o.ID)
 	}
 	for _, mk := range storeMK {
@@ -257,7 +257,7 @@ func (u *run) do(ctx context.Context) error {
 	for i, e := range storeEvents {
 		u.storeChange(e, storeMK[i])
 	}
-	for _, o := range u.listed {
+	for _, o := range listed {
 		if err := u.marketplaceChange(ctx, o); err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func (u *run) do(ctx context.Context) error {
 			return fmt.Errorf("queue syncs: %w", err)
 		}
 	}
-	if err := r.store.SetCheckpoint(ctx, c.ID, SideMarketplace, u.next(mcp, marketplaceTimes(u.listed))); err != nil {
+	if err := r.store.SetCheckpoint(ctx, c.ID, SideMarketplace, u.next(mcp, marketplaceTimes(listed))); err != nil {
 		return err
 	}
 	if scp != nil {
@@ -481,7 +481,7 @@ func (u *run) storeChange(e order.Event, mk string) {
 func (u *run) marketplaceChange(ctx context.Context, o order.MarketplaceOrder) error {
 	st, known := u.states[o.ID]
 	if !known {
-		if u.c.ImportOrders && open(o.Status) {
+		if u.c.ImportOrders && o.Status.Open() {
 			u.seen[o.ID] = true
 			if u.enqueue(o.ID, order.Event{Source: Source, SourceEventID: "import/" + o.ID, Topic: TopicImport,
 				Intent: order.IntentImport, Order: order.Ref{MarketplaceOrderID: o.ID}}) {
@@ -713,11 +713,6 @@ func (u *run) resolved(ctx context.Context, prev Checkpoint) error {
 		u.rep.Resolved.Add(rec.MarketplaceOrderID)
 	}
 	return nil
-}
-
-// open reports whether a marketplace order still waits to be fulfilled.
-func open(s order.Status) bool {
-	return s == order.StatusAwaitingAcceptance || s == order.StatusAccepted
 }
 
 func pausedCode(c order.Connection) string {

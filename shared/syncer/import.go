@@ -45,7 +45,7 @@ func (j *job) importOrder(ctx context.Context) error {
 	if j.state.Ref.StoreOrderID != "" {
 		return j.reach(ctx, mp, remote, WantOf(j.state))
 	}
-	if remote.Status != order.StatusAwaitingAcceptance && remote.Status != order.StatusAccepted {
+	if !remote.Status.Open() {
 		p.log.Info("not imported: the marketplace order is no longer open", "marketplace_order", mkID, "status", string(remote.Status))
 		if j.state.Version == 0 {
 			return nil
