@@ -48,8 +48,8 @@ type Config struct {
 	// fails on its last receive is dead-lettered here, with its reason,
 	// rather than by SQS's redrive, without one.
 	MaxReceives int
-	// RetryBase: the wait before try n+1 is n times this (15 s), at most
-	// MaxRetryWait (5 min).
+	// RetryBase: the wait before try n+1 is n times this (15 s), or the
+	// platform's Retry-After when longer, at most MaxRetryWait (5 min).
 	RetryBase, MaxRetryWait time.Duration
 	// DeadlineMargin: no job starts with less time than this left (10 s).
 	DeadlineMargin time.Duration
@@ -204,7 +204,7 @@ func (h *Handler) failed(ctx context.Context, m events.SQSMessage, job refresh.J
 	case attempt >= h.cfg.MaxReceives:
 		return h.deadLetter(ctx, m, job, attempt, syncerr.CodeOf(err), err.Error())
 	}
-	wait := h.retryWait(attempt)
+	wait := h.retryWait(attempt, err)
 	h.log.Warn("refresh failed; tried again", append([]any{"connection", job.Connection, "at", job.At, "attempt", attempt,
 		"retry_in", wait.String(), "error_code", string(syncerr.CodeOf(err)), "err", err}, h.emf(metric{"jobs_retried", 1, ""})...)...)
 	h.retryIn(ctx, m, wait)
@@ -234,7 +234,7 @@ func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refre
 	if err := h.dlq.Send(ctx, m.Body, attrs); err != nil {
 		h.log.Error("could not dead-letter the refresh job; SQS redrive will", "message_id", m.MessageId,
 			"connection", job.Connection, "error_code", string(code), "reason", reason, "err", err)
-		h.retryIn(ctx, m, h.retryWait(attempt))
+		h.retryIn(ctx, m, h.retryWait(attempt, nil))
 		return false
 	}
 	h.log.Error("refresh job dead-lettered", append([]any{"message_id", m.MessageId, "connection", job.Connection, "at", job.At,
@@ -242,9 +242,13 @@ func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refre
 	return true
 }
 
-// retryWait is the wait before try attempt+1: attempt times the base, capped.
-func (h *Handler) retryWait(attempt int) time.Duration {
-	return min(time.Duration(attempt)*h.cfg.RetryBase, h.cfg.MaxRetryWait)
+// retryWait is the wait before try attempt+1: attempt times the base, or
+// the Retry-After a platform asked for in err when that is longer; capped.
+// Unlike the sync's, a refresh job never retries sooner than its base
+// wait: it lists whole connections, so a short Retry-After on one page says
+// little about the next.
+func (h *Handler) retryWait(attempt int, err error) time.Duration {
+	return min(max(time.Duration(attempt)*h.cfg.RetryBase, syncerr.RetryAfterOf(err)), h.cfg.MaxRetryWait)
 }
 
 func (h *Handler) retryIn(ctx context.Context, m events.SQSMessage, d time.Duration) {

@@ -146,6 +146,16 @@ func TestHandle(t *testing.T) {
 		{name: "a transient failure, first try: tried again after 1 x base", body: jobBody("acme"), receives: 1, wantCalls: 1,
 			refresh:    func(context.Context, refresh.Job) (refresh.Report, error) { return refresh.Report{}, down },
 			wantFailed: true, wantRetry: 15 * time.Second},
+		{name: "a rate limit asking for longer than the wait: its Retry-After", body: jobBody("acme"), receives: 1, wantCalls: 1,
+			refresh: func(context.Context, refresh.Job) (refresh.Report, error) {
+				return refresh.Report{}, syncerr.E(syncerr.RateLimited).After(2 * time.Minute)
+			},
+			wantFailed: true, wantRetry: 2 * time.Minute},
+		{name: "a rate limit asking for less than the wait: the wait", body: jobBody("acme"), receives: 2, wantCalls: 1,
+			refresh: func(context.Context, refresh.Job) (refresh.Report, error) {
+				return refresh.Report{}, syncerr.E(syncerr.RateLimited).After(time.Second)
+			},
+			wantFailed: true, wantRetry: 30 * time.Second},
 		{name: "an unclassified failure, second try: after 2 x base", body: jobBody("acme"), receives: 2, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) {
 				return refresh.Report{}, errors.New("connection reset")
