@@ -49,6 +49,13 @@ type State struct {
 
 	// Version increments on every write; writes are conditional on it.
 	Version int64 `json:"version"`
+
+	// Timeline is what happened to the order, oldest first: the newest
+	// MaxTimeline entries (see timeline.go), TimelineDropped counting the
+	// older ones let go. It is written with the state, by the writes the
+	// sync and the refresh already make.
+	Timeline        []TimelineEntry `json:"timeline,omitempty"`
+	TimelineDropped int             `json:"timeline_dropped,omitempty"`
 }
 
 // SyncOutcome is the result of the last sync of an order.
