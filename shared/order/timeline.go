@@ -9,17 +9,19 @@ import (
 // newest ones, State.TimelineDropped counting the older ones let go.
 //
 // The timeline lives inside the order's state item and is written by the
-// writes the sync already makes (no extra item, no extra request), but a
-// DynamoDB put is charged by the size of the item, 1 write unit a KiB, and
-// every put of the state carries the whole timeline again. An entry, as
-// stored, takes 60 to 140 bytes (measured in shared/dynamostore's
-// TestTimelineItemSize); 20 of them keep a full timeline near 2 KiB, so a
-// state put costs at most about 3 units even for an order with several
-// lines. 20 entries hold an order's whole normal life (received, accept,
-// synced; received, ship, synced; ...) and the last few failures and
-// retries of a troubled one, which is what a merchant asks the timeline
-// about; a longer history would be paid for on every write of the order.
-const MaxTimeline = 20
+// writes the sync already makes (no extra item, no extra request). But a
+// DynamoDB put is charged by the item's size, a write unit a KiB, and
+// every put of the state carries the whole timeline again; so the bound
+// is set by what a full timeline adds to each write. shared/dynamostore
+// stores it gzipped (about 20 to 35 bytes an entry, against about 105 as
+// attributes); measured on DynamoDB Local (TestTimelineItemSize), a busy
+// order (three lines, two parcels) puts 1.5 KiB and 2 units without a
+// timeline, 2.5 KiB and 3 units with 50 entries (3.6 KiB and 4 units for
+// 20 entries unpacked). 50 entries hold an order's whole normal life
+// (received, calls, synced, a dozen events) and its last failures and
+// retries; one extra item per entry instead would cost a unit an entry,
+// 3 to 5 more per event.
+const MaxTimeline = 50
 
 // MaxTimelineDetail bounds an entry's Detail, in bytes: a short summary,
 // never a payload.

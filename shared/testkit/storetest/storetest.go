@@ -136,6 +136,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("reports", s.reports)
 	t.Run("not found", s.notFound)
 	t.Run("key limits", s.keyLimits)
+	// The order timeline (order.State.Timeline).
+	t.Run("timeline", s.timeline)
 }
 
 type suite struct {
