@@ -54,6 +54,8 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
+		// The timeline and the errors list's resolved.
+		"errTimelineLimit": errTimelineLimit, "errResolvedParam": errResolvedParam,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)

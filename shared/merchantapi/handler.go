@@ -93,12 +93,17 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+	// An order's timeline (timeline.go).
+	RouteOrderTimeline: {http.MethodGet, (*Handler).showTimeline},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	out := []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	// An order's timeline (timeline.go).
+	out = append(out, RouteOrderTimeline)
+	return out
 }
 
 // call is one request as the handler works on it, and what its log line
