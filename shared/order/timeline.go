@@ -1,6 +1,7 @@
 package order
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -77,6 +78,9 @@ type TimelineEntry struct {
 // newest MaxTimeline and counting the ones dropped. Details are cut to
 // MaxTimelineDetail bytes.
 func (s *State) AddTimeline(entries ...TimelineEntry) {
+	// A new array: copies of the state (the one last read, a retry's)
+	// must not share what is appended.
+	s.Timeline = slices.Clip(s.Timeline)
 	for _, e := range entries {
 		e.At = e.At.UTC()
 		e.Detail = clip(e.Detail, MaxTimelineDetail)
