@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -236,5 +238,42 @@ func TestCreateOrderRefusedWriteNamesTheField(t *testing.T) {
 				t.Errorf("error %q quotes the message", err)
 			}
 		})
+	}
+}
+
+// TestCreateOrderFindsAnOrderInTheDocsListing: the docs' GET /v2/orders
+// example (testdata/get_orders_response.json) carries external_source
+// "POS" and external_order_id "external-order-id"; a client whose source
+// is POS takes it for that order's import and creates nothing.
+func TestCreateOrderFindsAnOrderInTheDocsListing(t *testing.T) {
+	body, err := os.ReadFile("testdata/get_orders_response.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var query url.Values
+	posts := 0
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts++
+		}
+		query = r.URL.Query()
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(hs.Close)
+	c, err := bigcommerce.New(bigcommerce.Config{BaseURL: hs.URL, StoreHash: hash, AccessToken: token, ExternalSource: "POS"}, hs.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mo := marketplaceOrder("external-order-id", "SKU-A")
+	mo.CreatedAt = time.Date(2018, 1, 10, 21, 0, 0, 0, time.UTC)
+	id, err := c.CreateOrder(context.Background(), mo)
+	if err != nil || id != "100" || posts != 0 {
+		t.Errorf("CreateOrder = %q, %v with %d creates; want 100 found, none made", id, err, posts)
+	}
+	if got, want := query.Get("external_order_id"), "external-order-id"; got != want {
+		t.Errorf("external_order_id filter = %q, want %q", got, want)
+	}
+	if got, want := query.Get("min_date_created"), "2018-01-10T20:00:00Z"; got != want {
+		t.Errorf("min_date_created = %q, want %q (an hour before the marketplace order)", got, want)
 	}
 }

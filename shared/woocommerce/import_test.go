@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +216,44 @@ func TestCreateOrderRefusedWriteNamesTheParameter(t *testing.T) {
 	e, ok := syncerr.As(err)
 	if !ok || e.Code != syncerr.InvalidData || e.Details["field"] != "shipping" {
 		t.Errorf("err = %v, want invalid_data with field shipping", err)
+	}
+}
+
+// TestCreateOrderPassesOverTheDocsOrders: the docs' "List all orders"
+// example (testdata/list_orders_response.json) holds a REST API order
+// with protected meta (_download_permissions_granted: the REST API shows
+// underscore keys) but not ordersync's: the search passes over both
+// orders, asks for those created since an hour before the marketplace
+// order, and the order is created.
+func TestCreateOrderPassesOverTheDocsOrders(t *testing.T) {
+	list, err := os.ReadFile("testdata/list_orders_response.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var query url.Values
+	posted := false
+	c := clientFor(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost:
+			posted = true
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"id":730,"status":"processing"}`))
+		case strings.HasSuffix(r.URL.Path, "/products"):
+			_, _ = w.Write([]byte(`[{"id":5,"parent_id":0,"sku":"SKU-A","type":"simple"}]`))
+		default:
+			query = r.URL.Query()
+			_, _ = w.Write(list)
+		}
+	})
+	mo := marketplaceOrder("BM-20", "SKU-A")
+	mo.CreatedAt = time.Date(2017, 3, 21, 20, 0, 0, 0, time.UTC)
+	id, err := c.CreateOrder(context.Background(), mo)
+	if err != nil || id != "730" || !posted {
+		t.Fatalf("CreateOrder = %q, %v (posted %v); want 730 created", id, err, posted)
+	}
+	for k, want := range map[string]string{"after": "2017-03-21T19:00:00", "dates_are_gmt": "true", "orderby": "date", "order": "desc", "per_page": "100"} {
+		if got := query.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
 	}
 }
