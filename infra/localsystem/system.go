@@ -243,6 +243,8 @@ func loadOrCreateSecrets(path string) (map[string]string, error) {
 		WebhookSecretRef: func() string { return "shpss_" + randomHex(16) },
 		SandboxTokenRef:  func() string { return randomHex(20) },
 		DemoAPIKeyRef:    func() string { return randomHex(32) },
+		// WooCommerce's key pair: one secret, split at the colon.
+		WooCommerceKeysRef: func() string { return "ck_" + randomHex(20) + ":cs_" + randomHex(20) },
 	} {
 		if m[ref] == "" {
 			m[ref], added = gen(), true
