@@ -35,9 +35,11 @@ const DefaultAPIPath = "/wp-json/wc/v3"
 // in third-party code only, hence Config.TrackingMetaKey).
 const DefaultTrackingMetaKey = "_wc_shipment_tracking_items"
 
-// MarketplaceOrderMetaKey is the order meta key holding the marketplace
-// order id of an order ordersync imported: an order read from the API or
-// a webhook that carries it names its marketplace order directly.
+// MarketplaceOrderMetaKey is a visible order meta key naming a store
+// order's marketplace order, as a merchant or another integration may set
+// it: an order read from the API or a webhook that carries it (or
+// ImportedOrderMetaKey, which ordersync's imports write) names its
+// marketplace order as a claim, which the sync verifies.
 const MarketplaceOrderMetaKey = "ordersync_marketplace_order_id"
 
 const platformName = "WooCommerce"
