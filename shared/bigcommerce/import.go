@@ -36,7 +36,8 @@ const clockMargin = time.Hour
 // returns the store's order id. The marketplace order id is the
 // idempotency key: it is written as the order's external_order_id, with
 // external_source Config.ExternalSource, and an order holding both is
-// returned instead of a new one.
+// returned instead of a new one. (external_id, which BigCommerce never lets
+// change, is read-only to the API, and no list filters by it.)
 //
 // The order already imported is looked for with GET /v2/orders filtered by
 // external_order_id, and for safety by min_date_created (o's creation
@@ -90,10 +91,6 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 	}
 
 	addr := address(*o.ShippingAddress)
-	notes := "Imported by ordersync from marketplace order " + o.ID
-	if c.cfg.MarketplaceName != "" {
-		notes = "Imported by ordersync from " + c.cfg.MarketplaceName + " order " + o.ID
-	}
 	in := map[string]any{
 		"status_id":          statusAwaitingFulfillment,
 		"customer_id":        0, // a guest: the buyer is the marketplace's customer
@@ -102,9 +99,10 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 		"products":           products,
 		"external_source":    c.cfg.ExternalSource,
 		"external_order_id":  o.ID,
-		"staff_notes":        notes,
 	}
 	if c.cfg.MarketplaceName != "" {
+		// Where the buyer paid, in the order list's payment column. No
+		// staff_notes: words a merchant reads live in the catalogue, not here.
 		in["payment_method"] = c.cfg.MarketplaceName
 	}
 	var created bcOrder

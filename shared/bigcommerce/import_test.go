@@ -58,8 +58,8 @@ func TestCreateOrderWritesWhatBigCommerceNeeds(t *testing.T) {
 	if o.StatusID != 11 || o.ExternalSource != bigcommerce.DefaultExternalSource || o.ExternalOrderID != "BM-1" {
 		t.Errorf("status %d, external source %q, external order id %q; want 11, %q, BM-1", o.StatusID, o.ExternalSource, o.ExternalOrderID, bigcommerce.DefaultExternalSource)
 	}
-	if !strings.Contains(o.StaffNotes, "Back Market order BM-1") {
-		t.Errorf("staff notes %q do not name the marketplace order", o.StaffNotes)
+	if o.PaymentMethod != "Back Market" {
+		t.Errorf("payment method %q, want the marketplace, Back Market", o.PaymentMethod)
 	}
 	if o.BillingZip != "75001" || len(o.ShippingAddresses) != 1 {
 		t.Fatalf("billing zip %q, %d shipping addresses; want 75001 and one", o.BillingZip, len(o.ShippingAddresses))

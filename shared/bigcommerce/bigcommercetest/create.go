@@ -60,6 +60,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		ExternalSource  string `json:"external_source"`
 		ExternalOrderID string `json:"external_order_id"`
 		StaffNotes      string `json:"staff_notes"`
+		PaymentMethod   string `json:"payment_method"`
 		ExternalID      any    `json:"external_id"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
@@ -89,7 +90,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		status = *in.StatusID
 	}
 	o := Order{StatusID: status, ExternalSource: in.ExternalSource, ExternalOrderID: in.ExternalOrderID,
-		StaffNotes: in.StaffNotes, BillingZip: in.BillingAddress.Zip}
+		StaffNotes: in.StaffNotes, PaymentMethod: in.PaymentMethod, BillingZip: in.BillingAddress.Zip}
 	if status == 0 {
 		o.StatusID = StatusIncomplete
 	}

@@ -39,9 +39,9 @@ type Order struct {
 	// ShippingAddresses get ids assigned; an order needs one to ship.
 	ShippingAddresses []Address
 	Shipments         []Shipment
-	// ExternalSource, ExternalOrderID and StaffNotes are as POST /orders
-	// wrote them; ExternalSource is null when empty.
-	ExternalSource, ExternalOrderID, StaffNotes string
+	// ExternalSource, ExternalOrderID, StaffNotes and PaymentMethod are as
+	// POST /orders wrote them; the external fields are null when empty.
+	ExternalSource, ExternalOrderID, StaffNotes, PaymentMethod string
 	// BillingZip is the billing address's zip, as created.
 	BillingZip string
 }
@@ -445,7 +445,7 @@ func renderOrder(o *Order, hash string) map[string]any {
 		"date_shipped": "", "items_total": items, "items_shipped": shipped, "currency_code": "EUR",
 		"shipping_address_count": len(o.ShippingAddresses),
 		"external_source":        nullable(o.ExternalSource), "external_order_id": nullable(o.ExternalOrderID),
-		"external_id": nil, "staff_notes": o.StaffNotes,
+		"external_id": nil, "staff_notes": o.StaffNotes, "payment_method": o.PaymentMethod,
 		"products": res("products"), "shipping_addresses": res("shippingaddresses"),
 		"coupons": res("coupons"),
 	}
