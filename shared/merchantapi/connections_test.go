@@ -596,3 +596,38 @@ func TestPutCredentials(t *testing.T) {
 		}
 	})
 }
+
+// FuzzConnectionBodies: whatever the body of a connection route, the
+// answer is JSON, never a 5xx, and a refusal stores nothing.
+func FuzzConnectionBodies(f *testing.F) {
+	for _, s := range []string{newShop, `{}`, `{"merchant_name": "x"}`, `{"credential": "` + bmToken + `"}`,
+		`{"store": {"base_url": "https://a.test"}}`, "\xff", `[]`, `null`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		e := newConnEnv(t)
+		for _, rt := range []struct {
+			method, route, key string
+			params             map[string]string
+		}{
+			{http.MethodPost, merchantapi.RouteConnections, provisioningKey, nil},
+			{http.MethodPatch, merchantapi.RouteConnection, acmeKey, conn("acme")},
+			{http.MethodPut, merchantapi.RouteCredentials, acmeKey, map[string]string{"connection": "acme", "side": "marketplace"}},
+		} {
+			before, _ := e.store.Connection(context.Background(), "acme")
+			n := e.secrets.len()
+			r := e.do(rt.method, rt.route, rt.params, body, rt.key)
+			if r.status >= 500 {
+				t.Fatalf("%s %s: %d %s", rt.method, rt.route, r.status, r.body)
+			}
+			if r.status >= 400 {
+				after, _ := e.store.Connection(context.Background(), "acme")
+				b1, _ := json.Marshal(before)
+				b2, _ := json.Marshal(after)
+				if e.secrets.len() != n || string(b1) != string(b2) {
+					t.Fatalf("%s %s refused (%d) but stored something", rt.method, rt.route, r.status)
+				}
+			}
+		}
+	})
+}
