@@ -16,8 +16,9 @@ import (
 	"github.com/ordersync/ordersync/shared/refresh"
 )
 
-// Store is the state the API reads. It writes only the links a merchant
-// makes between a store order and a marketplace order.
+// Store is the state the API reads. It writes the links a merchant makes
+// between a store order and a marketplace order, and the connection
+// routes' connections.
 type Store interface {
 	// Connection returns the connection with id; an error wrapping
 	// order.ErrNotFound when there is none. Any other error is taken as
