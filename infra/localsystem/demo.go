@@ -25,6 +25,9 @@ const (
 	SandboxTokenRef  = "demo-sandbox-token"
 	DemoAPIKeyRef    = "demo-api-key" // the demo connection's merchant API key
 	DemoMerchantMail = "merchant@demo.test"
+	// ProvisioningKeyRef names the key of POST /connections (template.yaml's
+	// ProvisioningKeyRef default).
+	ProvisioningKeyRef = "provisioning-key"
 )
 
 // WooCommerceKeysRef names a local secret holding a WooCommerce REST key
