@@ -30,6 +30,11 @@ const (
 	ProvisioningKeyRef = "provisioning-key"
 )
 
+// WooCommerceKeysRef names a local secret holding a WooCommerce REST key
+// pair as "consumer_key:consumer_secret" (the shape the connectors read),
+// for connections to a fake WooCommerce store.
+const WooCommerceKeysRef = "demo-woocommerce-keys"
+
 // SeedDemo creates the demo connection. It is idempotent.
 func (s *System) SeedDemo(ctx context.Context) error {
 	return s.Store.PutConnection(ctx, order.Connection{

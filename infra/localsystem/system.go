@@ -248,6 +248,8 @@ func loadOrCreateSecrets(path string) (map[string]string, error) {
 		DemoAPIKeyRef:    func() string { return randomHex(32) },
 		// The merchant API's connection routes.
 		ProvisioningKeyRef: func() string { return "osp_" + randomHex(24) },
+		// WooCommerce's key pair: one secret, split at the colon.
+		WooCommerceKeysRef: func() string { return "ck_" + randomHex(20) + ":cs_" + randomHex(20) },
 	} {
 		if m[ref] == "" {
 			m[ref], added = gen(), true
