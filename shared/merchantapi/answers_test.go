@@ -54,6 +54,9 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
+		// The fix's.
+		"errMalformedFix": errMalformedFix, "errFixEmpty": errFixEmpty, "errFixMissing": errFixMissing, "errFixText": errFixText,
+		"errFixURL": errFixURL, "errFixParcel": errFixParcel, "errFixParcelAmbiguous": errFixParcelAmbiguous, "errFixAddress": errFixAddress,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)

@@ -37,3 +37,7 @@ func (f failingStore) Reports(context.Context, string, int) ([]refresh.Report, e
 func (f failingStore) FindOrder(context.Context, string, string) (string, error) { return "", f.err }
 
 func (f failingStore) LinkOrder(context.Context, string, string, string) error { return f.err }
+
+func (f failingStore) SaveOrder(_ context.Context, st order.State) (order.State, error) {
+	return st, f.err
+}

@@ -28,6 +28,10 @@ const (
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 	RouteReports     = "/connections/{connection}/reports"
+
+	// RouteOrderFix fills in what the store did not send (tracking, a
+	// shipping address) and re-sends the order.
+	RouteOrderFix = "/connections/{connection}/orders/{marketplaceOrderId}/fix"
 )
 
 // Limits of the API.
@@ -93,12 +97,16 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+
+	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	routes := []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	routes = append(routes, RouteOrderFix)
+	return routes
 }
 
 // call is one request as the handler works on it, and what its log line

@@ -17,7 +17,8 @@ import (
 )
 
 // Store is the state the API reads. It writes only the links a merchant
-// makes between a store order and a marketplace order.
+// makes between a store order and a marketplace order, and the fixes a
+// merchant makes to an order (its override).
 type Store interface {
 	// Connection returns the connection with id; an error wrapping
 	// order.ErrNotFound when there is none. Any other error is taken as
@@ -41,6 +42,12 @@ type Store interface {
 	// LinkOrder records that a store order is a marketplace order. It is
 	// idempotent.
 	LinkOrder(ctx context.Context, connection, storeOrderID, marketplaceOrderID string) error
+
+	// SaveOrder writes st if nobody wrote it since it was read at
+	// st.Version, and returns it at its new version: an error wrapping
+	// order.ErrConflict when somebody did (read again and retry). The
+	// API writes an order only to keep a merchant's fix (POST fix).
+	SaveOrder(ctx context.Context, st order.State) (order.State, error)
 }
 
 // Secrets resolves the names in order.Connection.APIKeyRefs.
