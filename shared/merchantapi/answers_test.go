@@ -58,6 +58,9 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		// The connection routes.
 		"errMalformedConnBody": errMalformedConnBody, "errProvisioningOff": errProvisioningOff, "errConnectionExists": errConnectionExists,
 		"errConnectionChanged": errConnectionChanged, "errInvalidSide": errInvalidSide, "errCredentialMismatch": errCredentialMismatch,
+		// The fix's.
+		"errMalformedFix": errMalformedFix, "errFixEmpty": errFixEmpty, "errFixMissing": errFixMissing, "errFixText": errFixText,
+		"errFixURL": errFixURL, "errFixParcel": errFixParcel, "errFixParcelAmbiguous": errFixParcelAmbiguous, "errFixAddress": errFixAddress,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,10 @@ const (
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 	RouteReports     = "/connections/{connection}/reports"
+
+	// RouteOrderFix fills in what the store did not send (tracking, a
+	// shipping address) and re-sends the order.
+	RouteOrderFix = "/connections/{connection}/orders/{marketplaceOrderId}/fix"
 )
 
 // Limits of the API.
@@ -102,15 +108,14 @@ var routes = map[string]route{
 	RouteConnectionResume: {http.MethodPost, (*Handler).resumeConnection},
 	RouteWebhookSecret:    {http.MethodPost, (*Handler).rotateWebhookSecret},
 	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
+	// Fill in and re-send (fix.go).
+	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports,
-		// The connection routes.
-		RouteConnections, RouteConnection, RouteConnectionPause, RouteConnectionResume, RouteWebhookSecret, RouteCredentials,
-	}
+	return slices.Sorted(maps.Keys(routes))
 }
 
 // call is one request as the handler works on it, and what its log line
