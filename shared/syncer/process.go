@@ -307,7 +307,7 @@ func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Ev
 			j.basis = basis(st)
 			return nil
 		}
-		j.stamp(&next)
+		j.stamp(&next, false)
 		saved, err := j.p.store.SaveOrder(ctx, next)
 		if errors.Is(err, order.ErrConflict) {
 			continue
@@ -341,6 +341,7 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			}
 		}
 		var resolved *order.Resolution
+		was := st.Sync.Result
 		if out.Result == order.SyncSynced {
 			if st.Unsettled() && st.Sync.ErrorCode != "" {
 				// The order's failure ends here: say when and by what.
@@ -353,7 +354,8 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 		for _, f := range also {
 			f(&st)
 		}
-		j.stamp(&st, j.outcomeEntries(out, resolved)...)
+		entries, quiet := j.outcomeEntries(out, resolved, was)
+		j.stamp(&st, quiet, entries...)
 		saved, err := j.p.store.SaveOrder(ctx, st)
 		if err == nil {
 			j.written()

@@ -25,13 +25,17 @@ func (j *job) note(e order.TimelineEntry) {
 }
 
 // stamp adds to st, about to be written, the event's received entry (once
-// per event: a redelivery is not received again), the noted entries and
-// then more.
-func (j *job) stamp(st *order.State, more ...order.TimelineEntry) {
+// per event: a redelivery is not received again; quiet, it says the event
+// changed nothing), the noted entries and then more.
+func (j *job) stamp(st *order.State, quiet bool, more ...order.TimelineEntry) {
 	var add []order.TimelineEntry
 	if e := j.event; !j.received && (j.attempts == 1 || !st.HasReceived(e.SourceEventID)) {
-		add = append(add, order.TimelineEntry{At: j.started, Kind: order.TimelineReceived, Source: e.Source,
-			Topic: receivedTopic(e), EventID: e.SourceEventID})
+		r := order.TimelineEntry{At: j.started, Kind: order.TimelineReceived, Source: e.Source,
+			Topic: receivedTopic(e), EventID: e.SourceEventID}
+		if quiet {
+			r.Detail = "nothing to change"
+		}
+		add = append(add, r)
 	}
 	add = append(add, j.pending...)
 	add = append(add, more...)
@@ -55,15 +59,21 @@ func receivedTopic(e order.Event) string {
 }
 
 // outcomeEntries are the entries of how a sync ended: out, and, for an
-// order synced after a failure, the failure it resolved.
-func (j *job) outcomeEntries(out order.SyncOutcome, resolved *order.Resolution) []order.TimelineEntry {
+// order synced after a failure, the failure it resolved. An event that
+// changed nothing (no write of its own yet, no call, a synced order left
+// synced) is quiet: no entry, its received entry says so (stores resend
+// unchanged orders often, and the timeline is bounded).
+func (j *job) outcomeEntries(out order.SyncOutcome, resolved *order.Resolution, was order.SyncResult) (entries []order.TimelineEntry, quiet bool) {
 	e := order.TimelineEntry{At: out.At, Code: out.ErrorCode}
 	switch out.Result {
 	case order.SyncSynced:
 		e.Kind = order.TimelineSynced
 		if resolved != nil {
 			r := order.TimelineEntry{At: out.At, Kind: order.TimelineResolved, Code: resolved.Code, Topic: resolved.How}
-			return []order.TimelineEntry{r, e}
+			return []order.TimelineEntry{r, e}, false
+		}
+		if was == order.SyncSynced && !j.received && !j.called() {
+			return nil, true
 		}
 	case order.SyncPending:
 		e.Kind = order.TimelineRetried
@@ -75,7 +85,17 @@ func (j *job) outcomeEntries(out order.SyncOutcome, resolved *order.Resolution) 
 			e.Detail = fmt.Sprintf("%s after 1 try", out.Result)
 		}
 	}
-	return []order.TimelineEntry{e}
+	return []order.TimelineEntry{e}, false
+}
+
+// called reports whether the notes hold a call.
+func (j *job) called() bool {
+	for _, e := range j.pending {
+		if e.Kind == order.TimelineCall {
+			return true
+		}
+	}
+	return false
 }
 
 // httpStatuser is an error that knows the HTTP status a platform answered
