@@ -61,6 +61,8 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		// The fix's.
 		"errMalformedFix": errMalformedFix, "errFixEmpty": errFixEmpty, "errFixMissing": errFixMissing, "errFixText": errFixText,
 		"errFixURL": errFixURL, "errFixParcel": errFixParcel, "errFixParcelAmbiguous": errFixParcelAmbiguous, "errFixAddress": errFixAddress,
+		// The timeline and the errors list's resolved.
+		"errTimelineLimit": errTimelineLimit, "errResolvedParam": errResolvedParam,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)

@@ -110,6 +110,8 @@ var routes = map[string]route{
 	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
 	// Fill in and re-send (fix.go).
 	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
+	// An order's timeline (timeline.go).
+	RouteOrderTimeline: {http.MethodGet, (*Handler).showTimeline},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that

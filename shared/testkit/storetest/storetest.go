@@ -140,6 +140,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("not found", s.notFound)
 	t.Run("key limits", s.keyLimits)
 	t.Run("connection writes", s.connectionWrites)
+	// The order timeline (order.State.Timeline).
+	t.Run("timeline", s.timeline)
 }
 
 type suite struct {
