@@ -79,10 +79,15 @@ func (s *Stack) createTable(ctx context.Context, db *dynamodb.Client, name strin
 	in.KeySchema = keySchema(p["KeySchema"])
 	for _, g := range asSlice(p["GlobalSecondaryIndexes"]) {
 		gm := asMap(g)
+		pm := asMap(gm["Projection"])
+		proj := &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(fmt.Sprint(pm["ProjectionType"]))}
+		for _, a := range asSlice(pm["NonKeyAttributes"]) { // an INCLUDE projection's
+			proj.NonKeyAttributes = append(proj.NonKeyAttributes, fmt.Sprint(a))
+		}
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
 			IndexName:  aws.String(fmt.Sprint(gm["IndexName"])),
 			KeySchema:  keySchema(gm["KeySchema"]),
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(fmt.Sprint(asMap(gm["Projection"])["ProjectionType"]))},
+			Projection: proj,
 		})
 	}
 	_, err := db.CreateTable(ctx, in)

@@ -59,6 +59,9 @@ type tables struct {
 	claims      map[string]claim       // EFFECT#/DEDUP# pk -> claim
 	notified    map[string]int64       // pk -> expires_at (Unix seconds)
 	reports     map[string]reportItems // pk -> reports
+	// Re-sync jobs (jobs.go).
+	jobs      map[string][]byte   // conn/id -> job
+	jobOrders map[string][]string // conn/id -> the job's orders
 }
 
 // orderItem is an order's state item. unsettled and syncAt are its place
@@ -83,6 +86,8 @@ func New() *Store {
 		claims:      map[string]claim{},
 		notified:    map[string]int64{},
 		reports:     map[string]reportItems{},
+		jobs:        map[string][]byte{},
+		jobOrders:   map[string][]string{},
 	}}
 }
 

@@ -54,6 +54,11 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
+		// Orders by sync state, and jobs.
+		"errState": errState, "errCode": errCode, "errDate": errDate, "errCursor": errCursor, "errFind": errFind,
+		"errStoreName": errStoreName, "errFindMarketID": errFindMarketID, "errUnknownParams": errUnknownParams,
+		"errMalformedJob": errMalformedJob, "errTooManyJobIDs": errTooManyJobIDs, "errNoJobIDs": errNoJobIDs, "errJobBodySize": errJobBodySize,
+		"errJobNotFound": errJobNotFound, "errInvalidJobID": errInvalidJobID, "errJobsLimit": errJobsLimit,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)

@@ -37,3 +37,23 @@ func (f failingStore) Reports(context.Context, string, int) ([]refresh.Report, e
 func (f failingStore) FindOrder(context.Context, string, string) (string, error) { return "", f.err }
 
 func (f failingStore) LinkOrder(context.Context, string, string, string) error { return f.err }
+
+// The listing of orders and the jobs.
+
+func (f failingStore) ListOrders(context.Context, string, merchantapi.OrderQuery) ([]order.State, error) {
+	return nil, f.err
+}
+
+func (f failingStore) FindOrdersByName(context.Context, string, string) ([]string, error) {
+	return nil, f.err
+}
+
+func (f failingStore) PutJob(context.Context, merchantapi.Job, []string) error { return f.err }
+
+func (f failingStore) Job(context.Context, string, string) (merchantapi.Job, error) {
+	return merchantapi.Job{}, f.err
+}
+
+func (f failingStore) Jobs(context.Context, string, int) ([]merchantapi.Job, error) { return nil, f.err }
+
+func (f failingStore) JobOrders(context.Context, string, string) ([]string, error) { return nil, f.err }

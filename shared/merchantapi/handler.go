@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ const (
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 	RouteReports     = "/connections/{connection}/reports"
+	// Orders by sync state, and bulk re-sync jobs (orders.go, jobs.go).
+	RouteOrders = "/connections/{connection}/orders"
+	RouteJobs   = "/connections/{connection}/jobs"
+	RouteJob    = "/connections/{connection}/jobs/{job}"
 )
 
 // Limits of the API.
@@ -66,6 +71,8 @@ type Handler struct {
 	secrets Secrets
 	queue   Queue
 	log     *slog.Logger
+	// jobs is the job worker's queue (WithJobs).
+	jobs JobQueue
 }
 
 // New builds a Handler. A nil log discards.
@@ -82,6 +89,8 @@ func New(cfg Config, store Store, secrets Secrets, q Queue, log *slog.Logger) *H
 // route is one route's method and handler, called once the request is
 // authenticated for the connection.
 type route struct {
+	// method is the route's method, or its methods joined by ", " (as the
+	// Allow header lists them).
 	method string
 	serve  func(h *Handler, ctx context.Context, c *call) events.APIGatewayV2HTTPResponse
 }
@@ -93,12 +102,19 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+	// Orders by sync state, and bulk re-sync jobs.
+	RouteOrders: {http.MethodGet, (*Handler).listOrders},
+	RouteJobs:   {http.MethodGet + ", " + http.MethodPost, (*Handler).jobsRoute},
+	RouteJob:    {http.MethodGet, (*Handler).showJob},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports,
+		// Orders by sync state, and bulk re-sync jobs.
+		RouteOrders, RouteJobs, RouteJob,
+	}
 }
 
 // call is one request as the handler works on it, and what its log line
@@ -131,7 +147,7 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		return c.fail(errUnknownRoute)
 	}
 	c.route = path
-	if c.req.RequestContext.HTTP.Method != rt.method {
+	if !slices.Contains(strings.Split(rt.method, ", "), c.req.RequestContext.HTTP.Method) {
 		resp := c.fail(errMethodNotAllowed)
 		resp.Headers["Allow"] = rt.method
 		return resp

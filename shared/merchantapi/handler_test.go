@@ -628,7 +628,11 @@ func TestRoutesAndMethods(t *testing.T) {
 		{"DELETE", merchantapi.RouteOrder, 405, "method_not_allowed", "GET"},
 		{"GET", merchantapi.RouteResync, 405, "method_not_allowed", "POST"},
 		{"PUT", merchantapi.RouteOrderResync, 405, "method_not_allowed", "POST"},
-		{"GET", "/connections/{connection}/orders", 404, "unknown_route", ""},
+		{"GET", "/connections/{connection}/things", 404, "unknown_route", ""},
+		// Orders by sync state, and jobs.
+		{"POST", merchantapi.RouteOrders, 405, "method_not_allowed", "GET"},
+		{"DELETE", merchantapi.RouteJobs, 405, "method_not_allowed", "GET, POST"},
+		{"POST", merchantapi.RouteJob, 405, "method_not_allowed", "GET"},
 		{"GET", "$default", 404, "unknown_route", ""},
 	}
 	for _, tt := range tests {
