@@ -24,9 +24,11 @@ import (
 //	CONN#<id>              JOB#<job id>   a re-sync job (7-day TTL)
 //	JOB#<conn>#<job id>    PART#<n>       the job's order ids, jobPart at a time (7-day TTL)
 
-func ordersPK(conn string, state order.SyncState) string { return "ORDERS#" + conn + "#" + string(state) }
-func namePK(conn, name string) string                   { return "NAME#" + conn + "#" + name }
-func jobPartsPK(conn, id string) string                 { return "JOB#" + conn + "#" + id }
+func ordersPK(conn string, state order.SyncState) string {
+	return "ORDERS#" + conn + "#" + string(state)
+}
+func namePK(conn, name string) string   { return "NAME#" + conn + "#" + name }
+func jobPartsPK(conn, id string) string { return "JOB#" + conn + "#" + id }
 
 // jobPart is how many ids one part item holds: 1,000 of the longest ids
 // (256 bytes) stay below DynamoDB's 400 KB item limit.

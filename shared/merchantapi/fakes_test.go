@@ -54,6 +54,8 @@ func (f failingStore) Job(context.Context, string, string) (merchantapi.Job, err
 	return merchantapi.Job{}, f.err
 }
 
-func (f failingStore) Jobs(context.Context, string, int) ([]merchantapi.Job, error) { return nil, f.err }
+func (f failingStore) Jobs(context.Context, string, int) ([]merchantapi.Job, error) {
+	return nil, f.err
+}
 
 func (f failingStore) JobOrders(context.Context, string, string) ([]string, error) { return nil, f.err }

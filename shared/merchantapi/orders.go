@@ -21,7 +21,9 @@ import (
 // SyncState is where st stands with the sync, as the listing files it:
 // order.SyncStateOf with the error catalogue's transient kind. The stores
 // index orders by it.
-func SyncState(st order.State) order.SyncState { return order.SyncStateOf(st.Sync, syncerr.IsTransient) }
+func SyncState(st order.State) order.SyncState {
+	return order.SyncStateOf(st.Sync, syncerr.IsTransient)
+}
 
 // ListedAt is the time the listing sorts an order by: its last sync's, or,
 // for an order never tried, when the store last changed it.
