@@ -93,6 +93,7 @@ func newEnv(t *testing.T) *env {
 type req struct {
 	method, route string
 	conn, order   string // path parameters
+	job           string // the path's {job}
 	query         map[string]string
 	body          string
 	base64        bool   // send the body base64-encoded, as API Gateway does for binary types
@@ -112,7 +113,7 @@ func (e *env) send(r req) resp {
 	e.t.Helper()
 	params := map[string]string{}
 	path := r.route
-	for name, v := range map[string]string{"connection": r.conn, "marketplaceOrderId": r.order} {
+	for name, v := range map[string]string{"connection": r.conn, "marketplaceOrderId": r.order, "job": r.job} {
 		if strings.Contains(r.route, "{"+name+"}") {
 			params[name] = v
 			path = strings.ReplaceAll(path, "{"+name+"}", v)
