@@ -85,7 +85,8 @@ type OrderStore interface {
 	// none, or it is older than JobRetention.
 	Job(ctx context.Context, connection, id string) (Job, error)
 	// Jobs lists a connection's jobs of the past JobRetention, newest
-	// first, at most limit of them.
+	// first (by id: ids begin with their creation time, to the
+	// millisecond), at most limit of them.
 	Jobs(ctx context.Context, connection string, limit int) ([]Job, error)
 	// JobOrders returns the marketplace order ids a job names, in the
 	// order they were put; none when the job has none (yet).
