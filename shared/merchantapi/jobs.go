@@ -116,7 +116,7 @@ func (h *Handler) WithJobs(q JobQueue) *Handler {
 	return &c
 }
 
-// jobs answers GET (the list) and POST (a new job) on
+// jobsRoute answers GET (the list) and POST (a new job) on
 // /connections/{connection}/jobs.
 func (h *Handler) jobsRoute(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
 	if c.req.RequestContext.HTTP.Method == http.MethodPost {
@@ -419,7 +419,11 @@ func (w *Worker) Expand(ctx context.Context, connID, id string) error {
 		return nil
 	}
 	conn, err := w.store.Connection(ctx, connID)
-	if err != nil {
+	switch {
+	case errors.Is(err, order.ErrNotFound):
+		w.log.Warn("job of a connection gone; nothing to do", "connection", connID, "job", id)
+		return nil
+	case err != nil:
 		return fmt.Errorf("connection: %w", err)
 	}
 	var ids []string

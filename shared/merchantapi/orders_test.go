@@ -457,3 +457,44 @@ func TestJobQueueOutage(t *testing.T) {
 		}
 	})
 }
+
+func TestWorkerLeavesWhatItCannotRun(t *testing.T) {
+	e := newJobEnv(t)
+	e.saveOrder("acme", "m1")
+	ctx := context.Background()
+	gone := merchantapi.Job{ID: "20261201T000000.000Z-gone", Connection: "nobody", ByIDs: true, Status: merchantapi.JobAccepted, CreatedAt: e.now}
+	failed := merchantapi.Job{ID: "20261201T000000.000Z-failed", Connection: "acme", ByIDs: true, Status: merchantapi.JobFailed, CreatedAt: e.now}
+	for _, j := range []merchantapi.Job{gone, failed} {
+		if err := e.store.PutJob(ctx, j, []string{"m1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct{ name, conn, job string }{
+		{"no such job", "acme", "20261201T000000.000Z-none"},
+		{"a connection gone", gone.Connection, gone.ID},
+		{"a job that failed", failed.Connection, failed.ID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := e.worker.Expand(ctx, tt.conn, tt.job); err != nil {
+				t.Errorf("Expand = %v, want nil (nothing to retry)", err)
+			}
+			if n := e.queueLength(); n != "0" {
+				t.Errorf("%s queued, want none", n)
+			}
+		})
+	}
+	t.Run("an unreadable message is dropped", func(t *testing.T) {
+		out, err := e.worker.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "x", Body: "{"}, {MessageId: "y", Body: `{"connection":"a#b","job":"j"}`}}})
+		if err != nil || len(out.BatchItemFailures) != 0 {
+			t.Errorf("Handle = %+v, %v; want no failures (not retried)", out, err)
+		}
+	})
+	t.Run("a store outage is retried", func(t *testing.T) {
+		w := merchantapi.NewWorker(failingStore{errors.New("dynamodb: throttled")}, e.queue, nil, nil)
+		out, err := w.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "z", Body: `{"connection":"acme","job":"j1"}`}}})
+		if err != nil || len(out.BatchItemFailures) != 1 || out.BatchItemFailures[0].ItemIdentifier != "z" {
+			t.Errorf("Handle = %+v, %v; want message z failed, to be retried", out, err)
+		}
+	})
+}
