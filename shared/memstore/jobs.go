@@ -18,22 +18,27 @@ func (s *Store) ListOrders(_ context.Context, conn string, q merchantapi.OrderQu
 	if q.Limit < 1 {
 		return nil, nil
 	}
+	lo, hi := q.KeyRange()
 	defer s.lock()()
-	var out []order.State
+	type hit struct{ pk, key string }
+	var hits []hit
 	for pk, it := range s.t.orders {
-		if it.conn != conn {
+		if it.conn != conn || it.listState != q.State || q.Code != "" && it.listCode != q.Code ||
+			lo != "" && it.listKey < lo || hi != "" && it.listKey >= hi {
 			continue
 		}
+		hits = append(hits, hit{pk, it.listKey})
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(b.key, a.key) })
+	out := make([]order.State, 0, min(q.Limit, len(hits)))
+	for _, h := range hits[:min(q.Limit, len(hits))] {
 		var st order.State
-		if err := decode(pk, it.body, &st); err != nil {
+		if err := decode(h.pk, s.t.orders[h.pk].body, &st); err != nil {
 			return nil, err
 		}
-		if q.Matches(st) {
-			out = append(out, merchantapi.Listed(st))
-		}
+		out = append(out, merchantapi.Listed(st))
 	}
-	slices.SortFunc(out, func(a, b order.State) int { return cmp.Compare(merchantapi.OrderKey(b), merchantapi.OrderKey(a)) })
-	return out[:min(q.Limit, len(out))], nil
+	return out, nil
 }
 
 // FindOrdersByName returns the marketplace order ids of the connection's
@@ -42,16 +47,13 @@ func (s *Store) ListOrders(_ context.Context, conn string, q merchantapi.OrderQu
 func (s *Store) FindOrdersByName(_ context.Context, conn, name string) ([]string, error) {
 	defer s.lock()()
 	out := []string{}
+	if name == "" || len(name) > order.MaxIDBytes {
+		return out, nil // never indexed
+	}
+	prefix := orderPK(conn, "")
 	for pk, it := range s.t.orders {
-		if it.conn != conn {
-			continue
-		}
-		var st order.State
-		if err := decode(pk, it.body, &st); err != nil {
-			return nil, err
-		}
-		if st.Ref.StoreOrderName == name && len(name) <= order.MaxIDBytes {
-			out = append(out, st.Ref.MarketplaceOrderID)
+		if it.conn == conn && it.name == name {
+			out = append(out, strings.TrimPrefix(pk, prefix))
 		}
 	}
 	slices.Sort(out)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/merchantapi"
+	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
@@ -73,6 +74,13 @@ type orderItem struct {
 	conn      string
 	unsettled bool
 	syncAt    string
+	// The merchant's listing (jobs.go): the state's sync state, error
+	// code, merchantapi.OrderKey and store order name, as gsi4 and gsi5
+	// key it.
+	listState order.SyncState
+	listCode  string
+	listKey   string
+	name      string
 }
 
 // New returns an empty Store that reads the time from time.Now.

@@ -79,17 +79,6 @@ func (q OrderQuery) KeyRange() (lo, hi string) {
 	return lo, hi
 }
 
-// Matches reports whether the store should list st for q (its state,
-// code and key range), as the stores' indexes and filters do.
-func (q OrderQuery) Matches(st order.State) bool {
-	if SyncState(st) != q.State || q.Code != "" && st.Sync.ErrorCode != q.Code {
-		return false
-	}
-	k := OrderKey(st)
-	lo, hi := q.KeyRange()
-	return (lo == "" || k >= lo) && (hi == "" || k < hi)
-}
-
 // ValidOrderKey reports whether k is an OrderKey (a cursor's content).
 func ValidOrderKey(k string) bool {
 	at, id, ok := strings.Cut(k, "#")

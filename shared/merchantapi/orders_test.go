@@ -498,3 +498,29 @@ func TestWorkerLeavesWhatItCannotRun(t *testing.T) {
 		}
 	})
 }
+
+// TestJobOfTooManyOrders: a filter matching more than MaxJobOrders orders
+// queues the newest MaxJobOrders and says it was truncated.
+func TestJobOfTooManyOrders(t *testing.T) {
+	e := newJobEnv(t)
+	ctx := context.Background()
+	for i := range merchantapi.MaxJobOrders + 1 {
+		st := order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: fmt.Sprintf("m%05d", i)},
+			Sync: order.SyncOutcome{Result: order.SyncHeld, ErrorCode: "address_missing", At: e.now.Add(time.Duration(i) * time.Second)}}
+		if _, err := e.store.SaveOrder(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := decode[jobAnswer](t, e.post(`{"filter": {"state": "held"}}`)).Job.ID
+	e.work()
+	evs := e.queued()
+	j, err := e.store.Job(ctx, "acme", id)
+	if err != nil || !j.Truncated || j.Orders != merchantapi.MaxJobOrders || j.Queued != merchantapi.MaxJobOrders || len(evs) != merchantapi.MaxJobOrders {
+		t.Fatalf("job %+v (%v), %d queued; want truncated at %d", j, err, len(evs), merchantapi.MaxJobOrders)
+	}
+	for _, ev := range evs {
+		if ev.Order.MarketplaceOrderID == "m00000" {
+			t.Error("the oldest order was queued; want the newest 10,000")
+		}
+	}
+}

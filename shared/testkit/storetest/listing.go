@@ -171,7 +171,7 @@ func (s *suite) findByName(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		want []string
-	}{{"#1001", []string{"m1", "m2"}}, {"#1002", []string{"m3"}}, {"#9", []string{}}, {"1001", []string{}}} {
+	}{{"#1001", []string{"m1", "m2"}}, {"#1002", []string{"m3"}}, {"#9", []string{}}, {"1001", []string{}}, {"", []string{}}} {
 		if got := find(tt.name); !slices.Equal(got, tt.want) {
 			t.Errorf("FindOrdersByName(%q) = %v, want %v", tt.name, got, tt.want)
 		}
