@@ -59,3 +59,16 @@ func (f failingStore) Jobs(context.Context, string, int) ([]merchantapi.Job, err
 }
 
 func (f failingStore) JobOrders(context.Context, string, string) ([]string, error) { return nil, f.err }
+
+// The connection routes' writes.
+
+func (f failingStore) CreateConnection(context.Context, order.Connection) error { return f.err }
+
+func (f failingStore) SaveConnection(context.Context, order.Connection) error { return f.err }
+
+func (f failingStore) PauseConnection(context.Context, string, string) error { return f.err }
+
+func (f failingStore) ResumeConnection(context.Context, string) error { return f.err }
+func (f failingStore) SaveOrder(_ context.Context, st order.State) (order.State, error) {
+	return st, f.err
+}

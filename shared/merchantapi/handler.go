@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,6 +34,10 @@ const (
 	RouteOrders = "/connections/{connection}/orders"
 	RouteJobs   = "/connections/{connection}/jobs"
 	RouteJob    = "/connections/{connection}/jobs/{job}"
+
+	// RouteOrderFix fills in what the store did not send (tracking, a
+	// shipping address) and re-sends the order.
+	RouteOrderFix = "/connections/{connection}/orders/{marketplaceOrderId}/fix"
 )
 
 // Limits of the API.
@@ -73,6 +78,8 @@ type Handler struct {
 	log     *slog.Logger
 	// jobs is the job worker's queue (WithJobs).
 	jobs JobQueue
+	// conns configures the connection routes (connections.go).
+	conns Connections
 }
 
 // New builds a Handler. A nil log discards.
@@ -106,15 +113,21 @@ var routes = map[string]route{
 	RouteOrders: {http.MethodGet, (*Handler).listOrders},
 	RouteJobs:   {http.MethodGet + ", " + http.MethodPost, (*Handler).jobsRoute},
 	RouteJob:    {http.MethodGet, (*Handler).showJob},
+	// The connection routes (connections.go).
+	RouteConnections:      {http.MethodPost, (*Handler).createConnection},
+	RouteConnection:       {http.MethodGet + ", " + http.MethodPatch, (*Handler).connection},
+	RouteConnectionPause:  {http.MethodPost, (*Handler).pauseConnection},
+	RouteConnectionResume: {http.MethodPost, (*Handler).resumeConnection},
+	RouteWebhookSecret:    {http.MethodPost, (*Handler).rotateWebhookSecret},
+	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
+	// Fill in and re-send (fix.go).
+	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports,
-		// Orders by sync state, and bulk re-sync jobs.
-		RouteOrders, RouteJobs, RouteJob,
-	}
+	return slices.Sorted(maps.Keys(routes))
 }
 
 // call is one request as the handler works on it, and what its log line
@@ -147,7 +160,7 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		return c.fail(errUnknownRoute)
 	}
 	c.route = path
-	if !slices.Contains(strings.Split(rt.method, ", "), c.req.RequestContext.HTTP.Method) {
+	if !allows(rt.method, c.req.RequestContext.HTTP.Method) {
 		resp := c.fail(errMethodNotAllowed)
 		resp.Headers["Allow"] = rt.method
 		return resp
@@ -159,6 +172,10 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		resp := c.fail(errUnauthenticated)
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="ordersync"`
 		return resp
+	}
+	if path == RouteConnections {
+		// No connection yet: the provisioning key opens it.
+		return h.provisioned(ctx, c, token, rt)
 	}
 	if c.connID == "" {
 		return c.fail(errUnknownConnection)

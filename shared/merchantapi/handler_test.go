@@ -634,6 +634,7 @@ func TestRoutesAndMethods(t *testing.T) {
 		{"POST", merchantapi.RouteOrders, 405, "method_not_allowed", "GET"},
 		{"DELETE", merchantapi.RouteJobs, 405, "method_not_allowed", "GET, POST"},
 		{"POST", merchantapi.RouteJob, 405, "method_not_allowed", "GET"},
+		{"GET", merchantapi.RouteOrderFix, 405, "method_not_allowed", "POST"},
 		{"GET", "$default", 404, "unknown_route", ""},
 	}
 	for _, tt := range tests {

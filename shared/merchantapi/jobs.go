@@ -108,12 +108,11 @@ var (
 	errJobsLimit     = httpapi.Problem{Status: http.StatusBadRequest, Code: "invalid_parameter", Case: "limit", Args: maxArg(MaxJobs)}
 )
 
-// WithJobs returns h with the queue of the job worker, which the jobs
-// routes need (without it they answer 503).
+// WithJobs gives h the queue of the job worker, which POST jobs needs
+// (without it, it answers 503), and returns h. Call it before h serves.
 func (h *Handler) WithJobs(q JobQueue) *Handler {
-	c := *h
-	c.jobs = q
-	return &c
+	h.jobs = q
+	return h
 }
 
 // jobsRoute answers GET (the list) and POST (a new job) on

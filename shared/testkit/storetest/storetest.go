@@ -36,6 +36,9 @@ type Store interface {
 	Connections(ctx context.Context) ([]order.Connection, error)
 	PauseConnection(ctx context.Context, id, code string) error
 	ResumeConnection(ctx context.Context, id string) error
+	// The merchant API's connection routes.
+	CreateConnection(ctx context.Context, c order.Connection) error
+	SaveConnection(ctx context.Context, c order.Connection) error
 
 	FindOrder(ctx context.Context, connection, storeOrderID string) (string, error)
 	LinkOrder(ctx context.Context, connection, storeOrderID, marketplaceOrderID string) error
@@ -144,6 +147,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("list orders", s.listOrders)
 	t.Run("find orders by name", s.findByName)
 	t.Run("jobs", s.jobs)
+	t.Run("connection writes", s.connectionWrites)
 }
 
 type suite struct {
