@@ -224,6 +224,8 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 		// replaces the whole item, so a settled state leaves the index.
 		extra["gsi3pk"], extra["gsi3sk"] = str(unsettledPK(st.Connection)), str(sortable(st.Sync.At))
 	}
+	// On the merchant's listing by sync state and by store order name (jobs.go).
+	listingKeys(st, extra)
 	si, err := newStateItem(st)
 	if err != nil {
 		return st, err

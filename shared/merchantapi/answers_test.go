@@ -55,6 +55,11 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
+		// Orders by sync state, and jobs.
+		"errState": errState, "errCode": errCode, "errDate": errDate, "errCursor": errCursor, "errFind": errFind,
+		"errStoreName": errStoreName, "errFindMarketID": errFindMarketID, "errUnknownParams": errUnknownParams,
+		"errMalformedJob": errMalformedJob, "errTooManyJobIDs": errTooManyJobIDs, "errNoJobIDs": errNoJobIDs, "errJobBodySize": errJobBodySize,
+		"errJobNotFound": errJobNotFound, "errInvalidJobID": errInvalidJobID, "errJobsLimit": errJobsLimit,
 		// The connection routes.
 		"errMalformedConnBody": errMalformedConnBody, "errProvisioningOff": errProvisioningOff, "errConnectionExists": errConnectionExists,
 		"errConnectionChanged": errConnectionChanged, "errInvalidSide": errInvalidSide, "errCredentialMismatch": errCredentialMismatch,

@@ -30,6 +30,10 @@ const (
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 	RouteReports     = "/connections/{connection}/reports"
+	// Orders by sync state, and bulk re-sync jobs (orders.go, jobs.go).
+	RouteOrders = "/connections/{connection}/orders"
+	RouteJobs   = "/connections/{connection}/jobs"
+	RouteJob    = "/connections/{connection}/jobs/{job}"
 
 	// RouteOrderFix fills in what the store did not send (tracking, a
 	// shipping address) and re-sends the order.
@@ -72,6 +76,8 @@ type Handler struct {
 	secrets Secrets
 	queue   Queue
 	log     *slog.Logger
+	// jobs is the job worker's queue (WithJobs).
+	jobs JobQueue
 	// conns configures the connection routes (connections.go).
 	conns Connections
 }
@@ -90,6 +96,8 @@ func New(cfg Config, store Store, secrets Secrets, q Queue, log *slog.Logger) *H
 // route is one route's method and handler, called once the request is
 // authenticated for the connection.
 type route struct {
+	// method is the route's method, or its methods joined by ", " (as the
+	// Allow header lists them).
 	method string
 	serve  func(h *Handler, ctx context.Context, c *call) events.APIGatewayV2HTTPResponse
 }
@@ -101,6 +109,10 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+	// Orders by sync state, and bulk re-sync jobs.
+	RouteOrders: {http.MethodGet, (*Handler).listOrders},
+	RouteJobs:   {http.MethodGet + ", " + http.MethodPost, (*Handler).jobsRoute},
+	RouteJob:    {http.MethodGet, (*Handler).showJob},
 	// The connection routes (connections.go).
 	RouteConnections:      {http.MethodPost, (*Handler).createConnection},
 	RouteConnection:       {http.MethodGet + ", " + http.MethodPatch, (*Handler).connection},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncer"
@@ -61,6 +62,9 @@ type Store interface {
 	Unsettled(ctx context.Context, connection string, limit int) ([]order.State, error)
 	SaveReport(ctx context.Context, r refresh.Report) error
 	Reports(ctx context.Context, connection string, limit int) ([]refresh.Report, error)
+
+	// The merchant's listing of orders, and re-sync jobs (listing.go).
+	merchantapi.OrderStore
 }
 
 // Deduper is the webhook's deduper (ingest.Deduper) and the ledger of
@@ -139,6 +143,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("reports", s.reports)
 	t.Run("not found", s.notFound)
 	t.Run("key limits", s.keyLimits)
+	// The merchant's listing of orders, and re-sync jobs (listing.go).
+	t.Run("list orders", s.listOrders)
+	t.Run("find orders by name", s.findByName)
+	t.Run("jobs", s.jobs)
 	t.Run("connection writes", s.connectionWrites)
 	// The order timeline (order.State.Timeline).
 	t.Run("timeline", s.timeline)
