@@ -33,12 +33,14 @@ func TestRender(t *testing.T) {
 		want     []string
 	}{
 		{"permanent", 1, []string{"Hello Acme", "order #1001", "missing its tracking number", "Add the tracking number",
-			"did not retry", "Error code:    shipping_data_missing", "store id 450789469", "Back Market id 7001"}},
+			"did not retry", "Error code:    shipping_data_missing", "store id 450789469", "Back Market id 7001",
+			"  POST https://api.test/connections/acme/orders/7001/fix\n", "GET https://api.test/connections/acme/errors"}},
 		{"after retries", 3, []string{"retried 3 times"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			subject, body, err := Render(notice(tt.attempts))
+			e, err := New(nil).WithAPIBaseURL("https://api.test/").Render(notice(tt.attempts))
+			subject, body := e.Subject, e.Text
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,6 +51,9 @@ func TestRender(t *testing.T) {
 				if !strings.Contains(body, w) {
 					t.Errorf("body lacks %q:\n%s", w, body)
 				}
+			}
+			if strings.Contains(body, "ask support") {
+				t.Errorf("body still sends the merchant to support for a re-sync:\n%s", body)
 			}
 			if strings.Contains(body, "(unknown") {
 				t.Errorf("body has an unfilled placeholder:\n%s", body)
@@ -79,10 +84,11 @@ func TestOrderDataCannotBreakTheSubject(t *testing.T) {
 	n := notice(1)
 	n.State.Ref.StoreOrderName = "#1001\r\nBcc: thief@example.com"
 	n.Connection.MerchantName = "Acme\nReply-To: thief@example.com"
-	subject, body, err := Render(n)
+	e, err := New(nil).Render(n)
 	if err != nil {
 		t.Fatal(err)
 	}
+	subject, body := e.Subject, e.Text
 	if strings.ContainsAny(subject, "\r\n") || !strings.Contains(subject, "Bcc: thief@example.com") {
 		t.Errorf("subject = %q, want the whole name on one line", subject)
 	}
@@ -104,5 +110,81 @@ func TestAFailedSendIsTriedAgain(t *testing.T) {
 	}))
 	if err := nf.Notify(context.Background(), notice(1)); err != nil || tries != 3 {
 		t.Errorf("Notify = %v after %d tries, want sent on the third", err, tries)
+	}
+}
+
+// The HTML part escapes every value from the order and the failure: a
+// store order name or a cause with markup reads as text.
+func TestHTMLEscapesOrderData(t *testing.T) {
+	n := notice(1)
+	n.State.Ref.StoreOrderName = `#1001<script>alert("x")</script>`
+	n.Explanation.Cause = `Cause with <b>bold</b> & "quotes" 'single'`
+	n.Connection.MerchantName = `<img src=x onerror=alert(1)>`
+	e, err := New(nil).WithAPIBaseURL("https://api.test").Render(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<script>", "<b>bold", "<img", `"quotes"`, "'single'"} {
+		if strings.Contains(e.HTML, bad) {
+			t.Errorf("HTML holds %q unescaped:\n%s", bad, e.HTML)
+		}
+	}
+	for _, want := range []string{"#1001&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", "&lt;b&gt;bold&lt;/b&gt; &amp; &#34;quotes&#34; &#39;single&#39;",
+		"<code>POST https://api.test/connections/acme/orders/7001/fix</code>", "Add the tracking number"} {
+		if !strings.Contains(e.HTML, want) {
+			t.Errorf("HTML lacks %q:\n%s", want, e.HTML)
+		}
+	}
+	// The subject is text, not HTML: readable as the merchant typed it.
+	if want := `[ordersync] Shipping data missing – order #1001<script>alert("x")</script>`; e.Subject != want {
+		t.Errorf("subject = %q, want %q", e.Subject, want)
+	}
+}
+
+func TestActionLine(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		base string
+		want string // in the text part; "" for none
+	}{
+		{"resync", syncerr.E(syncerr.InvalidTransition, "order", "#1001"), "https://api.test",
+			"POST https://api.test/connections/acme/orders/7001/resync"},
+		{"alias with the sku escaped", syncerr.E(syncerr.SKUNotFound, "order", "#1001", "sku", "AB 1/2"), "https://api.test",
+			"PUT https://api.test/connections/acme/aliases/AB%201%2F2"},
+		{"credentials", syncerr.E(syncerr.AuthExpired), "https://api.test",
+			"PUT https://api.test/connections/acme/credentials/marketplace"},
+		{"no base url: the route alone", syncerr.E(syncerr.InvalidTransition, "order", "#1001"), "",
+			"POST /connections/acme/orders/7001/resync"},
+		{"fix outside ordersync", syncerr.E(syncerr.CancelUnsupported, "order", "#1001"), "https://api.test", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := notice(1)
+			n.Explanation = syncerr.Explain(tt.err)
+			e, err := New(nil).WithAPIBaseURL(tt.base).Render(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if !strings.Contains(e.Text, "outside ordersync") || strings.Contains(e.Text, "merchant API") {
+					t.Errorf("text names an action for a fix outside ordersync:\n%s", e.Text)
+				}
+				return
+			}
+			for part, body := range map[string]string{"text": e.Text, "html": e.HTML} {
+				if !strings.Contains(body, tt.want) {
+					t.Errorf("%s part lacks %q:\n%s", part, tt.want, body)
+				}
+			}
+		})
+	}
+}
+
+func TestTheTemplatesAreFiles(t *testing.T) {
+	for _, name := range []string{"email.txt.tmpl", "email.html.tmpl", "digest.txt.tmpl", "digest.html.tmpl"} {
+		if _, err := templates.ReadFile(name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
