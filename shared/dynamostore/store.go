@@ -17,6 +17,8 @@
 //	EFFECT#<key>                    CLAIM                 a marketplace call claim (TTL)
 //	NOTIFIED#<key>                  NOTIFIED              an email already sent (TTL)
 //	ALIAS#<conn>                    <sku>                 a merchant's SKU alias
+//	DIGEST#<conn>                   HOUR#<hour>           an hour's email count, its digest's claim and sent mark (TTL; digests.go)
+//	DIGEST#<conn>#<hour>            <n>                   the hour's n-th failure, held for its digest (TTL)
 //
 // Times in sort keys are sortable: UTC, RFC 3339 with all nine digits of
 // the fraction. The indexes (gsi1, gsi2, gsi3) are eventually consistent:
