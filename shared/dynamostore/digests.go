@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,11 +17,13 @@ import (
 // Digests keeps the email digests' items in the store's table:
 //
 //	pk                          sk              what
-//	DIGEST#<conn>               HOUR#<hour>     the hour's email count, and its digest's claim and sent mark (TTL)
+//	DIGEST#<conn>               HOUR#<hour>     the hour's email count, and its digest's claim and sent mark (TTL);
+//	                                            once it holds failures and until sent, on gsi1: DIGESTS, <hour>#<conn>
 //	DIGEST#<conn>#<hour>        <n, 10 digits>  the n-th failure of the hour, held for its digest (TTL)
 //
 // <hour> is UTC, "2006-01-02T15". Both expire DigestRetention after the
-// hour.
+// hour. The index lists only the digests to send, so the hourly sweep
+// reads what is due whatever the number of connections.
 type Digests struct{ s *Store }
 
 var _ notify.Digests = Digests{}
@@ -63,54 +66,67 @@ func (d Digests) Count(ctx context.Context, conn string, hour time.Time) (int, e
 	return c, nil
 }
 
-// Hold keeps e as the hour's n-th failure.
+// Hold keeps e as the hour's n-th failure, and lists the hour's digest as
+// one to send.
 func (d Digests) Hold(ctx context.Context, conn string, hour time.Time, n int, e notify.DigestEntry) error {
-	it, err := item(e, "DIGEST#"+conn+"#"+hour.UTC().Format(digestHour), fmt.Sprintf("%010d", n),
-		map[string]types.AttributeValue{"expires_at": num(hour.Add(DigestRetention).Unix())})
+	h := hour.UTC().Format(digestHour)
+	expires := num(hour.Add(DigestRetention).Unix())
+	it, err := item(e, "DIGEST#"+conn+"#"+h, fmt.Sprintf("%010d", n), map[string]types.AttributeValue{"expires_at": expires})
 	if err != nil {
 		return err
 	}
 	if _, err := d.s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(d.s.table), Item: it}); err != nil {
 		return fmt.Errorf("dynamostore: hold for the digest: %w", err)
 	}
+	_, err = d.s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(d.s.table), Key: digestKey(conn, hour),
+		UpdateExpression: aws.String("SET gsi1pk = :pk, gsi1sk = :sk, expires_at = if_not_exists(expires_at, :exp)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("DIGESTS"), ":sk": str(h + "#" + conn), ":exp": expires,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("dynamostore: list the digest: %w", err)
+	}
 	return nil
 }
 
-// Due lists the hours in [since, before) whose count passed after and
-// whose digest is neither sent nor claimed within its lease.
-func (d Digests) Due(ctx context.Context, conn string, since, before time.Time, after int) ([]time.Time, error) {
+// Due lists the digests of the hours in [since, before) that hold
+// failures and are neither sent nor claimed within their lease, oldest
+// first. It reads gsi1, which may lag the last writes by a moment; Claim
+// reads the table itself.
+func (d Digests) Due(ctx context.Context, since, before time.Time) ([]notify.DueDigest, error) {
 	p := dynamodb.NewQueryPaginator(d.s.db, &dynamodb.QueryInput{
-		TableName:                aws.String(d.s.table),
-		KeyConditionExpression:   aws.String("pk = :p AND sk BETWEEN :from AND :to"),
-		FilterExpression:         aws.String("#n > :after AND attribute_not_exists(sent_at) AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"),
-		ExpressionAttributeNames: map[string]string{"#n": "count"},
+		TableName: aws.String(d.s.table), IndexName: aws.String("gsi1"),
+		// "#" sorts before every character of a connection id, "~" after.
+		KeyConditionExpression: aws.String("gsi1pk = :p AND gsi1sk BETWEEN :from AND :to"),
+		FilterExpression:       aws.String("attribute_not_exists(sent_at) AND (attribute_not_exists(claimed_until) OR claimed_until < :now)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": str("DIGEST#" + conn), ":from": str("HOUR#" + since.UTC().Format(digestHour)),
-			// The last hour before before: BETWEEN includes both ends.
-			":to":    str("HOUR#" + before.UTC().Add(-time.Hour).Format(digestHour)),
-			":after": num(int64(after)), ":now": num(d.s.now().Unix()),
+			":p": str("DIGESTS"), ":from": str(since.UTC().Format(digestHour) + "#"),
+			":to":  str(before.UTC().Add(-time.Hour).Format(digestHour) + "#~"),
+			":now": num(d.s.now().Unix()),
 		},
-		ConsistentRead: aws.Bool(true),
 	})
-	var hours []time.Time
+	var out []notify.DueDigest
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("dynamostore: digests due: %w", err)
 		}
 		for _, it := range page.Items {
-			sk, _ := it["sk"].(*types.AttributeValueMemberS)
-			if sk == nil || len(sk.Value) < 5 {
+			sk, _ := it["gsi1sk"].(*types.AttributeValueMemberS)
+			if sk == nil {
 				continue
 			}
-			h, err := time.Parse(digestHour, sk.Value[5:])
+			h, conn, _ := strings.Cut(sk.Value, "#")
+			hour, err := time.Parse(digestHour, h)
 			if err != nil {
 				return nil, fmt.Errorf("dynamostore: digests due: %w", err)
 			}
-			hours = append(hours, h)
+			out = append(out, notify.DueDigest{Connection: conn, Hour: hour})
 		}
 	}
-	return hours, nil
+	return out, nil
 }
 
 // Claim takes the hour's digest until lease has passed, unless it is sent
@@ -161,7 +177,7 @@ func (d Digests) Held(ctx context.Context, conn string, hour time.Time) ([]notif
 func (d Digests) MarkSent(ctx context.Context, conn string, hour time.Time) error {
 	_, err := d.s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(d.s.table), Key: digestKey(conn, hour),
-		UpdateExpression:          aws.String("SET sent_at = :now REMOVE claimed_until"),
+		UpdateExpression:          aws.String("SET sent_at = :now REMOVE claimed_until, gsi1pk, gsi1sk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(d.s.now().Unix())},
 	})
 	if err != nil {

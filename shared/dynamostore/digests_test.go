@@ -48,35 +48,27 @@ func TestDigests(t *testing.T) {
 		}
 	}
 
-	due := func(after int) []time.Time {
+	due := func() []notify.DueDigest {
 		t.Helper()
-		hours, err := d.Due(ctx, "acme", h14.Add(-24*time.Hour), h14.Add(time.Hour), after)
+		got, err := d.Due(ctx, h14.Add(-24*time.Hour), h14.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return hours
+		return got
 	}
-	tests := []struct {
-		name  string
-		after int
-		want  []time.Time
-	}{
-		{"past the threshold, before the current hour", 0, []time.Time{h14.Add(-2 * time.Hour), h14}},
-		{"only the hour past 2", 2, []time.Time{h14}},
-		{"none past 3", 3, nil},
+	// Only hours that hold failures are due: acme's 14:00 (not its 12:00
+	// nor its 15:00, the current hour), and other's once it holds one.
+	if got := due(); len(got) != 1 || got[0] != (notify.DueDigest{Connection: "acme", Hour: h14}) {
+		t.Errorf("due = %v, want acme at 14:00", got)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := due(tt.after)
-			if len(got) != len(tt.want) {
-				t.Fatalf("due = %v, want %v", got, tt.want)
-			}
-			for i := range got {
-				if !got[i].Equal(tt.want[i]) {
-					t.Errorf("due[%d] = %v, want %v", i, got[i], tt.want[i])
-				}
-			}
-		})
+	if err := d.Hold(ctx, "other", h14, 1, notify.DigestEntry{OrderName: "#9"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Hold(ctx, "acme", h14.Add(time.Hour), 1, notify.DigestEntry{OrderName: "#9"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(); len(got) != 2 || got[0].Connection != "acme" || got[1].Connection != "other" {
+		t.Errorf("due = %v, want acme and other at 14:00", got)
 	}
 
 	held, err := d.Held(ctx, "acme", h14)
@@ -101,11 +93,11 @@ func TestDigests(t *testing.T) {
 	if claim() {
 		t.Error("a second claim within the lease was granted")
 	}
-	if got := due(2); len(got) != 0 {
-		t.Errorf("a claimed digest is due: %v", got)
+	if got := due(); len(got) != 1 || got[0].Connection != "other" {
+		t.Errorf("due = %v, want other alone: acme's is claimed", got)
 	}
 	clock.Advance(11 * time.Minute)
-	if got := due(2); len(got) != 1 {
+	if got := due(); len(got) != 2 {
 		t.Errorf("a digest whose claim expired is not due: %v", got)
 	}
 	if !claim() {
@@ -118,8 +110,8 @@ func TestDigests(t *testing.T) {
 	if claim() {
 		t.Error("a sent digest was claimed again")
 	}
-	if got := due(2); len(got) != 0 {
-		t.Errorf("a sent digest is due: %v", got)
+	if got := due(); len(got) != 1 || got[0].Connection != "other" {
+		t.Errorf("due = %v, want other alone: acme's was sent", got)
 	}
 	if ok, err := d.Claim(ctx, "nobody", h14, time.Minute); err != nil || ok {
 		t.Errorf("Claim of an hour with no count = %v, %v; want false", ok, err)

@@ -32,10 +32,10 @@ type Digests interface {
 	// Hold keeps e as the n-th failure of the connection's hour (n from
 	// Count). Holding the same n again overwrites it.
 	Hold(ctx context.Context, connection string, hour time.Time, n int, e DigestEntry) error
-	// Due lists the connection's hours from since to before (excluded)
-	// whose count passed after and whose digest is neither sent nor
-	// claimed, oldest first.
-	Due(ctx context.Context, connection string, since, before time.Time, after int) ([]time.Time, error)
+	// Due lists the digests of the hours from since to before (excluded)
+	// that hold failures and are neither sent nor claimed, of every
+	// connection, oldest first. It may miss the last moment's writes.
+	Due(ctx context.Context, since, before time.Time) ([]DueDigest, error)
 	// Claim takes the hour's digest for lease: false when it is sent, or
 	// claimed by another within its lease.
 	Claim(ctx context.Context, connection string, hour time.Time, lease time.Duration) (bool, error)
@@ -44,6 +44,18 @@ type Digests interface {
 	// MarkSent records that the hour's digest was sent; Due and Claim
 	// never offer it again.
 	MarkSent(ctx context.Context, connection string, hour time.Time) error
+}
+
+// DueDigest names a digest to send: a connection's hour.
+type DueDigest struct {
+	Connection string
+	Hour       time.Time
+}
+
+// Connections finds a connection by id; it returns an error wrapping
+// order.ErrNotFound when there is none.
+type Connections interface {
+	Connection(ctx context.Context, id string) (order.Connection, error)
 }
 
 // DefaultDigestAfter is how many emails a connection receives in an hour
@@ -81,36 +93,32 @@ func (nf *Notifier) entry(n syncer.Notice) DigestEntry {
 		Action: oneLine(nf.action(n))}
 }
 
-// SendDigests sends the digests due for conns: those of the closed hours
-// of the last DigestLookback that held failures and were not sent. It is
-// run by the hourly refresh, after the hour closed, so a digest lists
-// every failure of its hour. Each digest is claimed before it is sent and
-// marked sent after, so concurrent or repeated sweeps send it once; a
-// sweep that dies between SES's acceptance and the mark leaves the claim
-// to expire, and the digest is sent again by a later sweep (the only
-// duplicate possible). It carries on past a connection's failure and
-// returns them all, joined.
-func (nf *Notifier) SendDigests(ctx context.Context, conns []order.Connection) (sent int, err error) {
+// SendDigests sends the digests due: those of the closed hours of the
+// last DigestLookback that hold failures and were not sent, each to its
+// connection's merchant, and returns how many it sent. It is run by the
+// hourly refresh, after the hour closed, so a digest lists every failure
+// of its hour. Each digest is claimed before it is sent and marked sent
+// after, so concurrent or repeated sweeps send it once; a sweep that dies
+// between SES's acceptance and the mark leaves the claim to expire, and a
+// later sweep sends the digest again (the only duplicate possible). It
+// carries on past a digest's failure and returns them all, joined.
+func (nf *Notifier) SendDigests(ctx context.Context, conns Connections) (sent int, err error) {
 	if nf.digests == nil {
 		return 0, nil
 	}
-	now := nf.now().UTC()
-	hour := now.Truncate(time.Hour)
+	hour := nf.now().UTC().Truncate(time.Hour)
+	due, err := nf.digests.Due(ctx, hour.Add(-DigestLookback), hour)
+	if err != nil {
+		return 0, fmt.Errorf("notify: digests due: %w", err)
+	}
 	var errs []error
-	for _, c := range conns {
-		hours, err := nf.digests.Due(ctx, c.ID, hour.Add(-DigestLookback), hour, nf.after)
+	for _, d := range due {
+		ok, err := nf.sendDigest(ctx, conns, d)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("notify: digests of %s: %w", c.ID, err))
-			continue
+			errs = append(errs, fmt.Errorf("notify: digest of %s at %s: %w", d.Connection, d.Hour.Format(hourLayout), err))
 		}
-		for _, h := range hours {
-			ok, err := nf.sendDigest(ctx, c, h)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("notify: digest of %s at %s: %w", c.ID, h.Format(hourLayout), err))
-			}
-			if ok {
-				sent++
-			}
+		if ok {
+			sent++
 		}
 	}
 	return sent, errors.Join(errs...)
@@ -118,10 +126,19 @@ func (nf *Notifier) SendDigests(ctx context.Context, conns []order.Connection) (
 
 const hourLayout = "2006-01-02 15:04"
 
-func (nf *Notifier) sendDigest(ctx context.Context, c order.Connection, hour time.Time) (bool, error) {
+func (nf *Notifier) sendDigest(ctx context.Context, conns Connections, d DueDigest) (bool, error) {
+	c, err := conns.Connection(ctx, d.Connection)
+	if errors.Is(err, order.ErrNotFound) {
+		// The connection is gone, and its merchant with it.
+		return false, nf.digests.MarkSent(ctx, d.Connection, d.Hour)
+	}
+	if err != nil {
+		return false, err
+	}
 	if c.MerchantEmail == "" {
 		return false, errors.New("no merchant email")
 	}
+	hour := d.Hour
 	ok, err := nf.digests.Claim(ctx, c.ID, hour, digestLease)
 	if err != nil || !ok {
 		return false, err

@@ -35,6 +35,7 @@ type rig struct {
 	nf    *notify.Notifier
 	clock *storetest.Clock
 	conn  order.Connection
+	store *dynamostore.Store
 }
 
 func newRig(t *testing.T, after int) rig {
@@ -51,7 +52,10 @@ func newRig(t *testing.T, after int) rig {
 	nf := notify.New(mail).WithAPIBaseURL("https://api.test").WithClock(clock.Now).WithDigest(store.Digests(), after)
 	conn := order.Connection{ID: id, MerchantName: "Acme", MerchantEmail: id + "@merchant.test",
 		Marketplace: order.Endpoint{Platform: order.BackMarket}}
-	return rig{nf: nf, clock: clock, conn: conn}
+	if err := store.PutConnection(t.Context(), conn); err != nil {
+		t.Fatal(err)
+	}
+	return rig{nf: nf, clock: clock, conn: conn, store: store}
 }
 
 func (r rig) notice(i int, code syncerr.Code) syncer.Notice {
@@ -123,17 +127,17 @@ func TestAFloodBecomesADigest(t *testing.T) {
 		t.Fatalf("%d emails during the hour, want 3 orders and the pause", got)
 	}
 	// Within the hour, nothing is due: the hour is still filling.
-	if sent, err := r.nf.SendDigests(ctx, []order.Connection{r.conn}); err != nil || sent != 0 {
+	if sent, err := r.nf.SendDigests(ctx, r.store); err != nil || sent != 0 {
 		t.Fatalf("SendDigests within the hour = %d, %v; want 0", sent, err)
 	}
 	r.clock.Set(time.Date(2026, 12, 2, 15, 20, 0, 0, time.UTC)) // the refresh, at :20
 	if err := r.nf.Notify(ctx, r.notice(8, syncerr.ShippingDataMissing)); err != nil {
 		t.Fatal(err) // a new hour: emailed one by one again
 	}
-	if sent, err := r.nf.SendDigests(ctx, []order.Connection{r.conn}); err != nil || sent != 1 {
+	if sent, err := r.nf.SendDigests(ctx, r.store); err != nil || sent != 1 {
 		t.Fatalf("SendDigests = %d, %v; want 1 digest", sent, err)
 	}
-	if sent, err := r.nf.SendDigests(ctx, []order.Connection{r.conn}); err != nil || sent != 0 {
+	if sent, err := r.nf.SendDigests(ctx, r.store); err != nil || sent != 0 {
 		t.Fatalf("SendDigests again = %d, %v; want none: the digest went", sent, err)
 	}
 	mails := r.mails(t)
@@ -198,7 +202,7 @@ func TestConcurrentFailuresAndSweepsSendEachEmailOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := r.nf.SendDigests(ctx, []order.Connection{r.conn})
+			n, err := r.nf.SendDigests(ctx, r.store)
 			sent.Store(i, n)
 			errs <- err
 		}()
