@@ -44,6 +44,9 @@ type errorView struct {
 	// Resolved says when and how the failure ended, once the order synced
 	// after it.
 	Resolved *order.Resolution `json:"resolved,omitempty"`
+	// Action is the call that fixes it; absent when the fix lies outside
+	// ordersync (actions.go).
+	Action *actionView `json:"action,omitempty"`
 }
 
 // errorsView is the answer of GET errors.
@@ -86,6 +89,7 @@ func (h *Handler) listErrors(ctx context.Context, c *call) events.APIGatewayV2HT
 		v := errorView{
 			Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
 			Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
+			Action: actionOf(r),
 		}
 		if res := states[r.MarketplaceOrderID].Resolved; res != nil && !res.At.Before(r.At) {
 			v.Resolved = res
