@@ -229,3 +229,31 @@ func TestConcurrentFailuresAndSweepsSendEachEmailOnce(t *testing.T) {
 		}
 	}
 }
+
+// A digest whose connection was deleted is dropped (marked sent), not
+// tried every hour.
+func TestTheDigestOfADeletedConnectionIsDropped(t *testing.T) {
+	ctx := t.Context()
+	r := newRig(t, 1)
+	for i := 1; i <= 2; i++ {
+		if err := r.nf.Notify(ctx, r.notice(i, syncerr.InvalidTransition)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.store.DeleteConnection(ctx, r.conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Set(time.Date(2026, 12, 2, 15, 20, 0, 0, time.UTC))
+	for try := 1; try <= 2; try++ {
+		if sent, err := r.nf.SendDigests(ctx, r.store); err != nil || sent != 0 {
+			t.Errorf("sweep %d = %d, %v; want 0 sent, no error", try, sent, err)
+		}
+	}
+	if got := len(r.mails(t)); got != 1 {
+		t.Errorf("%d emails, want the first failure's alone", got)
+	}
+	due, err := r.store.Digests().Due(ctx, r.clock.Now().Add(-24*time.Hour), r.clock.Now())
+	if err != nil || len(due) != 0 {
+		t.Errorf("due = %v, %v; want none", due, err)
+	}
+}

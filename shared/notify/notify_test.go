@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
@@ -186,5 +187,46 @@ func TestTheTemplatesAreFiles(t *testing.T) {
 		if _, err := templates.ReadFile(name); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// digestsFunc is a Digests whose Count and Hold are functions; the rest
+// is not used by Notify.
+type digestsFunc struct {
+	Digests
+	count func() (int, error)
+	hold  func() error
+}
+
+func (d digestsFunc) Count(context.Context, string, time.Time) (int, error) { return d.count() }
+func (d digestsFunc) Hold(context.Context, string, time.Time, int, DigestEntry) error {
+	return d.hold()
+}
+
+// When the failure cannot be counted or held for the digest, Notify says
+// so: the sync then forgets the email mark and the order's next failure
+// tries again, rather than the merchant never hearing of it.
+func TestNotifyReportsWhatTheDigestCouldNotKeep(t *testing.T) {
+	sent := 0
+	mail := mailFunc(func(context.Context, string, string, string, string) error { sent++; return nil })
+	tests := []struct {
+		name     string
+		d        digestsFunc
+		wantErr  bool
+		wantSent int
+	}{
+		{"under the threshold: emailed", digestsFunc{count: func() (int, error) { return 2, nil }}, false, 1},
+		{"count fails", digestsFunc{count: func() (int, error) { return 0, errors.New("dynamodb down") }}, true, 0},
+		{"past the threshold: held", digestsFunc{count: func() (int, error) { return 3, nil }, hold: func() error { return nil }}, false, 0},
+		{"hold fails", digestsFunc{count: func() (int, error) { return 3, nil }, hold: func() error { return errors.New("dynamodb down") }}, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sent = 0
+			err := New(mail).WithDigest(tt.d, 2).Notify(context.Background(), notice(1))
+			if (err != nil) != tt.wantErr || sent != tt.wantSent {
+				t.Errorf("Notify = %v with %d sent; want error %v, %d sent", err, sent, tt.wantErr, tt.wantSent)
+			}
+		})
 	}
 }
