@@ -10,13 +10,11 @@ import (
 )
 
 // routesStillToLand are routes the catalogue's actions name that other
-// branches add (aliases, order fixes, credentials). DELETE THIS LIST AT
-// MERGE, once those branches are in: TestCatalogueActionsAreServed then
-// fails for any entry already served, so the list cannot outlive them.
+// branches add (SKU aliases: s11-alias). DELETE THIS LIST AT MERGE, once
+// that branch is in: TestCatalogueActionsAreServed then fails for any
+// entry already served, so the list cannot outlive it.
 var routesStillToLand = map[string]route{
-	"/connections/{connection}/aliases/{sku}":                   {method: http.MethodPut},
-	"/connections/{connection}/orders/{marketplaceOrderId}/fix": {method: http.MethodPost},
-	"/connections/{connection}/credentials/{side}":              {method: http.MethodPut},
+	"/connections/{connection}/aliases/{sku}": {method: http.MethodPut},
 }
 
 // methodsOf splits a route's methods ("PUT, DELETE").

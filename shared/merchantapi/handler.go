@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,10 @@ const (
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 	RouteReports     = "/connections/{connection}/reports"
+
+	// RouteOrderFix fills in what the store did not send (tracking, a
+	// shipping address) and re-sends the order.
+	RouteOrderFix = "/connections/{connection}/orders/{marketplaceOrderId}/fix"
 )
 
 // Limits of the API.
@@ -66,6 +72,8 @@ type Handler struct {
 	secrets Secrets
 	queue   Queue
 	log     *slog.Logger
+	// conns configures the connection routes (connections.go).
+	conns Connections
 }
 
 // New builds a Handler. A nil log discards.
@@ -93,12 +101,21 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+	// The connection routes (connections.go).
+	RouteConnections:      {http.MethodPost, (*Handler).createConnection},
+	RouteConnection:       {http.MethodGet + ", " + http.MethodPatch, (*Handler).connection},
+	RouteConnectionPause:  {http.MethodPost, (*Handler).pauseConnection},
+	RouteConnectionResume: {http.MethodPost, (*Handler).resumeConnection},
+	RouteWebhookSecret:    {http.MethodPost, (*Handler).rotateWebhookSecret},
+	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
+	// Fill in and re-send (fix.go).
+	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	return slices.Sorted(maps.Keys(routes))
 }
 
 // call is one request as the handler works on it, and what its log line
@@ -131,7 +148,7 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		return c.fail(errUnknownRoute)
 	}
 	c.route = path
-	if c.req.RequestContext.HTTP.Method != rt.method {
+	if !allows(rt.method, c.req.RequestContext.HTTP.Method) {
 		resp := c.fail(errMethodNotAllowed)
 		resp.Headers["Allow"] = rt.method
 		return resp
@@ -143,6 +160,10 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		resp := c.fail(errUnauthenticated)
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="ordersync"`
 		return resp
+	}
+	if path == RouteConnections {
+		// No connection yet: the provisioning key opens it.
+		return h.provisioned(ctx, c, token, rt)
 	}
 	if c.connID == "" {
 		return c.fail(errUnknownConnection)

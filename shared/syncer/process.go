@@ -228,6 +228,9 @@ func pausedError(conn order.Connection, ref order.Ref) error {
 	if conn.PausedCode == string(syncerr.StoreDisconnected) {
 		return syncerr.E(syncerr.StoreDisconnected, "store", conn.Store.Platform.DisplayName(), "order", orderName(ref))
 	}
+	if conn.PausedCode == order.PausedByMerchant {
+		return syncerr.E(syncerr.ConnectionPaused, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(ref))
+	}
 	return syncerr.E(syncerr.AuthExpired, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(ref))
 }
 
@@ -378,7 +381,8 @@ func basis(s order.State) string {
 		Lines        []order.Line
 		Address      *order.Address
 		StoreOrderID string
-	}{s.StoreStatus, s.StoreUpdatedAt, s.Parcels, s.CancelReason, s.Lines, s.ShippingAddress, s.Ref.StoreOrderID})
+		Override     *order.Override // the merchant's fix changes the plan too
+	}{s.StoreStatus, s.StoreUpdatedAt, s.Parcels, s.CancelReason, s.Lines, s.ShippingAddress, s.Ref.StoreOrderID, s.Override})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }

@@ -80,6 +80,7 @@ var kinds = map[Code]Kind{
 	OrderNotEditable: Permanent, InventoryHeld: Permanent, RateLimited: Transient,
 	MarketplaceUnavailable: Transient, AuthExpired: Auth, StoreDisconnected: Auth,
 	PlatformUnsupported: Permanent, OrderNotFound: Permanent, InvalidData: Permanent, InternalError: Permanent,
+	ConnectionPaused: Auth,
 }
 
 func TestKinds(t *testing.T) {
@@ -188,6 +189,7 @@ var actions = map[Code]string{
 	MarketplaceUnavailable: "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	AuthExpired:            "PUT /connections/{connection}/credentials/marketplace",
 	StoreDisconnected:      "PUT /connections/{connection}/credentials/store",
+	ConnectionPaused:       "POST /connections/{connection}/resume",
 	PlatformUnsupported:    "",
 	OrderNotFound:          "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	InvalidData:            "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
