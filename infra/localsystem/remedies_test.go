@@ -1,0 +1,279 @@
+package localsystem_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncerr"
+)
+
+// remedyWalk is how the catalogue's remedy for one code is shown to work
+// end to end: the failure made to happen for real through the fakes, then
+// only merchant API calls (and the change the remedy asks for in the
+// store or marketplace) until the order is synced.
+type remedyWalk struct {
+	// name is the test that walks the remedy; empty when there is none.
+	name string
+	// walk is that test. A walk that is a top-level test of its own file
+	// (elsewhere) is only checked to be the one named: go test runs it.
+	walk      func(*testing.T)
+	elsewhere bool
+	// pending marks a walk another branch adds: its absence here is not a
+	// failure until that branch is merged.
+	pending string
+	// outside is why there is no walk: the fix lies outside ordersync
+	// (the code's action is null), or the failure cannot be made for real
+	// on the shared system.
+	outside string
+}
+
+// outsideOrdersync is the reason of a code whose catalogue action is null.
+const outsideOrdersync = "outside ordersync"
+
+// remedies is every code of the catalogue with its walk. The table is the
+// walks: TestEveryRemedyHasAWalk runs those of this file as its subtests.
+var remedies = map[syncerr.Code]remedyWalk{
+	syncerr.ShippingDataMissing:    {name: "TestFixFillsInTheTrackingAndReSends", walk: TestFixFillsInTheTrackingAndReSends, elsewhere: true},
+	syncerr.AuthExpired:            {name: "TestMerchantReconnectsThroughTheAPI", walk: TestMerchantReconnectsThroughTheAPI, elsewhere: true},
+	syncerr.MarketplaceUnavailable: {name: "TestResyncAfterRetriesRanOut", walk: TestResyncAfterRetriesRanOut, elsewhere: true},
+	// Added by the SKU aliases branch; its name is aligned at merge.
+	syncerr.SKUNotFound: {name: "TestAnSKUAliasHealsTheOrder", pending: "the SKU aliases branch (alias_test.go)"},
+
+	syncerr.CancelUnsupported:   {outside: outsideOrdersync},
+	syncerr.OrderNotEditable:    {outside: outsideOrdersync},
+	syncerr.PlatformUnsupported: {outside: outsideOrdersync},
+
+	syncerr.InvalidTransition: {name: "walkInvalidTransition", walk: walkInvalidTransition},
+	syncerr.RateLimited:       {name: "walkRateLimited", walk: walkRateLimited},
+	syncerr.OrderNotFound:     {name: "walkOrderNotFound", walk: walkOrderNotFound},
+	syncerr.ConnectionPaused:  {name: "walkConnectionPaused", walk: walkConnectionPaused},
+
+	syncerr.InternalError: {outside: "internal_error is ordersync's own storage failing on an order's last try " +
+		"(syncer.go: infra errors); making it happen for real means stopping DynamoDB under the shared system, " +
+		"which every other test of the package uses"},
+}
+
+// TestEveryRemedyHasAWalk holds the catalogue and the walks together: every
+// code has an entry, a code without a walk has a null action, and each walk
+// is the test its entry names. It runs the walks of this file.
+func TestEveryRemedyHasAWalk(t *testing.T) {
+	for _, code := range syncerr.Codes() {
+		e := syncerr.Lookup(code)
+		w, ok := remedies[code]
+		switch {
+		case !ok:
+			t.Errorf("%s: no entry in remedies: add the test that walks its remedy", code)
+			continue
+		case w.outside == outsideOrdersync:
+			if e.Action != nil {
+				t.Errorf("%s: entry says %s, but its catalogue action is %s", code, outsideOrdersync, e.Action)
+			}
+			continue
+		case w.outside != "":
+			if e.Action == nil {
+				t.Errorf("%s: entry gives a reason for no walk, but its action is null: say %q", code, outsideOrdersync)
+			}
+			t.Logf("%s: no walk: %s", code, w.outside)
+			continue
+		case e.Action == nil:
+			t.Errorf("%s: its action is null, but the entry names walk %s", code, w.name)
+		}
+		if w.walk == nil {
+			if w.pending == "" {
+				t.Errorf("%s: entry names %q, which is no test", code, w.name)
+			}
+			continue
+		}
+		if got := funcName(w.walk); got != w.name {
+			t.Errorf("%s: entry names %s but its walk is %s", code, w.name, got)
+		}
+	}
+	for code := range remedies {
+		if syncerr.Lookup(code).Code != code {
+			t.Errorf("remedies has %s, which is not in the catalogue", code)
+		}
+	}
+	for _, code := range syncerr.Codes() {
+		w := remedies[code]
+		switch {
+		case w.walk == nil && w.pending != "":
+			t.Run(string(code), func(t *testing.T) { t.Skipf("%s is added by %s", w.name, w.pending) })
+		case w.walk != nil && !w.elsewhere:
+			t.Run(string(code), w.walk)
+		}
+	}
+}
+
+// funcName is the bare name of a function value.
+func funcName(f func(*testing.T)) string {
+	n := runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
+	return n[strings.LastIndex(n, ".")+1:]
+}
+
+// apiCall calls the merchant API of conn with the demo connection's key
+// (the test connections of this file take it too) and checks the answer's
+// status.
+func apiCall(t *testing.T, conn, method, path string, body any, want int) []byte {
+	t.Helper()
+	status, b := callJSON(t, method, "/connections/"+conn+path, sys.Secrets[localsystem.DemoAPIKeyRef], body)
+	if status != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, status, b, want)
+	}
+	return b
+}
+
+// resyncOrder is the remedies' "re-sync the order": POST …/orders/{id}/resync.
+func resyncOrder(t *testing.T, conn, mk string) {
+	t.Helper()
+	apiCall(t, conn, http.MethodPost, "/orders/"+mk+"/resync", nil, http.StatusAccepted)
+}
+
+// wantFailed waits for the order's sync to end as result with code, and
+// checks the merchant API lists the failure with the catalogue's action.
+func wantFailed(t *testing.T, conn, mk string, result order.SyncResult, code syncerr.Code) order.State {
+	t.Helper()
+	st := waitState(t, conn, mk, fmt.Sprintf("%s with %s", result, code), func(st order.State) bool {
+		return st.Sync.Result == result
+	})
+	if st.Sync.ErrorCode != string(code) {
+		t.Fatalf("sync = %+v, want %s with %s", st.Sync, result, code)
+	}
+	wantListed(t, conn, mk, code)
+	return st
+}
+
+// wantListed checks the merchant API's error list names the order with
+// code and the code's action filled in.
+func wantListed(t *testing.T, conn, mk string, code syncerr.Code) {
+	t.Helper()
+	var got struct {
+		Errors []struct {
+			Order  order.Ref `json:"order"`
+			Code   string    `json:"code"`
+			Action *struct {
+				Method string `json:"method"`
+				Route  string `json:"route"`
+			} `json:"action"`
+		} `json:"errors"`
+	}
+	b := apiCall(t, conn, http.MethodGet, "/errors?limit=100", nil, http.StatusOK)
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("errors body %s: %v", b, err)
+	}
+	for _, e := range got.Errors {
+		if e.Code == string(code) && (e.Order.MarketplaceOrderID == mk || mk == "") {
+			if want := syncerr.Lookup(code).Action; want != nil && (e.Action == nil || e.Action.Method != want.Method) {
+				t.Errorf("listed error %+v: want its action %s", e, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("order %s is not in the errors with %s: %s", mk, code, b)
+}
+
+// wantResolved waits for the order to sync and checks its failure is
+// resolved by how (the topic of the merchant's action).
+func wantResolved(t *testing.T, conn, mk string, code syncerr.Code, how string) order.State {
+	t.Helper()
+	st := waitState(t, conn, mk, "synced", func(st order.State) bool { return st.Sync.Result == order.SyncSynced })
+	if st.Resolved == nil || st.Resolved.Code != string(code) || st.Resolved.How != how {
+		t.Errorf("resolved = %+v, want %s resolved by %s", st.Resolved, code, how)
+	}
+	return st
+}
+
+// shippedOn checks the order is shipped on the sandbox marketplace.
+func shippedOn(t *testing.T, mp *backmarkettest.Server, mk string) {
+	t.Helper()
+	if o, ok := mp.Order(mk); !ok || o.State != backmarkettest.OrderShipped {
+		t.Errorf("marketplace order %s = %+v, want state %d (shipped)", mk, o, backmarkettest.OrderShipped)
+	}
+}
+
+// walkInvalidTransition: the store ships an order the marketplace still
+// shows awaiting payment; the marketplace refuses to skip ahead
+// (invalid_transition). The remedy: wait for the payment, then re-sync.
+func walkInvalidTransition(t *testing.T) {
+	o := newOrder(t)
+	mk := fmt.Sprint(o.MarketplaceID)
+	unpaid := backmarkettest.AwaitingAcceptance(o.MarketplaceID, o.SKUs...)
+	unpaid.State = backmarkettest.OrderAwaitingPayment
+	for i := range unpaid.OrderLines {
+		unpaid.OrderLines[i].State = backmarkettest.LineAwaitingPayment
+	}
+	sys.Sandbox.Seed(unpaid)
+	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Number: "6A31000000001", Carrier: "Colissimo"}, time.Now()))
+	wantFailed(t, localsystem.DemoConnection, mk, order.SyncFailed, syncerr.InvalidTransition)
+
+	sys.SeedMarketplaceOrder(o) // the buyer paid: awaiting acceptance now
+	resyncOrder(t, localsystem.DemoConnection, mk)
+	wantResolved(t, localsystem.DemoConnection, mk, syncerr.InvalidTransition, "merchant/resync")
+	shippedOn(t, sys.Sandbox, mk)
+}
+
+// walkRateLimited: the marketplace answers 429 to every try; the sync
+// gives up after its tries (rate_limited). The remedy: re-sync once it
+// answers again.
+func walkRateLimited(t *testing.T) {
+	o := newOrder(t)
+	mk := fmt.Sprint(o.MarketplaceID)
+	sys.Sandbox.SetFault(backmarkettest.Fault{Status: 429, RetryAfter: "1", Methods: "POST"})
+	t.Cleanup(sys.Sandbox.ClearFaults)
+	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Number: "6A31000000002", Carrier: "Colissimo"}, time.Now()))
+	wantFailed(t, localsystem.DemoConnection, mk, order.SyncFailed, syncerr.RateLimited)
+
+	sys.Sandbox.ClearFaults()
+	resyncOrder(t, localsystem.DemoConnection, mk)
+	wantResolved(t, localsystem.DemoConnection, mk, syncerr.RateLimited, "merchant/resync")
+	shippedOn(t, sys.Sandbox, mk)
+}
+
+// walkOrderNotFound: the store ships an order the marketplace account does
+// not hold (order_not_found). The remedy: make sure the order is on the
+// marketplace account connected, then re-sync.
+func walkOrderNotFound(t *testing.T) {
+	id := nextID.Add(1)
+	o := localsystem.DemoOrder{MarketplaceID: id, StoreID: 450789000 + id, Name: fmt.Sprintf("#%d", id), SKUs: []string{"IPH12-64-BLK"}}
+	mk := fmt.Sprint(id)
+	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Number: "6A31000000003", Carrier: "Colissimo"}, time.Now()))
+	wantFailed(t, localsystem.DemoConnection, mk, order.SyncFailed, syncerr.OrderNotFound)
+
+	sys.SeedMarketplaceOrder(o) // the order is on the connected account now
+	resyncOrder(t, localsystem.DemoConnection, mk)
+	wantResolved(t, localsystem.DemoConnection, mk, syncerr.OrderNotFound, "merchant/resync")
+	shippedOn(t, sys.Sandbox, mk)
+}
+
+// walkConnectionPaused: the merchant pauses the connection; a shipment
+// waits (connection_paused). The remedy: resume it.
+func walkConnectionPaused(t *testing.T) {
+	ctx := context.Background()
+	conn := localsystem.DemoConnection
+	apiCall(t, conn, http.MethodPost, "/pause", nil, http.StatusOK)
+	t.Cleanup(func() {
+		if c, err := sys.Store.Connection(ctx, conn); err == nil && c.Paused {
+			_ = sys.Store.ResumeConnection(ctx, conn)
+		}
+	})
+	o := newOrder(t)
+	mk := fmt.Sprint(o.MarketplaceID)
+	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Number: "6A31000000004", Carrier: "Colissimo"}, time.Now()))
+	wantFailed(t, conn, mk, order.SyncHeld, syncerr.ConnectionPaused)
+	if calls := callsFor(o); len(calls) != 0 {
+		t.Errorf("marketplace calls while paused: %+v", calls)
+	}
+
+	apiCall(t, conn, http.MethodPost, "/resume", nil, http.StatusAccepted)
+	wantResolved(t, conn, mk, syncerr.ConnectionPaused, "connection/resumed")
+	shippedOn(t, sys.Sandbox, mk)
+}
