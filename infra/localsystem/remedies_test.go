@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,54 +77,94 @@ var remedies = map[syncerr.Code]remedyWalk{
 		"which every other test of the package uses"},
 }
 
-// TestEveryRemedyHasAWalk holds the catalogue and the walks together: every
-// code has an entry, a code without a walk has a null action, and each walk
-// is the test its entry names. It runs the walks of this file.
+// TestEveryRemedyHasAWalk holds the catalogue and the walks together (see
+// remedyProblems), and runs the walks of this file as its subtests.
 func TestEveryRemedyHasAWalk(t *testing.T) {
-	for _, code := range syncerr.Codes() {
-		e := syncerr.Lookup(code)
-		w, ok := remedies[code]
-		switch {
-		case !ok:
-			t.Errorf("%s: no entry in remedies: add the test that walks its remedy", code)
-			continue
-		case w.outside == outsideOrdersync:
-			if e.Action != nil {
-				t.Errorf("%s: entry says %s, but its catalogue action is %s", code, outsideOrdersync, e.Action)
-			}
-			continue
-		case w.outside != "":
-			if e.Action == nil {
-				t.Errorf("%s: entry gives a reason for no walk, but its action is null: say %q", code, outsideOrdersync)
-			}
-			t.Logf("%s: no walk: %s", code, w.outside)
-			continue
-		case e.Action == nil:
-			t.Errorf("%s: its action is null, but the entry names walk %s", code, w.name)
-		}
-		if w.walk == nil {
-			if w.pending == "" {
-				t.Errorf("%s: entry names %q, which is no test", code, w.name)
-			}
-			continue
-		}
-		if got := funcName(w.walk); got != w.name {
-			t.Errorf("%s: entry names %s but its walk is %s", code, w.name, got)
-		}
+	for _, p := range remedyProblems(remedies) {
+		t.Error(p)
 	}
-	for code := range remedies {
-		if syncerr.Lookup(code).Code != code {
-			t.Errorf("remedies has %s, which is not in the catalogue", code)
-		}
-	}
-	for _, code := range syncerr.Codes() {
+	codes := syncerr.Codes()
+	slices.Sort(codes)
+	for _, code := range codes {
 		w := remedies[code]
 		switch {
+		case w.outside != "":
+			t.Logf("%s: no walk: %s", code, w.outside)
 		case w.walk == nil && w.pending != "":
 			t.Run(string(code), func(t *testing.T) { t.Skipf("%s is added by %s", w.name, w.pending) })
 		case w.walk != nil && !w.elsewhere:
 			t.Run(string(code), w.walk)
 		}
+	}
+}
+
+// remedyProblems lists what is wrong with table: a code of the catalogue
+// without an entry, a code the catalogue does not hold, a code said to be
+// fixed outside ordersync whose action is not null (or one with a null
+// action given a walk or another reason), an entry without its test, and a
+// walk that is not the test its entry names.
+func remedyProblems(table map[syncerr.Code]remedyWalk) []string {
+	var out []string
+	codes := syncerr.Codes()
+	slices.Sort(codes)
+	for _, code := range codes {
+		action := syncerr.Lookup(code).Action
+		w, ok := table[code]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s: no entry in remedies: add the test that walks its remedy", code))
+		case w.outside == outsideOrdersync:
+			if action != nil {
+				out = append(out, fmt.Sprintf("%s: entry says %s, but its catalogue action is %s", code, outsideOrdersync, action))
+			}
+		case action == nil:
+			out = append(out, fmt.Sprintf("%s: its action is null: its entry must say %q", code, outsideOrdersync))
+		case w.outside != "":
+			// No walk, for the reason given.
+		case w.walk == nil && w.pending == "":
+			out = append(out, fmt.Sprintf("%s: entry names %q, which is no test", code, w.name))
+		case w.walk != nil && funcName(w.walk) != w.name:
+			out = append(out, fmt.Sprintf("%s: entry names %s but its walk is %s", code, w.name, funcName(w.walk)))
+		}
+	}
+	for code := range table {
+		if !slices.Contains(codes, code) {
+			out = append(out, fmt.Sprintf("remedies has %s, which is not in the catalogue", code))
+		}
+	}
+	return out
+}
+
+// TestRemedyProblemsFindABrokenTable: each way the table can go wrong is
+// found.
+func TestRemedyProblemsFindABrokenTable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(map[syncerr.Code]remedyWalk)
+		wants string
+	}{
+		{"a code without an entry", func(m map[syncerr.Code]remedyWalk) { delete(m, syncerr.RateLimited) }, "rate_limited: no entry"},
+		{"a code not in the catalogue", func(m map[syncerr.Code]remedyWalk) { m["no_such_code"] = remedyWalk{outside: outsideOrdersync} }, "no_such_code, which is not in the catalogue"},
+		{"outside ordersync with an action", func(m map[syncerr.Code]remedyWalk) { m[syncerr.RateLimited] = remedyWalk{outside: outsideOrdersync} }, "rate_limited: entry says outside ordersync"},
+		{"a null action given a walk", func(m map[syncerr.Code]remedyWalk) {
+			m[syncerr.CancelUnsupported] = remedyWalk{name: "walkRateLimited", walk: walkRateLimited}
+		}, "cancel_unsupported: its action is null"},
+		{"a name without its test", func(m map[syncerr.Code]remedyWalk) { m[syncerr.RateLimited] = remedyWalk{name: "walkGone"} }, `rate_limited: entry names "walkGone", which is no test`},
+		{"a walk that is not the one named", func(m map[syncerr.Code]remedyWalk) {
+			m[syncerr.RateLimited] = remedyWalk{name: "walkRateLimited", walk: walkOrderNotFound}
+		}, "rate_limited: entry names walkRateLimited but its walk is walkOrderNotFound"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			table := maps.Clone(remedies)
+			tc.edit(table)
+			got := remedyProblems(table)
+			if len(got) != 1 || !strings.Contains(got[0], tc.wants) {
+				t.Errorf("problems = %q, want one saying %q", got, tc.wants)
+			}
+		})
+	}
+	if got := remedyProblems(remedies); len(got) != 0 {
+		t.Errorf("problems of the table itself = %q, want none", got)
 	}
 }
 
