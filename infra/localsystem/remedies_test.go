@@ -206,21 +206,25 @@ func wantFailed(t *testing.T, conn, mk string, result order.SyncResult, code syn
 	return st
 }
 
+// listedAction is an error's action as the merchant API lists it.
+type listedAction struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+}
+
 // wantListed waits for the merchant API's error list to name the order
-// (any order when mk is empty) with code, and the code's action.
-func wantListed(t *testing.T, conn, mk string, code syncerr.Code) {
+// (any order when mk is empty) with code, checks the action listed is the
+// catalogue's filled in for the order, and returns it.
+func wantListed(t *testing.T, conn, mk string, code syncerr.Code) *listedAction {
 	t.Helper()
 	var b []byte
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		var got struct {
 			Errors []struct {
-				Order  order.Ref `json:"order"`
-				Code   string    `json:"code"`
-				Action *struct {
-					Method string `json:"method"`
-					Route  string `json:"route"`
-				} `json:"action"`
+				Order  order.Ref     `json:"order"`
+				Code   string        `json:"code"`
+				Action *listedAction `json:"action"`
 			} `json:"errors"`
 		}
 		b = apiCall(t, conn, http.MethodGet, "/errors?limit=100", nil, http.StatusOK)
@@ -228,16 +232,21 @@ func wantListed(t *testing.T, conn, mk string, code syncerr.Code) {
 			t.Fatalf("errors body %s: %v", b, err)
 		}
 		for _, e := range got.Errors {
-			if e.Code == string(code) && (e.Order.MarketplaceOrderID == mk || mk == "") {
-				if want := syncerr.Lookup(code).Action; want != nil && (e.Action == nil || e.Action.Method != want.Method) {
-					t.Errorf("listed error %+v: want its action %s", e, want)
-				}
-				return
+			if e.Code != string(code) || (mk != "" && e.Order.MarketplaceOrderID != mk) {
+				continue
 			}
+			if a := syncerr.Lookup(code).Action; a != nil && mk != "" {
+				want := a.Fill(map[string]string{"connection": conn, "marketplaceOrderId": mk})
+				if e.Action == nil || e.Action.Method != want.Method || e.Action.Path != want.Route {
+					t.Errorf("listed action %+v, want %s", e.Action, want)
+				}
+			}
+			return e.Action
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("order %q is not in the errors with %s: %s", mk, code, b)
+	return nil
 }
 
 // wantResolved waits for the order to sync and checks its failure is
@@ -497,7 +506,10 @@ func walkOrderLinkUnverified(t *testing.T) {
 	w.ship(t, so.ID, time.Now().Add(-30*time.Minute), shopifytest.Tracking{Company: "Colissimo", Number: "6A31000000005"})
 
 	fireRefresh(t)
-	wantListed(t, w.conn, "", syncerr.OrderLinkUnverified)
+	// The record has no marketplace order id, so its action is listed
+	// with the placeholder unfilled: the merchant reads the order in the
+	// cause ({value}), not in the action's path.
+	listed := wantListed(t, w.conn, "", syncerr.OrderLinkUnverified)
 	if calls := w.callsFor(mk); len(calls) != 0 {
 		t.Fatalf("marketplace calls for an unverified link: %+v", calls)
 	}
@@ -521,8 +533,9 @@ func walkOrderLinkUnverified(t *testing.T) {
 	b := apiCall(t, w.conn, http.MethodGet, "/errors?limit=100&resolved=hide", nil, http.StatusOK)
 	still := strings.Contains(string(b), `"code":"order_link_unverified"`)
 	t.Skipf("the link synced order %s, but its Resolved is nil and GET errors?resolved=hide still lists the "+
-		"order_link_unverified error (%v): the hold is recorded with no marketplace order id (syncer/process.go, "+
-		"saveOutcome writes no state for it), so POST …/link cannot mark it resolved", mk, still)
+		"order_link_unverified error (%v): the hold is recorded with no marketplace order id (syncer/process.go; "+
+		"saveOutcome writes no state for it), so POST …/link cannot mark it resolved; and the error's action is "+
+		"listed as %+v, its order id unfilled", mk, still, listed)
 }
 
 // walkSKUDuplicate: the WooCommerce catalogue has two products with the
