@@ -79,7 +79,7 @@ func (h *Handler) showTimeline(ctx context.Context, c *call) events.APIGatewayV2
 		ev := timelineEntryView{At: e.At.UTC(), Kind: e.Kind, Source: e.Source, Topic: e.Topic, EventID: e.EventID,
 			Step: e.Step, Code: e.Code, Detail: e.Detail}
 		if e.Code != "" && (e.Kind == order.TimelineFailed || e.Kind == order.TimelineRefresh) {
-			x := syncerr.Explain(syncerr.E(syncerr.Code(e.Code), "order", orderName(st.Ref),
+			x := syncerr.Explain(syncerr.E(syncerr.Code(e.Code), "order", st.Ref.Name(),
 				"marketplace", c.conn.Marketplace.Platform.DisplayName(), "store", c.conn.Store.Platform.DisplayName()))
 			ev.Title, ev.Cause, ev.Remedy = x.Title, x.Cause, x.Remedy
 		}
@@ -87,15 +87,4 @@ func (h *Handler) showTimeline(ctx context.Context, c *call) events.APIGatewayV2
 	}
 	c.attrs = append(c.attrs, slog.Int("entries", len(v.Entries)))
 	return reply(http.StatusOK, v)
-}
-
-// orderName is the order as the merchant knows it.
-func orderName(r order.Ref) string {
-	switch {
-	case r.StoreOrderName != "":
-		return r.StoreOrderName
-	case r.StoreOrderID != "":
-		return r.StoreOrderID
-	}
-	return r.MarketplaceOrderID
 }
