@@ -16,7 +16,9 @@
 //	                                                      event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
 //	EFFECT#<key>                    CLAIM                 a marketplace call claim (TTL)
 //	NOTIFIED#<key>                  NOTIFIED              an email already sent (TTL)
-//	ALIAS#<conn>                    <sku>                 a merchant's SKU alias
+//	ALIAS#<conn>                    S#<store sku>         a merchant's SKU alias, store to marketplace, and
+//	ALIAS#<conn>                    M#<marketplace sku>   the same alias the other way (aliases.go)
+//	ALIAS#<conn>                    COUNT                 how many aliases the connection holds
 //
 // Times in sort keys are sortable: UTC, RFC 3339 with all nine digits of
 // the fraction. The indexes (gsi1, gsi2, gsi3) are eventually consistent:
@@ -46,6 +48,8 @@ type API interface {
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	// TransactWriteItems writes both directions of an SKU alias (aliases.go).
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Store is ordersync's table.

@@ -59,6 +59,8 @@ type tables struct {
 	claims      map[string]claim       // EFFECT#/DEDUP# pk -> claim
 	notified    map[string]int64       // pk -> expires_at (Unix seconds)
 	reports     map[string]reportItems // pk -> reports
+
+	aliases map[string]aliasSet // connection -> its SKU aliases (aliases.go)
 }
 
 // orderItem is an order's state item. unsettled and syncAt are its place
@@ -83,6 +85,8 @@ func New() *Store {
 		claims:      map[string]claim{},
 		notified:    map[string]int64{},
 		reports:     map[string]reportItems{},
+
+		aliases: map[string]aliasSet{},
 	}}
 }
 

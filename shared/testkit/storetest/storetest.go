@@ -58,6 +58,11 @@ type Store interface {
 	Unsettled(ctx context.Context, connection string, limit int) ([]order.State, error)
 	SaveReport(ctx context.Context, r refresh.Report) error
 	Reports(ctx context.Context, connection string, limit int) ([]refresh.Report, error)
+
+	// SKU aliases (aliases.go).
+	PutSKUAlias(ctx context.Context, connection string, a order.SKUAlias) error
+	DeleteSKUAlias(ctx context.Context, connection, storeSKU string) (order.SKUAlias, error)
+	SKUAliases(ctx context.Context, connection, after string, limit int) ([]order.SKUAlias, string, error)
 }
 
 // Deduper is the webhook's deduper (ingest.Deduper) and the ledger of
@@ -136,6 +141,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("reports", s.reports)
 	t.Run("not found", s.notFound)
 	t.Run("key limits", s.keyLimits)
+	t.Run("sku aliases", s.aliases)
 }
 
 type suite struct {
