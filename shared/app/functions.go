@@ -79,6 +79,8 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	hc := newHTTPClient()
 	s := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, notify.New(mail), d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
+		// The merchant's SKU aliases, read once per event.
+		WithAliases(d.store).
 		// The webhook's ledger: an accepted event leaves it once synced.
 		WithLedger(d.store.Deduper(webhookInFlight), ingest.DedupKey)
 	return syncbatch.New(syncbatch.Config{}, s, queue, dlq, d.log).Handle, nil
