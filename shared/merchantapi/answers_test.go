@@ -54,6 +54,10 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
+		// SKU aliases.
+		"errInvalidPathSKU": errInvalidPathSKU, "errInvalidMarketSKU": errInvalidMarketSKU, "errInvalidAfter": errInvalidAfter,
+		"errAliasLimitParam": errAliasLimitParam, "errMalformedAlias": errMalformedAlias, "errAliasConflict": errAliasConflict,
+		"errTooManyAliases": errTooManyAliases, "errAliasNotFound": errAliasNotFound,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)

@@ -30,6 +30,12 @@ const (
 	RouteReports     = "/connections/{connection}/reports"
 )
 
+// The SKU alias routes (aliases.go). {sku} is a store SKU, URL-encoded.
+const (
+	RouteAliases = "/connections/{connection}/aliases"
+	RouteAlias   = "/connections/{connection}/aliases/{sku}"
+)
+
 // Limits of the API.
 const (
 	// DefaultLimit and MaxLimit bound how many errors one listing returns.
@@ -80,7 +86,8 @@ func New(cfg Config, store Store, secrets Secrets, q Queue, log *slog.Logger) *H
 }
 
 // route is one route's method and handler, called once the request is
-// authenticated for the connection.
+// authenticated for the connection. A route with several methods lists
+// them as an Allow header does ("PUT, DELETE").
 type route struct {
 	method string
 	serve  func(h *Handler, ctx context.Context, c *call) events.APIGatewayV2HTTPResponse
@@ -93,12 +100,19 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+
+	// SKU aliases (aliases.go). One path, two methods: see allows.
+	RouteAliases: {http.MethodGet, (*Handler).listAliases},
+	RouteAlias:   {http.MethodPut + ", " + http.MethodDelete, (*Handler).alias},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	routes := []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	// SKU aliases.
+	routes = append(routes, RouteAliases, RouteAlias)
+	return routes
 }
 
 // call is one request as the handler works on it, and what its log line
@@ -131,7 +145,7 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		return c.fail(errUnknownRoute)
 	}
 	c.route = path
-	if c.req.RequestContext.HTTP.Method != rt.method {
+	if !allows(rt.method, c.req.RequestContext.HTTP.Method) {
 		resp := c.fail(errMethodNotAllowed)
 		resp.Headers["Allow"] = rt.method
 		return resp
