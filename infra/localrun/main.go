@@ -60,7 +60,7 @@ func main() {
 ordersync is running locally (template.yaml: %s, %s, %s)
 
   webhook API       %s/webhooks/{source}/{connection}
-  merchant API      %s/connections/{connection}/errors, /orders/{id}, /resync, /reports
+  merchant API      %s/connections/{connection}/errors, /orders/{id}, /resync, /reports, /pause, /resume, /credentials/{side}
   sandbox market    %s   (Back Market API; faults: POST /_sandbox/faults, calls: GET /_sandbox/calls)
   mail UI           %s   (every email the sync sends)
   DynamoDB Local    %s
@@ -70,6 +70,7 @@ ordersync is running locally (template.yaml: %s, %s, %s)
   demo connection   %q  (Shopify store -> sandbox marketplace)
   webhook secret    %s  (in %s)
   API key           %s
+  provisioning key  %s  (POST /connections creates a connection)
 
 Send a signed Shopify orders/fulfilled webhook for sandbox order 9001:
 
@@ -82,7 +83,7 @@ The demo connection's last errors of the past week, with what to do about each:
 `, sys.Stack.Ref("Table"), sys.Stack.Attr("SyncQueue", "QueueName"), sys.Stack.Attr("SyncDLQ", "QueueName"),
 		sys.APIURL, sys.APIURL, sys.SandboxURL, sys.AWS.SES, sys.AWS.DynamoDB, sys.AWS.SQS, sys.APIURL,
 		localsystem.DemoConnection, sys.Secrets[localsystem.WebhookSecretRef], filepath.Join(*dir, "secrets.json"),
-		sys.Secrets[localsystem.DemoAPIKeyRef],
+		sys.Secrets[localsystem.DemoAPIKeyRef], sys.Secrets[localsystem.ProvisioningKeyRef],
 		sys.CurlShopify("orders/fulfilled", curlFile, curlBody), sys.CurlErrors())
 
 	if *demo {

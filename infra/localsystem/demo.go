@@ -25,7 +25,15 @@ const (
 	SandboxTokenRef  = "demo-sandbox-token"
 	DemoAPIKeyRef    = "demo-api-key" // the demo connection's merchant API key
 	DemoMerchantMail = "merchant@demo.test"
+	// ProvisioningKeyRef names the key of POST /connections (template.yaml's
+	// ProvisioningKeyRef default).
+	ProvisioningKeyRef = "provisioning-key"
 )
+
+// WooCommerceKeysRef names a local secret holding a WooCommerce REST key
+// pair as "consumer_key:consumer_secret" (the shape the connectors read),
+// for connections to a fake WooCommerce store.
+const WooCommerceKeysRef = "demo-woocommerce-keys"
 
 // SeedDemo creates the demo connection. It is idempotent.
 func (s *System) SeedDemo(ctx context.Context) error {

@@ -146,7 +146,10 @@ func (s *System) start(ctx context.Context, o Options) error {
 // main does, from the environment the template gives it, by logical id.
 func (s *System) functions(secretsFile string) map[string]localstack.NewHandler {
 	options := func(f localstack.Function) app.Options {
-		return app.Options{Getenv: envOf(f.Env, map[string]string{"SECRETS_FILE": secretsFile}), Log: s.log.With("function", f.LogicalID),
+		// Local secrets are read from the file on every call (no cache):
+		// a new credential is checked at once.
+		extra := map[string]string{"SECRETS_FILE": secretsFile, "RECHECK_AFTER_SECONDS": "0"}
+		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID),
 			DynamoDB: []func(*dynamodb.Options){localaws.DynamoDBLocalFix}}
 	}
 	return map[string]localstack.NewHandler{
@@ -243,6 +246,10 @@ func loadOrCreateSecrets(path string) (map[string]string, error) {
 		WebhookSecretRef: func() string { return "shpss_" + randomHex(16) },
 		SandboxTokenRef:  func() string { return randomHex(20) },
 		DemoAPIKeyRef:    func() string { return randomHex(32) },
+		// The merchant API's connection routes.
+		ProvisioningKeyRef: func() string { return "osp_" + randomHex(24) },
+		// WooCommerce's key pair: one secret, split at the colon.
+		WooCommerceKeysRef: func() string { return "ck_" + randomHex(20) + ":cs_" + randomHex(20) },
 	} {
 		if m[ref] == "" {
 			m[ref], added = gen(), true

@@ -76,6 +76,11 @@ type deps struct {
 	secrets interface {
 		Secret(ctx context.Context, name string) (string, error)
 	}
+	// writer stores the secrets the merchant API makes: the same SSM
+	// parameters, or the same local file, secrets reads.
+	writer interface {
+		PutParameter(ctx context.Context, name, value string) error
+	}
 }
 
 func build(ctx context.Context, o Options) (*deps, error) {
@@ -101,13 +106,16 @@ func build(ctx context.Context, o Options) (*deps, error) {
 	d := &deps{env: e, log: log, cfg: cfg}
 	d.store = dynamostore.New(dynamodb.NewFromConfig(cfg, o.DynamoDB...), e.required("TABLE_NAME"))
 	if file := o.Getenv("SECRETS_FILE"); file != "" {
-		s, err := secrets.LoadFile(file)
-		if err != nil {
+		// Read on every call: a secret the merchant API writes is seen by
+		// every local function at once.
+		if _, err := secrets.LoadFile(file); err != nil {
 			return nil, err
 		}
-		d.secrets = s
+		f := secrets.NewFile(file)
+		d.secrets, d.writer = f, f
 	} else {
-		d.secrets = secrets.NewParameters(ssm.NewFromConfig(cfg), e.required("SECRETS_PREFIX"))
+		p := secrets.NewParameters(ssm.NewFromConfig(cfg), e.required("SECRETS_PREFIX"))
+		d.secrets, d.writer = p, p
 	}
 	return d, e.err
 }

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -56,7 +58,29 @@ func NewAPI(ctx context.Context, o Options) (func(context.Context, events.APIGat
 		return nil, d.env.err
 	}
 	h := merchantapi.New(merchantapi.Config{}, d.store, d.secrets, q, d.log)
+	// The connection routes.
+	conns := merchantapi.Connections{Secrets: d.writer, ProvisioningKeyRef: d.env.get("PROVISIONING_KEY_REF"),
+		RecheckAfter: time.Duration(d.env.int("RECHECK_AFTER_SECONDS", 0)) * time.Second}
+	if url := d.env.get("REFRESH_QUEUE_URL"); url != "" {
+		conns.Refresh = refreshSoon{sqsqueue.New(newSQS(d.cfg), url)}
+	}
+	if d.env.err != nil {
+		return nil, d.env.err
+	}
+	h.WithConnections(conns)
 	return h.Handle, nil
+}
+
+// refreshSoon queues one refresh job, delayed, on the refresh queue: the
+// merchant API's resume and new credentials.
+type refreshSoon struct{ q *sqsqueue.Queue }
+
+func (r refreshSoon) RefreshSoon(ctx context.Context, job refresh.Job, after time.Duration) error {
+	b, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("app: refresh job %s: %w", job.Connection, err)
+	}
+	return r.q.Resend(ctx, string(b), after)
 }
 
 // NewSync builds the sync function's handler.

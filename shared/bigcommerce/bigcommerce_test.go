@@ -25,6 +25,8 @@ const (
 func TestConformance(t *testing.T) {
 	storefronttest.RunConformance(t, func(t *testing.T) *storefronttest.Harness {
 		srv := bigcommercetest.New(hash, token)
+		srv.AddProduct(bigcommercetest.CatalogProduct{Name: "Widget A", SKU: "SKU-A"})
+		srv.AddProduct(bigcommercetest.CatalogProduct{Name: "Widget", SKU: "WIDGET", Variants: []bigcommercetest.Variant{{SKU: "SKU-B"}, {SKU: "SKU-C"}}})
 		hs := httptest.NewServer(srv)
 		t.Cleanup(hs.Close)
 		c, err := bigcommerce.New(bigcommerce.Config{BaseURL: hs.URL, StoreHash: hash, AccessToken: token, PageSize: 2}, hs.Client())
@@ -53,7 +55,7 @@ func TestConformance(t *testing.T) {
 			},
 			SeedStatus: order.StatusAccepted, // 11 Awaiting Fulfillment
 			SKUs:       []string{"SKU-A", "SKU-B"},
-			Imports:    false,
+			Imports:    true,
 			OrderCount: func() int { return len(srv.Orders()) },
 			SetFault:   srv.SetFault,
 			Calls:      srv.Calls,

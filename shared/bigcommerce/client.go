@@ -1,18 +1,20 @@
 // Package bigcommerce is ordersync's connector to a merchant's BigCommerce
 // store through the REST API v2 orders resources: it fetches and lists
 // orders as events (BigCommerce webhooks carry only an order id, so every
-// webhook is followed by Order). Order import is not implemented yet
-// (CreateOrder returns platform_unsupported).
+// webhook is followed by Order), and imports marketplace orders
+// (CreateOrder, with products found by SKU in the v3 catalog).
 //
 // It never retries: every failure comes back as a *syncerr.Error whose
 // code tells the sync layer what to do (see sync.Storefront).
 package bigcommerce
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -45,13 +47,20 @@ type Config struct {
 	Connection string
 	// PageSize is limit for listing (default 50, at most 250).
 	PageSize int
+	// ExternalSource is the external_source of imported orders, by which
+	// CreateOrder knows its own; DefaultExternalSource when empty. An app
+	// listed on the App Marketplace must put its app id here.
+	ExternalSource string
+	// MarketplaceName is the connection's marketplace (e.g. "Back
+	// Market"), written on imported orders for the merchant.
+	MarketplaceName string
 }
 
 // Client talks to one BigCommerce store. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	base string
-	hc   *http.Client
+	cfg      Config
+	base, v3 string // the store's /v2 and /v3 roots
+	hc       *http.Client
 }
 
 var _ syncer.Storefront = (*Client)(nil)
@@ -78,26 +87,47 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{cfg: cfg, hc: hc, base: u.String() + "/stores/" + cfg.StoreHash + "/v2"}, nil
+	if cfg.ExternalSource == "" {
+		cfg.ExternalSource = DefaultExternalSource
+	}
+	root := u.String() + "/stores/" + cfg.StoreHash
+	return &Client{cfg: cfg, hc: hc, base: root + "/v2", v3: root + "/v3"}, nil
 }
 
 func fail(code syncerr.Code, ref string, kv ...string) *syncerr.Error {
 	return syncerr.E(code, append([]string{"marketplace", platformName, "order", ref}, kv...)...)
 }
 
-// get fetches path and decodes the JSON answer into out. It reports false
-// for 204 No Content, BigCommerce's answer for an empty collection.
+// get fetches path (under /v2) and decodes the JSON answer into out. It
+// reports false for 204 No Content, BigCommerce's answer for an empty
+// collection.
 func (c *Client) get(ctx context.Context, ref, path string, query url.Values, out any) (bool, error) {
-	u := c.base + path
+	return c.do(ctx, http.MethodGet, ref, c.base+path, query, nil, out)
+}
+
+// do sends one request to u, with in as its JSON body when not nil, and
+// decodes the JSON answer into out. It reports false for an empty answer.
+func (c *Client) do(ctx context.Context, method, ref, u string, query url.Values, in, out any) (bool, error) {
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rb io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return false, fail(syncerr.InvalidData, ref, "field", "request").Wrap(err)
+		}
+		rb = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rb)
 	if err != nil {
 		return false, fail(syncerr.InvalidData, ref, "field", "request").Wrap(err)
 	}
 	req.Header.Set("X-Auth-Token", c.cfg.AccessToken)
 	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	kv := []string{"marketplace", platformName, "order", ref}
 	resp, err := httpclient.Do(c.hc, req, kv...)
 	if err != nil {
@@ -114,7 +144,7 @@ func (c *Client) get(ctx context.Context, ref, path string, query url.Values, ou
 		return false, nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return false, fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("bigcommerce: decoding %s: %w", path, err))
+		return false, fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("bigcommerce: decoding %s: %w", req.URL.Path, err))
 	}
 	return true, nil
 }
@@ -140,6 +170,10 @@ func classify(resp *http.Response, body []byte, ref string) error {
 			e = e.After(d)
 		}
 		return e.Wrap(cause)
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		// A refused write or filter: v2 names the field in its message,
+		// v3 in its errors object.
+		return fail(syncerr.InvalidData, ref, "field", errorField(body)).Wrap(cause)
 	}
 	return httpclient.Classify(resp, body, time.Now(), "marketplace", platformName, "order", ref)
 }
@@ -150,6 +184,9 @@ type bcOrder struct {
 	DateModified string `json:"date_modified"`
 	StatusID     int    `json:"status_id"`
 	Status       string `json:"status"`
+	// ExternalSource and ExternalOrderID mark an order ordersync imported.
+	ExternalSource  *string `json:"external_source"`
+	ExternalOrderID *string `json:"external_order_id"`
 }
 
 type bcProduct struct {
@@ -243,14 +280,6 @@ func (c *Client) OrdersUpdatedSince(ctx context.Context, since time.Time) ([]ord
 	return out, nil
 }
 
-// CreateOrder is not implemented for BigCommerce yet: the v2 orders list
-// cannot be filtered by an external id, so an idempotent import needs a
-// design of its own. It returns platform_unsupported without calling the
-// store.
-func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
-	return "", fail(syncerr.PlatformUnsupported, o.ID, "platform", "BigCommerce order import")
-}
-
 // complete fetches what the order resource only links to and maps it all
 // onto the internal event.
 func (c *Client) complete(ctx context.Context, o bcOrder) (order.Event, error) {
@@ -292,6 +321,10 @@ func (c *Client) event(o bcOrder, products []bcProduct, addresses []bcAddress, s
 		Order:         order.Ref{StoreOrderID: id, StoreOrderName: "#" + id},
 		Status:        status,
 		SourceStatus:  o.Status,
+	}
+	if mk, ok := c.imported(o); ok {
+		// A claim, as for the other stores: other apps write these fields too.
+		ev.Order.ClaimedMarketplaceOrderID = mk
 	}
 	skus := map[int64]string{}
 	for _, p := range products {

@@ -139,3 +139,66 @@ func FuzzListAnswer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCreateOrderAnswers serves any answer to one of CreateOrder's calls
+// (0: the search for an order already imported, 1: the variant by SKU, 2:
+// the product by SKU, 3: the create), the others answering as an empty
+// store with SKU-A a product: a failure is classified and shows no
+// credential; a success is a BigCommerce order id, and never follows a
+// refused create.
+func FuzzCreateOrderAnswers(f *testing.F) {
+	list := readSeed(f, "get_orders_response.json")
+	for which := range 4 {
+		f.Add(uint8(which), 200, list)
+		f.Add(uint8(which), 204, []byte{})
+		f.Add(uint8(which), 400, []byte(`[{"status":400,"message":"The field 'zip' is invalid."}]`))
+		f.Add(uint8(which), 422, []byte(`{"status":422,"title":"x","errors":{"sku":"bad"}}`))
+		f.Add(uint8(which), 429, []byte(`[{"status":429,"message":"Too Many Requests"}]`))
+	}
+	f.Add(uint8(0), 200, []byte(`[{"id":9,"external_source":"ordersync","external_order_id":"BM-77"}]`))
+	f.Add(uint8(0), 200, []byte(`[{"id":0,"external_source":"ordersync","external_order_id":"BM-77"}]`))
+	f.Add(uint8(1), 200, []byte(`{"data":[{"id":3,"product_id":5,"sku":"SKU-A"},{"id":4,"product_id":6,"sku":"SKU-A"}]}`))
+	f.Add(uint8(3), 201, []byte(`{"id":0}`))
+	srv := fuzzhttp.New(f)
+	c := fuzzClient(f, srv)
+	mo := order.MarketplaceOrder{ID: "BM-77", Lines: []order.MarketplaceLine{{ID: "1", SKU: "SKU-A", Quantity: 1}},
+		ShippingAddress: &order.Address{Name: "Jane Doe", Line1: "1 Rue de Rivoli", City: "Paris", PostalCode: "75001", Country: "FR"},
+		CreatedAt:       time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	f.Fuzz(func(t *testing.T, which uint8, status int, body []byte) {
+		which %= 4
+		srv.Answer(func(r *http.Request) fuzzhttp.Answer {
+			call := uint8(0)
+			switch {
+			case r.Method == http.MethodPost:
+				call = 3
+			case strings.HasSuffix(r.URL.Path, "/catalog/variants"):
+				call = 1
+			case strings.HasSuffix(r.URL.Path, "/catalog/products"):
+				call = 2
+			}
+			if call == which {
+				return fuzzhttp.Answer{Status: status, Body: body}
+			}
+			switch call {
+			case 1:
+				return fuzzhttp.Answer{Body: []byte(`{"data":[],"meta":{}}`)}
+			case 2:
+				return fuzzhttp.Answer{Body: []byte(`{"data":[{"id":5,"sku":"SKU-A"}],"meta":{}}`)}
+			case 3:
+				return fuzzhttp.Answer{Status: 201, Body: []byte(`{"id":800,"status_id":11}`)}
+			}
+			return fuzzhttp.Answer{Status: 204}
+		})
+		id, err := c.CreateOrder(context.Background(), mo)
+		if err != nil {
+			fuzzhttp.Classified(t, err, token)
+			return
+		}
+		if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
+			t.Fatalf("CreateOrder = %q, not a BigCommerce order id", id)
+		}
+		if s := fuzzhttp.Status(status); which == 3 && s >= 400 {
+			t.Fatalf("http %d to the create answered order %s", s, id)
+		}
+	})
+}

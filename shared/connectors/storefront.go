@@ -41,14 +41,16 @@ func Storefront(ctx context.Context, conn order.Connection, secrets Secrets, hc 
 			return nil, err
 		}
 		ck, cs, _ := strings.Cut(key, ":")
-		c, err := woocommerce.New(woocommerce.Config{SiteURL: ep.BaseURL, ConsumerKey: ck, ConsumerSecret: cs, Connection: conn.ID}, hc)
+		c, err := woocommerce.New(woocommerce.Config{SiteURL: ep.BaseURL, ConsumerKey: ck, ConsumerSecret: cs, Connection: conn.ID,
+			MarketplaceName: conn.Marketplace.Platform.DisplayName()}, hc)
 		return storeOrErr(c, err, conn, name)
 	case order.BigCommerce:
 		key, err := storeCredential(ctx, conn, secrets)
 		if err != nil {
 			return nil, err
 		}
-		c, err := bigcommerce.New(bigcommerce.Config{BaseURL: ep.BaseURL, StoreHash: ep.Account, AccessToken: key, Connection: conn.ID}, hc)
+		c, err := bigcommerce.New(bigcommerce.Config{BaseURL: ep.BaseURL, StoreHash: ep.Account, AccessToken: key, Connection: conn.ID,
+			MarketplaceName: conn.Marketplace.Platform.DisplayName()}, hc)
 		return storeOrErr(c, err, conn, name)
 	}
 	return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(ep.Platform)).

@@ -29,8 +29,7 @@ func unsettledPK(conn string) string            { return "UNSETTLED#" + conn }
 
 // PutConnection creates or replaces a connection.
 func (s *Store) PutConnection(ctx context.Context, c order.Connection) error {
-	it, err := item(c, connPK(c.ID), "CONN", map[string]types.AttributeValue{
-		"gsi1pk": str("CONNECTIONS"), "gsi1sk": str(c.ID), "type": str("connection")})
+	it, err := connItem(c)
 	if err != nil {
 		return err
 	}
@@ -82,15 +81,20 @@ func (s *Store) Connections(ctx context.Context) ([]order.Connection, error) {
 	return out, nil
 }
 
-// PauseConnection marks a connection paused for the error code.
+// PauseConnection marks a connection paused for the error code. PausedAt
+// is set on the first pause (store's clock) and kept by later ones.
 func (s *Store) PauseConnection(ctx context.Context, id, code string) error {
-	return s.setPaused(ctx, "pause", id, "SET paused = :p, paused_code = :c", map[string]types.AttributeValue{
-		":p": &types.AttributeValueMemberBOOL{Value: true}, ":c": str(code)})
+	at, err := attributevalue.Marshal(s.now().UTC())
+	if err != nil {
+		return fmt.Errorf("dynamostore: pause connection %q: %w", id, err)
+	}
+	return s.setPaused(ctx, "pause", id, "SET paused = :p, paused_code = :c, paused_at = if_not_exists(paused_at, :t)", map[string]types.AttributeValue{
+		":p": &types.AttributeValueMemberBOOL{Value: true}, ":c": str(code), ":t": at})
 }
 
 // ResumeConnection ends a connection's pause.
 func (s *Store) ResumeConnection(ctx context.Context, id string) error {
-	return s.setPaused(ctx, "resume", id, "SET paused = :p REMOVE paused_code", map[string]types.AttributeValue{
+	return s.setPaused(ctx, "resume", id, "SET paused = :p REMOVE paused_code, paused_at", map[string]types.AttributeValue{
 		":p": &types.AttributeValueMemberBOOL{Value: false}})
 }
 
@@ -108,6 +112,64 @@ func (s *Store) setPaused(ctx context.Context, verb, id, update string, values m
 		return fmt.Errorf("dynamostore: %s connection %q: %w", verb, id, err)
 	}
 	return nil
+}
+
+// CreateConnection stores a new connection: an error wrapping
+// order.ErrConflict, and nothing written, if one with its id exists.
+func (s *Store) CreateConnection(ctx context.Context, c order.Connection) error {
+	it, err := connItem(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		return fmt.Errorf("dynamostore: create connection %q: %w", c.ID, order.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamostore: create connection %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// SaveConnection replaces a stored connection with c if its pause (paused,
+// paused_code) is still c's: an error wrapping order.ErrNotFound if there
+// is none, order.ErrConflict if a pause or resume came in since c was read
+// (nothing is written; read it again).
+func (s *Store) SaveConnection(ctx context.Context, c order.Connection) error {
+	it, err := connItem(c)
+	if err != nil {
+		return err
+	}
+	cond := "attribute_exists(pk) AND (attribute_not_exists(paused) OR paused = :f)"
+	values := map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}}
+	if c.Paused {
+		cond = "attribute_exists(pk) AND paused = :t AND paused_code = :c"
+		values = map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":c": str(c.PausedCode)}
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it,
+		ConditionExpression: aws.String(cond), ExpressionAttributeValues: values})
+	if isConditionFailed(err) {
+		if _, gerr := s.Connection(ctx, c.ID); gerr != nil {
+			return fmt.Errorf("dynamostore: save connection %q: %w", c.ID, gerr)
+		}
+		return fmt.Errorf("dynamostore: save connection %q: paused or resumed meanwhile: %w", c.ID, order.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamostore: save connection %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// connItem is c as its item. A zero paused_at is left out, not stored as
+// the year 1: PauseConnection sets it only where it is absent.
+func connItem(c order.Connection) (map[string]types.AttributeValue, error) {
+	it, err := item(c, connPK(c.ID), "CONN", map[string]types.AttributeValue{
+		"gsi1pk": str("CONNECTIONS"), "gsi1sk": str(c.ID), "type": str("connection")})
+	if err == nil && c.PausedAt.IsZero() {
+		delete(it, "paused_at")
+	}
+	return it, err
 }
 
 type link struct {

@@ -396,7 +396,9 @@ func DedupKey(e order.Event) string {
 // resolveSecrets returns the connection's webhook secrets that exist,
 // logging the refs a rotation left behind.
 func (h *Handler) resolveSecrets(ctx context.Context, conn order.Connection) ([]string, error) {
-	return httpapi.ResolveSecrets(ctx, h.secrets, conn.WebhookSecretRefs, func(ref string) {
+	// A secret a rotation replaced signs only until its grace period ends.
+	refs := webhook.ActiveSecretRefs(conn, h.cfg.Now())
+	return httpapi.ResolveSecrets(ctx, h.secrets, refs, func(ref string) {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook secret ref not found",
 			slog.String("connection", conn.ID), slog.String("secret_ref", ref))
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
@@ -71,13 +72,19 @@ func (s *Store) Connections(_ context.Context) ([]order.Connection, error) {
 // PauseConnection marks a connection paused for the error code; an error
 // wrapping order.ErrNotFound (and nothing created) if there is none.
 func (s *Store) PauseConnection(_ context.Context, id, code string) error {
-	return s.setPaused("pause", id, func(c *order.Connection) { c.Paused, c.PausedCode = true, code })
+	now := s.now().UTC()
+	return s.setPaused("pause", id, func(c *order.Connection) {
+		c.Paused, c.PausedCode = true, code
+		if c.PausedAt.IsZero() {
+			c.PausedAt = now
+		}
+	})
 }
 
 // ResumeConnection ends a connection's pause; an error wrapping
 // order.ErrNotFound if there is no such connection.
 func (s *Store) ResumeConnection(_ context.Context, id string) error {
-	return s.setPaused("resume", id, func(c *order.Connection) { c.Paused, c.PausedCode = false, "" })
+	return s.setPaused("resume", id, func(c *order.Connection) { c.Paused, c.PausedCode, c.PausedAt = false, "", time.Time{} })
 }
 
 func (s *Store) setPaused(verb, id string, set func(*order.Connection)) error {
@@ -98,6 +105,53 @@ func (s *Store) setPaused(verb, id string, set func(*order.Connection)) error {
 	b, err := encode("connection "+id, c)
 	if err != nil {
 		return err
+	}
+	s.t.conns[pk] = b
+	return nil
+}
+
+// CreateConnection stores a new connection: an error wrapping
+// order.ErrConflict, and nothing written, if one with its id exists.
+func (s *Store) CreateConnection(_ context.Context, c order.Connection) error {
+	pk := connPK(c.ID)
+	if err := checkKey(pk, "CONN"); err != nil {
+		return err
+	}
+	b, err := encode("connection "+c.ID, c)
+	if err != nil {
+		return err
+	}
+	defer s.lock()()
+	if _, ok := s.t.conns[pk]; ok {
+		return fmt.Errorf("memstore: create connection %q: %w", c.ID, order.ErrConflict)
+	}
+	s.t.conns[pk] = b
+	return nil
+}
+
+// SaveConnection replaces a stored connection with c if its pause is still
+// c's: an error wrapping order.ErrNotFound if there is none,
+// order.ErrConflict if it was paused or resumed since c was read.
+func (s *Store) SaveConnection(_ context.Context, c order.Connection) error {
+	pk := connPK(c.ID)
+	if err := checkKey(pk, "CONN"); err != nil {
+		return err
+	}
+	b, err := encode("connection "+c.ID, c)
+	if err != nil {
+		return err
+	}
+	defer s.lock()()
+	old, ok := s.t.conns[pk]
+	if !ok {
+		return fmt.Errorf("memstore: save connection %q: %w", c.ID, order.ErrNotFound)
+	}
+	var cur order.Connection
+	if err := decode("connection "+c.ID, old, &cur); err != nil {
+		return err
+	}
+	if cur.Paused != c.Paused || (c.Paused && cur.PausedCode != c.PausedCode) {
+		return fmt.Errorf("memstore: save connection %q: paused or resumed meanwhile: %w", c.ID, order.ErrConflict)
 	}
 	s.t.conns[pk] = b
 	return nil

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -198,15 +197,4 @@ func parseAlias(body []byte) (string, *httpapi.Problem) {
 		return "", &errInvalidMarketSKU
 	}
 	return *in.MarketplaceSKU, nil
-}
-
-// allows reports whether a route's methods ("GET", or "PUT, DELETE", as an
-// Allow header lists them) include method.
-func allows(methods, method string) bool {
-	for m := range strings.SplitSeq(methods, ",") {
-		if strings.TrimSpace(m) == method {
-			return true
-		}
-	}
-	return false
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/httpapi/httpapitest"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 // problemVars reads the names of the package-level variables that the
@@ -54,6 +55,9 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
+		// The connection routes.
+		"errMalformedConnBody": errMalformedConnBody, "errProvisioningOff": errProvisioningOff, "errConnectionExists": errConnectionExists,
+		"errConnectionChanged": errConnectionChanged, "errInvalidSide": errInvalidSide, "errCredentialMismatch": errCredentialMismatch,
 		// SKU aliases.
 		"errInvalidPathSKU": errInvalidPathSKU, "errInvalidMarketSKU": errInvalidMarketSKU, "errInvalidAfter": errInvalidAfter,
 		"errAliasLimitParam": errAliasLimitParam, "errMalformedAlias": errMalformedAlias, "errAliasConflict": errAliasConflict,
@@ -63,4 +67,14 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)
 	}
 	httpapitest.CheckWords(t, refusals)
+	// The connection routes' refusals built per field.
+	built := map[string]httpapi.Problem{}
+	for _, kase := range []string{"text", "email", "url", "new_id", "missing"} {
+		built["field "+kase] = *fieldProblem(kase, "f", maxArg(1))
+	}
+	built["unsupported"] = *unsupported("store.platform")
+	for _, p := range []order.Platform{order.Shopify, order.Standard} {
+		built["credential "+string(p)] = *badCredential("credential", p)
+	}
+	httpapitest.CheckWords(t, built)
 }

@@ -37,3 +37,13 @@ func (f failingStore) Reports(context.Context, string, int) ([]refresh.Report, e
 func (f failingStore) FindOrder(context.Context, string, string) (string, error) { return "", f.err }
 
 func (f failingStore) LinkOrder(context.Context, string, string, string) error { return f.err }
+
+// The connection routes' writes.
+
+func (f failingStore) CreateConnection(context.Context, order.Connection) error { return f.err }
+
+func (f failingStore) SaveConnection(context.Context, order.Connection) error { return f.err }
+
+func (f failingStore) PauseConnection(context.Context, string, string) error { return f.err }
+
+func (f failingStore) ResumeConnection(context.Context, string) error { return f.err }

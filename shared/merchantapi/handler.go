@@ -72,6 +72,8 @@ type Handler struct {
 	secrets Secrets
 	queue   Queue
 	log     *slog.Logger
+	// conns configures the connection routes (connections.go).
+	conns Connections
 }
 
 // New builds a Handler. A nil log discards.
@@ -100,6 +102,13 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+	// The connection routes (connections.go).
+	RouteConnections:      {http.MethodPost, (*Handler).createConnection},
+	RouteConnection:       {http.MethodGet + ", " + http.MethodPatch, (*Handler).connection},
+	RouteConnectionPause:  {http.MethodPost, (*Handler).pauseConnection},
+	RouteConnectionResume: {http.MethodPost, (*Handler).resumeConnection},
+	RouteWebhookSecret:    {http.MethodPost, (*Handler).rotateWebhookSecret},
+	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
 
 	// SKU aliases (aliases.go). One path, two methods: see allows.
 	RouteAliases: {http.MethodGet, (*Handler).listAliases},
@@ -109,7 +118,10 @@ var routes = map[string]route{
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	routes := []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports}
+	routes := []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports,
+		// The connection routes.
+		RouteConnections, RouteConnection, RouteConnectionPause, RouteConnectionResume, RouteWebhookSecret, RouteCredentials,
+	}
 	// SKU aliases.
 	routes = append(routes, RouteAliases, RouteAlias)
 	return routes
@@ -157,6 +169,10 @@ func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPRes
 		resp := c.fail(errUnauthenticated)
 		resp.Headers["WWW-Authenticate"] = `Bearer realm="ordersync"`
 		return resp
+	}
+	if path == RouteConnections {
+		// No connection yet: the provisioning key opens it.
+		return h.provisioned(ctx, c, token, rt)
 	}
 	if c.connID == "" {
 		return c.fail(errUnknownConnection)

@@ -16,8 +16,9 @@ import (
 	"github.com/ordersync/ordersync/shared/refresh"
 )
 
-// Store is the state the API reads. It writes only the links a merchant
-// makes between a store order and a marketplace order.
+// Store is the state the API reads. It writes the links a merchant makes
+// between a store order and a marketplace order, and the connection
+// routes' connections.
 type Store interface {
 	// Connection returns the connection with id; an error wrapping
 	// order.ErrNotFound when there is none. Any other error is taken as
@@ -58,6 +59,37 @@ type Store interface {
 	// Unsettled lists the connection's orders whose last sync did not end
 	// synced, oldest sync first, at most limit (the refresh's index).
 	Unsettled(ctx context.Context, connection string, limit int) ([]order.State, error)
+
+	// The connection routes' writes.
+
+	// CreateConnection stores a new connection; an error wrapping
+	// order.ErrConflict (nothing written) if its id is taken.
+	CreateConnection(ctx context.Context, c order.Connection) error
+	// SaveConnection replaces a connection; an error wrapping
+	// order.ErrConflict (nothing written) if it was paused or resumed
+	// since c was read, order.ErrNotFound if it is gone.
+	SaveConnection(ctx context.Context, c order.Connection) error
+	// PauseConnection and ResumeConnection set and end a pause
+	// (order.PausedByMerchant for the merchant's own).
+	PauseConnection(ctx context.Context, id, code string) error
+	ResumeConnection(ctx context.Context, id string) error
+}
+
+// SecretWriter stores the secrets the connection routes make
+// (secrets.Parameters on AWS, secrets.File locally).
+type SecretWriter interface {
+	// PutParameter stores value as the secret called name, replacing any
+	// value it had. It is idempotent; its error never holds the value.
+	PutParameter(ctx context.Context, name, value string) error
+}
+
+// Refreshes asks the refresh to run one connection now, as the hourly
+// schedule does: a paused connection whose credentials are taken again is
+// resumed, and the orders its pause held are re-synced.
+type Refreshes interface {
+	// RefreshSoon queues job to run after delay. A nil error means the
+	// job is queued durably.
+	RefreshSoon(ctx context.Context, job refresh.Job, after time.Duration) error
 }
 
 // Secrets resolves the names in order.Connection.APIKeyRefs.

@@ -173,7 +173,23 @@ type Connection struct {
 	// says which (auth_expired or store_disconnected).
 	Paused     bool   `json:"paused,omitempty"`
 	PausedCode string `json:"paused_code,omitempty"`
+
+	// Fields of the merchant's self-service (shared/merchantapi's
+	// connection routes).
+
+	// PausedAt is when the connection was paused; zero when it is not, or
+	// when it was paused before stores recorded it.
+	PausedAt time.Time `json:"paused_at,omitzero"`
+	// WebhookSecretExpiry says until when a ref of WebhookSecretRefs still
+	// signs webhooks: a secret replaced by a rotation stays valid for a
+	// grace period. A ref absent from it never expires, so items written
+	// before it existed read as before.
+	WebhookSecretExpiry map[string]time.Time `json:"webhook_secret_expiry,omitempty"`
 }
+
+// PausedByMerchant is the PausedCode of a connection the merchant paused
+// (the merchant API's pause route). Only the merchant resumes it.
+const PausedByMerchant = "merchant"
 
 // Endpoint says how to reach one side of a connection. CredentialRef names a
 // secret; the secret itself never sits in an item, a message or a log.

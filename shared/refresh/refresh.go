@@ -727,6 +727,8 @@ func pausedCode(c order.Connection) string {
 func (r *Refresher) probe(ctx context.Context, c order.Connection, at time.Time) (bool, error) {
 	var err error
 	switch pausedCode(c) {
+	case order.PausedByMerchant:
+		return false, nil // only the merchant resumes it
 	case string(syncerr.StoreDisconnected):
 		if r.stores == nil {
 			return false, nil

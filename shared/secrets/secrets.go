@@ -109,3 +109,88 @@ func (p *Parameters) Secret(ctx context.Context, name string) (string, error) {
 	p.mu.Unlock()
 	return v, nil
 }
+
+// WriterAPI is the part of the SSM client Parameters' writes use.
+type WriterAPI interface {
+	PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+}
+
+// PutParameter stores value as the SecureString prefix+name, replacing any
+// value it had (Overwrite), and caches it: this function reads the new
+// value at once, others within their TTL. It is idempotent. The api given
+// to NewParameters must also be a WriterAPI (the SSM client is). The value
+// never enters an error.
+func (p *Parameters) PutParameter(ctx context.Context, name, value string) error {
+	w, ok := p.api.(WriterAPI)
+	if !ok {
+		return fmt.Errorf("secrets: %q: the SSM client given cannot write", name)
+	}
+	if _, err := w.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(p.prefix + name), Value: aws.String(value),
+		Type: types.ParameterTypeSecureString, Overwrite: aws.Bool(true)}); err != nil {
+		return fmt.Errorf("secrets: put %q: %w", name, err) // the SDK's error names the parameter, never its value
+	}
+	p.mu.Lock()
+	p.cache[name] = cached{value: value, at: p.now()}
+	p.mu.Unlock()
+	return nil
+}
+
+// File is a writable JSON file of name → value, for running locally (make
+// run, the end-to-end tests): every function of the local system shares
+// it, so a secret one writes is read by the others at once. It is safe for
+// concurrent use within a process; writes replace the file atomically.
+type File struct {
+	path string
+	mu   sync.Mutex
+}
+
+// NewFile returns the secrets of the file at path, which need not exist
+// yet (it then holds none).
+func NewFile(path string) *File { return &File{path: path} }
+
+func (f *File) read() (Static, error) {
+	s, err := LoadFile(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Static{}, nil
+	}
+	return s, err
+}
+
+// Secret returns the named secret, or a wrapped order.ErrNotFound. It
+// reads the file on every call.
+func (f *File) Secret(ctx context.Context, name string) (string, error) {
+	f.mu.Lock()
+	s, err := f.read()
+	f.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	return s.Secret(ctx, name)
+}
+
+// PutParameter sets the named secret, as Parameters.PutParameter does in
+// SSM.
+func (f *File) PutParameter(_ context.Context, name, value string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.read()
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		s = Static{}
+	}
+	s[name] = value
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	tmp := f.path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("secrets: write %s: %w", f.path, err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		return fmt.Errorf("secrets: write %s: %w", f.path, err)
+	}
+	return nil
+}

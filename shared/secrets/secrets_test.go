@@ -29,6 +29,9 @@ type fakeSSM struct {
 	params map[string]string
 	calls  int
 	down   bool
+	// PutParameter's record.
+	types   map[string]string
+	version int
 }
 
 func (f *fakeSSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +42,10 @@ func (f *fakeSSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.down {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte(`{"__type":"InternalServerError","message":"Internal failure"}`))
+		return
+	}
+	if r.Header.Get("X-Amz-Target") == "AmazonSSM.PutParameter" {
+		f.put(w, r)
 		return
 	}
 	if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameter" {
@@ -62,6 +69,30 @@ func (f *fakeSSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{
 		"Name": in.Name, "Type": "SecureString", "Value": v, "Version": 1}})
+}
+
+// put answers PutParameter as SSM does: a name that exists is replaced
+// only with Overwrite (ParameterAlreadyExists otherwise), and the answer
+// carries the new version, never the value. f.types records each
+// parameter's type.
+func (f *fakeSSM) put(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name, Value, Type string
+		Overwrite         bool
+	}
+	_ = json.NewDecoder(r.Body).Decode(&in)
+	if _, ok := f.params[in.Name]; ok && !in.Overwrite {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"ParameterAlreadyExists","message":"The parameter already exists."}`))
+		return
+	}
+	f.params[in.Name] = in.Value
+	if f.types == nil {
+		f.types = map[string]string{}
+	}
+	f.types[in.Name] = in.Type
+	f.version++
+	_ = json.NewEncoder(w).Encode(map[string]any{"Version": f.version, "Tier": "Standard"})
 }
 
 func (f *fakeSSM) set(name, v string) { f.mu.Lock(); f.params[name] = v; f.mu.Unlock() }
@@ -141,5 +172,84 @@ func TestLoadFile(t *testing.T) {
 	}
 	if _, err := secrets.LoadFile(filepath.Join(dir, "none.json")); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+func TestParametersPutParameter(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		existing bool
+	}{
+		{"new parameter", false},
+		{"overwrites the expired credential", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSSM{params: map[string]string{}}
+			if tc.existing {
+				f.params["/ordersync/connections/acme/marketplace"] = "expired"
+			}
+			p := newParameters(t, f)
+			p.Now = func() time.Time { return now }
+			if tc.existing {
+				if _, err := p.Secret(ctx, "connections/acme/marketplace"); err != nil {
+					t.Fatal(err) // cached now
+				}
+			}
+			if err := p.PutParameter(ctx, "connections/acme/marketplace", "n3w-token"); err != nil {
+				t.Fatalf("PutParameter: %v", err)
+			}
+			f.mu.Lock()
+			got, typ := f.params["/ordersync/connections/acme/marketplace"], f.types["/ordersync/connections/acme/marketplace"]
+			f.mu.Unlock()
+			if got != "n3w-token" || typ != "SecureString" {
+				t.Errorf("SSM holds %q as %q, want %q as SecureString", got, typ, "n3w-token")
+			}
+			calls := f.count()
+			if v, err := p.Secret(ctx, "connections/acme/marketplace"); err != nil || v != "n3w-token" {
+				t.Errorf("Secret after PutParameter = %q, %v; want the new value within the TTL", v, err)
+			}
+			if f.count() != calls {
+				t.Errorf("Secret after PutParameter asked SSM: the written value is cached")
+			}
+		})
+	}
+	t.Run("SSM down", func(t *testing.T) {
+		f := &fakeSSM{params: map[string]string{}, down: true}
+		p := newParameters(t, f)
+		err := p.PutParameter(ctx, "connections/acme/store", "s3cr3t-value")
+		if err == nil || strings.Contains(err.Error(), "s3cr3t-value") {
+			t.Errorf("PutParameter = %v, want an error naming no value", err)
+		}
+	})
+}
+
+func TestFilePutParameter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "secrets.json")
+	f := secrets.NewFile(path)
+	if _, err := f.Secret(ctx, "a"); !errors.Is(err, order.ErrNotFound) {
+		t.Errorf("no file yet: %v, want order.ErrNotFound", err)
+	}
+	if err := f.PutParameter(ctx, "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.PutParameter(ctx, "b", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.PutParameter(ctx, "a", "3"); err != nil {
+		t.Fatal(err)
+	}
+	// Another function of the local system, with its own File.
+	other := secrets.NewFile(path)
+	for name, want := range map[string]string{"a": "3", "b": "2"} {
+		if got, err := other.Secret(ctx, name); err != nil || got != want {
+			t.Errorf("Secret(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("file mode = %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 }

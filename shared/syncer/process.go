@@ -232,6 +232,9 @@ func pausedError(conn order.Connection, ref order.Ref) error {
 	if conn.PausedCode == string(syncerr.StoreDisconnected) {
 		return syncerr.E(syncerr.StoreDisconnected, "store", conn.Store.Platform.DisplayName(), "order", orderName(ref))
 	}
+	if conn.PausedCode == order.PausedByMerchant {
+		return syncerr.E(syncerr.ConnectionPaused, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(ref))
+	}
 	return syncerr.E(syncerr.AuthExpired, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(ref))
 }
 

@@ -80,6 +80,7 @@ var kinds = map[Code]Kind{
 	OrderNotEditable: Permanent, InventoryHeld: Permanent, RateLimited: Transient,
 	MarketplaceUnavailable: Transient, AuthExpired: Auth, StoreDisconnected: Auth,
 	PlatformUnsupported: Permanent, OrderNotFound: Permanent, InvalidData: Permanent, InternalError: Permanent,
+	ConnectionPaused: Auth,
 }
 
 func TestKinds(t *testing.T) {

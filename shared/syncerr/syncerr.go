@@ -41,6 +41,9 @@ const (
 	// InternalError: ordersync itself failed (a bug, its own storage down)
 	// on an order's last try. The merchant has nothing to fix.
 	InternalError Code = "internal_error"
+	// ConnectionPaused: the merchant paused the connection (the merchant
+	// API's pause route); its orders wait until the merchant resumes it.
+	ConnectionPaused Code = "connection_paused"
 )
 
 // Kind says what the sync does with a failure.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 // DefaultTolerance is how far a signed timestamp may be from now, either
@@ -184,4 +186,20 @@ func decodeMAC(s string, buf *[macBufLen]byte) ([]byte, bool) {
 		return buf[:sha256.Size], false
 	}
 	return buf[:n], true
+}
+
+// ActiveSecretRefs returns the refs of c.WebhookSecretRefs that may still
+// sign its webhooks at now, in order: a ref with an expiry in
+// c.WebhookSecretExpiry (a secret a rotation replaced) is left out from
+// that instant on; a ref with none never expires. Verifiers check
+// signatures only against the secrets these name.
+func ActiveSecretRefs(c order.Connection, now time.Time) []string {
+	out := make([]string, 0, len(c.WebhookSecretRefs))
+	for _, ref := range c.WebhookSecretRefs {
+		if until, ok := c.WebhookSecretExpiry[ref]; ok && !now.Before(until) {
+			continue
+		}
+		out = append(out, ref)
+	}
+	return out
 }

@@ -1,17 +1,19 @@
 // Package woocommerce is ordersync's connector to a merchant's WooCommerce
 // store through the REST API v3 (/wp-json/wc/v3): it fetches and lists
-// orders as events. Order import is not implemented yet (CreateOrder
-// returns platform_unsupported).
+// orders as events, and imports marketplace orders (CreateOrder, which
+// finds an order it made before by its ImportedOrderMetaKey meta).
 //
 // It never retries: every failure comes back as a *syncerr.Error whose
 // code tells the sync layer what to do (see sync.Storefront).
 package woocommerce
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -33,9 +35,11 @@ const DefaultAPIPath = "/wp-json/wc/v3"
 // in third-party code only, hence Config.TrackingMetaKey).
 const DefaultTrackingMetaKey = "_wc_shipment_tracking_items"
 
-// MarketplaceOrderMetaKey is the order meta key holding the marketplace
-// order id of an order ordersync imported: an order read from the API or
-// a webhook that carries it names its marketplace order directly.
+// MarketplaceOrderMetaKey is a visible order meta key naming a store
+// order's marketplace order, as a merchant or another integration may set
+// it: an order read from the API or a webhook that carries it (or
+// ImportedOrderMetaKey, which ordersync's imports write) names its
+// marketplace order as a claim, which the sync verifies.
 const MarketplaceOrderMetaKey = "ordersync_marketplace_order_id"
 
 const platformName = "WooCommerce"
@@ -58,6 +62,11 @@ type Config struct {
 	// TrackingMetaKey is where parcels' tracking is read from;
 	// DefaultTrackingMetaKey when empty.
 	TrackingMetaKey string
+	// MarketplaceName is the connection's marketplace (e.g. "Back Market"),
+	// written on imported orders for the merchant; none when empty.
+	MarketplaceName string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Client talks to one WooCommerce store. It is safe for concurrent use.
@@ -102,34 +111,56 @@ func fail(code syncerr.Code, ref string, kv ...string) *syncerr.Error {
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Data    struct {
+		// Params names each invalid parameter (rest_invalid_param,
+		// rest_missing_callback_param), with a message as its value.
+		Params map[string]any `json:"params"`
+	} `json:"data"`
 }
 
 // get fetches path (with query) and decodes the JSON answer into out; it
 // returns the response headers for paging.
 func (c *Client) get(ctx context.Context, ref, path string, query url.Values, out any) (http.Header, error) {
+	return c.do(ctx, http.MethodGet, ref, path, query, nil, out)
+}
+
+// do sends one request, with in as its JSON body when not nil, and
+// decodes the JSON answer into out; it returns the response headers.
+func (c *Client) do(ctx context.Context, method, ref, path string, query url.Values, in, out any) (http.Header, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fail(syncerr.InvalidData, ref, "field", "request").Wrap(err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return nil, fail(syncerr.InvalidData, ref, "field", "request").Wrap(err)
 	}
 	req.SetBasicAuth(c.cfg.ConsumerKey, c.cfg.ConsumerSecret)
 	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	kv := []string{"marketplace", platformName, "order", ref}
 	resp, err := httpclient.Do(c.hc, req, kv...)
 	if err != nil {
 		return nil, err
 	}
-	body, err := httpclient.ReadBody(resp, kv...)
+	b, err := httpclient.ReadBody(resp, kv...)
 	if err != nil {
 		return nil, err
 	}
-	if err := classify(resp, body, ref); err != nil {
+	if err := classify(resp, b, ref); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(b, out); err != nil {
 		return nil, fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("woocommerce: decoding %s: %w", path, err))
 	}
 	return resp.Header, nil
@@ -153,6 +184,9 @@ func classify(resp *http.Response, body []byte, ref string) error {
 		return fail(syncerr.StoreDisconnected, ref).Wrap(cause)
 	case resp.StatusCode == http.StatusNotFound:
 		return fail(syncerr.OrderNotFound, ref).Wrap(cause)
+	case resp.StatusCode == http.StatusBadRequest:
+		// A refused write: WordPress names the parameters it refused.
+		return fail(syncerr.InvalidData, ref, "field", e.field()).Wrap(cause)
 	}
 	return httpclient.Classify(resp, body, time.Now(), "marketplace", platformName, "order", ref)
 }
@@ -176,8 +210,9 @@ type wcOrder struct {
 		Country   string `json:"country"`
 		Phone     string `json:"phone"`
 	} `json:"shipping"`
-	MetaData  []wcMeta `json:"meta_data"`
-	LineItems []struct {
+	CreatedVia string   `json:"created_via"`
+	MetaData   []wcMeta `json:"meta_data"`
+	LineItems  []struct {
 		ID       int64  `json:"id"`
 		Name     string `json:"name"`
 		SKU      string `json:"sku"`
@@ -261,14 +296,6 @@ func (c *Client) OrdersUpdatedSince(ctx context.Context, since time.Time) ([]ord
 	return out, nil
 }
 
-// CreateOrder is not implemented for WooCommerce yet: WooCommerce's order
-// search cannot find an order by a meta value, so an idempotent import
-// needs a design of its own. It returns platform_unsupported without
-// calling the store.
-func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
-	return "", fail(syncerr.PlatformUnsupported, o.ID, "platform", "WooCommerce order import")
-}
-
 // gmt reads WooCommerce's *_gmt dates (no zone, UTC).
 func gmt(s *string) (time.Time, bool) {
 	if s == nil || *s == "" {
@@ -317,7 +344,7 @@ func (c *Client) event(o wcOrder) (order.Event, error) {
 	}
 	for _, m := range o.MetaData {
 		switch m.Key {
-		case MarketplaceOrderMetaKey:
+		case MarketplaceOrderMetaKey, ImportedOrderMetaKey:
 			var v string
 			if json.Unmarshal(m.Value, &v) == nil {
 				ev.Order.ClaimedMarketplaceOrderID = v // a claim, as in webhooks

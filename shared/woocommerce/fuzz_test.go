@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,6 +122,62 @@ func FuzzListAnswer(f *testing.F) {
 		}
 		if !slices.IsSortedFunc(evs, func(a, b order.Event) int { return a.OccurredAt.Compare(b.OccurredAt) }) {
 			t.Fatal("events are not oldest first")
+		}
+	})
+}
+
+// FuzzCreateOrderAnswers serves any answer to one of CreateOrder's calls
+// (0: the search for an order already imported, 1: the product by SKU, 2:
+// the create), the others answering normally: a failure is classified and
+// shows no credential; a success is a WooCommerce order id, and never
+// follows a refused create.
+func FuzzCreateOrderAnswers(f *testing.F) {
+	seedAnswers(f, func(status int, body []byte) {
+		for which := range 3 {
+			f.Add(uint8(which), status, body)
+		}
+	})
+	f.Add(uint8(0), 200, []byte(`[{"id":9,"created_via":"rest-api","meta_data":[{"key":"_ordersync_marketplace_order_id","value":"BM-77"}]}]`))
+	f.Add(uint8(0), 200, []byte(`[{"id":0,"created_via":"rest-api","meta_data":[{"key":"_ordersync_marketplace_order_id","value":"BM-77"}]}]`))
+	f.Add(uint8(1), 200, []byte(`[{"id":5,"sku":"SKU-A"},{"id":6,"sku":"SKU-A"}]`))
+	f.Add(uint8(1), 200, []byte(`[{"id":5,"parent_id":4,"sku":"SKU-A","type":"variation"}]`))
+	f.Add(uint8(2), 400, []byte(`{"code":"rest_invalid_param","message":"Invalid parameter(s): line_items","data":{"status":400,"params":{"line_items":"x"}}}`))
+	srv := fuzzhttp.New(f)
+	c := fuzzClient(f, srv)
+	mo := order.MarketplaceOrder{ID: "BM-77", Lines: []order.MarketplaceLine{{ID: "1", SKU: "SKU-A", Quantity: 1}},
+		ShippingAddress: &order.Address{Name: "Jane Doe", Line1: "1 Rue de Rivoli", City: "Paris", PostalCode: "75001", Country: "FR"},
+		CreatedAt:       time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	f.Fuzz(func(t *testing.T, which uint8, status int, body []byte) {
+		which %= 3
+		srv.Answer(func(r *http.Request) fuzzhttp.Answer {
+			call := uint8(0)
+			switch {
+			case r.Method == http.MethodPost:
+				call = 2
+			case strings.HasSuffix(r.URL.Path, "/products"):
+				call = 1
+			}
+			if call == which {
+				return fuzzhttp.Answer{Status: status, Body: body}
+			}
+			switch call {
+			case 1:
+				return fuzzhttp.Answer{Body: []byte(`[{"id":5,"parent_id":0,"sku":"SKU-A","type":"simple"}]`)}
+			case 2:
+				return fuzzhttp.Answer{Status: 201, Body: []byte(`{"id":800,"status":"processing"}`)}
+			}
+			return fuzzhttp.Answer{Body: []byte(`[]`)}
+		})
+		id, err := c.CreateOrder(context.Background(), mo)
+		if err != nil {
+			fuzzhttp.Classified(t, err, key, secret)
+			return
+		}
+		if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 {
+			t.Fatalf("CreateOrder = %q, not a WooCommerce order id", id)
+		}
+		if s := fuzzhttp.Status(status); which == 2 && s >= 400 {
+			t.Fatalf("http %d to the create answered order %s", s, id)
 		}
 	})
 }

@@ -110,7 +110,7 @@ func ParseWebhook(topic, deliveryID string, body []byte) (order.Event, error) {
 		e.Status = s
 	}
 	for _, m := range o.MetaData {
-		if string(m.Key) != MarketplaceOrderMetaKey {
+		if k := string(m.Key); k != MarketplaceOrderMetaKey && k != ImportedOrderMetaKey {
 			continue
 		}
 		var v webhook.Text

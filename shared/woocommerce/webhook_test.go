@@ -79,6 +79,13 @@ func TestParseWebhookCases(t *testing.T) {
 					t.Errorf("got %q", e.Order.ClaimedMarketplaceOrderID)
 				}
 			}},
+		{name: "an order ordersync imported", topic: "order.updated",
+			body: `{"id":1,"status":"processing","date_modified_gmt":"2026-01-01T00:00:00","meta_data":[{"key":"_ordersync_marketplace_order_id","value":"BM-1"}]}`,
+			check: func(t *testing.T, e order.Event) {
+				if e.Order.ClaimedMarketplaceOrderID != "BM-1" {
+					t.Errorf("got %q, want BM-1", e.Order.ClaimedMarketplaceOrderID)
+				}
+			}},
 		{name: "local date when gmt is missing", topic: "order.created",
 			body: `{"id":1,"status":"processing","date_modified":"2026-01-01T00:00:00"}`},
 		{name: "deleted", topic: "order.deleted", body: `{"id":1}`, wantCode: webhook.CodeTopicUnsupported},

@@ -25,6 +25,9 @@ const (
 func TestConformance(t *testing.T) {
 	storefronttest.RunConformance(t, func(t *testing.T) *storefronttest.Harness {
 		srv := woocommercetest.New(key, secret)
+		srv.AddProduct(woocommercetest.Product{Name: "Widget A", SKU: "SKU-A"})
+		parent := srv.AddProduct(woocommercetest.Product{Name: "Widget"})
+		srv.AddProduct(woocommercetest.Product{Name: "Widget B", SKU: "SKU-B", ParentID: parent.ID})
 		hs := httptest.NewServer(srv)
 		t.Cleanup(hs.Close)
 		c, err := woocommerce.New(woocommerce.Config{SiteURL: hs.URL, ConsumerKey: key, ConsumerSecret: secret, PageSize: 2}, hs.Client())
@@ -57,7 +60,7 @@ func TestConformance(t *testing.T) {
 			},
 			SeedStatus: order.StatusAccepted, // processing
 			SKUs:       []string{"SKU-A", "SKU-B"},
-			Imports:    false,
+			Imports:    true,
 			OrderCount: func() int { return len(srv.Orders()) },
 			SetFault:   srv.SetFault,
 			Calls:      srv.Calls,

@@ -1,10 +1,15 @@
-// Package bigcommercetest is a fake BigCommerce REST API v2 (orders) for
-// tests: an http.Handler that keeps orders, their products, shipping
-// addresses and shipments in memory and answers the way BigCommerce does
-// (X-Auth-Token, 204 for an empty collection, JSON arrays of errors,
-// X-Rate-Limit-* headers). Creating a shipment enforces BigCommerce's
-// rules: an address of the order, known order products, no more than
-// remains to ship; and moves the order to Shipped or Partially Shipped.
+// Package bigcommercetest is a fake BigCommerce REST API v2 (orders) and
+// v3 catalogue (products and variants by SKU) for tests: an http.Handler
+// that keeps orders, their products, shipping addresses and shipments,
+// and a catalogue, in memory and answers the way BigCommerce does
+// (X-Auth-Token, 204 for an empty v2 collection, JSON arrays of v2 errors,
+// v3's data/meta envelope and error object, X-Rate-Limit-* headers).
+// Creating a shipment enforces BigCommerce's rules: an address of the
+// order, known order products, no more than remains to ship; and moves
+// the order to Shipped or Partially Shipped. Creating an order (POST
+// /v2/orders) needs a billing address with a zip and catalogue products,
+// and keeps external_source, external_order_id and staff_notes, which GET
+// /v2/orders filters by (external_order_id, min_date_created).
 package bigcommercetest
 
 import (
@@ -34,6 +39,27 @@ type Order struct {
 	// ShippingAddresses get ids assigned; an order needs one to ship.
 	ShippingAddresses []Address
 	Shipments         []Shipment
+	// ExternalSource, ExternalOrderID, StaffNotes and PaymentMethod are as
+	// POST /orders wrote them; the external fields are null when empty.
+	ExternalSource, ExternalOrderID, StaffNotes, PaymentMethod string
+	// BillingZip is the billing address's zip, as created.
+	BillingZip string
+}
+
+// CatalogProduct is a catalogue product. A product without Variants has
+// only its base variant, whose SKU is the product's.
+type CatalogProduct struct {
+	// ID is assigned by AddProduct, as are its variants' ids.
+	ID       int64
+	Name     string
+	SKU      string
+	Variants []Variant
+}
+
+// Variant is a product variant (a combination of option values).
+type Variant struct {
+	ID  int64
+	SKU string
 }
 
 // StatusIncomplete marks a seeded order as Incomplete (status_id 0),
@@ -44,6 +70,7 @@ const StatusIncomplete = -1
 type Product struct {
 	ID              int64
 	ProductID       int64
+	VariantID       int64
 	Name            string
 	SKU             string
 	Quantity        int
@@ -89,9 +116,11 @@ type Server struct {
 
 	hash, token string
 
-	mu     sync.Mutex
-	next   int64
-	orders []*Order
+	mu      sync.Mutex
+	next    int64
+	orders  []*Order
+	catalog []CatalogProduct
+	lose    int // creates whose answer is lost (see LoseCreateAnswers)
 }
 
 // New returns a fake store with hash storeHash that accepts only token.
@@ -112,6 +141,10 @@ func (s *Server) id() int64 { s.next++; return s.next }
 func (s *Server) AddOrder(o Order) Order {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.add(o)
+}
+
+func (s *Server) add(o Order) Order {
 	o.ID = s.id()
 	switch o.StatusID {
 	case 0:
@@ -190,6 +223,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.Apply(w, r, writeFault) {
 		return
 	}
+	if v3, ok := strings.CutPrefix(r.URL.Path, "/stores/"+s.hash+"/v3/"); ok {
+		s.serveV3(w, r, v3)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/stores/"+s.hash+"/v2/")
 	if !ok {
 		writeErrors(w, http.StatusNotFound, "The requested resource was not found.")
@@ -204,6 +241,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if len(parts) == 1 && parts[0] == "orders" && r.Method == http.MethodGet {
 		s.list(w, r)
+		return
+	}
+	if len(parts) == 1 && parts[0] == "orders" && r.Method == http.MethodPost {
+		s.create(w, r)
 		return
 	}
 	if len(parts) < 2 || parts[0] != "orders" {
@@ -226,7 +267,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case sub == "products" && r.Method == http.MethodGet:
 		var out []any
 		for _, p := range o.Products {
-			out = append(out, map[string]any{"id": p.ID, "order_id": o.ID, "product_id": p.ProductID,
+			out = append(out, map[string]any{"id": p.ID, "order_id": o.ID, "product_id": p.ProductID, "variant_id": p.VariantID,
 				"order_address_id": firstAddressID(o), "name": p.Name, "sku": p.SKU, "type": "physical",
 				"quantity": p.Quantity, "quantity_shipped": p.QuantityShipped})
 		}
@@ -291,9 +332,22 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		since = t
 	}
+	var created time.Time
+	if v := q.Get("min_date_created"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			if t, err = time.Parse(time.RFC1123Z, v); err != nil {
+				writeErrors(w, http.StatusBadRequest, "The field 'min_date_created' is invalid.")
+				return
+			}
+		}
+		created = t
+	}
+	_, byExternal := q["external_order_id"]
 	var match []*Order
 	for _, o := range s.orders {
-		if !o.DateModified.Truncate(time.Second).Before(since) {
+		if !o.DateModified.Truncate(time.Second).Before(since) && !o.DateCreated.Truncate(time.Second).Before(created) &&
+			(!byExternal || o.ExternalOrderID == q.Get("external_order_id")) {
 			match = append(match, o)
 		}
 	}
@@ -390,7 +444,9 @@ func renderOrder(o *Order, hash string) map[string]any {
 		"date_created":  o.DateCreated.UTC().Format(time.RFC1123Z), "date_modified": o.DateModified.UTC().Format(time.RFC1123Z),
 		"date_shipped": "", "items_total": items, "items_shipped": shipped, "currency_code": "EUR",
 		"shipping_address_count": len(o.ShippingAddresses),
-		"products":               res("products"), "shipping_addresses": res("shippingaddresses"),
+		"external_source":        nullable(o.ExternalSource), "external_order_id": nullable(o.ExternalOrderID),
+		"external_id": nil, "staff_notes": o.StaffNotes, "payment_method": o.PaymentMethod,
+		"products": res("products"), "shipping_addresses": res("shippingaddresses"),
 		"coupons": res("coupons"),
 	}
 }

@@ -35,6 +35,9 @@ type Store interface {
 	Connections(ctx context.Context) ([]order.Connection, error)
 	PauseConnection(ctx context.Context, id, code string) error
 	ResumeConnection(ctx context.Context, id string) error
+	// The merchant API's connection routes.
+	CreateConnection(ctx context.Context, c order.Connection) error
+	SaveConnection(ctx context.Context, c order.Connection) error
 
 	FindOrder(ctx context.Context, connection, storeOrderID string) (string, error)
 	LinkOrder(ctx context.Context, connection, storeOrderID, marketplaceOrderID string) error
@@ -141,6 +144,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("reports", s.reports)
 	t.Run("not found", s.notFound)
 	t.Run("key limits", s.keyLimits)
+	t.Run("connection writes", s.connectionWrites)
 	t.Run("sku aliases", s.aliases)
 }
 

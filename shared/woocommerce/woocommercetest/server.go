@@ -1,8 +1,10 @@
 // Package woocommercetest is a fake WooCommerce REST API v3 for tests: an
-// http.Handler that keeps orders in memory and answers GET
-// /wp-json/wc/v3/orders and /orders/{id} the way WooCommerce does (Basic
-// auth with a consumer key pair, WordPress error bodies, X-WP-Total
-// paging headers, per_page limits).
+// http.Handler that keeps orders and a product catalogue in memory and
+// answers GET /wp-json/wc/v3/orders (modified_after, after, orderby,
+// paging), /orders/{id}, POST /orders and GET /products?sku= the way
+// WooCommerce does (Basic auth with a consumer key pair, WordPress error
+// bodies, X-WP-Total paging headers, per_page limits, created_via
+// "rest-api" on orders the API made).
 package woocommercetest
 
 import (
@@ -30,6 +32,19 @@ type Order struct {
 	Shipping     Address
 	LineItems    []LineItem
 	Meta         []Meta
+	// CreatedVia is "checkout" when empty; POST /orders sets "rest-api".
+	CreatedVia string
+	// DatePaid is set by set_paid on creation.
+	DatePaid time.Time
+}
+
+// Product is a catalogue product, or a variation of one (ParentID set).
+type Product struct {
+	// ID is assigned by AddProduct.
+	ID       int64
+	ParentID int64
+	Name     string
+	SKU      string
 }
 
 // Address is an order's shipping address.
@@ -66,9 +81,11 @@ type Server struct {
 
 	key, secret string
 
-	mu     sync.Mutex
-	next   int64
-	orders []Order
+	mu       sync.Mutex
+	next     int64
+	orders   []Order
+	products []Product
+	lose     int // creates whose answer is lost (see LoseCreateAnswers)
 }
 
 // New returns a fake store that accepts only the given consumer key pair.
@@ -89,10 +106,7 @@ func (s *Server) AddOrder(o Order) (Order, error) {
 	}
 	s.next++
 	o.ID = s.next
-	now := time.Now().UTC()
-	if s.Now != nil {
-		now = s.Now().UTC()
-	}
+	now := s.clock()
 	if o.DateModified.IsZero() {
 		o.DateModified = now
 	}
@@ -111,6 +125,32 @@ func (s *Server) AddOrder(o Order) (Order, error) {
 	return o, nil
 }
 
+// AddProduct adds p to the catalogue, assigning its id, and returns it.
+func (s *Server) AddProduct(p Product) Product {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	p.ID = s.next
+	s.products = append(s.products, p)
+	return p
+}
+
+// LoseCreateAnswers makes the next n order creations happen but answer
+// 504, as when a proxy gives up on a slow WordPress: the client cannot
+// know the order was made.
+func (s *Server) LoseCreateAnswers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose = n
+}
+
+func (s *Server) clock() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
 // Orders returns a copy of every order.
 func (s *Server) Orders() []Order {
 	s.mu.Lock()
@@ -127,15 +167,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path, ok := strings.CutPrefix(r.URL.Path, prefix)
-	if !ok || r.Method != http.MethodGet || !(path == "/orders" || strings.HasPrefix(path, "/orders/")) {
+	create := r.Method == http.MethodPost && path == "/orders"
+	products := r.Method == http.MethodGet && path == "/products"
+	if !ok || !(create || products || r.Method == http.MethodGet && (path == "/orders" || strings.HasPrefix(path, "/orders/"))) {
 		writeError(w, http.StatusNotFound, "rest_no_route", "No route was found matching the URL and request method.")
 		return
 	}
 	if k, sec, ok := r.BasicAuth(); !ok || k != s.key || sec != s.secret || s.key == "" {
+		if create {
+			writeError(w, http.StatusUnauthorized, "woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.")
+			return
+		}
 		writeError(w, http.StatusUnauthorized, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
 		return
 	}
-	if path == "/orders" {
+	switch {
+	case create:
+		s.create(w, r)
+		return
+	case products:
+		s.listProducts(w, r)
+		return
+	case path == "/orders":
 		s.list(w, r)
 		return
 	}
@@ -174,21 +227,24 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		page = n
 	}
-	var after time.Time
-	if v := q.Get("modified_after"); v != "" {
-		// Without dates_are_gmt the date is the site's local time; the
-		// fake's site runs on UTC, so both read the same.
-		t, err := time.Parse("2006-01-02T15:04:05", strings.TrimSuffix(v, "Z"))
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): modified_after")
-			return
+	// Without dates_are_gmt a date is the site's local time; the fake's
+	// site runs on UTC, so both read the same.
+	var after, modifiedAfter time.Time
+	for name, dst := range map[string]*time.Time{"after": &after, "modified_after": &modifiedAfter} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse("2006-01-02T15:04:05", strings.TrimSuffix(v, "Z"))
+			if err != nil {
+				writeInvalidParam(w, name, name+" is not of type date-time.")
+				return
+			}
+			*dst = t
 		}
-		after = t
 	}
 	s.mu.Lock()
 	var match []Order
 	for _, o := range s.orders {
-		if after.IsZero() || o.DateModified.Truncate(time.Second).After(after) {
+		if (modifiedAfter.IsZero() || o.DateModified.Truncate(time.Second).After(modifiedAfter)) &&
+			(after.IsZero() || o.DateCreated.Truncate(time.Second).After(after)) {
 			match = append(match, o)
 		}
 	}
@@ -243,9 +299,17 @@ func render(o Order) map[string]any {
 		meta = append(meta, map[string]any{"id": 13000 + i, "key": m.Key, "value": m.Value})
 	}
 	a := o.Shipping
+	createdVia := o.CreatedVia
+	if createdVia == "" {
+		createdVia = "checkout"
+	}
+	var paid any
+	if !o.DatePaid.IsZero() {
+		paid = local(o.DatePaid)
+	}
 	return map[string]any{
 		"id": o.ID, "parent_id": 0, "number": strconv.FormatInt(o.ID, 10), "status": o.Status,
-		"currency": "EUR", "created_via": "checkout",
+		"currency": "EUR", "created_via": createdVia, "date_paid_gmt": paid, "payment_method_title": "",
 		"date_created": local(o.DateCreated), "date_created_gmt": local(o.DateCreated),
 		"date_modified": local(o.DateModified), "date_modified_gmt": local(o.DateModified),
 		"shipping": map[string]any{"first_name": a.FirstName, "last_name": a.LastName, "company": a.Company,
@@ -271,6 +335,11 @@ func writeFault(w http.ResponseWriter, f storefronttest.Fault) {
 		w.WriteHeader(f.Status)
 		fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>", f.Status, http.StatusText(f.Status))
 	}
+}
+
+func writeInvalidParam(w http.ResponseWriter, param, msg string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"code": "rest_invalid_param", "message": "Invalid parameter(s): " + param,
+		"data": map[string]any{"status": http.StatusBadRequest, "params": map[string]any{param: msg}}})
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
