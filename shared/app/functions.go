@@ -159,6 +159,8 @@ func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.SQ
 	hc := newHTTPClient()
 	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: hc}, syncQueue, d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
+		// The merchant's SKU aliases, to plan as the sync does.
+		WithAliases(d.store).
 		WithLedger(d.store.Deduper(webhookInFlight), sweep)
 	return refreshbatch.New(cfg, r, jobs, dlq, d.log).Handle, nil
 }

@@ -43,20 +43,31 @@ func (j *job) skuAliases(ctx context.Context) (toMarketplace, toStore map[string
 }
 
 // marketplaceSKUs returns want with its parcels' lines named by the
-// marketplace's SKUs, as rules.MatchSKU finds them among remote's lines:
-// the store's SKU where the marketplace has it, else its alias. The match
-// is by SKU, never by a product or listing id, so a product deleted and
-// recreated under a new id still matches. A line no SKU matches is left
-// as the store has it, for rules.Plan to refuse with the store's SKU (the
-// one an alias is set for); lines that already name their marketplace line
-// are left alone.
+// marketplace's SKUs (MarketplaceWant), the connection's aliases read once
+// per job.
 func (j *job) marketplaceSKUs(ctx context.Context, remote order.MarketplaceOrder, want rules.Want) (rules.Want, error) {
 	if len(want.Parcels) == 0 {
 		return want, nil
 	}
 	toMarketplace, _, err := j.skuAliases(ctx)
-	if err != nil || len(toMarketplace) == 0 {
+	if err != nil {
 		return want, err
+	}
+	return MarketplaceWant(want, remote, toMarketplace), nil
+}
+
+// MarketplaceWant returns want with its parcels' lines named by the
+// marketplace's SKUs, as rules.MatchSKU finds them among remote's lines:
+// the store's SKU where the marketplace has it, else its alias in
+// toMarketplace (store SKU to marketplace SKU). The match is by SKU, never
+// by a product or listing id, so a product deleted and recreated under a
+// new id still matches. A line no SKU matches is left as the store has it,
+// for rules.Plan to refuse with the store's SKU (the one an alias is set
+// for); lines that already name their marketplace line are left alone.
+// want itself is not changed.
+func MarketplaceWant(want rules.Want, remote order.MarketplaceOrder, toMarketplace map[string]string) rules.Want {
+	if len(want.Parcels) == 0 || len(toMarketplace) == 0 {
+		return want
 	}
 	// One product per SKU: several lines of one SKU are rules.Plan's to
 	// tell apart, not a duplicate product.
@@ -82,7 +93,7 @@ func (j *job) marketplaceSKUs(ctx context.Context, remote order.MarketplaceOrder
 		parcels[i] = p
 	}
 	want.Parcels = parcels
-	return want, nil
+	return want
 }
 
 // storeSKUs returns remote with its lines named by the store's SKUs: a
