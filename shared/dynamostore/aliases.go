@@ -38,10 +38,11 @@ const transactTries = 8
 // PutSKUAlias stores a. Setting an alias held already is no error; one
 // that would give either SKU a second partner is a wrapped
 // order.ErrAliasConflict, and a new one past order.MaxSKUAliases a wrapped
-// order.ErrAliasLimit, both storing nothing. SKUs must be order.ValidSKU.
+// order.ErrAliasLimit, both storing nothing. SKUs must be order.ValidSKU
+// and the connection order.ValidID, as memstore holds them.
 func (s *Store) PutSKUAlias(ctx context.Context, conn string, a order.SKUAlias) error {
-	if !order.ValidSKU(a.StoreSKU) || !order.ValidSKU(a.MarketplaceSKU) {
-		return fmt.Errorf("dynamostore: alias %.40q -> %.40q: SKUs must be order.ValidSKU", a.StoreSKU, a.MarketplaceSKU)
+	if !order.ValidID(conn) || !order.ValidSKU(a.StoreSKU) || !order.ValidSKU(a.MarketplaceSKU) {
+		return fmt.Errorf("dynamostore: alias %.40q -> %.40q of %.40q: a connection must be order.ValidID and SKUs order.ValidSKU", a.StoreSKU, a.MarketplaceSKU, conn)
 	}
 	pk := aliasPK(conn)
 	extra := map[string]types.AttributeValue{"type": str("alias")}
