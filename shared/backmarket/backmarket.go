@@ -114,11 +114,12 @@ func New(hc *http.Client, opts Options) *Client {
 }
 
 // Capabilities says what Back Market's API allows: accept and ship per
-// line, accept before ship, no cancel.
+// line, accept before ship, no cancel, a tracking URL with a shipment.
 func (c *Client) Capabilities() order.Capabilities {
 	return order.Capabilities{
 		Cancel:              false,
 		AcceptRequired:      true,
+		TrackingURL:         true, // tracking_url, optional
 		TrackingURLRequired: c.opts.TrackingURLRequired,
 		CarrierRequired:     c.opts.CarrierRequired,
 		PerLine:             true,

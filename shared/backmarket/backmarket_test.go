@@ -178,9 +178,39 @@ func TestShipDerivesTrackingURL(t *testing.T) {
 	}
 }
 
+// Back Market takes a tracking_url without requiring one: a known
+// carrier's is derived, so the buyer gets a link; a store's own is sent as
+// is, and an unknown carrier's shipment goes without one.
+func TestShipSendsATrackingURLWhereItCan(t *testing.T) {
+	tests := []struct {
+		name     string
+		tracking order.Tracking
+		wantURL  string
+	}{
+		{"known carrier, no URL: derived", order.Tracking{Number: "1Z 999", Carrier: "UPS"}, "https://www.ups.com/track?tracknum=1Z999"},
+		{"the store's URL kept", order.Tracking{Number: "1Z999", Carrier: "UPS", URL: "https://shop.test/t/1Z999"}, "https://shop.test/t/1Z999"},
+		{"unknown carrier: none", order.Tracking{Number: "42", Carrier: "Acme Post"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, c, _ := start(t, backmarket.Options{})
+			o := backmarkettest.AwaitingAcceptance(9, "SKU-A")
+			o.State, o.OrderLines[0].State = backmarkettest.OrderToShip, backmarkettest.LineAccepted
+			fake.Seed(o)
+			if err := c.Ship(context.Background(), order.MarketplaceOrder{ID: "9"}, order.Parcel{Tracking: tt.tracking}); err != nil {
+				t.Fatal(err)
+			}
+			calls := fake.Calls()
+			if len(calls) != 1 || calls[0].TrackingURL != tt.wantURL || calls[0].TrackingNumber != tt.tracking.Number {
+				t.Errorf("calls = %+v; want one ship with tracking_url %q", calls, tt.wantURL)
+			}
+		})
+	}
+}
+
 func TestCapabilities(t *testing.T) {
 	c := backmarket.New(http.DefaultClient, backmarket.Options{TrackingURLRequired: true})
-	want := order.Capabilities{Cancel: false, AcceptRequired: true, TrackingURLRequired: true, PerLine: true}
+	want := order.Capabilities{Cancel: false, AcceptRequired: true, TrackingURL: true, TrackingURLRequired: true, PerLine: true}
 	if got := c.Capabilities(); got != want {
 		t.Errorf("Capabilities() = %+v; want %+v", got, want)
 	}

@@ -58,6 +58,9 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		// The connection routes.
 		"errMalformedConnBody": errMalformedConnBody, "errProvisioningOff": errProvisioningOff, "errConnectionExists": errConnectionExists,
 		"errConnectionChanged": errConnectionChanged, "errInvalidSide": errInvalidSide, "errCredentialMismatch": errCredentialMismatch,
+		// The fix's.
+		"errMalformedFix": errMalformedFix, "errFixEmpty": errFixEmpty, "errFixMissing": errFixMissing, "errFixText": errFixText,
+		"errFixURL": errFixURL, "errFixParcel": errFixParcel, "errFixParcelAmbiguous": errFixParcelAmbiguous, "errFixAddress": errFixAddress,
 		// SKU aliases.
 		"errInvalidPathSKU": errInvalidPathSKU, "errInvalidMarketSKU": errInvalidMarketSKU, "errInvalidAfter": errInvalidAfter,
 		"errAliasLimitParam": errAliasLimitParam, "errMalformedAlias": errMalformedAlias, "errAliasConflict": errAliasConflict,

@@ -47,3 +47,6 @@ func (f failingStore) SaveConnection(context.Context, order.Connection) error { 
 func (f failingStore) PauseConnection(context.Context, string, string) error { return f.err }
 
 func (f failingStore) ResumeConnection(context.Context, string) error { return f.err }
+func (f failingStore) SaveOrder(_ context.Context, st order.State) (order.State, error) {
+	return st, f.err
+}

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,10 @@ const (
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 	RouteReports     = "/connections/{connection}/reports"
+
+	// RouteOrderFix fills in what the store did not send (tracking, a
+	// shipping address) and re-sends the order.
+	RouteOrderFix = "/connections/{connection}/orders/{marketplaceOrderId}/fix"
 )
 
 // The SKU alias routes (aliases.go). {sku} is a store SKU, URL-encoded.
@@ -109,8 +115,10 @@ var routes = map[string]route{
 	RouteConnectionResume: {http.MethodPost, (*Handler).resumeConnection},
 	RouteWebhookSecret:    {http.MethodPost, (*Handler).rotateWebhookSecret},
 	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
+	// Fill in and re-send (fix.go).
+	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
 
-	// SKU aliases (aliases.go). One path, two methods: see allows.
+	// SKU aliases (aliases.go): one path, two methods.
 	RouteAliases: {http.MethodGet, (*Handler).listAliases},
 	RouteAlias:   {http.MethodPut + ", " + http.MethodDelete, (*Handler).alias},
 }
@@ -118,13 +126,7 @@ var routes = map[string]route{
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	routes := []string{RouteErrors, RouteOrder, RouteResync, RouteOrderResync, RouteOrderLink, RouteReports,
-		// The connection routes.
-		RouteConnections, RouteConnection, RouteConnectionPause, RouteConnectionResume, RouteWebhookSecret, RouteCredentials,
-	}
-	// SKU aliases.
-	routes = append(routes, RouteAliases, RouteAlias)
-	return routes
+	return slices.Sorted(maps.Keys(routes))
 }
 
 // call is one request as the handler works on it, and what its log line

@@ -628,6 +628,7 @@ func TestRoutesAndMethods(t *testing.T) {
 		{"DELETE", merchantapi.RouteOrder, 405, "method_not_allowed", "GET"},
 		{"GET", merchantapi.RouteResync, 405, "method_not_allowed", "POST"},
 		{"PUT", merchantapi.RouteOrderResync, 405, "method_not_allowed", "POST"},
+		{"GET", merchantapi.RouteOrderFix, 405, "method_not_allowed", "POST"},
 		{"GET", "/connections/{connection}/orders", 404, "unknown_route", ""},
 		{"GET", "$default", 404, "unknown_route", ""},
 	}

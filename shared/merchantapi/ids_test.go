@@ -52,6 +52,7 @@ func TestInvalidConnectionIDs(t *testing.T) {
 		{method: "GET", route: merchantapi.RouteOrder, order: "m1"},
 		{method: "POST", route: merchantapi.RouteResync, body: `{"orders":["m1"]}`},
 		{method: "POST", route: merchantapi.RouteOrderResync, order: "m1"},
+		{method: "POST", route: merchantapi.RouteOrderFix, order: "m1", body: `{"tracking":{"number":"1","carrier":"UPS"}}`},
 	}
 	for name, id := range badIDs {
 		for _, rt := range routes {

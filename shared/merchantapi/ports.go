@@ -16,9 +16,9 @@ import (
 	"github.com/ordersync/ordersync/shared/refresh"
 )
 
-// Store is the state the API reads. It writes the links a merchant makes
-// between a store order and a marketplace order, and the connection
-// routes' connections.
+// Store is the state the API reads. It writes what a merchant makes: the
+// links between a store order and a marketplace order, the fixes to an
+// order (its override), and the connection routes' connections.
 type Store interface {
 	// Connection returns the connection with id; an error wrapping
 	// order.ErrNotFound when there is none. Any other error is taken as
@@ -73,6 +73,12 @@ type Store interface {
 	// (order.PausedByMerchant for the merchant's own).
 	PauseConnection(ctx context.Context, id, code string) error
 	ResumeConnection(ctx context.Context, id string) error
+
+	// SaveOrder writes st if nobody wrote it since it was read at
+	// st.Version, and returns it at its new version: an error wrapping
+	// order.ErrConflict when somebody did (read again and retry). The
+	// API writes an order only to keep a merchant's fix (POST fix).
+	SaveOrder(ctx context.Context, st order.State) (order.State, error)
 }
 
 // SecretWriter stores the secrets the connection routes make

@@ -127,6 +127,36 @@ type orderView struct {
 	Resolved     *order.Resolution   `json:"resolved,omitempty"`
 	ManualChange *order.ManualChange `json:"manual_change,omitempty"`
 	RefreshTries int                 `json:"refresh_tries,omitempty"`
+	// Override is what the merchant filled in (POST fix).
+	Override *overrideView `json:"override,omitempty"`
+}
+
+// overrideView is the merchant's override as the API shows it: the
+// tracking, and only when the address was set (it is personal).
+type overrideView struct {
+	Tracking          *trackingView `json:"tracking,omitempty"`
+	ShippingAddressAt time.Time     `json:"shipping_address_at,omitzero"`
+}
+
+// trackingView is a tracking override.
+type trackingView struct {
+	ParcelID string `json:"parcel_id,omitempty"`
+	order.Tracking
+	At time.Time `json:"at"`
+}
+
+func overrideOf(o *order.Override) *overrideView {
+	if o == nil {
+		return nil
+	}
+	v := &overrideView{}
+	if t := o.Tracking; t != nil {
+		v.Tracking = &trackingView{ParcelID: t.ParcelID, Tracking: t.Tracking, At: t.At}
+	}
+	if a := o.ShippingAddress; a != nil {
+		v.ShippingAddressAt = a.At
+	}
+	return v
 }
 
 // syncView is how the order's last sync ended. Kind, from the error
@@ -155,15 +185,21 @@ func (h *Handler) showOrder(ctx context.Context, c *call) events.APIGatewayV2HTT
 	case err != nil:
 		return c.unavailable(err)
 	}
+	return reply(http.StatusOK, orderViewOf(c.conn.ID, st))
+}
+
+// orderViewOf is the view of the stored order st of connection.
+func orderViewOf(connection string, st order.State) orderView {
 	s := st.Sync
-	v := orderView{Connection: c.conn.ID, Order: st.Ref, StoreStatus: st.StoreStatus, StoreUpdatedAt: st.StoreUpdatedAt,
+	v := orderView{Connection: connection, Order: st.Ref, StoreStatus: st.StoreStatus, StoreUpdatedAt: st.StoreUpdatedAt,
 		MarketplaceStatus: st.MarketplaceStatus, MarketplaceState: st.MarketplaceState, Lines: st.Lines, Parcels: st.Parcels,
 		CancelReason: st.CancelReason, Test: st.Test, Resolved: st.Resolved, ManualChange: st.ManualChange, RefreshTries: st.RefreshTries,
 		Sync: syncView{Result: s.Result, ErrorCode: s.ErrorCode, Message: s.Message, Attempts: s.Attempts, At: s.At, FirstFailedAt: s.FirstFailedAt}}
 	if s.ErrorCode != "" {
 		v.Sync.Kind = syncerr.Lookup(syncerr.Code(s.ErrorCode)).Kind
 	}
-	return reply(http.StatusOK, v)
+	v.Override = overrideOf(st.Override)
+	return v
 }
 
 // reportsView is the answer of GET reports.

@@ -118,11 +118,13 @@ func New(hc *http.Client, opts Options) *Client {
 }
 
 // Capabilities says what Mirakl's API allows: cancel (OR29, when
-// can_cancel), accept before ship, whole-order shipping.
+// can_cancel), accept before ship, whole-order shipping, a tracking URL
+// (carrier_url) for a carrier it knows no code for.
 func (c *Client) Capabilities() order.Capabilities {
 	return order.Capabilities{
 		Cancel:              true,
 		AcceptRequired:      true,
+		TrackingURL:         true, // carrier_url, for a carrier without a code
 		TrackingURLRequired: c.opts.TrackingURLRequired,
 		CarrierRequired:     !c.opts.CarrierOptional,
 		PerLine:             false,
@@ -328,7 +330,8 @@ func (c *Client) trackingBody(id string, t order.Tracking) (tracking, error) {
 	for name, cc := range c.opts.CarrierCodes {
 		if carrier := strings.TrimSpace(t.Carrier); carrier != "" && (strings.EqualFold(name, carrier) || strings.EqualFold(cc, carrier)) {
 			code = cc
-			caps.TrackingURLRequired = false // Mirakl builds the URL of a registered carrier
+			// Mirakl builds the URL of a registered carrier.
+			caps.TrackingURL, caps.TrackingURLRequired = false, false
 		}
 	}
 	t, err := rules.CompleteTracking(t, caps)

@@ -149,6 +149,14 @@ func TestTrackingBody(t *testing.T) {
 		{"tracking URL required", mirakl.Options{TrackingURLRequired: true}, order.Tracking{Number: "1", Carrier: "Acme"}, "", "tracking URL"},
 		{"registered carrier needs no URL", mirakl.Options{TrackingURLRequired: true, CarrierCodes: map[string]string{"UPS": "ups"}},
 			order.Tracking{Number: "1", Carrier: "UPS"}, `{"carrier_code":"ups","tracking_number":"1"}`, ""},
+		// A carrier Mirakl has no code for, known to ordersync: the buyer
+		// gets a link, URL required or not.
+		{"unregistered known carrier gets a derived URL", mirakl.Options{}, order.Tracking{Number: "1Z 9", Carrier: "UPS"},
+			`{"carrier_name":"UPS","carrier_url":"https://www.ups.com/track?tracknum=1Z9","tracking_number":"1Z 9"}`, ""},
+		{"registered carrier gets no derived URL", mirakl.Options{CarrierCodes: map[string]string{"UPS": "ups"}},
+			order.Tracking{Number: "1", Carrier: "UPS"}, `{"carrier_code":"ups","tracking_number":"1"}`, ""},
+		{"unknown carrier without URL where none is required", mirakl.Options{}, order.Tracking{Number: "1", Carrier: "Acme Post"},
+			`{"carrier_name":"Acme Post","tracking_number":"1"}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,10 @@ type Capabilities struct {
 	// TrackingURLRequired means a shipment needs a tracking URL as well as a
 	// number (derived from the carrier when missing, where possible).
 	TrackingURLRequired bool `json:"tracking_url_required"`
+	// TrackingURL means a shipment may carry a tracking URL, so the buyer
+	// gets a link: ordersync derives one from a known carrier when the
+	// store sent none (rules.CompleteTracking).
+	TrackingURL bool `json:"tracking_url"`
 	// CarrierRequired means a shipment needs a carrier name or code.
 	CarrierRequired bool `json:"carrier_required"`
 	// PerLine means accept and ship act on order lines one at a time.

@@ -49,6 +49,43 @@ type State struct {
 
 	// Version increments on every write; writes are conditional on it.
 	Version int64 `json:"version"`
+
+	// Override is what the merchant filled in for the order through the
+	// merchant API's fix route, where the store's data fell short (a
+	// shipment without tracking, an order without a usable address). The
+	// sync uses it in place of the store's (rules.WithOverride) until the
+	// store sends data of its own.
+	Override *Override `json:"override,omitempty"`
+}
+
+// Override is the merchant's own word on an order's tracking or shipping
+// address, each part with when it was set.
+type Override struct {
+	Tracking        *TrackingOverride `json:"tracking,omitempty"`
+	ShippingAddress *AddressOverride  `json:"shipping_address,omitempty"`
+}
+
+// TrackingOverride is the tracking the merchant gave a parcel.
+type TrackingOverride struct {
+	// ParcelID names the parcel; empty, the order's only parcel, or one
+	// of all its lines when the store reported none.
+	ParcelID string   `json:"parcel_id,omitempty"`
+	Tracking Tracking `json:"tracking"`
+	// Replaced is the parcel's tracking as the store had given it when the
+	// merchant set the override: once the store's tracking differs (the
+	// store sent tracking of its own since), the store's wins.
+	Replaced Tracking  `json:"replaced"`
+	At       time.Time `json:"at"`
+}
+
+// AddressOverride is the shipping address the merchant gave an order.
+type AddressOverride struct {
+	Address Address `json:"address"`
+	// Replaced is the order's address as the store had given it when the
+	// merchant set the override (nil: none): once the store's differs,
+	// the store's wins.
+	Replaced *Address  `json:"replaced,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // SyncOutcome is the result of the last sync of an order.

@@ -114,9 +114,11 @@ func compactNumber(number string) string { return strings.Join(strings.Fields(nu
 // exactly what the merchant must add: the tracking number always, the
 // carrier where caps.CarrierRequired, the tracking URL where
 // caps.TrackingURLRequired. A missing URL is derived from a known carrier's
-// template rather than reported; a URL the store sent is never replaced,
-// and none is derived where the marketplace does not need one (it builds
-// its own). CompleteTracking is pure and idempotent.
+// template rather than reported, wherever the marketplace takes one
+// (caps.TrackingURL, or requires one), so that the buyer gets a link; a URL
+// the store sent is never replaced, and none is derived where the
+// marketplace takes none (it builds its own). CompleteTracking is pure and
+// idempotent.
 func CompleteTracking(t order.Tracking, caps order.Capabilities) (order.Tracking, error) {
 	t, missing := completeTracking(t, caps)
 	if len(missing) > 0 {
@@ -140,13 +142,13 @@ func completeTracking(t order.Tracking, caps order.Capabilities) (order.Tracking
 	if caps.CarrierRequired && t.Carrier == "" {
 		missing = append(missing, missingCarrier)
 	}
-	if caps.TrackingURLRequired && t.URL == "" {
+	if (caps.TrackingURL || caps.TrackingURLRequired) && t.URL == "" {
 		c, known := LookupCarrier(t.Carrier)
 		switch {
-		case !known:
-			missing = append(missing, missingURL)
-		case t.Number != "":
+		case known && t.Number != "":
 			t.URL = c.TrackingURL(t.Number)
+		case !known && caps.TrackingURLRequired:
+			missing = append(missing, missingURL)
 		}
 		// A known carrier without a number: the URL follows once the
 		// number is added, so only the number is reported.

@@ -52,6 +52,9 @@ func (j *job) importOrder(ctx context.Context) error {
 		}
 		return j.reach(ctx, mp, remote, rules.Want{})
 	}
+	// The merchant's address (the merchant API's fix) stands in for an
+	// address the marketplace gave incomplete or not at all.
+	remote.ShippingAddress = rules.ImportAddress(remote.ShippingAddress, j.state.Override)
 	if err := rules.CheckAddress(remote.ShippingAddress); err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
@@ -119,7 +122,10 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 }
 
 // WantOf is what the store's side of an order asks of the marketplace
-// (the refresh asks rules.Plan with it whether the marketplace is behind).
+// (the refresh asks rules.Plan with it whether the marketplace is behind),
+// with the merchant's override in place of the store's data it fixes
+// (rules.WithOverride).
 func WantOf(s order.State) rules.Want {
+	s = rules.WithOverride(s)
 	return rules.Want{Status: s.StoreStatus, Parcels: s.Parcels, CancelReason: s.CancelReason, OccurredAt: s.StoreUpdatedAt}
 }

@@ -385,7 +385,8 @@ func basis(s order.State) string {
 		Lines        []order.Line
 		Address      *order.Address
 		StoreOrderID string
-	}{s.StoreStatus, s.StoreUpdatedAt, s.Parcels, s.CancelReason, s.Lines, s.ShippingAddress, s.Ref.StoreOrderID})
+		Override     *order.Override // the merchant's fix changes the plan too
+	}{s.StoreStatus, s.StoreUpdatedAt, s.Parcels, s.CancelReason, s.Lines, s.ShippingAddress, s.Ref.StoreOrderID, s.Override})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }

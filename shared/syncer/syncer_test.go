@@ -17,6 +17,7 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/memstore"
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/syncer"
@@ -337,5 +338,107 @@ func TestABuyerCannotLinkAStoreOrderToAMarketplaceOrder(t *testing.T) {
 	}
 	if _, err := e.store.LoadOrder(context.Background(), "acme", victim); err == nil {
 		t.Error("the victim's marketplace order got a state from the attacker's store order")
+	}
+}
+
+// fix sets the merchant's tracking on the order's only parcel, as the
+// merchant API's fix route does.
+func (e *env) fix(mkID string, t order.Tracking, at time.Time) order.State {
+	e.t.Helper()
+	st, err := e.store.LoadOrder(context.Background(), "acme", mkID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	st.Override = &order.Override{Tracking: &order.TrackingOverride{ParcelID: st.Parcels[0].ID, Tracking: t, Replaced: st.Parcels[0].Tracking, At: at}}
+	if st, err = e.store.SaveOrder(context.Background(), st); err != nil {
+		e.t.Fatal(err)
+	}
+	return st
+}
+
+// fixEvent is the re-sync the fix route queues.
+func fixEvent(st order.State) order.Event {
+	return order.Event{Connection: "acme", Source: merchantapi.Source, SourceEventID: "fix-" + st.Ref.MarketplaceOrderID,
+		Topic: "merchant/fix", Order: st.Ref}
+}
+
+// shipCall returns the one successful ship call of an order.
+func (e *env) shipCall(mkID string) backmarkettest.Call {
+	e.t.Helper()
+	var out []backmarkettest.Call
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mkID && c.NewState == 3 && c.Status < 300 {
+			out = append(out, c)
+		}
+	}
+	if len(out) != 1 {
+		e.t.Fatalf("ship calls = %+v, want one", out)
+	}
+	return out[0]
+}
+
+// A shipment the store sent without a tracking number fails with
+// shipping_data_missing; the merchant's fix heals it: the re-sync ships
+// with the merchant's tracking (and a URL derived from its carrier), and
+// the order says the fix resolved it.
+func TestAShipmentMissingItsTrackingSyncsAfterTheFix(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mk, store := e.order()
+	s := e.syncer(syncer.Config{})
+	if out := s.Sync(ctx, syncer.Delivery{Event: shipped(mk, store, "", time.Now().Add(-time.Hour)), Attempt: 1}); out.Failure.Code != syncerr.ShippingDataMissing {
+		t.Fatalf("before the fix: outcome = %+v, want shipping_data_missing", out)
+	}
+	st := e.fix(mk, order.Tracking{Number: "6A 123", Carrier: "Colissimo"}, time.Now())
+	if out := s.Sync(ctx, syncer.Delivery{Event: fixEvent(st), Attempt: 1}); out.Verdict != syncer.Done {
+		t.Fatalf("after the fix: outcome = %+v, want Done", out)
+	}
+	call := e.shipCall(mk)
+	if call.TrackingNumber != "6A 123" || call.Shipper != "Colissimo" || call.TrackingURL != "https://www.laposte.fr/outils/suivre-vos-envois?code=6A123" {
+		t.Errorf("ship call = %+v, want the merchant's tracking with Colissimo's URL", call)
+	}
+	got, err := e.store.LoadOrder(ctx, "acme", mk)
+	if err != nil || got.Sync.Result != order.SyncSynced || got.MarketplaceStatus != order.StatusShipped {
+		t.Fatalf("state = %+v, %v; want synced and shipped", got, err)
+	}
+	if want := (order.Resolution{Code: "shipping_data_missing", At: got.Sync.At, How: "merchant/fix"}); got.Resolved == nil || *got.Resolved != want {
+		t.Errorf("resolved = %+v, want %+v", got.Resolved, want)
+	}
+	if got.Override == nil || got.Parcels[0].Tracking.Number != "" {
+		t.Errorf("stored: override %+v, parcels %+v; want the override kept beside the store's data, which stays the store's", got.Override, got.Parcels)
+	}
+}
+
+// The rule between a fix and the store: a newer store event that brings
+// tracking of its own wins over the merchant's older fix.
+func TestNewerStoreTrackingWinsOverAnOlderFix(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mk, store := e.order()
+	s := e.syncer(syncer.Config{})
+	s.Sync(ctx, syncer.Delivery{Event: shipped(mk, store, "", time.Now().Add(-time.Hour)), Attempt: 1})
+	e.fix(mk, order.Tracking{Number: "MERCHANT1", Carrier: "Colissimo"}, time.Now().Add(-time.Minute))
+	if out := s.Sync(ctx, syncer.Delivery{Event: shipped(mk, store, "STORE1", time.Now()), Attempt: 1}); out.Verdict != syncer.Done {
+		t.Fatalf("outcome = %+v, want Done", out)
+	}
+	if call := e.shipCall(mk); call.TrackingNumber != "STORE1" {
+		t.Errorf("shipped with %q, want the store's newer STORE1", call.TrackingNumber)
+	}
+}
+
+// A store event repeating the old, incomplete tracking brings nothing of
+// its own: the fix stands.
+func TestAStoreEventRepeatingTheOldTrackingLeavesTheFix(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mk, store := e.order()
+	s := e.syncer(syncer.Config{})
+	s.Sync(ctx, syncer.Delivery{Event: shipped(mk, store, "", time.Now().Add(-time.Hour)), Attempt: 1})
+	e.fix(mk, order.Tracking{Number: "MERCHANT1", Carrier: "Colissimo"}, time.Now().Add(-time.Minute))
+	if out := s.Sync(ctx, syncer.Delivery{Event: shipped(mk, store, "", time.Now()), Attempt: 1}); out.Verdict != syncer.Done {
+		t.Fatalf("outcome = %+v, want Done", out)
+	}
+	if call := e.shipCall(mk); call.TrackingNumber != "MERCHANT1" {
+		t.Errorf("shipped with %q, want the merchant's MERCHANT1", call.TrackingNumber)
 	}
 }

@@ -143,6 +143,36 @@ func (s *suite) orders(t *testing.T) {
 		}
 	})
 
+	// The merchant's override (the merchant API's fix) is part of the
+	// state: every part of it round-trips, by one and by many.
+	t.Run("an override round-trips", func(t *testing.T) {
+		h := s.fresh(t)
+		ctx := t.Context()
+		in := shippedOrder(s.base)
+		was := *in.ShippingAddress
+		in.Override = &order.Override{
+			Tracking: &order.TrackingOverride{ParcelID: "f1", Tracking: order.Tracking{Number: "6A1", Carrier: "Colissimo", URL: "https://colissimo.test/6A1"},
+				Replaced: order.Tracking{Carrier: "Colissimo"}, At: s.base.Add(-time.Minute)},
+			ShippingAddress: &order.AddressOverride{Address: order.Address{Name: "V. Hugo", Line1: "6 place des Vosges", City: "Paris", PostalCode: "75004", Country: "FR"},
+				Replaced: &was, At: s.base},
+		}
+		if _, err := h.Store.SaveOrder(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		want := in
+		want.Version = 1
+		wantJSON := jsonOf(t, want)
+		in.Override.Tracking.Tracking.Number, in.Override.ShippingAddress.Replaced.City = "changed", "changed"
+		got, err := h.Store.LoadOrder(ctx, "acme", "m1")
+		if err != nil || jsonOf(t, got) != wantJSON {
+			t.Errorf("LoadOrder = %s, %v; want %s", jsonOf(t, got), err, wantJSON)
+		}
+		many, err := h.Store.LoadOrders(ctx, "acme", []string{"m1"})
+		if err != nil || jsonOf(t, many["m1"]) != wantJSON {
+			t.Errorf("LoadOrders = %s, %v; want %s", jsonOf(t, many["m1"]), err, wantJSON)
+		}
+	})
+
 	t.Run("concurrent saves of one version: exactly one wins", func(t *testing.T) {
 		h := s.fresh(t)
 		ctx := t.Context()
