@@ -7,7 +7,7 @@ LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norp
 NODE_MODULES := infra/local/node_modules/.package-lock.json
 
 .PHONY: all deps test run build bench soak fmt vet clean \
-	build-WebhookFunction build-SyncFunction build-RefreshFunction build-RefreshDispatchFunction build-ApiFunction
+	build-WebhookFunction build-SyncFunction build-RefreshFunction build-RefreshDispatchFunction build-ApiFunction build-JobFunction
 
 all: test
 
@@ -53,6 +53,8 @@ build-RefreshDispatchFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/refreshdispatch
 build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+build-JobFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/jobs
 
 # The soak: N store events through the real webhook handler, sync and
 # connector under chaos, on the in-memory store and queue; it checks the

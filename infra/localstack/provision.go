@@ -79,16 +79,26 @@ func (s *Stack) createTable(ctx context.Context, db *dynamodb.Client, name strin
 	in.KeySchema = keySchema(p["KeySchema"])
 	for _, g := range asSlice(p["GlobalSecondaryIndexes"]) {
 		gm := asMap(g)
+		pm := asMap(gm["Projection"])
+		proj := &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(fmt.Sprint(pm["ProjectionType"]))}
+		for _, a := range asSlice(pm["NonKeyAttributes"]) { // an INCLUDE projection's
+			proj.NonKeyAttributes = append(proj.NonKeyAttributes, fmt.Sprint(a))
+		}
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
 			IndexName:  aws.String(fmt.Sprint(gm["IndexName"])),
 			KeySchema:  keySchema(gm["KeySchema"]),
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(fmt.Sprint(asMap(gm["Projection"])["ProjectionType"]))},
+			Projection: proj,
 		})
 	}
 	_, err := db.CreateTable(ctx, in)
 	var inUse *ddbtypes.ResourceInUseException
 	switch {
 	case errors.As(err, &inUse):
+		// A table kept in a data folder from before the template gained
+		// an index: add those it lacks, as a stack update would.
+		if err := addIndexes(ctx, db, in); err != nil {
+			return err
+		}
 	case err != nil:
 		return err
 	default:
@@ -106,6 +116,57 @@ func (s *Stack) createTable(ctx context.Context, db *dynamodb.Client, name strin
 	s.refs[name] = physical
 	s.attrs[name] = map[string]string{"Arn": "arn:aws:dynamodb:ddblocal:000000000000:table/" + physical}
 	return nil
+}
+
+// addIndexes creates, one at a time as DynamoDB requires, the indexes of
+// in that the existing table lacks, and waits for each to be active.
+func addIndexes(ctx context.Context, db *dynamodb.Client, in *dynamodb.CreateTableInput) error {
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName})
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, g := range d.Table.GlobalSecondaryIndexes {
+		have[aws.ToString(g.IndexName)] = true
+	}
+	for _, g := range in.GlobalSecondaryIndexes {
+		if have[aws.ToString(g.IndexName)] {
+			continue
+		}
+		_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: in.TableName, AttributeDefinitions: in.AttributeDefinitions,
+			GlobalSecondaryIndexUpdates: []ddbtypes.GlobalSecondaryIndexUpdate{{Create: &ddbtypes.CreateGlobalSecondaryIndexAction{
+				IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection}}}})
+		if err != nil {
+			return fmt.Errorf("add index %s: %w", aws.ToString(g.IndexName), err)
+		}
+		if err := waitIndex(ctx, db, in.TableName, g.IndexName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitIndex polls until the table's index is active (DynamoDB Local
+// builds it at once; this is for the rare slow one), within 30 s.
+func waitIndex(ctx context.Context, db *dynamodb.Client, table, index *string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: table})
+		if err != nil {
+			return fmt.Errorf("index %s: %w", aws.ToString(index), err)
+		}
+		for _, g := range d.Table.GlobalSecondaryIndexes {
+			if aws.ToString(g.IndexName) == aws.ToString(index) && g.IndexStatus == ddbtypes.IndexStatusActive {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("index %s: not active: %w", aws.ToString(index), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func keySchema(v any) []ddbtypes.KeySchemaElement {

@@ -173,6 +173,10 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 			h, err := app.NewRefresh(ctx, options(f))
 			return localstack.Handler{SQS: h}, err
 		},
+		"JobFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
+			h, err := app.NewJobs(ctx, options(f))
+			return localstack.Handler{SQS: h}, err
+		},
 	}
 }
 

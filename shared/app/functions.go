@@ -53,7 +53,9 @@ func NewAPI(ctx context.Context, o Options) (func(context.Context, events.APIGat
 	if err != nil {
 		return nil, err
 	}
-	q := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	sqsc := newSQS(d.cfg)
+	q := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
+	jobs := sqsqueue.New(sqsc, d.env.required("JOB_QUEUE_URL"))
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
@@ -68,6 +70,8 @@ func NewAPI(ctx context.Context, o Options) (func(context.Context, events.APIGat
 		return nil, d.env.err
 	}
 	h.WithConnections(conns)
+	// Bulk re-sync jobs, expanded by JobFunction.
+	h.WithJobs(jobs)
 	return h.Handle, nil
 }
 
@@ -163,4 +167,18 @@ func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.SQ
 		WithAliases(d.store).
 		WithLedger(d.store.Deduper(webhookInFlight), sweep)
 	return refreshbatch.New(cfg, r, jobs, dlq, d.log).Handle, nil
+}
+
+// NewJobs builds the job worker's handler: one bulk re-sync job per
+// message of the job queue, its orders queued on the sync queue.
+func NewJobs(ctx context.Context, o Options) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	d, err := build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	q := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	if d.env.err != nil {
+		return nil, d.env.err
+	}
+	return merchantapi.NewWorker(d.store, q, nil, d.log).Handle, nil
 }

@@ -200,12 +200,15 @@ func (s *Store) LinkOrder(ctx context.Context, conn, storeOrderID, marketplaceOr
 
 // LoadOrder returns an order's state.
 func (s *Store) LoadOrder(ctx context.Context, conn, marketplaceOrderID string) (order.State, error) {
-	var st order.State
-	ok, err := s.get(ctx, orderPK(conn, marketplaceOrderID), "STATE", &st)
+	var si stateItem
+	ok, err := s.get(ctx, orderPK(conn, marketplaceOrderID), "STATE", &si)
 	if err == nil && !ok {
 		err = fmt.Errorf("dynamostore: order %q of %q: %w", marketplaceOrderID, conn, order.ErrNotFound)
 	}
-	return st, err
+	if err != nil {
+		return si.State, err
+	}
+	return si.state()
 }
 
 // SaveOrder writes st if nobody else wrote since it was read.
@@ -221,7 +224,13 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 		// replaces the whole item, so a settled state leaves the index.
 		extra["gsi3pk"], extra["gsi3sk"] = str(unsettledPK(st.Connection)), str(sortable(st.Sync.At))
 	}
-	it, err := item(st, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", extra)
+	// On the merchant's listing by sync state and by store order name (jobs.go).
+	listingKeys(st, extra)
+	si, err := newStateItem(st)
+	if err != nil {
+		return st, err
+	}
+	it, err := item(si, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", extra)
 	if err != nil {
 		return st, err
 	}
@@ -318,9 +327,13 @@ func (s *Store) LoadOrders(ctx context.Context, conn string, marketplaceOrderIDs
 	out := map[string]order.State{}
 	err := s.batchGet(ctx, "STATE", marketplaceOrderIDs, func(id string) string { return orderPK(conn, id) },
 		func(id string, it map[string]types.AttributeValue) error {
-			var st order.State
-			if err := attributevalue.UnmarshalMapWithOptions(it, &st, jsonTags); err != nil {
+			var si stateItem
+			if err := attributevalue.UnmarshalMapWithOptions(it, &si, jsonTags); err != nil {
 				return fmt.Errorf("dynamostore: decode order %s: %w", id, err)
+			}
+			st, err := si.state()
+			if err != nil {
+				return err
 			}
 			out[id] = st
 			return nil
@@ -361,11 +374,23 @@ func (s *Store) Unsettled(ctx context.Context, conn string, limit int) ([]order.
 	if limit < 1 {
 		return nil, nil
 	}
-	return queryUpTo[order.State](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	items, err := queryUpTo[stateItem](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String("gsi3"),
 		KeyConditionExpression:    aws.String("gsi3pk = :p"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(unsettledPK(conn))},
 		ScanIndexForward:          aws.Bool(true),
 		Limit:                     aws.Int32(int32(min(limit, math.MaxInt32))),
 	}), limit, "unsettled orders of "+conn)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]order.State, 0, len(items))
+	for _, si := range items {
+		st, err := si.state()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }

@@ -10,6 +10,8 @@
 //	CONN#<id>                       REPORT#<time>         a refresh run's drift report (7-day TTL; reports.go)
 //	ORDER#<conn>#<marketplace id>   STATE                 an order's state, versioned; while unsettled (pending,
 //	                                                      failed, held) on gsi3: UNSETTLED#<conn>, sync time
+//	                                                      always on gsi4: ORDERS#<conn>#<sync state>, time#id; with a
+//	                                                      store order name, on gsi5: NAME#<conn>#<name> (jobs.go)
 //	ORDER#<conn>#<marketplace id>   ERR#<time>            a failure (gsi1: ERRORS#<conn>, 7-day TTL)
 //	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order
 //	DEDUP#<key>                     CLAIM                 a webhook delivery claim (TTL), and its accepted
@@ -19,9 +21,11 @@
 //	ALIAS#<conn>                    S#<store sku>         a merchant's SKU alias, store to marketplace, and
 //	ALIAS#<conn>                    M#<marketplace sku>   the same alias the other way (aliases.go)
 //	ALIAS#<conn>                    COUNT                 how many aliases the connection holds
+//	CONN#<id>                       JOB#<job id>          a merchant's bulk re-sync job (7-day TTL; jobs.go)
+//	JOB#<conn>#<job id>             PART#<n>              the job's order ids, 1,000 a part (7-day TTL)
 //
 // Times in sort keys are sortable: UTC, RFC 3339 with all nine digits of
-// the fraction. The indexes (gsi1, gsi2, gsi3) are eventually consistent:
+// the fraction. The indexes (gsi1 to gsi5) are eventually consistent:
 // what they list may lag the last writes by a moment.
 package dynamostore
 

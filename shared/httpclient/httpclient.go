@@ -148,11 +148,26 @@ func StatusError(resp *http.Response, body []byte) error {
 	if resp.Request != nil && resp.Request.URL != nil {
 		where = resp.Request.Method + " " + resp.Request.URL.Path + ": "
 	}
-	if code := errorCode(body); code != "" {
-		return fmt.Errorf("%shttp %d (%s)", where, resp.StatusCode, code)
-	}
-	return fmt.Errorf("%shttp %d", where, resp.StatusCode)
+	return &statusError{where: where, status: resp.StatusCode, code: errorCode(body)}
 }
+
+// statusError is StatusError's error. Its HTTPStatus lets the sync's
+// timeline name the answer without reading the message.
+type statusError struct {
+	where  string
+	status int
+	code   string
+}
+
+func (e *statusError) Error() string {
+	if e.code != "" {
+		return fmt.Sprintf("%shttp %d (%s)", e.where, e.status, e.code)
+	}
+	return fmt.Sprintf("%shttp %d", e.where, e.status)
+}
+
+// HTTPStatus is the status the platform answered.
+func (e *statusError) HTTPStatus() int { return e.status }
 
 // errorCode finds a platform's machine-readable error code in a JSON error
 // body (Back Market's error.code, Mirakl's and WooCommerce's code, Shopify's

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/merchantapi"
+	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
@@ -59,6 +60,9 @@ type tables struct {
 	claims      map[string]claim       // EFFECT#/DEDUP# pk -> claim
 	notified    map[string]int64       // pk -> expires_at (Unix seconds)
 	reports     map[string]reportItems // pk -> reports
+	// Re-sync jobs (jobs.go).
+	jobs      map[string][]byte   // conn/id -> job
+	jobOrders map[string][]string // conn/id -> the job's orders
 
 	aliases map[string]aliasSet // connection -> its SKU aliases (aliases.go)
 }
@@ -72,6 +76,13 @@ type orderItem struct {
 	conn      string
 	unsettled bool
 	syncAt    string
+	// The merchant's listing (jobs.go): the state's sync state, error
+	// code, merchantapi.OrderKey and store order name, as gsi4 and gsi5
+	// key it.
+	listState order.SyncState
+	listCode  string
+	listKey   string
+	name      string
 }
 
 // New returns an empty Store that reads the time from time.Now.
@@ -85,6 +96,8 @@ func New() *Store {
 		claims:      map[string]claim{},
 		notified:    map[string]int64{},
 		reports:     map[string]reportItems{},
+		jobs:        map[string][]byte{},
+		jobOrders:   map[string][]string{},
 
 		aliases: map[string]aliasSet{},
 	}}

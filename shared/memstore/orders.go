@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
 )
@@ -225,7 +226,9 @@ func (s *Store) SaveOrder(_ context.Context, st order.State) (order.State, error
 		st.Version = prev
 		return st, fmt.Errorf("memstore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, order.ErrConflict)
 	}
-	s.t.orders[pk] = orderItem{version: st.Version, body: b, conn: st.Connection, unsettled: st.Unsettled(), syncAt: sortable(st.Sync.At)}
+	s.t.orders[pk] = orderItem{version: st.Version, body: b, conn: st.Connection, unsettled: st.Unsettled(), syncAt: sortable(st.Sync.At),
+		// The merchant's listing (jobs.go).
+		listState: merchantapi.SyncState(st), listCode: st.Sync.ErrorCode, listKey: merchantapi.OrderKey(st), name: st.Ref.StoreOrderName}
 	return st, nil
 }
 

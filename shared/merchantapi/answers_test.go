@@ -55,12 +55,19 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errMalformedLink": errMalformedLink, "errInvalidStoreID": errInvalidStoreID, "errLinkedElsewhere": errLinkedElsewhere,
 		"errInvalidConnectionID": errInvalidConnectionID, "errInvalidPathOrderID": errInvalidPathOrderID,
 		"errUnavailable": errUnavailable, "errInternal": errInternal,
+		// Orders by sync state, and jobs.
+		"errState": errState, "errCode": errCode, "errDate": errDate, "errCursor": errCursor, "errFind": errFind,
+		"errStoreName": errStoreName, "errFindMarketID": errFindMarketID, "errUnknownParams": errUnknownParams,
+		"errMalformedJob": errMalformedJob, "errTooManyJobIDs": errTooManyJobIDs, "errNoJobIDs": errNoJobIDs, "errJobBodySize": errJobBodySize,
+		"errJobNotFound": errJobNotFound, "errInvalidJobID": errInvalidJobID, "errJobsLimit": errJobsLimit,
 		// The connection routes.
 		"errMalformedConnBody": errMalformedConnBody, "errProvisioningOff": errProvisioningOff, "errConnectionExists": errConnectionExists,
 		"errConnectionChanged": errConnectionChanged, "errInvalidSide": errInvalidSide, "errCredentialMismatch": errCredentialMismatch,
 		// The fix's.
 		"errMalformedFix": errMalformedFix, "errFixEmpty": errFixEmpty, "errFixMissing": errFixMissing, "errFixText": errFixText,
 		"errFixURL": errFixURL, "errFixParcel": errFixParcel, "errFixParcelAmbiguous": errFixParcelAmbiguous, "errFixAddress": errFixAddress,
+		// The timeline and the errors list's resolved.
+		"errTimelineLimit": errTimelineLimit, "errResolvedParam": errResolvedParam,
 		// SKU aliases.
 		"errInvalidPathSKU": errInvalidPathSKU, "errInvalidMarketSKU": errInvalidMarketSKU, "errInvalidAfter": errInvalidAfter,
 		"errAliasLimitParam": errAliasLimitParam, "errMalformedAlias": errMalformedAlias, "errAliasConflict": errAliasConflict,

@@ -38,6 +38,28 @@ func (f failingStore) FindOrder(context.Context, string, string) (string, error)
 
 func (f failingStore) LinkOrder(context.Context, string, string, string) error { return f.err }
 
+// The listing of orders and the jobs.
+
+func (f failingStore) ListOrders(context.Context, string, merchantapi.OrderQuery) ([]order.State, error) {
+	return nil, f.err
+}
+
+func (f failingStore) FindOrdersByName(context.Context, string, string) ([]string, error) {
+	return nil, f.err
+}
+
+func (f failingStore) PutJob(context.Context, merchantapi.Job, []string) error { return f.err }
+
+func (f failingStore) Job(context.Context, string, string) (merchantapi.Job, error) {
+	return merchantapi.Job{}, f.err
+}
+
+func (f failingStore) Jobs(context.Context, string, int) ([]merchantapi.Job, error) {
+	return nil, f.err
+}
+
+func (f failingStore) JobOrders(context.Context, string, string) ([]string, error) { return nil, f.err }
+
 // The connection routes' writes.
 
 func (f failingStore) CreateConnection(context.Context, order.Connection) error { return f.err }

@@ -30,6 +30,10 @@ const (
 	RouteOrderResync = "/connections/{connection}/orders/{marketplaceOrderId}/resync"
 	RouteOrderLink   = "/connections/{connection}/orders/{marketplaceOrderId}/link"
 	RouteReports     = "/connections/{connection}/reports"
+	// Orders by sync state, and bulk re-sync jobs (orders.go, jobs.go).
+	RouteOrders = "/connections/{connection}/orders"
+	RouteJobs   = "/connections/{connection}/jobs"
+	RouteJob    = "/connections/{connection}/jobs/{job}"
 
 	// RouteOrderFix fills in what the store did not send (tracking, a
 	// shipping address) and re-sends the order.
@@ -78,6 +82,8 @@ type Handler struct {
 	secrets Secrets
 	queue   Queue
 	log     *slog.Logger
+	// jobs is the job worker's queue (WithJobs).
+	jobs JobQueue
 	// conns configures the connection routes (connections.go).
 	conns Connections
 }
@@ -97,6 +103,8 @@ func New(cfg Config, store Store, secrets Secrets, q Queue, log *slog.Logger) *H
 // authenticated for the connection. A route with several methods lists
 // them as an Allow header does ("PUT, DELETE").
 type route struct {
+	// method is the route's method, or its methods joined by ", " (as the
+	// Allow header lists them).
 	method string
 	serve  func(h *Handler, ctx context.Context, c *call) events.APIGatewayV2HTTPResponse
 }
@@ -108,6 +116,10 @@ var routes = map[string]route{
 	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
 	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
 	RouteReports:     {http.MethodGet, (*Handler).listReports},
+	// Orders by sync state, and bulk re-sync jobs.
+	RouteOrders: {http.MethodGet, (*Handler).listOrders},
+	RouteJobs:   {http.MethodGet + ", " + http.MethodPost, (*Handler).jobsRoute},
+	RouteJob:    {http.MethodGet, (*Handler).showJob},
 	// The connection routes (connections.go).
 	RouteConnections:      {http.MethodPost, (*Handler).createConnection},
 	RouteConnection:       {http.MethodGet + ", " + http.MethodPatch, (*Handler).connection},
@@ -117,6 +129,8 @@ var routes = map[string]route{
 	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
 	// Fill in and re-send (fix.go).
 	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
+	// An order's timeline (timeline.go).
+	RouteOrderTimeline: {http.MethodGet, (*Handler).showTimeline},
 
 	// SKU aliases (aliases.go): one path, two methods.
 	RouteAliases: {http.MethodGet, (*Handler).listAliases},

@@ -93,6 +93,7 @@ func newEnv(t *testing.T) *env {
 type req struct {
 	method, route string
 	conn, order   string // path parameters
+	job           string // the path's {job}
 	query         map[string]string
 	body          string
 	base64        bool   // send the body base64-encoded, as API Gateway does for binary types
@@ -112,7 +113,7 @@ func (e *env) send(r req) resp {
 	e.t.Helper()
 	params := map[string]string{}
 	path := r.route
-	for name, v := range map[string]string{"connection": r.conn, "marketplaceOrderId": r.order} {
+	for name, v := range map[string]string{"connection": r.conn, "marketplaceOrderId": r.order, "job": r.job} {
 		if strings.Contains(r.route, "{"+name+"}") {
 			params[name] = v
 			path = strings.ReplaceAll(path, "{"+name+"}", v)
@@ -628,8 +629,12 @@ func TestRoutesAndMethods(t *testing.T) {
 		{"DELETE", merchantapi.RouteOrder, 405, "method_not_allowed", "GET"},
 		{"GET", merchantapi.RouteResync, 405, "method_not_allowed", "POST"},
 		{"PUT", merchantapi.RouteOrderResync, 405, "method_not_allowed", "POST"},
+		{"GET", "/connections/{connection}/things", 404, "unknown_route", ""},
+		// Orders by sync state, and jobs.
+		{"POST", merchantapi.RouteOrders, 405, "method_not_allowed", "GET"},
+		{"DELETE", merchantapi.RouteJobs, 405, "method_not_allowed", "GET, POST"},
+		{"POST", merchantapi.RouteJob, 405, "method_not_allowed", "GET"},
 		{"GET", merchantapi.RouteOrderFix, 405, "method_not_allowed", "POST"},
-		{"GET", "/connections/{connection}/orders", 404, "unknown_route", ""},
 		{"GET", "$default", 404, "unknown_route", ""},
 	}
 	for _, tt := range tests {

@@ -43,6 +43,9 @@ type Store interface {
 	// idempotent.
 	LinkOrder(ctx context.Context, connection, storeOrderID, marketplaceOrderID string) error
 
+	// The listing of orders by sync state, and re-sync jobs.
+	OrderStore
+
 	// SKU aliases (aliases.go).
 	//
 	// PutSKUAlias stores an alias; setting one held already is no error.
@@ -112,4 +115,58 @@ type Queue interface {
 	// Enqueue sends e to the sync queue. A nil error means the queue has
 	// accepted it durably; implementations never retry.
 	Enqueue(ctx context.Context, e order.Event) error
+}
+
+// The listing of orders by sync state, and bulk re-sync jobs (orders.go,
+// jobs.go).
+
+// OrderStore is what the listing of orders and the re-sync jobs read and
+// write, besides Store.
+type OrderStore interface {
+	// ListOrders returns one page of a connection's orders in q.State,
+	// newest sync first (see OrderKey), at most q.Limit of them, as
+	// Listed keeps them. The listing is eventually consistent: an order
+	// saved a moment ago may be missing, or still listed in its former
+	// state.
+	ListOrders(ctx context.Context, connection string, q OrderQuery) ([]order.State, error)
+	// FindOrdersByName returns the marketplace order ids of the
+	// connection's orders whose store order name is name, sorted; none is
+	// an empty list, not an error. Eventually consistent, like ListOrders.
+	FindOrdersByName(ctx context.Context, connection, name string) ([]string, error)
+	// PutJob creates or replaces a job; with orders not nil, it first
+	// replaces the job's orders (at most MaxJobOrders). It is idempotent.
+	PutJob(ctx context.Context, j Job, orders []string) error
+	// Job returns a job; an error wrapping order.ErrNotFound when there is
+	// none, or it is older than JobRetention.
+	Job(ctx context.Context, connection, id string) (Job, error)
+	// Jobs lists a connection's jobs of the past JobRetention, newest
+	// first (by id: ids begin with their creation time, to the
+	// millisecond), at most limit of them.
+	Jobs(ctx context.Context, connection string, limit int) ([]Job, error)
+	// JobOrders returns the marketplace order ids a job names, in the
+	// order they were put; none when the job has none (yet).
+	JobOrders(ctx context.Context, connection, id string) ([]string, error)
+}
+
+// OrderQuery asks for one page of a connection's orders in one sync state.
+type OrderQuery struct {
+	State order.SyncState
+	// Code keeps only the orders whose last sync ended with this error
+	// code, when not empty.
+	Code string
+	// Since and Until keep only the orders listed at or after Since and
+	// before Until (ListedAt), each when not zero.
+	Since, Until time.Time
+	// After is the OrderKey of the last order of the page before; empty
+	// for the first page.
+	After string
+	// Limit is the most orders returned, at least 1.
+	Limit int
+}
+
+// JobQueue hands a stored job to the worker that expands it.
+type JobQueue interface {
+	// Send sends one message; a nil error means the queue holds it
+	// durably. Implementations never retry.
+	Send(ctx context.Context, body string, attrs map[string]string) error
 }

@@ -44,18 +44,30 @@ type errorView struct {
 	// Resolved says when and how the failure ended, once the order synced
 	// after it.
 	Resolved *order.Resolution `json:"resolved,omitempty"`
+	// ResolvedAt and ResolvedHow say the same, flat, for a client that
+	// lists errors as rows.
+	ResolvedAt  time.Time `json:"resolved_at,omitzero"`
+	ResolvedHow string    `json:"resolved_how,omitempty"`
 }
 
 // errorsView is the answer of GET errors.
 type errorsView struct {
-	Connection string      `json:"connection"`
-	Since      time.Time   `json:"since"`
-	Limit      int         `json:"limit"`
-	Errors     []errorView `json:"errors"`
+	Connection string    `json:"connection"`
+	Since      time.Time `json:"since"`
+	Limit      int       `json:"limit"`
+	// Resolved is "show" (the default) or "hide", as asked.
+	Resolved string      `json:"resolved"`
+	Errors   []errorView `json:"errors"`
 }
 
-// listErrors answers GET /connections/{connection}/errors?limit=&days=:
-// the connection's failures of the last days, newest first.
+// MaxScanned bounds how many failures one listing reads to find limit
+// unresolved ones (?resolved=hide): a connection with more resolved ones
+// in the window lists fewer than limit.
+const MaxScanned = 5 * MaxLimit
+
+// listErrors answers GET /connections/{connection}/errors?limit=&days=&resolved=:
+// the connection's failures of the last days, newest first; with
+// resolved=hide, only those not resolved since.
 func (h *Handler) listErrors(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
 	q := c.req.QueryStringParameters
 	limit, ok := intParam(q["limit"], DefaultLimit, MaxLimit)
@@ -66,34 +78,72 @@ func (h *Handler) listErrors(ctx context.Context, c *call) events.APIGatewayV2HT
 	if !ok {
 		return c.fail(errDays)
 	}
+	resolved := q["resolved"]
+	switch resolved {
+	case "":
+		resolved = "show"
+	case "show", "hide":
+	default:
+		return c.fail(errResolvedParam)
+	}
 	since := h.cfg.Now().UTC().Add(-time.Duration(days) * 24 * time.Hour)
-	recs, err := h.store.RecentErrors(ctx, c.conn.ID, since, limit)
+	views, scanned, err := h.errorViews(ctx, c.conn.ID, since, limit, resolved == "hide")
 	if err != nil {
 		return c.unavailable(err)
 	}
-	ids := make([]string, 0, len(recs))
-	for _, r := range recs {
-		if r.MarketplaceOrderID != "" {
-			ids = append(ids, r.MarketplaceOrderID)
-		}
-	}
-	states, err := h.store.LoadOrders(ctx, c.conn.ID, ids)
-	if err != nil {
-		return c.unavailable(err)
-	}
-	out := errorsView{Connection: c.conn.ID, Since: since, Limit: limit, Errors: make([]errorView, 0, len(recs))}
-	for _, r := range recs {
-		v := errorView{
-			Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
-			Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
-		}
-		if res := states[r.MarketplaceOrderID].Resolved; res != nil && !res.At.Before(r.At) {
-			v.Resolved = res
-		}
-		out.Errors = append(out.Errors, v)
-	}
-	c.attrs = append(c.attrs, slog.Int("errors", len(out.Errors)))
+	out := errorsView{Connection: c.conn.ID, Since: since, Limit: limit, Resolved: resolved, Errors: views}
+	c.attrs = append(c.attrs, slog.Int("errors", len(out.Errors)), slog.Int("scanned", scanned))
 	return reply(http.StatusOK, out)
+}
+
+// errorViews lists up to limit failures since, newest first, each with
+// how it was resolved; with hide, only unresolved ones: it reads further
+// back (4 times as many each time, at most MaxScanned) while resolved ones
+// fill the page. It returns how many failures it read.
+func (h *Handler) errorViews(ctx context.Context, conn string, since time.Time, limit int, hide bool) ([]errorView, int, error) {
+	states := map[string]order.State{}
+	for n := limit; ; n = min(n*4, MaxScanned) {
+		recs, err := h.store.RecentErrors(ctx, conn, since, n)
+		if err != nil {
+			return nil, 0, err
+		}
+		var ids []string
+		for _, r := range recs {
+			if _, seen := states[r.MarketplaceOrderID]; !seen && r.MarketplaceOrderID != "" {
+				ids = append(ids, r.MarketplaceOrderID)
+				states[r.MarketplaceOrderID] = order.State{}
+			}
+		}
+		if len(ids) > 0 {
+			got, err := h.store.LoadOrders(ctx, conn, ids)
+			if err != nil {
+				return nil, 0, err
+			}
+			for id, st := range got {
+				states[id] = st
+			}
+		}
+		out := make([]errorView, 0, min(len(recs), limit))
+		for _, r := range recs {
+			v := errorView{
+				Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
+				Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
+			}
+			if res := states[r.MarketplaceOrderID].Resolved; res != nil && !res.At.Before(r.At) {
+				v.Resolved = res
+				v.ResolvedAt, v.ResolvedHow = res.At.UTC(), res.How
+			}
+			if hide && v.Resolved != nil {
+				continue
+			}
+			if len(out) < limit {
+				out = append(out, v)
+			}
+		}
+		if !hide || len(out) >= limit || len(recs) < n || n >= MaxScanned {
+			return out, len(recs), nil
+		}
+	}
 }
 
 // intParam reads a query parameter: def when absent, false unless a whole

@@ -56,6 +56,13 @@ type State struct {
 	// sync uses it in place of the store's (rules.WithOverride) until the
 	// store sends data of its own.
 	Override *Override `json:"override,omitempty"`
+
+	// Timeline is what happened to the order, oldest first: the newest
+	// MaxTimeline entries (see timeline.go), TimelineDropped counting the
+	// older ones let go. It is written with the state, by the writes the
+	// sync and the refresh already make.
+	Timeline        []TimelineEntry `json:"timeline,omitempty"`
+	TimelineDropped int             `json:"timeline_dropped,omitempty"`
 }
 
 // Override is the merchant's own word on an order's tracking or shipping

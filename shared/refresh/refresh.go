@@ -540,6 +540,7 @@ func (u *run) marketplaceChange(ctx context.Context, o order.MarketplaceOrder) e
 	// Moved in the marketplace's back office: record it, never fight it.
 	st.ManualChange = &order.ManualChange{From: st.MarketplaceStatus, To: o.Status, State: o.State, At: u.at}
 	st.MarketplaceStatus, st.MarketplaceState = o.Status, o.State
+	u.mark(&st, StepManualChange, order.TimelineEntry{Detail: manualDetail(*st.ManualChange)})
 	u.saves[o.ID] = st
 	u.note(&u.rep.ChangedByHand, o.ID)
 	u.r.log.Info("marketplace order changed outside ordersync; recorded", "connection", u.c.ID, "marketplace_order", o.ID,
@@ -605,9 +606,10 @@ func (u *run) edit(o order.MarketplaceOrder, st order.State) {
 			return
 		}
 		st.RefusedEdit = digest
+		x := syncerr.Explain(withOrder(err, cmp.Or(st.Ref.StoreOrderName, st.Ref.StoreOrderID, o.ID), u.c.Marketplace.Platform.DisplayName()))
+		u.mark(&st, StepEditRefused, order.TimelineEntry{Code: string(x.Code), Detail: editDetail(e)})
 		u.saves[o.ID] = st
 		u.note(&u.rep.EditsRefused, o.ID)
-		x := syncerr.Explain(withOrder(err, cmp.Or(st.Ref.StoreOrderName, st.Ref.StoreOrderID, o.ID), u.c.Marketplace.Platform.DisplayName()))
 		rec := order.ErrorRecord{Connection: u.c.ID, MarketplaceOrderID: o.ID, StoreOrderID: st.Ref.StoreOrderID,
 			StoreOrderName: st.Ref.StoreOrderName, Code: string(x.Code), Kind: string(x.Kind), Title: x.Title,
 			Cause: x.Cause, Remedy: x.Remedy, At: u.at}
@@ -621,14 +623,18 @@ func (u *run) edit(o order.MarketplaceOrder, st order.State) {
 	if e.Lines != nil {
 		st.Lines = e.Lines
 	}
+	u.mark(&st, StepEditApplied, order.TimelineEntry{Detail: editDetail(e)})
 	u.saves[o.ID] = st
 	u.note(&u.rep.EditsApplied, o.ID)
 	if st.Unsettled() && st.Ref.StoreOrderID == "" {
 		// A held import (address_missing, say) tries again with the edit.
-		if u.enqueue(o.ID, order.Event{Source: Source, Topic: TopicEdited, Intent: order.IntentImport,
+		ev := order.Event{Source: Source, Topic: TopicEdited, Intent: order.IntentImport,
 			SourceEventID: fmt.Sprintf("%s/%s/%d", TopicEdited, o.ID, o.UpdatedAt.UnixMilli()),
-			Order:         order.Ref{MarketplaceOrderID: o.ID}}) {
+			Order:         order.Ref{MarketplaceOrderID: o.ID}}
+		if u.enqueue(o.ID, ev) {
 			u.note(&u.rep.Retried, o.ID)
+			u.mark(&st, StepRequeued, order.TimelineEntry{Topic: ev.Topic, EventID: ev.SourceEventID})
+			u.saves[o.ID] = st
 		}
 	}
 }
@@ -711,11 +717,12 @@ func (u *run) unsettled(st order.State) {
 		}
 		st = u.current(mk)
 		st.RefreshTries++
-		u.saves[mk] = st
 		ev := u.resync(st, TopicRetry)
 		if st.Ref.StoreOrderID == "" && u.c.ImportOrders {
 			ev.Intent = order.IntentImport
 		}
+		u.mark(&st, StepRequeued, order.TimelineEntry{Topic: ev.Topic, EventID: ev.SourceEventID, Code: st.Sync.ErrorCode})
+		u.saves[mk] = st
 		if u.enqueue(mk, ev) {
 			u.note(&u.rep.Retried, mk)
 		}

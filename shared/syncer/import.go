@@ -92,6 +92,11 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	// Claimed, or made before by a worker that stopped before recording it:
 	// CreateOrder finds an order it made by the marketplace id.
 	storeID, err := sf.CreateOrder(ctx, remote)
+	how := ""
+	if claim == EffectDone && err == nil {
+		how = "made before; found again"
+	}
+	j.noteCall(conn.Store.Platform, actionImport, err, how)
 	if err != nil {
 		if claim == EffectClaimed && !outcomeUnknown(err) {
 			if rerr := p.store.ReleaseEffect(ctx, key); rerr != nil {

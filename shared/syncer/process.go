@@ -311,6 +311,7 @@ func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Ev
 			j.basis = basis(st)
 			return nil
 		}
+		j.stamp(&next, false)
 		saved, err := j.p.store.SaveOrder(ctx, next)
 		if errors.Is(err, order.ErrConflict) {
 			continue
@@ -318,6 +319,7 @@ func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Ev
 		if err != nil {
 			return infra(err)
 		}
+		j.written()
 		j.state = saved
 		j.basis = basis(saved)
 		return nil
@@ -342,10 +344,13 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 				out.FirstFailedAt = out.At
 			}
 		}
+		var resolved *order.Resolution
+		was := st.Sync.Result
 		if out.Result == order.SyncSynced {
 			if st.Unsettled() && st.Sync.ErrorCode != "" {
 				// The order's failure ends here: say when and by what.
 				st.Resolved = &order.Resolution{Code: st.Sync.ErrorCode, At: out.At, How: resolvedBy(j.event)}
+				resolved = st.Resolved
 			}
 			st.RefreshTries = 0
 		}
@@ -353,8 +358,11 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 		for _, f := range also {
 			f(&st)
 		}
+		entries, quiet := j.outcomeEntries(out, resolved, was)
+		j.stamp(&st, quiet, entries...)
 		saved, err := j.p.store.SaveOrder(ctx, st)
 		if err == nil {
+			j.written()
 			j.state = saved
 			return false, nil
 		}
@@ -400,6 +408,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 	}
 	switch claim {
 	case EffectDone:
+		j.noteCall(j.conn.Marketplace.Platform, s.Action, nil, "made before; not sent again")
 		return nil
 	case EffectBusy:
 		return errBusy
@@ -418,6 +427,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 		err = fmt.Errorf("sync: unknown step %q", s.Action)
 	}
 	cancel()
+	j.noteCall(j.conn.Marketplace.Platform, s.Action, err, "")
 	if err == nil {
 		if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
 			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", cerr)
@@ -434,6 +444,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 			return err
 		case landed:
 			j.p.log.Info("call timed out but the marketplace shows it made", "action", string(s.Action))
+			j.noteCall(j.conn.Marketplace.Platform, s.Action, nil, "answer lost; the marketplace shows it made")
 			if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
 				j.p.log.Error("could not confirm the call", "err", cerr)
 			}

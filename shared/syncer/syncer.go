@@ -235,7 +235,7 @@ func (p *Syncer) RetryDelay(attempt int, err error) time.Duration {
 }
 
 func (p *Syncer) job(d Delivery) *job {
-	return &job{p: p, event: d.Event, attempts: max(d.Attempt, 1)}
+	return &job{p: p, event: d.Event, attempts: max(d.Attempt, 1), started: p.cfg.Now()}
 }
 
 // job is the handling of one delivery.
@@ -249,6 +249,14 @@ type job struct {
 	// basis names what the sync planned on (the store's side of the
 	// state); an outcome is not written over a state with another basis.
 	basis string
+
+	// Timeline (see timeline.go): when the delivery began, the entries
+	// noted for the next write of the state, whether a write carried the
+	// received entry, and the delay a retried entry names.
+	started  time.Time
+	pending  []order.TimelineEntry
+	received bool
+	retryIn  time.Duration
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string
@@ -312,6 +320,7 @@ func (j *job) run(ctx context.Context, bookkeeping func() (context.Context, cont
 	if kind == syncerr.Transient && !j.last() {
 		delay := j.retryDelay(err)
 		log.Warn("sync failed; retrying", "retry_in", delay.String(), "err", err)
+		j.retryIn = roundDelay(delay)
 		if superseded, _ := j.saveOutcome(bctx, order.SyncOutcome{Result: order.SyncPending, ErrorCode: string(code), Attempts: j.attempts}); superseded {
 			log.Info("a newer change to the order supersedes this event")
 			return Outcome{Verdict: Done}

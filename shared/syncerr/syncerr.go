@@ -160,3 +160,7 @@ func RetryAfterOf(err error) time.Duration {
 	}
 	return 0
 }
+
+// IsTransient reports whether code is a transient failure in the
+// catalogue: one the sync retries by itself (for order.SyncStateOf).
+func IsTransient(code string) bool { return Lookup(Code(code)).Kind == Transient }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncer"
@@ -62,6 +63,8 @@ type Store interface {
 	SaveReport(ctx context.Context, r refresh.Report) error
 	Reports(ctx context.Context, connection string, limit int) ([]refresh.Report, error)
 
+	// The merchant's listing of orders, and re-sync jobs (listing.go).
+	merchantapi.OrderStore
 	// SKU aliases (aliases.go).
 	PutSKUAlias(ctx context.Context, connection string, a order.SKUAlias) error
 	DeleteSKUAlias(ctx context.Context, connection, storeSKU string) (order.SKUAlias, error)
@@ -144,7 +147,13 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("reports", s.reports)
 	t.Run("not found", s.notFound)
 	t.Run("key limits", s.keyLimits)
+	// The merchant's listing of orders, and re-sync jobs (listing.go).
+	t.Run("list orders", s.listOrders)
+	t.Run("find orders by name", s.findByName)
+	t.Run("jobs", s.jobs)
 	t.Run("connection writes", s.connectionWrites)
+	// The order timeline (order.State.Timeline).
+	t.Run("timeline", s.timeline)
 	t.Run("sku aliases", s.aliases)
 }
 
