@@ -105,7 +105,7 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 		return nil, d.env.err
 	}
 	hc := newHTTPClient()
-	s := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, notify.New(mail), d.log).
+	s := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, newNotifier(d, mail), d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
 		// The merchant's SKU aliases, read once per event.
 		WithAliases(d.store).
@@ -125,6 +125,7 @@ func NewRefreshDispatch(ctx context.Context, o Options) (func(context.Context, e
 		return nil, err
 	}
 	jobs := sqsqueue.New(newSQS(d.cfg), d.env.required("REFRESH_QUEUE_URL"))
+	digests := newNotifier(d, sesmail.New(newSES(d.cfg), d.env.required("SENDER_ADDRESS")))
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
@@ -134,8 +135,29 @@ func NewRefreshDispatch(ctx context.Context, o Options) (func(context.Context, e
 			return err
 		}
 		d.log.Info("refresh dispatched", "at", ev.Time, "jobs", n)
+		sendDigests(ctx, d, digests)
 		return nil
 	}, nil
+}
+
+// newNotifier builds the error emails' notifier: actions as URLs of the
+// merchant API (API_BASE_URL), and past DIGEST_AFTER emails in a
+// connection's hour, the rest in the hour's digest.
+func newNotifier(d *deps, mail notify.Mailer) *notify.Notifier {
+	return notify.New(mail).WithAPIBaseURL(d.env.get("API_BASE_URL")).
+		WithDigest(d.store.Digests(), d.env.int("DIGEST_AFTER", notify.DefaultDigestAfter))
+}
+
+// sendDigests sends the digests of the hours closed. A failure is logged,
+// not returned: Lambda's retry would queue every refresh job again, and
+// the next hour's sweep sends what this one could not (see
+// notify.DigestLookback).
+func sendDigests(ctx context.Context, d *deps, nf *notify.Notifier) {
+	sent, err := nf.SendDigests(ctx, d.store)
+	d.log.Info("digests sent", "digests", sent)
+	if err != nil {
+		d.log.Error("could not send every digest; the next hour's sweep tries again", "err", err)
+	}
 }
 
 // NewRefresh builds the refresh worker's handler: one connection per job

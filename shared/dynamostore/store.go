@@ -23,6 +23,8 @@
 //	ALIAS#<conn>                    COUNT                 how many aliases the connection holds
 //	CONN#<id>                       JOB#<job id>          a merchant's bulk re-sync job (7-day TTL; jobs.go)
 //	JOB#<conn>#<job id>             PART#<n>              the job's order ids, 1,000 a part (7-day TTL)
+//	DIGEST#<conn>                   HOUR#<hour>           an hour's email count, its digest's claim and sent mark (TTL; digests.go)
+//	DIGEST#<conn>#<hour>            <n>                   the hour's n-th failure, held for its digest (TTL)
 //
 // Times in sort keys are sortable: UTC, RFC 3339 with all nine digits of
 // the fraction. The indexes (gsi1 to gsi5) are eventually consistent:

@@ -201,3 +201,48 @@ func TestListAliasesPages(t *testing.T) {
 		t.Errorf("pages of 2 = %d pages of %v, want 2 of A,B,C", pages, got)
 	}
 }
+
+// TestSKUNotFoundActionNamesTheStoreSKU: a listed sku_not_found names the
+// alias to set by the store SKU its order still fails on; a failed
+// import's SKU is the marketplace's, so its action keeps {sku}, as does
+// an order that has failed otherwise since.
+func TestSKUNotFoundActionNamesTheStoreSKU(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.heldOrder("m1", "sku_not_found", "TASSE ÉTÉ")
+	e.heldOrder("m3", "shipping_data_missing", "")
+	imp := order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "m2"},
+		Sync: order.SyncOutcome{Result: order.SyncFailed, ErrorCode: "sku_not_found", SKU: "BM-CAP", At: e.now.Add(-time.Hour)}}
+	if _, err := e.store.SaveOrder(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"m1", "m2", "m3"} {
+		r := order.ErrorRecord{Connection: "acme", MarketplaceOrderID: id, Code: "sku_not_found", At: e.now.Add(-time.Duration(i) * time.Minute)}
+		if err := e.store.RecordError(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.send(req{method: "GET", route: merchantapi.RouteErrors, conn: "acme", auth: "Bearer " + acmeKey})
+	got := decode[struct {
+		Errors []struct {
+			Order  order.Ref `json:"order"`
+			Action struct {
+				Path string `json:"path"`
+			} `json:"action"`
+		} `json:"errors"`
+	}](t, r)
+	want := map[string]string{
+		"m1": "/connections/acme/aliases/TASSE%20%C3%89T%C3%89",
+		"m2": "/connections/acme/aliases/{sku}",
+		"m3": "/connections/acme/aliases/{sku}",
+	}
+	for _, x := range got.Errors {
+		if w := want[x.Order.MarketplaceOrderID]; x.Action.Path != w {
+			t.Errorf("order %s: action path %q, want %q", x.Order.MarketplaceOrderID, x.Action.Path, w)
+		}
+		delete(want, x.Order.MarketplaceOrderID)
+	}
+	if len(want) != 0 {
+		t.Errorf("not listed: %v", want)
+	}
+}

@@ -48,6 +48,9 @@ type errorView struct {
 	// lists errors as rows.
 	ResolvedAt  time.Time `json:"resolved_at,omitzero"`
 	ResolvedHow string    `json:"resolved_how,omitempty"`
+	// Action is the call that fixes it; absent when the fix lies outside
+	// ordersync (actions.go).
+	Action *actionView `json:"action,omitempty"`
 }
 
 // errorsView is the answer of GET errors.
@@ -128,6 +131,7 @@ func (h *Handler) errorViews(ctx context.Context, conn string, since time.Time, 
 			v := errorView{
 				Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
 				Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
+				Action: actionOf(r, states[r.MarketplaceOrderID]),
 			}
 			if res := states[r.MarketplaceOrderID].Resolved; res != nil && !res.At.Before(r.At) {
 				v.Resolved = res

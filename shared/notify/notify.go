@@ -1,55 +1,111 @@
-// Package notify writes the email a merchant receives when an order cannot
-// be synced. The words live in email.txt.tmpl and in the error catalogue,
-// not in Go.
+// Package notify writes and sends the emails a merchant receives when
+// orders cannot be synced: one per order and problem, and, when a
+// connection fails many orders within an hour, one digest for the rest
+// (see README.md for both shapes). The words live in the *.tmpl files
+// beside this one and in the error catalogue, not in Go.
 package notify
 
 import (
 	"bytes"
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
+	htmltemplate "html/template"
 	"strings"
 	"text/template"
 	"time"
 	"unicode"
 
 	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
-//go:embed email.txt.tmpl
-var emailText string
+//go:embed *.tmpl
+var templates embed.FS
 
-var email = template.Must(template.New("email").Parse(emailText))
+var (
+	emailText  = template.Must(template.ParseFS(templates, "email.txt.tmpl"))
+	emailHTML  = htmltemplate.Must(htmltemplate.ParseFS(templates, "email.html.tmpl"))
+	digestText = template.Must(template.ParseFS(templates, "digest.txt.tmpl"))
+	digestHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "digest.html.tmpl"))
+)
 
-// Mailer sends one email.
+// Mailer sends one email with a text and an HTML part.
 type Mailer interface {
 	Send(ctx context.Context, to, subject, text, html string) error
 }
 
+// Email is one rendered email.
+type Email struct {
+	Subject, Text, HTML string
+}
+
 // Notifier emails merchants about sync failures.
 type Notifier struct {
-	mail Mailer
+	mail    Mailer
+	apiBase string
+	// digests, when set, holds the failures past the first after of a
+	// connection's hour for one digest instead of an email each.
+	digests Digests
+	after   int
+	now     func() time.Time
 }
 
 var _ syncer.Notifier = (*Notifier)(nil)
 
-// New returns a Notifier sending through mail.
-func New(mail Mailer) *Notifier { return &Notifier{mail: mail} }
+// New returns a Notifier sending through mail, one email per notice.
+func New(mail Mailer) *Notifier { return &Notifier{mail: mail, now: time.Now} }
 
-// Notify emails the connection's merchant about n.
+// WithAPIBaseURL makes the emails name their actions as full URLs of the
+// merchant API at base (e.g. https://abc.execute-api.eu-west-1.amazonaws.com);
+// without it they show the routes alone.
+func (nf *Notifier) WithAPIBaseURL(base string) *Notifier {
+	nf.apiBase = strings.TrimRight(base, "/")
+	return nf
+}
+
+// WithClock makes the Notifier read the time, which decides a notice's
+// hour, from now.
+func (nf *Notifier) WithClock(now func() time.Time) *Notifier {
+	nf.now = now
+	return nf
+}
+
+// Notify emails the connection's merchant about n, or, when n is past the
+// first after failures of its connection's hour (WithDigest), holds it for
+// that hour's digest. A connection-wide problem (an auth kind: the
+// connection is paused) is always emailed at once. An error means the
+// merchant was not told, nor will be by a digest: the caller forgets its
+// email mark so that the order's next failure tries again.
 func (nf *Notifier) Notify(ctx context.Context, n syncer.Notice) error {
 	if n.Connection.MerchantEmail == "" {
 		return fmt.Errorf("notify: connection %s has no merchant email", n.Connection.ID)
 	}
-	subject, body, err := Render(n)
+	if nf.digests != nil && n.Explanation.Kind != syncerr.Auth {
+		hour := nf.now().UTC().Truncate(time.Hour)
+		count, err := nf.digests.Count(ctx, n.Connection.ID, hour)
+		if err != nil {
+			return fmt.Errorf("notify: count: %w", err)
+		}
+		if count > nf.after {
+			if err := nf.digests.Hold(ctx, n.Connection.ID, hour, count, nf.entry(n)); err != nil {
+				return fmt.Errorf("notify: hold for the digest: %w", err)
+			}
+			return nil
+		}
+	}
+	e, err := nf.Render(n)
 	if err != nil {
 		return err
 	}
-	// SES throttles and has bad moments: try again before giving up (the
-	// caller then forgets the email mark, so the next failure of the order
-	// is told).
+	return nf.send(ctx, n.Connection.MerchantEmail, e)
+}
+
+// send sends e, trying again when SES refuses: SES throttles and has bad
+// moments.
+func (nf *Notifier) send(ctx context.Context, to string, e Email) error {
 	for try := 1; ; try++ {
-		err = nf.mail.Send(ctx, oneLine(n.Connection.MerchantEmail), subject, body, "")
+		err := nf.mail.Send(ctx, oneLine(to), e.Subject, e.Text, e.HTML)
 		if err == nil || try == sendTries {
 			return err
 		}
@@ -76,35 +132,65 @@ func oneLine(s string) string {
 	}, s)
 }
 
-// Render returns the subject and text body of n's email.
-func Render(n syncer.Notice) (subject, body string, err error) {
-	name := n.State.Ref.StoreOrderName
-	if name == "" {
-		name = n.State.Ref.StoreOrderID
-	}
-	if name == "" {
-		name = n.State.Ref.MarketplaceOrderID
-	}
+// Render returns n's email: its subject and text part from
+// email.txt.tmpl, its HTML part from email.html.tmpl, which escapes
+// every value.
+func (nf *Notifier) Render(n syncer.Notice) (Email, error) {
 	merchant := n.Connection.MerchantName
 	if merchant == "" {
 		merchant = "there"
 	}
-	var b bytes.Buffer
 	fields := map[string]any{
 		"Title": n.Explanation.Title, "Cause": n.Explanation.Cause, "Remedy": n.Explanation.Remedy, "Code": string(n.Explanation.Code),
-		"OrderName": name, "StoreOrderID": orEmpty(n.State.Ref.StoreOrderID), "MarketplaceOrderID": orEmpty(n.State.Ref.MarketplaceOrderID),
+		"OrderName": orderName(n), "StoreOrderID": orEmpty(n.State.Ref.StoreOrderID), "MarketplaceOrderID": orEmpty(n.State.Ref.MarketplaceOrderID),
 		"Marketplace": n.Marketplace, "MerchantName": merchant, "Connection": n.Connection.ID,
+		"Action": nf.action(n), "ErrorsURL": nf.errorsURL(n.Connection.ID),
 	}
 	for k, v := range fields {
 		fields[k] = oneLine(v.(string))
 	}
 	fields["Retried"], fields["Attempts"] = n.Attempts > 1, n.Attempts
-	err = email.Execute(&b, fields)
-	if err != nil {
-		return "", "", fmt.Errorf("notify: render: %w", err)
+	return render(emailText, emailHTML, fields)
+}
+
+// render executes a text and an HTML template over the same fields; the
+// text's first line, "Subject: …", is the subject.
+func render(text *template.Template, html *htmltemplate.Template, fields any) (Email, error) {
+	var t, h bytes.Buffer
+	if err := text.Execute(&t, fields); err != nil {
+		return Email{}, fmt.Errorf("notify: render text: %w", err)
 	}
-	head, rest, _ := strings.Cut(b.String(), "\n")
-	return strings.TrimPrefix(head, "Subject: "), strings.TrimLeft(rest, "\n"), nil
+	if err := html.Execute(&h, fields); err != nil {
+		return Email{}, fmt.Errorf("notify: render html: %w", err)
+	}
+	head, rest, _ := strings.Cut(t.String(), "\n")
+	return Email{Subject: strings.TrimPrefix(head, "Subject: "), Text: strings.TrimLeft(rest, "\n"), HTML: h.String()}, nil
+}
+
+// action is the merchant API call that fixes n's failure, as "METHOD URL"
+// with the order's ids filled in, or "" when the fix lies outside
+// ordersync.
+func (nf *Notifier) action(n syncer.Notice) string {
+	a := n.Explanation.Action
+	if a == nil {
+		return ""
+	}
+	f := a.Fill(map[string]string{"connection": n.Connection.ID, "marketplaceOrderId": n.State.Ref.MarketplaceOrderID})
+	return f.Method + " " + nf.apiBase + f.Route
+}
+
+// errorsURL is the connection's errors list in the merchant API.
+func (nf *Notifier) errorsURL(connection string) string {
+	return nf.apiBase + syncerr.Action{Route: "/connections/{connection}/errors"}.Fill(map[string]string{"connection": connection}).Route
+}
+
+func orderName(n syncer.Notice) string {
+	for _, s := range []string{n.State.Ref.StoreOrderName, n.State.Ref.StoreOrderID, n.State.Ref.MarketplaceOrderID} {
+		if s != "" {
+			return s
+		}
+	}
+	return "unknown"
 }
 
 func orEmpty(s string) string {

@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -16,6 +18,76 @@ type Entry struct {
 	Cause string `json:"cause"`
 	// Remedy is what the merchant does about it.
 	Remedy string `json:"remedy"`
+	// Action is the merchant API call that fixes the failure once the
+	// remedy is done, or nil when the fix lies outside ordersync.
+	Action *Action `json:"action"`
+}
+
+// Action is a merchant API call: a method and a route relative to the
+// API's base URL, whose {parameters} are filled from the failure.
+type Action struct {
+	Method string `json:"method"`
+	Route  string `json:"route"`
+}
+
+// actionParams are the route parameters an action may name: the
+// connection and order come from the order, the rest from the failure's
+// details.
+var actionParams = map[string]bool{"connection": true, "marketplaceOrderId": true, "sku": true}
+
+// Fill returns the action with the parameters vars holds substituted,
+// each escaped as one path segment; parameters vars lacks (or holds
+// empty) stay as they are, so that Complete reports them.
+func (a Action) Fill(vars map[string]string) Action {
+	var b strings.Builder
+	s := a.Route
+	for {
+		i := strings.IndexByte(s, '{')
+		j := strings.IndexByte(s, '}')
+		if i < 0 || j < i {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		if v := vars[s[i+1:j]]; v != "" {
+			b.WriteString(url.PathEscape(v))
+		} else {
+			b.WriteString(s[i : j+1])
+		}
+		s = s[j+1:]
+	}
+	a.Route = b.String()
+	return a
+}
+
+// Complete says whether every parameter of the route is filled.
+func (a Action) Complete() bool { return !strings.ContainsAny(a.Route, "{}") }
+
+// String is the action as a merchant reads it: "POST /connections/…".
+func (a Action) String() string { return a.Method + " " + a.Route }
+
+func (a *Action) check() error {
+	switch a.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return fmt.Errorf("action method %q is not an HTTP method", a.Method)
+	}
+	if !strings.HasPrefix(a.Route, "/connections/{connection}/") {
+		return fmt.Errorf("action route %q does not start with /connections/{connection}/", a.Route)
+	}
+	for _, seg := range strings.Split(a.Route[1:], "/") {
+		if seg == "" {
+			return fmt.Errorf("action route %q has an empty segment", a.Route)
+		}
+		if strings.ContainsAny(seg, "{}") {
+			p, ok := strings.CutPrefix(seg, "{")
+			p, ok2 := strings.CutSuffix(p, "}")
+			if !ok || !ok2 || !actionParams[p] {
+				return fmt.Errorf("action route %q: segment %q is not one of {connection}, {marketplaceOrderId}, {sku}", a.Route, seg)
+			}
+		}
+	}
+	return nil
 }
 
 //go:embed catalogue.json
@@ -40,8 +112,24 @@ func Parse(b []byte) (map[Code]Entry, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, err
 	}
+	// Every entry states its action, null included, so that a new code
+	// cannot forget to say how it is fixed.
+	var raw struct {
+		Entries []map[string]json.RawMessage `json:"entries"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
 	m := make(map[Code]Entry, len(doc.Entries))
-	for _, e := range doc.Entries {
+	for i, e := range doc.Entries {
+		if _, ok := raw.Entries[i]["action"]; !ok && e.Code != "" {
+			return nil, fmt.Errorf("%s: no action (write \"action\": null when the fix lies outside ordersync)", e.Code)
+		}
+		if e.Action != nil {
+			if err := e.Action.check(); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Code, err)
+			}
+		}
 		switch {
 		case e.Code == "":
 			return nil, fmt.Errorf("an entry has no code")
@@ -85,6 +173,11 @@ type Explanation struct {
 	Title  string
 	Cause  string
 	Remedy string
+	// Action is the entry's action with the failure's details filled in
+	// ({sku}); the order's {connection} and {marketplaceOrderId} are
+	// left for whoever knows the order (Action.Fill). Nil when the fix
+	// lies outside ordersync.
+	Action *Action
 }
 
 // Explain renders what the merchant reads about err: its entry with the
@@ -99,10 +192,15 @@ func Explain(err error) Explanation {
 			details[k] = v
 		}
 	}
-	return Explanation{Code: code, Kind: entry.Kind,
+	x := Explanation{Code: code, Kind: entry.Kind,
 		Title:  fill(entry.Title, details),
 		Cause:  fill(entry.Cause, details),
 		Remedy: fill(entry.Remedy, details)}
+	if entry.Action != nil {
+		a := entry.Action.Fill(map[string]string{"sku": details["sku"]})
+		x.Action = &a
+	}
+	return x
 }
 
 func fill(s string, details map[string]string) string {

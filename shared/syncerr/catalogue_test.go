@@ -130,10 +130,15 @@ func TestParseRejects(t *testing.T) {
 		doc  string
 	}{
 		{"not json", `{"entries": [`},
-		{"no code", `{"entries":[{"kind":"permanent","title":"t","cause":"c","remedy":"r"}]}`},
-		{"bad kind", `{"entries":[{"code":"x","kind":"sometimes","title":"t","cause":"c","remedy":"r"}]}`},
-		{"no remedy", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c"}]}`},
-		{"listed twice", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r"},{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r"}]}`},
+		{"no code", `{"entries":[{"kind":"permanent","title":"t","cause":"c","remedy":"r","action":null}]}`},
+		{"bad kind", `{"entries":[{"code":"x","kind":"sometimes","title":"t","cause":"c","remedy":"r","action":null}]}`},
+		{"no remedy", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","action":null}]}`},
+		{"listed twice", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r","action":null},{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r","action":null}]}`},
+		{"no action", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r"}]}`},
+		{"action method", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r","action":{"method":"FETCH","route":"/connections/{connection}/resync"}}]}`},
+		{"action outside the connection", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r","action":{"method":"POST","route":"/resync"}}]}`},
+		{"action unknown parameter", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r","action":{"method":"POST","route":"/connections/{connection}/orders/{order}/resync"}}]}`},
+		{"action empty segment", `{"entries":[{"code":"x","kind":"permanent","title":"t","cause":"c","remedy":"r","action":{"method":"POST","route":"/connections/{connection}//resync"}}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,5 +170,82 @@ func TestExplain(t *testing.T) {
 				t.Errorf("cause = %q\nwant    %q", got, tt.cause)
 			}
 		})
+	}
+}
+
+// actions pins each code's action: the route a merchant is sent to must be
+// a deliberate choice (shared/merchantapi checks that each one exists).
+var actions = map[Code]string{
+	ShippingDataMissing:    "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",
+	InvalidTransition:      "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	CancelUnsupported:      "",
+	SKUNotFound:            "PUT /connections/{connection}/aliases/{sku}",
+	SKUDuplicate:           "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	AddressMissing:         "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",
+	AddressInvalid:         "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",
+	OrderNotEditable:       "",
+	InventoryHeld:          "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	RateLimited:            "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	MarketplaceUnavailable: "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	AuthExpired:            "PUT /connections/{connection}/credentials/marketplace",
+	StoreDisconnected:      "PUT /connections/{connection}/credentials/store",
+	ConnectionPaused:       "POST /connections/{connection}/resume",
+	PlatformUnsupported:    "",
+	OrderNotFound:          "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	InvalidData:            "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	InternalError:          "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	OrderLinkUnverified:    "POST /connections/{connection}/orders/{marketplaceOrderId}/link",
+}
+
+func TestActions(t *testing.T) {
+	for code := range declaredCodes(t) {
+		t.Run(string(code), func(t *testing.T) {
+			want, ok := actions[code]
+			if !ok {
+				t.Fatalf("%s: no action pinned in this test", code)
+			}
+			got := ""
+			if a := Lookup(code).Action; a != nil {
+				got = a.String()
+			}
+			if got != want {
+				t.Errorf("action = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestActionFill(t *testing.T) {
+	route := Action{Method: "PUT", Route: "/connections/{connection}/orders/{marketplaceOrderId}/aliases/{sku}"}
+	tests := []struct {
+		name     string
+		vars     map[string]string
+		want     string
+		complete bool
+	}{
+		{"all", map[string]string{"connection": "acme", "marketplaceOrderId": "7001", "sku": "AB-1"},
+			"/connections/acme/orders/7001/aliases/AB-1", true},
+		{"escaped as one segment", map[string]string{"connection": "acme", "marketplaceOrderId": "70/01?x", "sku": "a b/<c>"},
+			"/connections/acme/orders/70%2F01%3Fx/aliases/a%20b%2F%3Cc%3E", true},
+		{"missing stays", map[string]string{"connection": "acme", "sku": ""},
+			"/connections/acme/orders/{marketplaceOrderId}/aliases/{sku}", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := route.Fill(tt.vars)
+			if got.Route != tt.want || got.Complete() != tt.complete || got.Method != "PUT" {
+				t.Errorf("Fill = %+v (complete %v), want %q (complete %v)", got, got.Complete(), tt.want, tt.complete)
+			}
+		})
+	}
+}
+
+func TestExplainFillsTheActionFromTheFailure(t *testing.T) {
+	x := Explain(E(SKUNotFound, "order", "#9", "sku", "AB 1"))
+	if x.Action == nil || x.Action.Route != "/connections/{connection}/aliases/AB%201" {
+		t.Errorf("action = %+v, want the sku filled and the connection left", x.Action)
+	}
+	if x := Explain(E(CancelUnsupported, "order", "#9")); x.Action != nil {
+		t.Errorf("cancel_unsupported action = %+v, want none", x.Action)
 	}
 }
