@@ -131,14 +131,20 @@ func (s *System) start(ctx context.Context, o Options) error {
 		return fmt.Errorf("sandbox marketplace: %w", err)
 	}
 
+	// The HTTP API's address is taken first: the functions are told it
+	// (API_BASE_URL), as the template tells them the deployed API's.
+	api, err := s.listen(o.APIAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP API: %w", err)
+	}
+	s.APIURL = "http://" + api.Addr().String()
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	if s.runner, err = localstack.Run(runCtx, s.Stack, s.functions(secretsFile), localstack.RunOptions{SQS: s.Clients.SQS, Log: s.log}); err != nil {
+		api.Close()
 		return err
 	}
-	if s.APIURL, err = s.serve(o.APIAddr, s.runner); err != nil {
-		return fmt.Errorf("HTTP API: %w", err)
-	}
+	s.serveOn(api, s.runner)
 	return nil
 }
 
@@ -148,7 +154,7 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 	options := func(f localstack.Function) app.Options {
 		// Local secrets are read from the file on every call (no cache):
 		// a new credential is checked at once.
-		extra := map[string]string{"SECRETS_FILE": secretsFile, "RECHECK_AFTER_SECONDS": "0"}
+		extra := map[string]string{"SECRETS_FILE": secretsFile, "RECHECK_AFTER_SECONDS": "0", "API_BASE_URL": s.APIURL}
 		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID),
 			DynamoDB: []func(*dynamodb.Options){localaws.DynamoDBLocalFix}}
 	}
@@ -203,23 +209,33 @@ func (s *System) Stop() {
 }
 
 func (s *System) serve(addr string, h http.Handler) (string, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	l, err := net.Listen("tcp", addr)
+	l, err := s.listen(addr)
 	if err != nil {
 		return "", err
 	}
+	s.serveOn(l, h)
+	return "http://" + l.Addr().String(), nil
+}
+
+// listen listens on addr, a free local port when empty.
+func (s *System) listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return net.Listen("tcp", addr)
+}
+
+// serveOn serves h on l until Stop.
+func (s *System) serveOn(l net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	s.servers = append(s.servers, srv)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("server stopped", "addr", addr, "err", err)
+			s.log.Error("server stopped", "addr", l.Addr().String(), "err", err)
 		}
 	}()
-	return "http://" + l.Addr().String(), nil
 }
 
 func envOf(vars, extra map[string]string) func(string) string {
