@@ -159,6 +159,10 @@ var errSuperseded = errors.New("sync: superseded by a newer change to the order"
 // and records the order synced.
 func (j *job) reach(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, want rules.Want) error {
 	conn := j.conn
+	want, err := j.marketplaceSKUs(ctx, remote, want)
+	if err != nil {
+		return err
+	}
 	j.want = want
 	steps, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), remote, want)
 	if err != nil {

@@ -95,6 +95,8 @@ type Syncer struct {
 	// ledger, when set, is told of every final outcome (see WithLedger).
 	ledger    Ledger
 	ledgerKey func(order.Event) string
+	// aliases, when set, translates SKUs (see WithAliases).
+	aliases Aliases
 }
 
 // New returns a Syncer.
@@ -255,6 +257,9 @@ type job struct {
 	pending  []order.TimelineEntry
 	received bool
 	retryIn  time.Duration
+	// The connection's SKU aliases, both ways, once read (aliases.go).
+	aliasesRead            bool
+	toMarketplace, toStore map[string]string
 }
 
 // notDone ends a delivery that was not really tried (a panic, no time
