@@ -80,11 +80,21 @@ func (h *Handler) showTimeline(ctx context.Context, c *call) events.APIGatewayV2
 			Step: e.Step, Code: e.Code, Detail: e.Detail}
 		if e.Code != "" && (e.Kind == order.TimelineFailed || e.Kind == order.TimelineRefresh) {
 			x := syncerr.Explain(syncerr.E(syncerr.Code(e.Code), "order", st.Ref.Name(),
-				"marketplace", c.conn.Marketplace.Platform.DisplayName(), "store", c.conn.Store.Platform.DisplayName()))
+				"marketplace", c.conn.Marketplace.Platform.DisplayName(), "store", c.conn.Store.Platform.DisplayName()).
+				With(factPairs(e.Facts)...))
 			ev.Title, ev.Cause, ev.Remedy = x.Title, x.Cause, x.Remedy
 		}
 		v.Entries = append(v.Entries, ev)
 	}
 	c.attrs = append(c.attrs, slog.Int("entries", len(v.Entries)))
 	return reply(http.StatusOK, v)
+}
+
+// factPairs are an entry's facts as key, value pairs.
+func factPairs(facts map[string]string) []string {
+	kv := make([]string, 0, 2*len(facts))
+	for k, v := range facts {
+		kv = append(kv, k, v)
+	}
+	return kv
 }

@@ -29,6 +29,7 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 		}
 	}
 	sku := skuOf(err)
+	j.facts = factsOf(err)
 	var superseded bool
 	serr := j.persist(ctx, func() (err error) {
 		superseded, err = j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts, SKU: sku})
@@ -129,4 +130,25 @@ func skuOf(err error) string {
 		}
 	}
 	return ""
+}
+
+// factsOf are the details of err that fill the catalogue's words, less the
+// order's and the connection's names (filled again when an entry is read).
+func factsOf(err error) map[string]string {
+	e, ok := syncerr.As(err)
+	if !ok {
+		return nil
+	}
+	var facts map[string]string
+	for k, v := range e.Details {
+		switch k {
+		case "order", "marketplace", "store", "code":
+			continue
+		}
+		if facts == nil {
+			facts = make(map[string]string, len(e.Details))
+		}
+		facts[k] = v
+	}
+	return facts
 }

@@ -253,8 +253,11 @@ type job struct {
 	// Timeline (see timeline.go): when the delivery began, the entries
 	// noted for the next write of the state, whether a write carried the
 	// received entry, and the delay a retried entry names.
-	started  time.Time
-	pending  []order.TimelineEntry
+	started time.Time
+	pending []order.TimelineEntry
+	// facts are the details of the failure fail records, for its timeline
+	// entry.
+	facts    map[string]string
 	received bool
 	retryIn  time.Duration
 	// The connection's SKU aliases, both ways, once read (aliases.go).
