@@ -60,7 +60,9 @@ func main() {
 ordersync is running locally (template.yaml: %s, %s, %s)
 
   webhook API       %s/webhooks/{source}/{connection}
-  merchant API      %s/connections/{connection}/errors, /orders/{id}, /resync, /reports, /pause, /resume, /credentials/{side}
+  merchant API      %s/connections/{connection}/errors, /orders?state=, /orders/{id}[/timeline|/fix|/resync|/link],
+                    /resync, /jobs, /aliases/{sku}, /reports, /pause, /resume, /webhook-secret, /credentials/{side}
+                    (every route, with a curl: README.md, "Merchant API")
   sandbox market    %s   (Back Market API; faults: POST /_sandbox/faults, calls: GET /_sandbox/calls)
   mail UI           %s   (every email the sync sends)
   DynamoDB Local    %s

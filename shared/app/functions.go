@@ -107,6 +107,8 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	hc := newHTTPClient()
 	s := syncer.New(cfg, d.store, marketplaces{secrets: d.secrets, hc: hc}, newNotifier(d, mail), d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
+		// The merchant's SKU aliases, read once per event.
+		WithAliases(d.store).
 		// The webhook's ledger: an accepted event leaves it once synced.
 		WithLedger(d.store.Deduper(webhookInFlight), ingest.DedupKey)
 	return syncbatch.New(syncbatch.Config{}, s, queue, dlq, d.log).Handle, nil
@@ -183,6 +185,8 @@ func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.SQ
 	hc := newHTTPClient()
 	r := refresh.New(d.store, marketplaces{secrets: d.secrets, hc: hc}, syncQueue, d.log).
 		WithStorefronts(storefronts{secrets: d.secrets, hc: hc}).
+		// The merchant's SKU aliases, to plan as the sync does.
+		WithAliases(d.store).
 		WithLedger(d.store.Deduper(webhookInFlight), sweep)
 	return refreshbatch.New(cfg, r, jobs, dlq, d.log).Handle, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -22,14 +23,6 @@ const DefaultExternalSource = "ordersync"
 
 // statusAwaitingFulfillment is status_id 11: paid, to be packed.
 const statusAwaitingFulfillment = 11
-
-// importLookback bounds the search for an order already imported when the
-// marketplace order has no creation date.
-const importLookback = 30 * 24 * time.Hour
-
-// clockMargin widens that search: the store's clock and the marketplace's
-// may disagree by this much.
-const clockMargin = time.Hour
 
 // CreateOrder imports marketplace order o into the store as an Awaiting
 // Fulfillment order (status_id 11: the marketplace took the payment) and
@@ -41,7 +34,7 @@ const clockMargin = time.Hour
 //
 // The order already imported is looked for with GET /v2/orders filtered by
 // external_order_id, and for safety by min_date_created (o's creation
-// less clockMargin: no import of o is older than o), every page read and
+// less rules.ImportClockMargin: no import of o is older than o), every page read and
 // each order checked here, so a store that ignored the filter would cost
 // pages, never a duplicate. Two concurrent imports of one order could both
 // create it: the sync's claim keeps them apart.
@@ -55,18 +48,8 @@ const clockMargin = time.Hour
 // invalid_data naming the field.
 func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
 	ref := o.ID
-	switch {
-	case o.ID == "":
-		return "", fail(syncerr.InvalidData, ref, "field", "marketplace order id")
-	case len(o.Lines) == 0:
-		return "", fail(syncerr.InvalidData, ref, "field", "lines")
-	case o.ShippingAddress == nil:
-		return "", fail(syncerr.AddressMissing, ref)
-	}
-	for _, l := range o.Lines {
-		if l.Quantity <= 0 {
-			return "", fail(syncerr.InvalidData, ref, "field", "quantity of "+l.SKU)
-		}
+	if err := rules.CheckImportable(o); err != nil {
+		return "", err.With("marketplace", platformName, "order", ref)
 	}
 	if id, err := c.importedOrder(ctx, o); err != nil || id != "" {
 		return id, err
@@ -131,10 +114,7 @@ func (c *Client) imported(o bcOrder) (string, bool) {
 // importedOrder returns the id of the store order already imported for
 // o, or "" when there is none.
 func (c *Client) importedOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
-	since := time.Now().Add(-importLookback)
-	if !o.CreatedAt.IsZero() {
-		since = o.CreatedAt.Add(-clockMargin)
-	}
+	since := rules.ImportedNoEarlierThan(o, time.Now())
 	for page := 1; ; page++ {
 		q := url.Values{
 			"external_order_id": {o.ID},

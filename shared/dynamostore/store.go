@@ -18,7 +18,9 @@
 //	                                                      event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
 //	EFFECT#<key>                    CLAIM                 a marketplace call claim (TTL)
 //	NOTIFIED#<key>                  NOTIFIED              an email already sent (TTL)
-//	ALIAS#<conn>                    <sku>                 a merchant's SKU alias
+//	ALIAS#<conn>                    S#<store sku>         a merchant's SKU alias, store to marketplace, and
+//	ALIAS#<conn>                    M#<marketplace sku>   the same alias the other way (aliases.go)
+//	ALIAS#<conn>                    COUNT                 how many aliases the connection holds
 //	CONN#<id>                       JOB#<job id>          a merchant's bulk re-sync job (7-day TTL; jobs.go)
 //	JOB#<conn>#<job id>             PART#<n>              the job's order ids, 1,000 a part (7-day TTL)
 //	DIGEST#<conn>                   HOUR#<hour>           an hour's email count, its digest's claim and sent mark (TTL; digests.go)
@@ -52,6 +54,8 @@ type API interface {
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	// TransactWriteItems writes both directions of an SKU alias (aliases.go).
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Store is ordersync's table.

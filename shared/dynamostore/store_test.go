@@ -66,6 +66,10 @@ func TestAnOutageIsNeitherNotFoundNorConflict(t *testing.T) {
 		{"RecentErrors", func() error { _, err := s.RecentErrors(ctx, "acme", time.Now().Add(-time.Hour), 20); return err }},
 		{"MarkNotified", func() error { _, err := s.MarkNotified(ctx, "k", time.Hour); return err }},
 		{"Deduper.Claim", func() error { _, err := s.Deduper(time.Minute).Claim(ctx, "k", time.Hour); return err }},
+		// SKU aliases.
+		{"PutSKUAlias", func() error { return s.PutSKUAlias(ctx, "acme", order.SKUAlias{StoreSKU: "A", MarketplaceSKU: "B"}) }},
+		{"DeleteSKUAlias", func() error { _, err := s.DeleteSKUAlias(ctx, "acme", "A"); return err }},
+		{"SKUAliases", func() error { _, _, err := s.SKUAliases(ctx, "acme", "", 10); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,8 @@ type tables struct {
 	// Re-sync jobs (jobs.go).
 	jobs      map[string][]byte   // conn/id -> job
 	jobOrders map[string][]string // conn/id -> the job's orders
+
+	aliases map[string]aliasSet // connection -> its SKU aliases (aliases.go)
 }
 
 // orderItem is an order's state item. unsettled and syncAt are its place
@@ -96,6 +98,8 @@ func New() *Store {
 		reports:     map[string]reportItems{},
 		jobs:        map[string][]byte{},
 		jobOrders:   map[string][]string{},
+
+		aliases: map[string]aliasSet{},
 	}}
 }
 

@@ -1,21 +1,12 @@
 package merchantapi
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
-
-// routesStillToLand are routes the catalogue's actions name that other
-// branches add (SKU aliases: s11-alias). DELETE THIS LIST AT MERGE, once
-// that branch is in: TestCatalogueActionsAreServed then fails for any
-// entry already served, so the list cannot outlive it.
-var routesStillToLand = map[string]route{
-	"/connections/{connection}/aliases/{sku}": {method: http.MethodPut},
-}
 
 // methodsOf splits a route's methods ("PUT, DELETE").
 func methodsOf(r route) []string {
@@ -46,7 +37,7 @@ func servedBy(pattern, action string) bool {
 
 // TestCatalogueActionsAreServed: each action the error catalogue sends a
 // merchant to is a method and route the API carries out (the routes map,
-// and Routes(), which template.yaml is held to), or one still to land.
+// and Routes(), which template.yaml is held to).
 func TestCatalogueActionsAreServed(t *testing.T) {
 	for _, code := range syncerr.Codes() {
 		a := syncerr.Lookup(code).Action
@@ -54,28 +45,17 @@ func TestCatalogueActionsAreServed(t *testing.T) {
 			continue
 		}
 		t.Run(string(code), func(t *testing.T) {
-			var served, pending []string
+			var served []string
 			for path, r := range routes {
 				if servedBy(path, a.Route) && slices.Contains(methodsOf(r), a.Method) {
 					served = append(served, path)
 				}
 			}
-			for path, r := range routesStillToLand {
-				if servedBy(path, a.Route) && slices.Contains(methodsOf(r), a.Method) {
-					pending = append(pending, path)
-				}
+			if len(served) != 1 {
+				t.Fatalf("action %s is served by %v, want exactly one route", a, served)
 			}
-			switch {
-			case len(served) == 1 && len(pending) == 0:
-				if !slices.Contains(Routes(), served[0]) {
-					t.Errorf("%s is in the routes map but not in Routes()", served[0])
-				}
-			case len(served) == 0 && len(pending) == 1:
-				t.Logf("%s: %s still to land", a, pending[0])
-			case len(served) > 0 && len(pending) > 0:
-				t.Errorf("%s %s is served now: delete it from routesStillToLand", a.Method, pending[0])
-			default:
-				t.Errorf("action %s is served by no route (served by %v, still to land %v)", a, served, pending)
+			if !slices.Contains(Routes(), served[0]) {
+				t.Errorf("%s is in the routes map but not in Routes()", served[0])
 			}
 		})
 	}

@@ -68,6 +68,10 @@ func TestEveryRefusalHasWords(t *testing.T) {
 		"errFixURL": errFixURL, "errFixParcel": errFixParcel, "errFixParcelAmbiguous": errFixParcelAmbiguous, "errFixAddress": errFixAddress,
 		// The timeline and the errors list's resolved.
 		"errTimelineLimit": errTimelineLimit, "errResolvedParam": errResolvedParam,
+		// SKU aliases.
+		"errInvalidPathSKU": errInvalidPathSKU, "errInvalidMarketSKU": errInvalidMarketSKU, "errInvalidAfter": errInvalidAfter,
+		"errAliasLimitParam": errAliasLimitParam, "errMalformedAlias": errMalformedAlias, "errAliasConflict": errAliasConflict,
+		"errTooManyAliases": errTooManyAliases, "errAliasNotFound": errAliasNotFound,
 	}
 	if declared, listed := problemVars(t), slices.Sorted(maps.Keys(refusals)); !slices.Equal(declared, listed) {
 		t.Fatalf("the source declares the refusals %v; this test lists %v", declared, listed)

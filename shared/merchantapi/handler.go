@@ -40,6 +40,12 @@ const (
 	RouteOrderFix = "/connections/{connection}/orders/{marketplaceOrderId}/fix"
 )
 
+// The SKU alias routes (aliases.go). {sku} is a store SKU, URL-encoded.
+const (
+	RouteAliases = "/connections/{connection}/aliases"
+	RouteAlias   = "/connections/{connection}/aliases/{sku}"
+)
+
 // Limits of the API.
 const (
 	// DefaultLimit and MaxLimit bound how many errors one listing returns.
@@ -94,7 +100,8 @@ func New(cfg Config, store Store, secrets Secrets, q Queue, log *slog.Logger) *H
 }
 
 // route is one route's method and handler, called once the request is
-// authenticated for the connection.
+// authenticated for the connection. A route with several methods lists
+// them as an Allow header does ("PUT, DELETE").
 type route struct {
 	// method is the route's method, or its methods joined by ", " (as the
 	// Allow header lists them).
@@ -124,6 +131,10 @@ var routes = map[string]route{
 	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
 	// An order's timeline (timeline.go).
 	RouteOrderTimeline: {http.MethodGet, (*Handler).showTimeline},
+
+	// SKU aliases (aliases.go): one path, two methods.
+	RouteAliases: {http.MethodGet, (*Handler).listAliases},
+	RouteAlias:   {http.MethodPut + ", " + http.MethodDelete, (*Handler).alias},
 }
 
 // Routes lists the API's route paths, for wiring and for the test that

@@ -45,6 +45,24 @@ type Store interface {
 
 	// The listing of orders by sync state, and re-sync jobs.
 	OrderStore
+
+	// SKU aliases (aliases.go).
+	//
+	// PutSKUAlias stores an alias; setting one held already is no error.
+	// One that would give either SKU a second partner is an error wrapping
+	// order.ErrAliasConflict, a new one past order.MaxSKUAliases one
+	// wrapping order.ErrAliasLimit; both store nothing.
+	PutSKUAlias(ctx context.Context, connection string, a order.SKUAlias) error
+	// DeleteSKUAlias removes the alias of a store SKU and returns it; an
+	// error wrapping order.ErrNotFound when there is none.
+	DeleteSKUAlias(ctx context.Context, connection, storeSKU string) (order.SKUAlias, error)
+	// SKUAliases lists aliases by store SKU after the store SKU after, at
+	// most limit; next is the after of the next page, "" on the last.
+	SKUAliases(ctx context.Context, connection, after string, limit int) (aliases []order.SKUAlias, next string, err error)
+	// Unsettled lists the connection's orders whose last sync did not end
+	// synced, oldest sync first, at most limit (the refresh's index).
+	Unsettled(ctx context.Context, connection string, limit int) ([]order.State, error)
+
 	// The connection routes' writes.
 
 	// CreateConnection stores a new connection; an error wrapping

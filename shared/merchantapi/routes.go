@@ -131,7 +131,7 @@ func (h *Handler) errorViews(ctx context.Context, conn string, since time.Time, 
 			v := errorView{
 				Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
 				Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
-				Action: actionOf(r),
+				Action: actionOf(r, states[r.MarketplaceOrderID]),
 			}
 			if res := states[r.MarketplaceOrderID].Resolved; res != nil && !res.At.Before(r.At) {
 				v.Resolved = res

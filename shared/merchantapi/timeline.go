@@ -79,8 +79,9 @@ func (h *Handler) showTimeline(ctx context.Context, c *call) events.APIGatewayV2
 		ev := timelineEntryView{At: e.At.UTC(), Kind: e.Kind, Source: e.Source, Topic: e.Topic, EventID: e.EventID,
 			Step: e.Step, Code: e.Code, Detail: e.Detail}
 		if e.Code != "" && (e.Kind == order.TimelineFailed || e.Kind == order.TimelineRefresh) {
-			x := syncerr.Explain(syncerr.E(syncerr.Code(e.Code), "order", orderName(st.Ref),
-				"marketplace", c.conn.Marketplace.Platform.DisplayName(), "store", c.conn.Store.Platform.DisplayName()))
+			x := syncerr.Explain(syncerr.E(syncerr.Code(e.Code), "order", st.Ref.Name(),
+				"marketplace", c.conn.Marketplace.Platform.DisplayName(), "store", c.conn.Store.Platform.DisplayName()).
+				With(factPairs(e.Facts)...))
 			ev.Title, ev.Cause, ev.Remedy = x.Title, x.Cause, x.Remedy
 		}
 		v.Entries = append(v.Entries, ev)
@@ -89,13 +90,11 @@ func (h *Handler) showTimeline(ctx context.Context, c *call) events.APIGatewayV2
 	return reply(http.StatusOK, v)
 }
 
-// orderName is the order as the merchant knows it.
-func orderName(r order.Ref) string {
-	switch {
-	case r.StoreOrderName != "":
-		return r.StoreOrderName
-	case r.StoreOrderID != "":
-		return r.StoreOrderID
+// factPairs are an entry's facts as key, value pairs.
+func factPairs(facts map[string]string) []string {
+	kv := make([]string, 0, 2*len(facts))
+	for k, v := range facts {
+		kv = append(kv, k, v)
 	}
-	return r.MarketplaceOrderID
+	return kv
 }

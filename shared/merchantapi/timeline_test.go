@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +42,8 @@ func (e *env) saveTimeline(mkID string) order.State {
 	st.AddTimeline(
 		order.TimelineEntry{At: e.now.Add(-31 * time.Minute), Kind: order.TimelineReceived, Source: order.Shopify, Topic: "orders/fulfilled", EventID: "wh-1"},
 		order.TimelineEntry{At: e.now.Add(-30 * time.Minute), Kind: order.TimelineCall, Source: order.BackMarket, Step: "ship", Code: "invalid_transition", Detail: "HTTP 400"},
-		order.TimelineEntry{At: e.now.Add(-30 * time.Minute), Kind: order.TimelineFailed, Code: "shipping_data_missing", Detail: "failed after 1 try"},
+		order.TimelineEntry{At: e.now.Add(-30 * time.Minute), Kind: order.TimelineFailed, Code: "shipping_data_missing", Detail: "failed after 1 try",
+			Facts: map[string]string{"missing": "tracking number"}},
 	)
 	saved, err := e.store.SaveOrder(context.Background(), st)
 	if err != nil {
@@ -74,6 +76,9 @@ func TestTimeline(t *testing.T) {
 		failed := got.Entries[2]
 		if failed.Code != "shipping_data_missing" || failed.Title == "" || failed.Cause == "" || failed.Remedy == "" {
 			t.Errorf("failed entry %+v, want its code with title, cause and remedy", failed)
+		}
+		if !strings.Contains(failed.Cause, "missing its tracking number") || strings.Contains(failed.Cause+failed.Remedy, "(unknown") {
+			t.Errorf("failed entry's words %q / %q: want them filled from the entry's facts", failed.Cause, failed.Remedy)
 		}
 		if got.Entries[1].Remedy != "" {
 			t.Errorf("call entry %+v: only failures carry the catalogue's words", got.Entries[1])

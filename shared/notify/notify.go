@@ -184,14 +184,7 @@ func (nf *Notifier) errorsURL(connection string) string {
 	return nf.apiBase + syncerr.Action{Route: "/connections/{connection}/errors"}.Fill(map[string]string{"connection": connection}).Route
 }
 
-func orderName(n syncer.Notice) string {
-	for _, s := range []string{n.State.Ref.StoreOrderName, n.State.Ref.StoreOrderID, n.State.Ref.MarketplaceOrderID} {
-		if s != "" {
-			return s
-		}
-	}
-	return "unknown"
-}
+func orderName(n syncer.Notice) string { return orEmpty(n.State.Ref.Name()) }
 
 func orEmpty(s string) string {
 	if s == "" {

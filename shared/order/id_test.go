@@ -48,3 +48,23 @@ func TestValidID(t *testing.T) {
 		})
 	}
 }
+
+func TestRefName(t *testing.T) {
+	tests := []struct {
+		name string
+		ref  order.Ref
+		want string
+	}{
+		{"the store's name", order.Ref{StoreOrderName: "#1001", StoreOrderID: "450789469", MarketplaceOrderID: "7001"}, "#1001"},
+		{"the store's id", order.Ref{StoreOrderID: "450789469", MarketplaceOrderID: "7001"}, "450789469"},
+		{"the marketplace's id", order.Ref{MarketplaceOrderID: "7001"}, "7001"},
+		{"none", order.Ref{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.ref.Name(); got != tt.want {
+				t.Errorf("Name() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -99,6 +99,19 @@ type Ref struct {
 	ClaimedMarketplaceOrderID string `json:"claimed_marketplace_order_id,omitempty"`
 }
 
+// Name is the order as the merchant knows it: the store's order name
+// ("#1001"), else the store's id, else the marketplace's; "" when the ref
+// names none.
+func (r Ref) Name() string {
+	switch {
+	case r.StoreOrderName != "":
+		return r.StoreOrderName
+	case r.StoreOrderID != "":
+		return r.StoreOrderID
+	}
+	return r.MarketplaceOrderID
+}
+
 // Event is the one internal event that travels on the sync queue: a
 // normalised change reported by a storefront (or found by the refresh).
 // Downstream code never needs the raw platform payload.

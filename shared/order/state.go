@@ -104,6 +104,10 @@ type SyncOutcome struct {
 	At        time.Time  `json:"at"`
 	// FirstFailedAt is when the current run of failures began.
 	FirstFailedAt time.Time `json:"first_failed_at,omitempty"`
+	// SKU is the order line's SKU a product failure (sku_not_found,
+	// sku_duplicate) is about, as its error's "sku" detail has it: an
+	// alias set for it finds the orders it holds.
+	SKU string `json:"sku,omitempty"`
 }
 
 // Resolution is how an order's failure ended: the code it cleared, when,

@@ -72,11 +72,16 @@ type TimelineEntry struct {
 	Step    string   `json:"step,omitempty"`
 	Code    string   `json:"code,omitempty"`
 	Detail  string   `json:"detail,omitempty"`
+	// Facts are a failure's details that fill the catalogue's words
+	// (missing, sku, field, from, to...; never a buyer's data), so that the
+	// entry can be explained long after. The order's and the connection's
+	// names are filled when it is read, not kept.
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // AddTimeline appends entries to s's timeline, oldest first, keeping the
-// newest MaxTimeline and counting the ones dropped. Details are cut to
-// MaxTimelineDetail bytes.
+// newest MaxTimeline and counting the ones dropped. Details, and each
+// fact, are cut to MaxTimelineDetail bytes.
 func (s *State) AddTimeline(entries ...TimelineEntry) {
 	// A new array: copies of the state (the one last read, a retry's)
 	// must not share what is appended.
@@ -84,6 +89,13 @@ func (s *State) AddTimeline(entries ...TimelineEntry) {
 	for _, e := range entries {
 		e.At = e.At.UTC()
 		e.Detail = clip(e.Detail, MaxTimelineDetail)
+		if e.Facts != nil {
+			facts := make(map[string]string, len(e.Facts))
+			for k, v := range e.Facts {
+				facts[k] = clip(v, MaxTimelineDetail)
+			}
+			e.Facts = facts
+		}
 		s.Timeline = append(s.Timeline, e)
 	}
 	if over := len(s.Timeline) - MaxTimeline; over > 0 {

@@ -103,6 +103,8 @@ type Refresher struct {
 	// ledger, when set, is swept for accepted events never synced.
 	ledger   Ledger
 	sweepCfg SweepConfig
+	// aliases, when set, are the merchant's SKU aliases (see WithAliases).
+	aliases syncer.Aliases
 }
 
 // New returns a Refresher with the default Config.
@@ -121,6 +123,15 @@ func (r *Refresher) WithConfig(c Config) *Refresher {
 // paused with store_disconnected.
 func (r *Refresher) WithStorefronts(s syncer.Storefronts) *Refresher {
 	r.stores = s
+	return r
+}
+
+// WithAliases lets the refresh plan as the sync does where the merchant
+// set SKU aliases (syncer.MarketplaceWant), so that an order whose store
+// SKU is aliased is found behind like any other. The aliases are read at
+// most once per run, and only when an order needs them.
+func (r *Refresher) WithAliases(a syncer.Aliases) *Refresher {
+	r.aliases = a
 	return r
 }
 
@@ -178,6 +189,27 @@ type run struct {
 	seen   map[string]bool        // orders listed on either side
 	errs   []order.ErrorRecord    // refused edits, for the error list
 	noted  map[string]bool        // orders under a heading of the report
+
+	// The connection's SKU aliases, store to marketplace, once read.
+	aliasesRead   bool
+	toMarketplace map[string]string
+}
+
+// skuAliases returns the connection's aliases, read once per run. A read
+// that fails is logged and taken as none: the order is then planned on
+// the store's SKUs, as without aliases (and found not behind, at worst).
+func (u *run) skuAliases(ctx context.Context) map[string]string {
+	if u.r.aliases == nil || u.aliasesRead {
+		return u.toMarketplace
+	}
+	u.aliasesRead = true
+	list, _, err := u.r.aliases.SKUAliases(ctx, u.c.ID, "", order.MaxSKUAliases)
+	if err != nil {
+		u.r.log.Warn("could not read the SKU aliases; planning without them", "connection", u.c.ID, "err", err)
+		return nil
+	}
+	u.toMarketplace, _ = order.AliasMaps(list)
+	return u.toMarketplace
 }
 
 // note lists the order mk under a heading of the report.
@@ -496,14 +528,14 @@ func (u *run) marketplaceChange(ctx context.Context, o order.MarketplaceOrder) e
 		st = u.current(o.ID)
 	}
 	if o.Status == st.MarketplaceStatus || st.MarketplaceStatus == "" && o.Status == st.StoreStatus {
-		return u.behind(o, st)
+		return u.behind(ctx, o, st)
 	}
 	if st.StoreStatus == o.Status || !byHand(st, o) {
 		// The marketplace moved where the store asked (a sync's outcome
 		// not recorded yet), or not past it: note where it is.
 		st.MarketplaceStatus, st.MarketplaceState = o.Status, o.State
 		u.saves[o.ID] = st
-		return u.behind(o, st)
+		return u.behind(ctx, o, st)
 	}
 	// Moved in the marketplace's back office: record it, never fight it.
 	st.ManualChange = &order.ManualChange{From: st.MarketplaceStatus, To: o.Status, State: o.State, At: u.at}
@@ -537,11 +569,15 @@ func byHand(st order.State, o order.MarketplaceOrder) bool {
 // behind queues a sync when the marketplace is behind the store: the plan
 // from the marketplace's order to the store's state has steps. An order
 // whose last sync failed or is retrying is left to unsettled.
-func (u *run) behind(o order.MarketplaceOrder, st order.State) error {
+func (u *run) behind(ctx context.Context, o order.MarketplaceOrder, st order.State) error {
 	if st.Unsettled() || u.queued[o.ID] || st.Ref.StoreOrderID == "" {
 		return nil
 	}
-	steps, err := rules.Plan(u.c.Marketplace.Platform, u.mp.Capabilities(), o, syncer.WantOf(st))
+	want := syncer.WantOf(st)
+	if len(want.Parcels) > 0 {
+		want = syncer.MarketplaceWant(want, o, u.skuAliases(ctx))
+	}
+	steps, err := rules.Plan(u.c.Marketplace.Platform, u.mp.Capabilities(), o, want)
 	if err != nil || len(steps) == 0 {
 		// In sync, or a plan the sync would refuse (and has recorded).
 		u.r.log.Debug("not behind", "marketplace_order", o.ID, "steps", len(steps), "err", err)

@@ -116,7 +116,7 @@ func MatchSKU(sku string, aliases map[string]string, products []Product) (Produc
 		return Product{}, syncerr.E(syncerr.SKUNotFound, "sku", sku)
 	}
 	tries := []string{sku}
-	if alias := strings.TrimSpace(aliases[sku]); alias != "" && alias != sku {
+	if alias := AliasOf(sku, aliases); alias != sku {
 		tries = append(tries, alias)
 	}
 	for _, want := range tries {
@@ -141,4 +141,16 @@ func MatchSKU(sku string, aliases map[string]string, products []Product) (Produc
 		}
 	}
 	return Product{}, syncerr.E(syncerr.SKUNotFound, "sku", sku)
+}
+
+// AliasOf returns the SKU aliases maps sku to (surrounding spaces ignored
+// on both), or sku itself, trimmed, when it has no alias. It is how an
+// order line's SKU is named on the other side where the merchant set an
+// alias; MatchSKU tries sku first and then AliasOf(sku).
+func AliasOf(sku string, aliases map[string]string) string {
+	sku = strings.TrimSpace(sku)
+	if alias := strings.TrimSpace(aliases[sku]); alias != "" {
+		return alias
+	}
+	return sku
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -41,13 +42,8 @@ const orderCreateMutation = `mutation OrderCreate($order: OrderCreateOrderInput!
 // address_missing; one Shopify refuses is address_invalid or invalid_data.
 func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
 	ref := o.ID
-	switch {
-	case o.ID == "":
-		return "", fail(syncerr.InvalidData, ref, "field", "marketplace order id")
-	case len(o.Lines) == 0:
-		return "", fail(syncerr.InvalidData, ref, "field", "lines")
-	case o.ShippingAddress == nil:
-		return "", fail(syncerr.AddressMissing, ref)
+	if err := rules.CheckImportable(o); err != nil {
+		return "", err.With("marketplace", platformName, "order", ref)
 	}
 	if id, err := c.importedOrder(ctx, o.ID); err != nil || id != "" {
 		return id, err
@@ -56,9 +52,6 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 	variants := map[string]string{} // SKU → variant global id
 	var lines []map[string]any
 	for _, l := range o.Lines {
-		if l.Quantity <= 0 {
-			return "", fail(syncerr.InvalidData, ref, "field", "quantity of "+l.SKU)
-		}
 		v, ok := variants[l.SKU]
 		if !ok {
 			var err error

@@ -28,9 +28,11 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 			p.log.Error("could not pause the connection", "connection", j.conn.ID, "err", perr)
 		}
 	}
+	sku := skuOf(err)
+	j.facts = factsOf(err)
 	var superseded bool
 	serr := j.persist(ctx, func() (err error) {
-		superseded, err = j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts})
+		superseded, err = j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts, SKU: sku})
 		return err
 	})
 	if superseded {
@@ -115,4 +117,38 @@ func (j *job) tell(ctx context.Context, st order.State, x syncerr.Explanation) e
 // (a paused connection), which the refresh clears when it resumes.
 func ConnectionNoticeKey(connection, code string) string {
 	return connection + "#" + code
+}
+
+// skuOf is the SKU a product failure (sku_not_found, sku_duplicate) is
+// about, from its "sku" detail: kept on the order so that an alias set
+// for it finds the orders it holds. Other failures have none.
+func skuOf(err error) string {
+	switch syncerr.CodeOf(err) {
+	case syncerr.SKUNotFound, syncerr.SKUDuplicate:
+		if e, ok := syncerr.As(err); ok {
+			return e.Details["sku"]
+		}
+	}
+	return ""
+}
+
+// factsOf are the details of err that fill the catalogue's words, less the
+// order's and the connection's names (filled again when an entry is read).
+func factsOf(err error) map[string]string {
+	e, ok := syncerr.As(err)
+	if !ok {
+		return nil
+	}
+	var facts map[string]string
+	for k, v := range e.Details {
+		switch k {
+		case "order", "marketplace", "store", "code":
+			continue
+		}
+		if facts == nil {
+			facts = make(map[string]string, len(e.Details))
+		}
+		facts[k] = v
+	}
+	return facts
 }

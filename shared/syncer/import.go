@@ -76,6 +76,11 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
+	// The store's SKUs, where the merchant set aliases.
+	remote, err = j.storeSKUs(ctx, remote)
+	if err != nil {
+		return err
+	}
 	key := effectKey(conn.ID, remote.ID, rules.Step{Action: actionImport})
 	claim, err := p.store.ClaimEffect(ctx, key, p.cfg.EffectLease)
 	if err != nil {

@@ -159,6 +159,10 @@ var errSuperseded = errors.New("sync: superseded by a newer change to the order"
 // and records the order synced.
 func (j *job) reach(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, want rules.Want) error {
 	conn := j.conn
+	want, err := j.marketplaceSKUs(ctx, remote, want)
+	if err != nil {
+		return err
+	}
 	j.want = want
 	steps, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), remote, want)
 	if err != nil {
@@ -226,12 +230,12 @@ const (
 // that paused it, for the side that refused.
 func pausedError(conn order.Connection, ref order.Ref) error {
 	if conn.PausedCode == string(syncerr.StoreDisconnected) {
-		return syncerr.E(syncerr.StoreDisconnected, "store", conn.Store.Platform.DisplayName(), "order", orderName(ref))
+		return syncerr.E(syncerr.StoreDisconnected, "store", conn.Store.Platform.DisplayName(), "order", ref.Name())
 	}
 	if conn.PausedCode == order.PausedByMerchant {
-		return syncerr.E(syncerr.ConnectionPaused, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(ref))
+		return syncerr.E(syncerr.ConnectionPaused, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", ref.Name())
 	}
-	return syncerr.E(syncerr.AuthExpired, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", orderName(ref))
+	return syncerr.E(syncerr.AuthExpired, "marketplace", conn.Marketplace.Platform.DisplayName(), "order", ref.Name())
 }
 
 // fromStore reads a store order as an event of this job's connection.
@@ -526,21 +530,11 @@ func detail(err error, ref order.Ref, conn order.Connection) error {
 		e = syncerr.E(syncerr.MarketplaceUnavailable).Wrap(err)
 	}
 	c := *e
-	c.Details = map[string]string{"order": orderName(ref), "marketplace": conn.Marketplace.Platform.DisplayName(), "platform": string(conn.Marketplace.Platform)}
+	c.Details = map[string]string{"order": ref.Name(), "marketplace": conn.Marketplace.Platform.DisplayName(), "platform": string(conn.Marketplace.Platform)}
 	for k, v := range e.Details {
 		c.Details[k] = v
 	}
 	return &c
-}
-
-func orderName(r order.Ref) string {
-	switch {
-	case r.StoreOrderName != "":
-		return r.StoreOrderName
-	case r.StoreOrderID != "":
-		return r.StoreOrderID
-	}
-	return r.MarketplaceOrderID
 }
 
 func notifyKey(s order.State, code string) string {

@@ -95,6 +95,8 @@ type Syncer struct {
 	// ledger, when set, is told of every final outcome (see WithLedger).
 	ledger    Ledger
 	ledgerKey func(order.Event) string
+	// aliases, when set, translates SKUs (see WithAliases).
+	aliases Aliases
 }
 
 // New returns a Syncer.
@@ -251,10 +253,16 @@ type job struct {
 	// Timeline (see timeline.go): when the delivery began, the entries
 	// noted for the next write of the state, whether a write carried the
 	// received entry, and the delay a retried entry names.
-	started  time.Time
-	pending  []order.TimelineEntry
+	started time.Time
+	pending []order.TimelineEntry
+	// facts are the details of the failure fail records, for its timeline
+	// entry.
+	facts    map[string]string
 	received bool
 	retryIn  time.Duration
+	// The connection's SKU aliases, both ways, once read (aliases.go).
+	aliasesRead            bool
+	toMarketplace, toStore map[string]string
 }
 
 // notDone ends a delivery that was not really tried (a panic, no time

@@ -128,3 +128,38 @@ func TestTimelineKeepsTheNewestEntries(t *testing.T) {
 		t.Errorf("newest entry = %+v, want resync-%d's received, nothing to change", last, events-1)
 	}
 }
+
+// TestAFailedEntryKeepsTheWordsOfItsFailure: the timeline explains a
+// failure long after it, from the entry alone, so the entry keeps the
+// details that fill the catalogue's words (which part is missing), not
+// just the code.
+func TestAFailedEntryKeepsTheWordsOfItsFailure(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	s := e.syncer(syncer.Config{})
+	ev := shipped(mk, store, "", time.Now())
+	if out := s.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: 1}); out.Verdict != syncer.DeadLetter {
+		t.Fatalf("verdict = %v (%+v), want DeadLetter", out.Verdict, out)
+	}
+	st, err := e.store.LoadOrder(context.Background(), "acme", mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed *order.TimelineEntry
+	for _, en := range st.Timeline {
+		if en.Kind == order.TimelineFailed {
+			failed = &en
+		}
+	}
+	if failed == nil || failed.Code != "shipping_data_missing" {
+		t.Fatalf("failed entry = %+v, want one for shipping_data_missing", failed)
+	}
+	if got := failed.Facts["missing"]; got != "tracking number" {
+		t.Errorf("facts = %v, want missing: tracking number", failed.Facts)
+	}
+	for _, k := range []string{"order", "marketplace"} {
+		if _, ok := failed.Facts[k]; ok {
+			t.Errorf("facts = %v: %s is the connection's and the order's, filled when read, not kept", failed.Facts, k)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"regexp"
 	"strconv"
@@ -247,5 +248,17 @@ func TestExplainFillsTheActionFromTheFailure(t *testing.T) {
 	}
 	if x := Explain(E(CancelUnsupported, "order", "#9")); x.Action != nil {
 		t.Errorf("cancel_unsupported action = %+v, want none", x.Action)
+	}
+}
+
+func TestWithAddsDetailsAndKeepsItsOwn(t *testing.T) {
+	e := E(InvalidData, "field", "lines")
+	got := e.With("marketplace", "WooCommerce", "order", "7001", "field", "other")
+	want := map[string]string{"field": "lines", "marketplace": "WooCommerce", "order": "7001"}
+	if !maps.Equal(got.Details, want) {
+		t.Errorf("With: details %v, want %v", got.Details, want)
+	}
+	if len(e.Details) != 1 {
+		t.Errorf("With changed its receiver: %v", e.Details)
 	}
 }

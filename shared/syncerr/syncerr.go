@@ -87,6 +87,20 @@ func (e *Error) Wrap(err error) *Error {
 	return &c
 }
 
+// With returns a copy of e with more details, as key, value pairs; a key
+// e already has keeps its value.
+func (e *Error) With(kv ...string) *Error {
+	c := *e
+	c.Details = make(map[string]string, len(e.Details)+len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		c.Details[kv[i]] = kv[i+1]
+	}
+	for k, v := range e.Details {
+		c.Details[k] = v
+	}
+	return &c
+}
+
 // After returns a copy of e that asks to be retried no sooner than d.
 func (e *Error) After(d time.Duration) *Error {
 	c := *e

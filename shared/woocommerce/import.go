@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -33,14 +34,6 @@ const ImportedMarketplaceMetaKey = "_ordersync_marketplace"
 // created_via only rules out checkout orders whose buyer forged the meta.
 const restCreatedVia = "rest-api"
 
-// importLookback bounds the search for an order already imported when the
-// marketplace order has no creation date.
-const importLookback = 30 * 24 * time.Hour
-
-// clockMargin widens the search for an order already imported: the store's
-// clock and the marketplace's may disagree by this much.
-const clockMargin = time.Hour
-
 // CreateOrder imports marketplace order o into the store as a paid
 // "processing" order (set_paid: the marketplace took the payment; stock is
 // reduced) and returns the store's numeric order id. The marketplace order
@@ -50,7 +43,7 @@ const clockMargin = time.Hour
 //
 // WooCommerce cannot search orders by a meta value, so the order already
 // imported is looked for among the orders created since the marketplace
-// order was (less clockMargin), newest first, every page to the end. This
+// order was (less rules.ImportClockMargin), newest first, every page to the end. This
 // is correct because no import of o can be older than o itself; and it is
 // bounded because only open marketplace orders are imported, and those
 // are days old at most (unaccepted ones expire): the search reads the
@@ -68,18 +61,8 @@ const clockMargin = time.Hour
 // write WooCommerce refuses is invalid_data naming the parameter.
 func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
 	ref := o.ID
-	switch {
-	case o.ID == "":
-		return "", fail(syncerr.InvalidData, ref, "field", "marketplace order id")
-	case len(o.Lines) == 0:
-		return "", fail(syncerr.InvalidData, ref, "field", "lines")
-	case o.ShippingAddress == nil:
-		return "", fail(syncerr.AddressMissing, ref)
-	}
-	for _, l := range o.Lines {
-		if l.Quantity <= 0 {
-			return "", fail(syncerr.InvalidData, ref, "field", "quantity of "+l.SKU)
-		}
+	if err := rules.CheckImportable(o); err != nil {
+		return "", err.With("marketplace", platformName, "order", ref)
 	}
 	if id, err := c.importedOrder(ctx, o); err != nil || id != "" {
 		return id, err
@@ -131,10 +114,7 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 // importedOrder returns the id of the store order already imported for
 // o, or "" when there is none (see CreateOrder for the search).
 func (c *Client) importedOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
-	after := c.now().Add(-importLookback)
-	if !o.CreatedAt.IsZero() {
-		after = o.CreatedAt.UTC().Add(-clockMargin)
-	}
+	after := rules.ImportedNoEarlierThan(o, c.now())
 	for page := 1; ; page++ {
 		q := url.Values{
 			"after":         {after.UTC().Format("2006-01-02T15:04:05")},

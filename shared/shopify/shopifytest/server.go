@@ -63,6 +63,21 @@ func (s *Server) AddVariant(sku, title string) string {
 	return v.ID
 }
 
+// RemoveVariant deletes the product variant with global id id from the
+// catalogue (a product the merchant deleted), and reports whether there
+// was one. Orders made with it keep its id.
+func (s *Server) RemoveVariant(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, v := range s.variants {
+		if v.ID == id {
+			s.variants = append(s.variants[:i], s.variants[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
 // AddOrder stores o as the merchant's store would hold it, assigning ids,
 // a name, timestamps (UpdatedAt defaults to now) and a fulfillment order,
 // and returns the stored order.

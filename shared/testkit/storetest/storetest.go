@@ -65,6 +65,10 @@ type Store interface {
 
 	// The merchant's listing of orders, and re-sync jobs (listing.go).
 	merchantapi.OrderStore
+	// SKU aliases (aliases.go).
+	PutSKUAlias(ctx context.Context, connection string, a order.SKUAlias) error
+	DeleteSKUAlias(ctx context.Context, connection, storeSKU string) (order.SKUAlias, error)
+	SKUAliases(ctx context.Context, connection, after string, limit int) ([]order.SKUAlias, string, error)
 }
 
 // Deduper is the webhook's deduper (ingest.Deduper) and the ledger of
@@ -150,6 +154,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("connection writes", s.connectionWrites)
 	// The order timeline (order.State.Timeline).
 	t.Run("timeline", s.timeline)
+	t.Run("sku aliases", s.aliases)
 }
 
 type suite struct {
