@@ -53,8 +53,7 @@ var remedies = map[syncerr.Code]remedyWalk{
 	syncerr.ShippingDataMissing:    {name: "TestFixFillsInTheTrackingAndReSends", walk: TestFixFillsInTheTrackingAndReSends, elsewhere: true},
 	syncerr.AuthExpired:            {name: "TestMerchantReconnectsThroughTheAPI", walk: TestMerchantReconnectsThroughTheAPI, elsewhere: true},
 	syncerr.MarketplaceUnavailable: {name: "TestResyncAfterRetriesRanOut", walk: TestResyncAfterRetriesRanOut, elsewhere: true},
-	// Added by the SKU aliases branch; its name is aligned at merge.
-	syncerr.SKUNotFound: {name: "TestAnSKUAliasHealsTheOrder", pending: "the SKU aliases branch (alias_test.go)"},
+	syncerr.SKUNotFound:            {name: "TestSKUAliasReleasesTheHeldOrder", walk: TestSKUAliasReleasesTheHeldOrder, elsewhere: true},
 
 	syncerr.CancelUnsupported:   {outside: outsideOrdersync},
 	syncerr.OrderNotEditable:    {outside: outsideOrdersync},
