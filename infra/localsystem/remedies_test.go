@@ -465,17 +465,11 @@ func walkStoreDisconnected(t *testing.T) {
 	}
 
 	apiCall(t, conn, http.MethodPut, "/credentials/store", map[string]string{"credential": sys.Secrets[localsystem.SandboxTokenRef]}, http.StatusAccepted)
-	// The refresh that checks the new key re-imports the held order. It
-	// does so as a marketplace edit (refresh.go's edit: the held import
-	// stored no address, so the marketplace's reads as a change) before it
-	// gets to re-syncing the orders the pause held (connection/resumed):
-	// the order is resolved by refresh/marketplace-edit, which names no
-	// edit the merchant or the buyer made.
+	// The refresh that checks the new key resumes the connection and
+	// re-syncs the orders its pause held: the held import is imported.
 	st := waitState(t, conn, mk, "synced", func(st order.State) bool { return st.Sync.Result == order.SyncSynced })
-	if r := st.Resolved; r == nil || r.Code != string(syncerr.StoreDisconnected) || (r.How != "connection/resumed" && r.How != "refresh/marketplace-edit") {
+	if r := st.Resolved; r == nil || r.Code != string(syncerr.StoreDisconnected) || r.How != "connection/resumed" {
 		t.Errorf("resolved = %+v, want store_disconnected resolved by connection/resumed", r)
-	} else if r.How != "connection/resumed" {
-		t.Logf("resolved by %s, not connection/resumed: the attribution reported", r.How)
 	}
 	if ids := store.imported(mk); len(ids) != 1 || ids[0] != st.Ref.StoreOrderID {
 		t.Errorf("store orders imported %v, want the linked one, %s", ids, st.Ref.StoreOrderID)
