@@ -499,10 +499,12 @@ func walkOrderLinkUnverified(t *testing.T) {
 	w.ship(t, so.ID, time.Now().Add(-30*time.Minute), shopifytest.Tracking{Company: "Colissimo", Number: "6A31000000005"})
 
 	fireRefresh(t)
-	// The record has no marketplace order id, so its action is listed
-	// with the placeholder unfilled: the merchant reads the order in the
-	// cause ({value}), not in the action's path.
+	// The record names the store order, and the marketplace order it
+	// claims: its action is the link of that order.
 	listed := wantListed(t, w.conn, "", syncerr.OrderLinkUnverified)
+	if want := "/connections/" + w.conn + "/orders/" + mk + "/link"; listed == nil || listed.Path != want {
+		t.Errorf("listed action %+v, want POST %s", listed, want)
+	}
 	if calls := w.callsFor(mk); len(calls) != 0 {
 		t.Fatalf("marketplace calls for an unverified link: %+v", calls)
 	}
@@ -513,22 +515,14 @@ func walkOrderLinkUnverified(t *testing.T) {
 		t.Errorf("order %+v, want store order %s shipped", st, so.ID)
 	}
 	shippedOn(t, w.mp, mk)
-	if r := st.Resolved; r != nil {
-		if r.Code != string(syncerr.OrderLinkUnverified) || r.How != "merchant/link" {
-			t.Errorf("resolved = %+v, want order_link_unverified resolved by merchant/link", r)
-		}
-		return
+	if r := st.Resolved; r == nil || r.Code != string(syncerr.OrderLinkUnverified) || r.How != "merchant/link" {
+		t.Errorf("resolved = %+v, want order_link_unverified resolved by merchant/link", r)
 	}
-	// The hold was recorded under the store order only (the sync had no
-	// marketplace order to record it on), so nothing ties it to the order
-	// the link synced: the order says no failure ended, and the error
-	// stays listed as unresolved.
+	// The error, recorded under the store order, is resolved with it.
 	b := apiCall(t, w.conn, http.MethodGet, "/errors?limit=100&resolved=hide", nil, http.StatusOK)
-	still := strings.Contains(string(b), `"code":"order_link_unverified"`)
-	t.Skipf("the link synced order %s, but its Resolved is nil and GET errors?resolved=hide still lists the "+
-		"order_link_unverified error (%v): the hold is recorded with no marketplace order id (syncer/process.go; "+
-		"saveOutcome writes no state for it), so POST …/link cannot mark it resolved; and the error's action is "+
-		"listed as %+v, its order id unfilled", mk, still, listed)
+	if strings.Contains(string(b), `"code":"order_link_unverified"`) {
+		t.Errorf("errors?resolved=hide still lists the unverified link: %s", b)
+	}
 }
 
 // walkSKUDuplicate: the WooCommerce catalogue has two products with the
