@@ -105,6 +105,11 @@ func build(ctx context.Context, o Options) (*deps, error) {
 	}
 	d := &deps{env: e, log: log, cfg: cfg}
 	d.store = dynamostore.New(dynamodb.NewFromConfig(cfg, o.DynamoDB...), e.required("TABLE_NAME"))
+	// Personal data retention: a closed order's items expire this long
+	// after it closed (template.yaml's OrderRetentionDays).
+	if days := e.int("ORDER_RETENTION_DAYS", 0); days > 0 {
+		d.store = d.store.WithOrderRetention(time.Duration(days) * 24 * time.Hour)
+	}
 	if file := o.Getenv("SECRETS_FILE"); file != "" {
 		// Read on every call: a secret the merchant API writes is seen by
 		// every local function at once.
