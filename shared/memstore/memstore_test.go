@@ -15,6 +15,6 @@ func TestConformance(t *testing.T) {
 		return storetest.Harness{Store: s, Clock: clock,
 			Deduper:    func(inFlight time.Duration) storetest.Deduper { return s.Deduper(inFlight) },
 			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) },
-			Expiries: func(_ *testing.T, conn, mk, storeID string) (int64, int64) { return s.Expiries(conn, mk, storeID) }}
+			Expiries:   func(_ *testing.T, conn, mk, storeID string) (int64, int64) { return s.Expiries(conn, mk, storeID) }}
 	})
 }
