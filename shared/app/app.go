@@ -92,7 +92,9 @@ func build(ctx context.Context, o Options) (*deps, error) {
 	if log == nil {
 		level := slog.LevelInfo
 		_ = level.UnmarshalText([]byte(o.Getenv("LOG_LEVEL")))
-		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+		// JSON lines (CloudWatch reads their metrics, shared/emf), with
+		// personal data redacted should any path log some (redact.go).
+		log = slog.New(newRedactor(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
 	}
 	var cfg aws.Config
 	if o.AWS != nil {
