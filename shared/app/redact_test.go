@@ -26,7 +26,9 @@ func TestTheLoggerRedactsPersonalData(t *testing.T) {
 		{"a pointer to an address", func(l *slog.Logger) { l.Info("m", "to", &addr) }},
 		{"a state", func(l *slog.Logger) { l.Info("m", "state", order.State{ShippingAddress: &addr}) }},
 		{"an event", func(l *slog.Logger) { l.Info("m", "event", order.Event{ShippingAddress: &addr}) }},
-		{"in a group", func(l *slog.Logger) { l.Info("m", slog.Group("order", "shipping_address", addr, "email", "zq@example.org")) }},
+		{"in a group", func(l *slog.Logger) {
+			l.Info("m", slog.Group("order", "shipping_address", addr, "email", "zq@example.org"))
+		}},
 		{"in With", func(l *slog.Logger) { l.With("customer", "Zephyrine Quatremains").Info("m") }},
 		{"in With of a group", func(l *slog.Logger) { l.WithGroup("g").With("email", "zq@example.org").Info("m") }},
 	}
