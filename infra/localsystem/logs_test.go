@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/ordersync/ordersync/infra/localsystem"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/emf"
@@ -173,6 +176,9 @@ func TestLogsCarryIDsAndNoPersonalData(t *testing.T) {
 		}
 	}
 	waitSync(t, untracked, order.SyncSynced)
+	// The operator redrives its DLQ message (as SQS's move does: body and
+	// attributes as they were); the sync counts it.
+	redriveOne(t, untracked, "shipping_data_missing")
 
 	// WooCommerce, BigCommerce and a Standard Webhooks source, each on a
 	// connection made through the merchant API, each posting its golden
@@ -277,6 +283,7 @@ func TestLogsCarryIDsAndNoPersonalData(t *testing.T) {
 		{"synced", "service=sync"},
 		{"retried", "service=sync,error_code=rate_limited"},
 		{"failed", "service=sync,error_code=shipping_data_missing"},
+		{"redriven", "service=sync"},
 		{"webhook_accepted", "service=webhook"},
 		{"webhook_rejected", "service=webhook,reason=signature_invalid"},
 		{"api_answered", "service=api"},
@@ -297,4 +304,44 @@ func postStandard(t *testing.T, source, conn, secret string, body []byte) int {
 	id, ts := "msg-"+strconv.FormatInt(time.Now().UnixNano(), 10), time.Now().Unix()
 	return postWebhook(t, source, conn, map[string]string{"webhook-id": id, "webhook-timestamp": strconv.FormatInt(ts, 10),
 		"webhook-signature": webhook.SignStandard(id, ts, body, secret)}, body)
+}
+
+// redriveOne moves o's message out of the sync DLQ into the sync queue,
+// body and attributes as they were, as SQS's message move task does, and
+// waits for the sync to have received it.
+func redriveOne(t *testing.T, o localsystem.DemoOrder, code string) {
+	t.Helper()
+	ctx := context.Background()
+	dlq, queue := aws.String(sys.Stack.Ref("SyncDLQ")), aws.String(sys.Stack.Ref("SyncQueue"))
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := sys.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq,
+			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1, VisibilityTimeout: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			key := aws.ToString(m.MessageAttributes["order_key"].StringValue)
+			if !strings.HasSuffix(key, "/"+fmt.Sprint(o.MarketplaceID)) || aws.ToString(m.MessageAttributes["error_code"].StringValue) != code {
+				_, _ = sys.Clients.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle})
+				continue
+			}
+			if _, err := sys.Clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: queue, MessageBody: m.Body, MessageAttributes: m.MessageAttributes}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sys.Clients.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+			for time.Now().Before(deadline) {
+				for _, line := range logs.lines() {
+					if bytes.Contains(line, []byte(`"msg":"redriven message received"`)) && bytes.Contains(line, []byte(`"dead_lettered_for":"`+code+`"`)) {
+						return
+					}
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			t.Fatal("the sync never received the redriven message")
+		}
+	}
+	t.Fatalf("no DLQ message for order %d with error_code %s", o.MarketplaceID, code)
 }
