@@ -287,6 +287,7 @@ func TestLogsCarryIDsAndNoPersonalData(t *testing.T) {
 		{"webhook_accepted", "service=webhook"},
 		{"webhook_rejected", "service=webhook,reason=signature_invalid"},
 		{"api_answered", "service=api"},
+		{"api_refused", "service=api,error_code=invalid_fix"},
 		{"jobs_refreshed", "service=refresh"},
 		{"imports", "service=refresh"},
 		{"behind", "service=refresh"},
