@@ -4,22 +4,34 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ordersync/ordersync/infra/localaws"
+	"github.com/ordersync/ordersync/infra/localstack"
 	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/infra/templatecheck"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
 var sys *localsystem.System
 
+// calls records every function's DynamoDB calls, which TestMain checks
+// against the template's IAM once the tests have run.
+var calls = templatecheck.NewRecorder()
+
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	sys, err = localsystem.Start(ctx, localsystem.Options{})
+	sys, err = localsystem.Start(ctx, localsystem.Options{DynamoDB: func(fn string) []func(*dynamodb.Options) {
+		return []func(*dynamodb.Options){calls.Options(fn)}
+	}})
 	if err == nil {
 		err = sys.SeedDemo(ctx)
 	}
@@ -32,7 +44,43 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	sys.Stop()
+	if code == 0 {
+		code = checkIAM()
+	}
 	os.Exit(code)
+}
+
+// checkIAM fails the run when a function made a DynamoDB call its IAM in
+// template.yaml does not grant: on AWS it would be denied. With
+// ORDERSYNC_LIST_CALLS set it lists every call made.
+func checkIAM() int {
+	root, err := localaws.ModuleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localsystem:", err)
+		return 1
+	}
+	tpl, err := localstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localsystem:", err)
+		return 1
+	}
+	if os.Getenv("ORDERSYNC_LIST_CALLS") != "" {
+		for fn, cs := range calls.Calls() {
+			for _, c := range cs {
+				fmt.Fprintf(os.Stderr, "call %s: %s\n", fn, c)
+			}
+		}
+	}
+	denied, err := calls.Check(tpl)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localsystem: IAM:", err)
+		return 1
+	}
+	if len(denied) > 0 {
+		fmt.Fprintf(os.Stderr, "localsystem: DynamoDB calls template.yaml does not grant (denied on AWS):\n  %s\n", strings.Join(denied, "\n  "))
+		return 1
+	}
+	return 0
 }
 
 var nextID atomic.Int64

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ordersync/ordersync/infra/localstack"
+	"github.com/ordersync/ordersync/infra/templatecheck"
 )
 
 // Resources as render writes them.
@@ -17,80 +17,7 @@ const (
 
 func index(name string) string { return table + "/index/" + name }
 
-// The actions of the SAM policy templates the template may use; the
-// others (DynamoDBCrudPolicy, SSMParameterReadPolicy, ...) grant more than
-// a function calls and are refused.
-var samPolicies = map[string][]string{
-	"SQSSendMessagePolicy": {"sqs:SendMessage*"},
-	"SQSPollerPolicy": {"sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage",
-		"sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
-}
-
-// grant is one action on one resource, for items whose partition key is
-// like key ("" for any item).
-type grant struct{ action, resource, key string }
-
-func (g grant) String() string {
-	s := g.action + " " + g.resource
-	if g.key != "" {
-		s += " pk=" + g.key
-	}
-	return s
-}
-
-// grants expands a function's Policies into grants.
-func grants(t *testing.T, tpl *localstack.Template, fn string) []grant {
-	var out []grant
-	for _, p := range asList(props(tpl, fn)["Policies"]) {
-		for name, v := range asMap(p) {
-			if name == "Statement" {
-				out = append(out, statements(t, fn, v)...)
-				continue
-			}
-			actions, ok := samPolicies[name]
-			if !ok {
-				t.Errorf("%s: policy template %s grants more than the function calls; write its statement", fn, name)
-				continue
-			}
-			q := strings.TrimSuffix(strings.TrimPrefix(render(asMap(v)["QueueName"]), "${"), ".QueueName}")
-			for _, a := range actions {
-				out = append(out, grant{a, "${" + q + ".Arn}", ""})
-			}
-		}
-	}
-	return out
-}
-
-func statements(t *testing.T, fn string, v any) []grant {
-	var out []grant
-	for _, st := range asList(v) {
-		s := asMap(st)
-		if render(s["Effect"]) != "Allow" {
-			t.Errorf("%s: statement %v: only Allow statements are checked", fn, s)
-			continue
-		}
-		keys := []string{""}
-		if c := asMap(s["Condition"]); c != nil {
-			lk := asMap(c["ForAllValues:StringLike"])["dynamodb:LeadingKeys"]
-			if len(c) != 1 || lk == nil {
-				t.Errorf("%s: condition %v: want ForAllValues:StringLike on dynamodb:LeadingKeys", fn, c)
-				continue
-			}
-			keys = nil
-			for _, k := range asList(lk) {
-				keys = append(keys, render(k))
-			}
-		}
-		for _, a := range asList(s["Action"]) {
-			for _, r := range asList(s["Resource"]) {
-				for _, k := range keys {
-					out = append(out, grant{render(a), render(r), k})
-				}
-			}
-		}
-	}
-	return out
-}
+type grant = templatecheck.Grant
 
 // needs is what a function's code calls, read from shared/app's wiring and
 // the adapters (shared/dynamostore's items, pk prefixes in its doc; the
@@ -201,7 +128,7 @@ func (n needs) grants() []grant {
 		out = append(out, grant{"sqs:SendMessage*", "${" + q + ".Arn}", ""})
 	}
 	for _, q := range n.poll {
-		for _, a := range samPolicies["SQSPollerPolicy"] {
+		for _, a := range templatecheck.SAMPolicies["SQSPollerPolicy"] {
 			out = append(out, grant{a, "${" + q + ".Arn}", ""})
 		}
 	}
@@ -230,19 +157,23 @@ func TestLeastPrivilege(t *testing.T) {
 				t.Fatalf("no needs listed for %s: read its code and add them", fn)
 			}
 			got := map[string]bool{}
-			for _, g := range grants(t, tpl, fn) {
+			gs, err := templatecheck.Grants(tpl, fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range gs {
 				got[g.String()] = true
 				switch {
-				case g.resource == "*":
-					t.Errorf("%s on *: scope it", g.action)
-				case g.action == "dynamodb:Scan":
+				case g.Resource == "*":
+					t.Errorf("%s on *: scope it", g.Action)
+				case g.Action == "dynamodb:Scan":
 					t.Errorf("%s: no function scans the table", g)
-				case strings.HasPrefix(g.action, "ssm:") && !strings.HasPrefix(g.resource, ssmPrefix):
+				case strings.HasPrefix(g.Action, "ssm:") && !strings.HasPrefix(g.Resource, ssmPrefix):
 					t.Errorf("%s: SSM outside the stack's SecretsPrefix", g)
-				case strings.HasPrefix(g.action, "ses:") && !strings.HasPrefix(g.resource, sesPrefix):
+				case strings.HasPrefix(g.Action, "ses:") && !strings.HasPrefix(g.Resource, sesPrefix):
 					t.Errorf("%s: SES beyond the sender's identity", g)
-				case g.resource == table && g.key == "":
-					t.Errorf("%s on the whole table: add its dynamodb:LeadingKeys", g.action)
+				case g.Resource == table && g.Key == "":
+					t.Errorf("%s on the whole table: add its dynamodb:LeadingKeys", g.Action)
 				}
 			}
 			wanted := map[string]bool{}

@@ -1,7 +1,6 @@
 package templatecheck_test
 
 import (
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ordersync/ordersync/infra/localstack"
+	"github.com/ordersync/ordersync/infra/templatecheck"
 )
 
 const root = "../.."
@@ -40,34 +40,8 @@ func asList(v any) []any {
 	return []any{v}
 }
 
-// render writes an intrinsic as the string CloudFormation would substitute
-// into: {"Ref": X} as ${X}, {"Fn::GetAtt": [X, A]} as ${X.A}, a Sub's string
-// as it is.
-func render(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case int:
-		return strconv.Itoa(x)
-	case map[string]any:
-		if r, ok := x["Ref"]; ok {
-			return "${" + render(r) + "}"
-		}
-		if g, ok := x["Fn::GetAtt"]; ok {
-			l := asList(g)
-			if len(l) == 2 {
-				return "${" + render(l[0]) + "." + render(l[1]) + "}"
-			}
-		}
-		if s, ok := x["Fn::Sub"]; ok {
-			if l, ok := s.([]any); ok && len(l) == 2 {
-				return render(l[0]) // its variables kept as ${name}
-			}
-			return render(s)
-		}
-	}
-	return fmt.Sprint(v)
-}
+// render is templatecheck.Render.
+var render = templatecheck.Render
 
 func functions(tpl *localstack.Template) []string { return tpl.Names("AWS::Serverless::Function") }
 
