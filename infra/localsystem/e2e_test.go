@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localstack"
@@ -22,16 +23,17 @@ import (
 
 var sys *localsystem.System
 
-// calls records every function's DynamoDB calls, which TestMain checks
+// calls records every function's DynamoDB and SQS calls, which TestMain checks
 // against the template's IAM once the tests have run.
 var calls = templatecheck.NewRecorder()
 
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	sys, err = localsystem.Start(ctx, localsystem.Options{DynamoDB: func(fn string) []func(*dynamodb.Options) {
-		return []func(*dynamodb.Options){calls.Options(fn)}
-	}})
+	sys, err = localsystem.Start(ctx, localsystem.Options{
+		DynamoDB: func(fn string) []func(*dynamodb.Options) { return []func(*dynamodb.Options){calls.Options(fn)} },
+		SQS:      func(fn string) []func(*sqs.Options) { return []func(*sqs.Options){calls.SQSOptions(fn)} },
+	})
 	if err == nil {
 		err = sys.SeedDemo(ctx)
 	}
@@ -50,7 +52,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// checkIAM fails the run when a function made a DynamoDB call its IAM in
+// checkIAM fails the run when a function made a DynamoDB or SQS call its IAM in
 // template.yaml does not grant: on AWS it would be denied. With
 // ORDERSYNC_LIST_CALLS set it lists every call made.
 func checkIAM() int {
@@ -71,13 +73,17 @@ func checkIAM() int {
 			}
 		}
 	}
-	denied, err := calls.Check(tpl)
+	queues := map[string]string{}
+	for _, q := range tpl.Names("AWS::SQS::Queue") {
+		queues[sys.Stack.Ref(q)] = q
+	}
+	denied, err := calls.Check(tpl, queues)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localsystem: IAM:", err)
 		return 1
 	}
 	if len(denied) > 0 {
-		fmt.Fprintf(os.Stderr, "localsystem: DynamoDB calls template.yaml does not grant (denied on AWS):\n  %s\n", strings.Join(denied, "\n  "))
+		fmt.Fprintf(os.Stderr, "localsystem: calls template.yaml does not grant (denied on AWS):\n  %s\n", strings.Join(denied, "\n  "))
 		return 1
 	}
 	return 0

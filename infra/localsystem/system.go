@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localstack"
@@ -50,6 +51,8 @@ type Options struct {
 	// client options: the end-to-end tests record each function's calls
 	// with templatecheck.Recorder, to check them against its IAM.
 	DynamoDB func(function string) []func(*dynamodb.Options)
+	// SQS, likewise, gives a function more SQS client options.
+	SQS func(function string) []func(*sqs.Options)
 }
 
 // System is the running stack.
@@ -71,11 +74,12 @@ type System struct {
 	servers []*http.Server
 	tmpDir  string
 	ddbOpts func(function string) []func(*dynamodb.Options)
+	sqsOpts func(function string) []func(*sqs.Options)
 }
 
 // Start brings the system up. Stop ends it.
 func Start(ctx context.Context, o Options) (*System, error) {
-	s := &System{log: o.Log, ddbOpts: o.DynamoDB}
+	s := &System{log: o.Log, ddbOpts: o.DynamoDB, sqsOpts: o.SQS}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -164,7 +168,11 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 		if s.ddbOpts != nil {
 			ddb = append(ddb, s.ddbOpts(f.LogicalID)...)
 		}
-		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID), DynamoDB: ddb}
+		var sq []func(*sqs.Options)
+		if s.sqsOpts != nil {
+			sq = s.sqsOpts(f.LogicalID)
+		}
+		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID), DynamoDB: ddb, SQS: sq}
 	}
 	return map[string]localstack.NewHandler{
 		"WebhookFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {

@@ -10,15 +10,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/ordersync/ordersync/infra/localstack"
 )
 
-// Call is one DynamoDB permission a request needed: its IAM action, the
-// table (${Table.Arn}) or index (${Table.Arn}/index/<name>) it acted on,
-// and the partition key of the item (for items and table queries; "" for
-// index queries).
+// Call is one permission a request needed: its IAM action and resource,
+// and for DynamoDB the partition key of the item. DynamoDB's resource is
+// the table (${Table.Arn}) or index (${Table.Arn}/index/<name>), the key
+// "" for index queries; SQS's is the queue's URL until Check names it.
 type Call struct{ Action, Resource, Key string }
 
 func (c Call) String() string {
@@ -29,8 +30,8 @@ func (c Call) String() string {
 	return s
 }
 
-// Recorder records the DynamoDB calls of each function. It is safe for
-// concurrent use.
+// Recorder records the DynamoDB and SQS calls of each function. It is
+// safe for concurrent use.
 type Recorder struct {
 	mu    sync.Mutex
 	calls map[string]map[Call]bool
@@ -51,6 +52,43 @@ func (r *Recorder) Options(fn string) func(*dynamodb.Options) {
 				}), middleware.After)
 		})
 	}
+}
+
+// SQSOptions returns an SQS client option that records the function fn's
+// calls, before they are sent.
+func (r *Recorder) SQSOptions(fn string) func(*sqs.Options) {
+	return func(o *sqs.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("templatecheck.Record",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					r.add(fn, []Call{sqsCall(in.Parameters)})
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	}
+}
+
+// sqsCall names the permission of an SQS request, on the queue's URL.
+// SendMessageBatch needs sqs:SendMessage, as the SAM policy grants it
+// (sqs:SendMessage*).
+func sqsCall(in any) Call {
+	switch x := in.(type) {
+	case *sqs.SendMessageInput:
+		return Call{"sqs:SendMessage*", deref(x.QueueUrl), ""}
+	case *sqs.SendMessageBatchInput:
+		return Call{"sqs:SendMessage*", deref(x.QueueUrl), ""}
+	case *sqs.ChangeMessageVisibilityInput:
+		return Call{"sqs:ChangeMessageVisibility", deref(x.QueueUrl), ""}
+	case *sqs.ChangeMessageVisibilityBatchInput:
+		return Call{"sqs:ChangeMessageVisibilityBatch", deref(x.QueueUrl), ""}
+	case *sqs.DeleteMessageInput:
+		return Call{"sqs:DeleteMessage", deref(x.QueueUrl), ""}
+	case *sqs.ReceiveMessageInput:
+		return Call{"sqs:ReceiveMessage", deref(x.QueueUrl), ""}
+	case *sqs.GetQueueAttributesInput:
+		return Call{"sqs:GetQueueAttributes", deref(x.QueueUrl), ""}
+	}
+	return Call{fmt.Sprintf("sqs:%T", in), "?", ""}
 }
 
 func (r *Recorder) add(fn string, cs []Call) {
@@ -79,8 +117,9 @@ func (r *Recorder) Calls() map[string][]Call {
 }
 
 // Check returns the calls the template does not grant the function that
-// made them, one line each ("Function: call").
-func (r *Recorder) Check(tpl *localstack.Template) ([]string, error) {
+// made them, one line each ("Function: call"). queues maps each queue's
+// URL to its logical id, whose ${Id.Arn} the grants name.
+func (r *Recorder) Check(tpl *localstack.Template, queues map[string]string) ([]string, error) {
 	var denied []string
 	for fn, cs := range r.Calls() {
 		gs, err := Grants(tpl, fn)
@@ -88,6 +127,11 @@ func (r *Recorder) Check(tpl *localstack.Template) ([]string, error) {
 			return nil, err
 		}
 		for _, c := range cs {
+			if strings.HasPrefix(c.Action, "sqs:") {
+				if id, ok := queues[c.Resource]; ok {
+					c.Resource = "${" + id + ".Arn}"
+				}
+			}
 			if !Allows(gs, c) {
 				denied = append(denied, fn+": "+c.String())
 			}

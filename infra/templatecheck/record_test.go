@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordersync/ordersync/infra/templatecheck"
 )
@@ -100,5 +102,23 @@ func TestAllows(t *testing.T) {
 				t.Errorf("Allows(%s) = %v, want %v", tt.call, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRecorderSQS names an SQS request's permission on its queue.
+func TestRecorderSQS(t *testing.T) {
+	r := templatecheck.NewRecorder()
+	c := sqs.New(sqs.Options{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1}, r.SQSOptions("Fn"))
+	url := "http://127.0.0.1:1/000000000000/q"
+	_, err := c.SendMessageBatch(context.Background(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(url),
+		Entries: []sqstypes.SendMessageBatchRequestEntry{{Id: aws.String("1"), MessageBody: aws.String("{}")}}})
+	if err == nil {
+		t.Fatal("no error from a closed port")
+	}
+	got := r.Calls()["Fn"]
+	want := []templatecheck.Call{{Action: "sqs:SendMessage*", Resource: url}}
+	if !slices.Equal(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
 	}
 }
