@@ -3,6 +3,7 @@ package localsystem_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,10 @@ var calls = templatecheck.NewRecorder()
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
+	// Every function's log lines, as CloudWatch Logs would receive them
+	// (logs_test.go reads them), and its DynamoDB and SQS calls.
 	sys, err = localsystem.Start(ctx, localsystem.Options{
+		Log:      slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		DynamoDB: func(fn string) []func(*dynamodb.Options) { return []func(*dynamodb.Options){calls.Options(fn)} },
 		SQS:      func(fn string) []func(*sqs.Options) { return []func(*sqs.Options){calls.SQSOptions(fn)} },
 	})
