@@ -19,6 +19,10 @@ func index(name string) string { return table + "/index/" + name }
 
 type grant = templatecheck.Grant
 
+// Every function that saves an order state (SaveOrder: the API's fix, the
+// sync, the refresh) also expires a closed order's link (UpdateItem
+// LINK#, shared/dynamostore/retention.go).
+//
 // needs is what a function's code calls, read from shared/app's wiring and
 // the adapters (shared/dynamostore's items, pk prefixes in its doc; the
 // SQS, SES and SSM adapters): DynamoDB actions by partition key prefix on
@@ -55,7 +59,7 @@ var want = map[string]needs{
 			"dynamodb:BatchGetItem": {"ORDER#*"},
 			"dynamodb:Query":        {"ALIAS#*", "CONN#*", "JOB#*"},
 			"dynamodb:PutItem":      {"ALIAS#*", "CONN#*", "JOB#*", "LINK#*", "ORDER#*"},
-			"dynamodb:UpdateItem":   {"ALIAS#*", "CONN#*"},
+			"dynamodb:UpdateItem":   {"ALIAS#*", "CONN#*", "LINK#*"},
 			"dynamodb:DeleteItem":   {"ALIAS#*", "JOB#*"},
 		},
 		indexes: []string{"gsi1", "gsi3", "gsi4", "gsi5"},
@@ -82,7 +86,7 @@ var want = map[string]needs{
 			"dynamodb:GetItem":    {"CONN#*", "EFFECT#*", "LINK#*", "ORDER#*"},
 			"dynamodb:Query":      {"ALIAS#*"},
 			"dynamodb:PutItem":    {"DIGEST#*", "EFFECT#*", "LINK#*", "NOTIFIED#*", "ORDER#*"},
-			"dynamodb:UpdateItem": {"CONN#*", "DEDUP#*", "DIGEST#*", "EFFECT#*"},
+			"dynamodb:UpdateItem": {"CONN#*", "DEDUP#*", "DIGEST#*", "EFFECT#*", "LINK#*"},
 			"dynamodb:DeleteItem": {"EFFECT#*", "NOTIFIED#*"},
 		},
 		send: []string{"SyncDLQ", "SyncQueue"}, poll: []string{"SyncQueue"}, ssmRead: true, ses: true,
@@ -107,7 +111,7 @@ var want = map[string]needs{
 			"dynamodb:BatchGetItem": {"LINK#*", "ORDER#*"},
 			"dynamodb:Query":        {"ALIAS#*"},
 			"dynamodb:PutItem":      {"CONN#*", "ORDER#*"},
-			"dynamodb:UpdateItem":   {"CONN#*", "DEDUP#*"},
+			"dynamodb:UpdateItem":   {"CONN#*", "DEDUP#*", "LINK#*"},
 		},
 		indexes: []string{"gsi1", "gsi2", "gsi3"},
 		send:    []string{"RefreshDLQ", "SyncQueue"}, poll: []string{"RefreshQueue"}, ssmRead: true,
