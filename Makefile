@@ -1,7 +1,7 @@
 # ordersync: `make run` brings the whole system up locally, `make test` tests it.
 # Prerequisites: Go, Node 20+ (npm) and Java 17+ (for DynamoDB Local).
 
-FUNCTIONS := webhook sync refresh refreshdispatch api
+FUNCTIONS := webhook sync refresh refreshdispatch api jobs
 # Lambda builds: linux/arm64 for provided.al2023, no cgo, no RPC shim, stripped.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w'
 NODE_MODULES := infra/local/node_modules/.package-lock.json

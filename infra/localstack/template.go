@@ -23,6 +23,13 @@ type Template struct {
 	Resources      map[string]Resource
 	globalsEnv     map[string]any
 	globalsTimeout any
+
+	// Globals, Conditions and Outputs are the template's sections as they
+	// are, for tests that check the template itself (infra/templatecheck);
+	// the local stack does not use them.
+	Globals    map[string]any
+	Conditions map[string]any
+	Outputs    map[string]any
 }
 
 // Resource is one template resource with CloudFormation intrinsics kept as
@@ -30,6 +37,9 @@ type Template struct {
 type Resource struct {
 	Type       string
 	Properties map[string]any
+	// Condition and Metadata are the resource's own, for template checks.
+	Condition string
+	Metadata  map[string]any
 }
 
 // LoadTemplate reads and decodes a SAM template.
@@ -51,8 +61,11 @@ func LoadTemplate(path string) (*Template, error) {
 	}
 	for name, r := range asMap(doc["Resources"]) {
 		rm := asMap(r)
-		t.Resources[name] = Resource{Type: fmt.Sprint(rm["Type"]), Properties: asMap(rm["Properties"])}
+		cond, _ := rm["Condition"].(string)
+		t.Resources[name] = Resource{Type: fmt.Sprint(rm["Type"]), Properties: asMap(rm["Properties"]),
+			Condition: cond, Metadata: asMap(rm["Metadata"])}
 	}
+	t.Globals, t.Conditions, t.Outputs = asMap(doc["Globals"]), asMap(doc["Conditions"]), asMap(doc["Outputs"])
 	globals := asMap(asMap(doc["Globals"])["Function"])
 	t.globalsEnv = asMap(asMap(globals["Environment"])["Variables"])
 	t.globalsTimeout = globals["Timeout"]
@@ -72,7 +85,8 @@ func (t *Template) Names(typ string) []string {
 }
 
 // decode turns a YAML node into plain Go values, rewriting the short-form
-// intrinsics (!Ref, !GetAtt, !Sub) into their long form.
+// intrinsics (!Ref, !GetAtt, !Sub, and any other !Name as Fn::Name) into
+// their long form.
 func decode(n *yaml.Node) any {
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -114,6 +128,15 @@ func tagged(tag string, v any) any {
 		return map[string]any{"Fn::GetAtt": v}
 	case "!Sub":
 		return map[string]any{"Fn::Sub": v}
+	}
+	// The other intrinsics (!If, !Equals, !Not, !Select, !Split, !Join, ...)
+	// and condition references (!Condition) keep their name; YAML's own
+	// tags start with "!!".
+	if strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") {
+		if tag == "!Condition" {
+			return map[string]any{"Condition": v}
+		}
+		return map[string]any{"Fn::" + tag[1:]: v}
 	}
 	return v
 }

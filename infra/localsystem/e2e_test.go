@@ -5,24 +5,39 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ordersync/ordersync/infra/localaws"
+	"github.com/ordersync/ordersync/infra/localstack"
 	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/infra/templatecheck"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
 var sys *localsystem.System
 
+// calls records every function's DynamoDB and SQS calls, which TestMain checks
+// against the template's IAM once the tests have run.
+var calls = templatecheck.NewRecorder()
+
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
 	// Every function's log lines, as CloudWatch Logs would receive them
-	// (logs_test.go reads them).
-	sys, err = localsystem.Start(ctx, localsystem.Options{Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	// (logs_test.go reads them), and its DynamoDB and SQS calls.
+	sys, err = localsystem.Start(ctx, localsystem.Options{
+		Log:      slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		DynamoDB: func(fn string) []func(*dynamodb.Options) { return []func(*dynamodb.Options){calls.Options(fn)} },
+		SQS:      func(fn string) []func(*sqs.Options) { return []func(*sqs.Options){calls.SQSOptions(fn)} },
+	})
 	if err == nil {
 		err = sys.SeedDemo(ctx)
 	}
@@ -35,7 +50,47 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	sys.Stop()
+	if code == 0 {
+		code = checkIAM()
+	}
 	os.Exit(code)
+}
+
+// checkIAM fails the run when a function made a DynamoDB or SQS call its IAM in
+// template.yaml does not grant: on AWS it would be denied. With
+// ORDERSYNC_LIST_CALLS set it lists every call made.
+func checkIAM() int {
+	root, err := localaws.ModuleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localsystem:", err)
+		return 1
+	}
+	tpl, err := localstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localsystem:", err)
+		return 1
+	}
+	if os.Getenv("ORDERSYNC_LIST_CALLS") != "" {
+		for fn, cs := range calls.Calls() {
+			for _, c := range cs {
+				fmt.Fprintf(os.Stderr, "call %s: %s\n", fn, c)
+			}
+		}
+	}
+	queues := map[string]string{}
+	for _, q := range tpl.Names("AWS::SQS::Queue") {
+		queues[sys.Stack.Ref(q)] = q
+	}
+	denied, err := calls.Check(tpl, queues)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localsystem: IAM:", err)
+		return 1
+	}
+	if len(denied) > 0 {
+		fmt.Fprintf(os.Stderr, "localsystem: calls template.yaml does not grant (denied on AWS):\n  %s\n", strings.Join(denied, "\n  "))
+		return 1
+	}
+	return 0
 }
 
 var nextID atomic.Int64

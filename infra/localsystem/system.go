@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localstack"
@@ -46,6 +47,12 @@ type Options struct {
 	Params map[string]string
 	// Log receives the functions' logs; nil discards them.
 	Log *slog.Logger
+	// DynamoDB, when set, gives a function (by logical id) more DynamoDB
+	// client options: the end-to-end tests record each function's calls
+	// with templatecheck.Recorder, to check them against its IAM.
+	DynamoDB func(function string) []func(*dynamodb.Options)
+	// SQS, likewise, gives a function more SQS client options.
+	SQS func(function string) []func(*sqs.Options)
 }
 
 // System is the running stack.
@@ -66,11 +73,13 @@ type System struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	tmpDir  string
+	ddbOpts func(function string) []func(*dynamodb.Options)
+	sqsOpts func(function string) []func(*sqs.Options)
 }
 
 // Start brings the system up. Stop ends it.
 func Start(ctx context.Context, o Options) (*System, error) {
-	s := &System{log: o.Log}
+	s := &System{log: o.Log, ddbOpts: o.DynamoDB, sqsOpts: o.SQS}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -155,8 +164,15 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 		// Local secrets are read from the file on every call (no cache):
 		// a new credential is checked at once.
 		extra := map[string]string{"SECRETS_FILE": secretsFile, "RECHECK_AFTER_SECONDS": "0", "API_BASE_URL": s.APIURL}
-		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID),
-			DynamoDB: []func(*dynamodb.Options){localaws.DynamoDBLocalFix}}
+		ddb := []func(*dynamodb.Options){localaws.DynamoDBLocalFix}
+		if s.ddbOpts != nil {
+			ddb = append(ddb, s.ddbOpts(f.LogicalID)...)
+		}
+		var sq []func(*sqs.Options)
+		if s.sqsOpts != nil {
+			sq = s.sqsOpts(f.LogicalID)
+		}
+		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID), DynamoDB: ddb, SQS: sq}
 	}
 	return map[string]localstack.NewHandler{
 		"WebhookFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {

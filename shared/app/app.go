@@ -40,6 +40,9 @@ type Options struct {
 	// DynamoDB are extra options for the DynamoDB client (the local stack
 	// turns off response checksums, which DynamoDB Local gets wrong).
 	DynamoDB []func(*dynamodb.Options)
+	// SQS are extra options for the SQS clients (the end-to-end tests
+	// record each function's calls, to check them against its IAM).
+	SQS []func(*sqs.Options)
 }
 
 type env struct {
@@ -72,6 +75,7 @@ type deps struct {
 	env     *env
 	log     *slog.Logger
 	cfg     aws.Config
+	sqsOpts []func(*sqs.Options)
 	store   *dynamostore.Store
 	secrets interface {
 		Secret(ctx context.Context, name string) (string, error)
@@ -105,7 +109,7 @@ func build(ctx context.Context, o Options) (*deps, error) {
 			return nil, fmt.Errorf("app: aws config: %w", err)
 		}
 	}
-	d := &deps{env: e, log: log, cfg: cfg}
+	d := &deps{env: e, log: log, cfg: cfg, sqsOpts: o.SQS}
 	d.store = dynamostore.New(dynamodb.NewFromConfig(cfg, o.DynamoDB...), e.required("TABLE_NAME"))
 	// Personal data retention: a closed order's items expire this long
 	// after it closed (template.yaml's OrderRetentionDays).
@@ -151,5 +155,5 @@ func newHTTPClient() *http.Client {
 	return httpclient.New(httpclient.Options{Timeout: 10 * time.Second})
 }
 
-func newSQS(cfg aws.Config) *sqs.Client   { return sqs.NewFromConfig(cfg) }
+func newSQS(d *deps) *sqs.Client          { return sqs.NewFromConfig(d.cfg, d.sqsOpts...) }
 func newSES(cfg aws.Config) *sesv2.Client { return sesv2.NewFromConfig(cfg) }

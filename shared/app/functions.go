@@ -36,7 +36,7 @@ func NewWebhook(ctx context.Context, o Options) (func(context.Context, events.AP
 	if err != nil {
 		return nil, err
 	}
-	q := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	q := sqsqueue.New(newSQS(d), d.env.required("SYNC_QUEUE_URL"))
 	cfg := ingest.Config{MaxBodyBytes: int64(d.env.int("MAX_BODY_BYTES", 1<<20))}
 	// A redelivery of an event unsynced this long is queued again.
 	dedup := d.store.Deduper(webhookInFlight).RecoverAfter(unsyncedAfter(d.env))
@@ -53,7 +53,7 @@ func NewAPI(ctx context.Context, o Options) (func(context.Context, events.APIGat
 	if err != nil {
 		return nil, err
 	}
-	sqsc := newSQS(d.cfg)
+	sqsc := newSQS(d)
 	q := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
 	jobs := sqsqueue.New(sqsc, d.env.required("JOB_QUEUE_URL"))
 	if d.env.err != nil {
@@ -64,7 +64,7 @@ func NewAPI(ctx context.Context, o Options) (func(context.Context, events.APIGat
 	conns := merchantapi.Connections{Secrets: d.writer, ProvisioningKeyRef: d.env.get("PROVISIONING_KEY_REF"),
 		RecheckAfter: time.Duration(d.env.int("RECHECK_AFTER_SECONDS", 0)) * time.Second}
 	if url := d.env.get("REFRESH_QUEUE_URL"); url != "" {
-		conns.Refresh = refreshSoon{sqsqueue.New(newSQS(d.cfg), url)}
+		conns.Refresh = refreshSoon{sqsqueue.New(newSQS(d), url)}
 	}
 	if d.env.err != nil {
 		return nil, d.env.err
@@ -93,7 +93,7 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	if err != nil {
 		return nil, err
 	}
-	sqsc := newSQS(d.cfg)
+	sqsc := newSQS(d)
 	queue := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
 	dlq := sqsqueue.New(sqsc, d.env.required("DLQ_URL"))
 	mail := sesmail.New(newSES(d.cfg), d.env.required("SENDER_ADDRESS"))
@@ -124,7 +124,7 @@ func NewRefreshDispatch(ctx context.Context, o Options) (func(context.Context, e
 	if err != nil {
 		return nil, err
 	}
-	jobs := sqsqueue.New(newSQS(d.cfg), d.env.required("REFRESH_QUEUE_URL"))
+	jobs := sqsqueue.New(newSQS(d), d.env.required("REFRESH_QUEUE_URL"))
 	digests := newNotifier(d, sesmail.New(newSES(d.cfg), d.env.required("SENDER_ADDRESS")))
 	if d.env.err != nil {
 		return nil, d.env.err
@@ -167,7 +167,7 @@ func NewRefresh(ctx context.Context, o Options) (func(context.Context, events.SQ
 	if err != nil {
 		return nil, err
 	}
-	sqsc := newSQS(d.cfg)
+	sqsc := newSQS(d)
 	syncQueue := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
 	jobs := sqsqueue.New(sqsc, d.env.required("REFRESH_QUEUE_URL")) // to time a job's retry
 	dlq := sqsqueue.New(sqsc, d.env.required("REFRESH_DLQ_URL"))
@@ -198,7 +198,7 @@ func NewJobs(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	if err != nil {
 		return nil, err
 	}
-	q := sqsqueue.New(newSQS(d.cfg), d.env.required("SYNC_QUEUE_URL"))
+	q := sqsqueue.New(newSQS(d), d.env.required("SYNC_QUEUE_URL"))
 	if d.env.err != nil {
 		return nil, d.env.err
 	}
