@@ -5,7 +5,7 @@
 // comes from the merchant API, which authenticates each call.
 //
 // The handler answers API Gateway HTTP API (payload v2) requests for the
-// routes RouteRoot (a redirect to the page) and RouteFiles (the files).
+// routes RouteRoot (a redirect to the page, /console/index.html) and RouteFiles (the files).
 package console
 
 import (
@@ -124,9 +124,11 @@ func (h *Handler) Handle(_ context.Context, req events.APIGatewayV2HTTPRequest) 
 	}
 	_, route, _ := strings.Cut(req.RouteKey, " ")
 	if route == RouteRoot {
-		// The page's relative links need the trailing slash.
+		// The page's relative links need the folder; the file itself is
+		// named so that the redirect never depends on how a trailing slash
+		// is routed.
 		resp := answer(http.StatusPermanentRedirect, "text/plain; charset=utf-8", "")
-		resp.Headers["Location"] = RouteRoot + "/"
+		resp.Headers["Location"] = RouteRoot + "/" + index
 		return resp, nil
 	}
 	name := req.PathParameters["proxy"]

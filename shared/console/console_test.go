@@ -145,8 +145,8 @@ func TestMethodsRedirectAndRevalidation(t *testing.T) {
 	})
 	t.Run("root redirects to the folder", func(t *testing.T) {
 		resp := get(t, h, http.MethodGet, RouteRoot, "", nil)
-		if resp.StatusCode != http.StatusPermanentRedirect || resp.Headers["Location"] != "/console/" {
-			t.Errorf("= %d Location %q, want 308 /console/", resp.StatusCode, resp.Headers["Location"])
+		if resp.StatusCode != http.StatusPermanentRedirect || resp.Headers["Location"] != "/console/index.html" {
+			t.Errorf("= %d Location %q, want 308 /console/index.html", resp.StatusCode, resp.Headers["Location"])
 		}
 	})
 	t.Run("unknown route", func(t *testing.T) {
