@@ -1,0 +1,137 @@
+package localsystem_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// TestConsoleInABrowser drives the merchant console in headless Chromium
+// against the local system: the merchant signs in, sees the failed order
+// (shipping_data_missing) in Errors with its remedy, opens the fix from
+// there, fills in the tracking and re-sends, and sees it synced and the
+// error resolved; an order whose name holds markup shows it as text and
+// runs nothing; the Orders tab lists the failed orders; the task centre
+// runs a bulk re-sync with a progress bar. A screenshot of each tab is
+// written (artifacts).
+func TestConsoleInABrowser(t *testing.T) {
+	b := newBrowser(t)
+	shots := artifacts(t)
+
+	// The demo's failed order: shipped without its tracking number.
+	o := newOrder(t)
+	id := fmt.Sprint(o.MarketplaceID)
+	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	// An order whose store name is markup, failing the same way.
+	evil := newOrder(t)
+	evil.Name = `#<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
+	post(t, localsystem.FulfilledOrder(evil, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	if st := waitSync(t, o, order.SyncFailed); st.Sync.ErrorCode != "shipping_data_missing" {
+		t.Fatalf("sync = %+v, want failed with shipping_data_missing", st.Sync)
+	}
+	waitSync(t, evil, order.SyncFailed)
+
+	// /console redirects to the page; sign in.
+	b.open(sys.APIURL + "/console")
+	b.typeIn("#conn", localsystem.DemoConnection)
+	b.typeIn("#key", sys.Secrets[localsystem.DemoAPIKeyRef])
+	b.click("#signin-form button[type=submit]")
+	row := fmt.Sprintf(`#errors-list li[data-order="%s"][data-code="shipping_data_missing"]`, id)
+	b.find(row)
+	b.screenshot(shots, "errors")
+
+	t.Run("the key stays in the session", func(t *testing.T) {
+		var got struct {
+			URL, Stored string
+			Local       int
+		}
+		b.run(&got, `return {URL: location.href, Stored: sessionStorage.getItem("ordersync.console") || "", Local: localStorage.length}`)
+		key := sys.Secrets[localsystem.DemoAPIKeyRef]
+		if strings.Contains(got.URL, key) || !strings.HasSuffix(got.URL, "/console/index.html") {
+			t.Errorf("URL = %q, want /console/index.html without the key", got.URL)
+		}
+		if !strings.Contains(got.Stored, key) || got.Local != 0 {
+			t.Errorf("sessionStorage %q, localStorage %d items; want the key in the session only", got.Stored, got.Local)
+		}
+	})
+	t.Run("the error in the catalogue's words", func(t *testing.T) {
+		text := b.text(row)
+		for _, want := range []string{"Shipping data missing", "Cause:", "What to do:", "Order " + o.Name, "shipping_data_missing"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("error entry %q lacks %q", text, want)
+			}
+		}
+		if got := b.text(row + " button.action"); got != "Fill in and re-send" {
+			t.Errorf("action = %q, want Fill in and re-send", got)
+		}
+	})
+	t.Run("markup in an order's name is text", func(t *testing.T) {
+		evilRow := fmt.Sprintf(`#errors-list li[data-order="%d"]`, evil.MarketplaceID)
+		if got := b.text(evilRow + " .order-link"); got != "Order "+evil.Name {
+			t.Errorf("order shown as %q, want %q", got, "Order "+evil.Name)
+		}
+		var got struct {
+			Pwned   any
+			Scripts int
+			Images  int
+		}
+		b.run(&got, `return {Pwned: window.__pwned === undefined ? null : window.__pwned,
+			Scripts: document.querySelectorAll("body script").length, Images: document.querySelectorAll("img").length}`)
+		if got.Pwned != nil || got.Scripts != 0 || got.Images != 0 {
+			t.Errorf("window.__pwned = %v, %d scripts and %d images in the body; want none", got.Pwned, got.Scripts, got.Images)
+		}
+	})
+
+	// The fix: from the error's action to the order pane's form.
+	b.click(row + " button.action")
+	b.waitFor("the order pane", `return !document.getElementById("panel-order").hidden && document.getElementById("order-h").textContent === arguments[0]`, "Order "+o.Name)
+	if text := b.text("#order-facts"); !strings.Contains(text, "shipping_data_missing") || !strings.Contains(text, id) {
+		t.Errorf("order facts %q lack the failure or the marketplace order", text)
+	}
+	if text := b.text("#order-timeline"); !strings.Contains(text, "failed") {
+		t.Errorf("timeline %q has no failed entry", text)
+	}
+	b.screenshot(shots, "order")
+	b.typeIn("#fix-number", "6A11122233344")
+	b.typeIn("#fix-carrier", "Colissimo")
+	b.click("#fix-tracking button[type=submit]")
+	b.waitFor("the fix saved", `return document.getElementById("order-msg").textContent.startsWith("Saved.")`)
+	st := waitSync(t, o, order.SyncSynced)
+	if st.MarketplaceStatus != order.StatusShipped {
+		t.Errorf("marketplace status = %q, want shipped", st.MarketplaceStatus)
+	}
+	b.waitFor("the pane to show the order synced", `return document.getElementById("order-msg").textContent.includes("Last sync: synced")`)
+	b.click("#order-back")
+	b.find(row + ".resolved")
+	if text := b.text(row); !strings.Contains(text, "Resolved") || !strings.Contains(text, "merchant/fix") {
+		t.Errorf("resolved error shows %q, want Resolved (merchant/fix)", text)
+	}
+
+	// Orders by state: the failed one with markup is there, as text.
+	b.click("#tab-orders")
+	b.run(nil, `document.getElementById("orders-state").value = "failed"`)
+	b.click("#orders-form button[type=submit]")
+	evilOrder := fmt.Sprintf(`#orders-body tr[data-order="%d"]`, evil.MarketplaceID)
+	if got := b.text(evilOrder + " .order-link"); got != evil.Name {
+		t.Errorf("orders row shows %q, want %q", got, evil.Name)
+	}
+	b.screenshot(shots, "orders")
+
+	// The task centre: re-sync the failed orders; the job's results show.
+	b.click("#tab-jobs")
+	b.run(nil, `document.getElementById("job-state").value = "failed"; document.getElementById("job-code").value = "shipping_data_missing"`)
+	b.click("#job-form button[type=submit]")
+	b.waitFor("the job's results", `const j = document.querySelector("#jobs-list li[data-job]");
+		return j !== null && j.querySelector("progress") !== null && j.textContent.includes(arguments[0])`, fmt.Sprint(evil.MarketplaceID))
+	b.screenshot(shots, "jobs")
+
+	var pwned any
+	b.run(&pwned, `return window.__pwned === undefined ? null : window.__pwned`)
+	if pwned != nil {
+		t.Errorf("window.__pwned = %v after every tab; a value from an order ran as script", pwned)
+	}
+}
