@@ -1,7 +1,9 @@
 package localsystem_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +130,37 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.waitFor("the job's results", `const j = document.querySelector("#jobs-list li[data-job]");
 		return j !== null && j.querySelector("progress") !== null && j.textContent.includes(arguments[0])`, fmt.Sprint(evil.MarketplaceID))
 	b.screenshot(shots, "jobs")
+
+	// The health banner: a connection the merchant paused says so, since
+	// when and what to do, and resumes from the banner.
+	const paused = "console-paused"
+	status, body := callJSON(t, http.MethodPost, "/connections", sys.Secrets[localsystem.ProvisioningKeyRef], map[string]any{
+		"id": paused, "merchant_name": "Paused Shop", "merchant_email": "ops@paused.test",
+		"store":       map[string]string{"platform": "shopify", "base_url": "https://paused.myshopify.com", "account": "paused.myshopify.com"},
+		"marketplace": map[string]string{"platform": "backmarket", "base_url": sys.SandboxURL},
+		"credentials": map[string]string{"backmarket": sys.Secrets[localsystem.SandboxTokenRef]},
+	})
+	var created connAnswer
+	if err := json.Unmarshal(body, &created); status != http.StatusCreated || err != nil {
+		t.Fatalf("POST /connections = %d %s, want 201", status, body)
+	}
+	if status, body := callJSON(t, http.MethodPost, "/connections/"+paused+"/pause", created.APIKey, nil); status != http.StatusOK {
+		t.Fatalf("pause = %d %s, want 200", status, body)
+	}
+	b.click("#signout")
+	b.typeIn("#conn", paused)
+	b.typeIn("#key", created.APIKey)
+	b.click("#signin-form button[type=submit]")
+	b.waitFor("the paused banner", `return !document.getElementById("health").hidden`)
+	banner := b.text("#health")
+	for _, want := range []string{"Syncing is paused", "You paused this connection", "Paused since", "Resume"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner %q lacks %q", banner, want)
+		}
+	}
+	b.screenshot(shots, "health")
+	b.click("#health-resume")
+	b.waitFor("the banner gone once resumed", `return document.getElementById("health").hidden`)
 
 	var pwned any
 	b.run(&pwned, `return window.__pwned === undefined ? null : window.__pwned`)
