@@ -35,7 +35,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	if st := waitSync(t, o, order.SyncFailed); st.Sync.ErrorCode != "shipping_data_missing" {
 		t.Fatalf("sync = %+v, want failed with shipping_data_missing", st.Sync)
 	}
+	// Another failure, so that the failed orders fill two pages of one.
+	other := newOrder(t)
+	post(t, localsystem.FulfilledOrder(other, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
 	waitSync(t, evil, order.SyncFailed)
+	waitSync(t, other, order.SyncFailed)
 
 	// /console redirects to the page; sign in.
 	b.open(sys.APIURL + "/console")
@@ -122,6 +126,36 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("orders row shows %q, want %q", got, evil.Name)
 	}
 	b.screenshot(shots, "orders")
+	t.Run("paging by the cursor", func(t *testing.T) {
+		b.typeIn("#orders-limit", "1")
+		b.click("#orders-form button[type=submit]")
+		b.waitFor("page 1 of one order", `return document.getElementById("orders-caption").textContent.endsWith("page 1") && document.querySelectorAll("#orders-body tr").length === 1`)
+		seen := map[string]bool{}
+		for page := 1; ; page++ {
+			var id string
+			b.run(&id, `return document.querySelector("#orders-body tr").dataset.order`)
+			if seen[id] {
+				t.Fatalf("page %d shows order %s again", page, id)
+			}
+			seen[id] = true
+			var more bool
+			b.run(&more, `return !document.getElementById("orders-next").hidden`)
+			if !more || page == 50 {
+				break
+			}
+			b.click("#orders-next")
+			b.waitFor(fmt.Sprintf("page %d", page+1), `return document.getElementById("orders-caption").textContent.endsWith("page " + arguments[0])`, fmt.Sprint(page+1))
+			var rows int
+			if b.run(&rows, `return document.querySelectorAll("#orders-body tr").length`); rows == 0 {
+				break // a full last page is followed by an empty one
+			}
+		}
+		for _, want := range []int64{evil.MarketplaceID, other.MarketplaceID} {
+			if !seen[fmt.Sprint(want)] {
+				t.Errorf("paging one by one never showed order %d (saw %v)", want, seen)
+			}
+		}
+	})
 
 	// The task centre: re-sync the failed orders; the job's results show.
 	b.click("#tab-jobs")

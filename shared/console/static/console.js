@@ -221,13 +221,16 @@
     }
   }
 
-  // Orders by sync state. "Fulfillment pending" is pending and retrying.
-  let ordersPage = null; // {states: [...], cursors: {state: cursor}}
+  // Orders by sync state. "Fulfillment pending" is pending and retrying:
+  // a page holds a page of each, and each keeps its own cursor.
+  let ordersPage = null; // {choice, limit, page, cursors: {state: cursor, or null once done}}
   function statesOf(choice) { return choice === "pending" ? ["pending", "retrying"] : [choice]; }
   async function loadOrders(first) {
     const choice = $("orders-state").value;
-    if (first || !ordersPage || ordersPage.choice !== choice) {
-      ordersPage = {choice, cursors: {}, page: 1};
+    let limit = parseInt($("orders-limit").value, 10);
+    if (!(limit >= 1 && limit <= 100)) limit = 20;
+    if (first || !ordersPage || ordersPage.choice !== choice || ordersPage.limit !== limit) {
+      ordersPage = {choice, limit, cursors: {}, page: 1};
       for (const s of statesOf(choice)) ordersPage.cursors[s] = "";
     } else {
       ordersPage.page++;
@@ -239,7 +242,7 @@
     const next = {};
     for (const [s, cur] of Object.entries(ordersPage.cursors)) {
       if (cur === null) continue;
-      const r = await api("GET", base() + "/orders?state=" + seg(s) + "&limit=20" + (cur ? "&cursor=" + seg(cur) : ""));
+      const r = await api("GET", base() + "/orders?state=" + seg(s) + "&limit=" + ordersPage.limit + (cur ? "&cursor=" + seg(cur) : ""));
       if (!ok(r)) return say("orders-msg", problem(r), "bad");
       rows = rows.concat(r.body.orders || []);
       next[s] = r.body.next_cursor || null;
