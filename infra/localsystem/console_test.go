@@ -1,6 +1,7 @@
 package localsystem_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,7 +14,8 @@ import (
 )
 
 // TestConsoleInABrowser drives the merchant console in headless Chromium
-// against the local system: the merchant signs in, sees the failed order
+// against the local system, on a connection of its own made as the demo's
+// is: the merchant signs in, sees the failed order
 // (shipping_data_missing) in Errors with its remedy, opens the fix from
 // there, fills in the tracking and re-sends, and sees it synced and the
 // error resolved; an order whose name holds markup shows it as text and
@@ -23,28 +25,36 @@ import (
 func TestConsoleInABrowser(t *testing.T) {
 	b := newBrowser(t)
 	shots := artifacts(t)
+	// A connection of its own, made as the demo's is (a Shopify store on
+	// the sandbox marketplace): its errors, error emails and jobs are the
+	// test's alone.
+	shop := newConsoleShop(t, "console-shop")
+	waitFailed := func(o localsystem.DemoOrder) order.State {
+		t.Helper()
+		return waitState(t, shop.id, fmt.Sprint(o.MarketplaceID), "failed", func(st order.State) bool { return st.Sync.Result == order.SyncFailed })
+	}
 
 	// The demo's failed order: shipped without its tracking number.
 	o := newOrder(t)
 	id := fmt.Sprint(o.MarketplaceID)
-	post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	shop.post(t, localsystem.FulfilledOrder(o, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
 	// An order whose store name is markup, failing the same way.
 	evil := newOrder(t)
 	evil.Name = `#<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
-	post(t, localsystem.FulfilledOrder(evil, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
-	if st := waitSync(t, o, order.SyncFailed); st.Sync.ErrorCode != "shipping_data_missing" {
+	shop.post(t, localsystem.FulfilledOrder(evil, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	if st := waitFailed(o); st.Sync.ErrorCode != "shipping_data_missing" {
 		t.Fatalf("sync = %+v, want failed with shipping_data_missing", st.Sync)
 	}
 	// Another failure, so that the failed orders fill two pages of one.
 	other := newOrder(t)
-	post(t, localsystem.FulfilledOrder(other, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
-	waitSync(t, evil, order.SyncFailed)
-	waitSync(t, other, order.SyncFailed)
+	shop.post(t, localsystem.FulfilledOrder(other, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	waitFailed(evil)
+	waitFailed(other)
 
 	// /console redirects to the page; sign in.
 	b.open(sys.APIURL + "/console")
-	b.typeIn("#conn", localsystem.DemoConnection)
-	b.typeIn("#key", sys.Secrets[localsystem.DemoAPIKeyRef])
+	b.typeIn("#conn", shop.id)
+	b.typeIn("#key", shop.key)
 	b.click("#signin-form button[type=submit]")
 	row := fmt.Sprintf(`#errors-list li[data-order="%s"][data-code="shipping_data_missing"]`, id)
 	b.find(row)
@@ -56,7 +66,7 @@ func TestConsoleInABrowser(t *testing.T) {
 			Local       int
 		}
 		b.run(&got, `return {URL: location.href, Stored: sessionStorage.getItem("ordersync.console") || "", Local: localStorage.length}`)
-		key := sys.Secrets[localsystem.DemoAPIKeyRef]
+		key := shop.key
 		if strings.Contains(got.URL, key) || !strings.HasSuffix(got.URL, "/console/index.html") {
 			t.Errorf("URL = %q, want /console/index.html without the key", got.URL)
 		}
@@ -106,7 +116,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.typeIn("#fix-carrier", "Colissimo")
 	b.click("#fix-tracking button[type=submit]")
 	b.waitFor("the fix saved", `return document.getElementById("order-msg").textContent.startsWith("Saved.")`)
-	st := waitSync(t, o, order.SyncSynced)
+	st := waitState(t, shop.id, id, "synced", func(st order.State) bool { return st.Sync.Result == order.SyncSynced })
 	if st.MarketplaceStatus != order.StatusShipped {
 		t.Errorf("marketplace status = %q, want shipped", st.MarketplaceStatus)
 	}
@@ -168,22 +178,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	// The health banner: a connection the merchant paused says so, since
 	// when and what to do, and resumes from the banner.
 	const paused = "console-paused"
-	status, body := callJSON(t, http.MethodPost, "/connections", sys.Secrets[localsystem.ProvisioningKeyRef], map[string]any{
-		"id": paused, "merchant_name": "Paused Shop", "merchant_email": "ops@paused.test",
-		"store":       map[string]string{"platform": "shopify", "base_url": "https://paused.myshopify.com", "account": "paused.myshopify.com"},
-		"marketplace": map[string]string{"platform": "backmarket", "base_url": sys.SandboxURL},
-		"credentials": map[string]string{"backmarket": sys.Secrets[localsystem.SandboxTokenRef]},
-	})
-	var created connAnswer
-	if err := json.Unmarshal(body, &created); status != http.StatusCreated || err != nil {
-		t.Fatalf("POST /connections = %d %s, want 201", status, body)
-	}
-	if status, body := callJSON(t, http.MethodPost, "/connections/"+paused+"/pause", created.APIKey, nil); status != http.StatusOK {
+	pausedShop := newConsoleShop(t, paused)
+	if status, body := callJSON(t, http.MethodPost, "/connections/"+paused+"/pause", pausedShop.key, nil); status != http.StatusOK {
 		t.Fatalf("pause = %d %s, want 200", status, body)
 	}
 	b.click("#signout")
 	b.typeIn("#conn", paused)
-	b.typeIn("#key", created.APIKey)
+	b.typeIn("#key", pausedShop.key)
 	b.click("#signin-form button[type=submit]")
 	b.waitFor("the paused banner", `return !document.getElementById("health").hidden`)
 	banner := b.text("#health")
@@ -200,5 +201,48 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.run(&pwned, `return window.__pwned === undefined ? null : window.__pwned`)
 	if pwned != nil {
 		t.Errorf("window.__pwned = %v after every tab; a value from an order ran as script", pwned)
+	}
+}
+
+// consoleShop is a connection made through the merchant API for the
+// console's tests: a Shopify store on the sandbox marketplace.
+type consoleShop struct {
+	id, domain, key, secret string
+}
+
+func newConsoleShop(t *testing.T, id string) consoleShop {
+	t.Helper()
+	domain := id + ".myshopify.com"
+	status, body := callJSON(t, http.MethodPost, "/connections", sys.Secrets[localsystem.ProvisioningKeyRef], map[string]any{
+		"id": id, "merchant_name": "Console Shop", "merchant_email": "ops@" + id + ".test",
+		"store":       map[string]string{"platform": "shopify", "base_url": "https://" + domain, "account": domain},
+		"marketplace": map[string]string{"platform": "backmarket", "base_url": sys.SandboxURL},
+		"credentials": map[string]string{"backmarket": sys.Secrets[localsystem.SandboxTokenRef]},
+	})
+	var created connAnswer
+	if err := json.Unmarshal(body, &created); status != http.StatusCreated || err != nil {
+		t.Fatalf("POST /connections = %d %s, want 201", status, body)
+	}
+	return consoleShop{id: id, domain: domain, key: created.APIKey, secret: created.WebhookSecret}
+}
+
+// post delivers body as the shop's signed orders/fulfilled webhook.
+func (c consoleShop) post(t *testing.T, body []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, sys.APIURL+"/webhooks/shopify/"+c.id, bytes.NewReader(body))
+	evt := fmt.Sprintf("evt-%d", time.Now().UnixNano())
+	for k, v := range map[string]string{"Content-Type": "application/json", "X-Shopify-Topic": "orders/fulfilled",
+		"X-Shopify-Shop-Domain": c.domain, "X-Shopify-API-Version": "2026-07", "X-Shopify-Webhook-Id": evt,
+		"X-Shopify-Event-Id": evt, "X-Shopify-Triggered-At": time.Now().UTC().Format(time.RFC3339Nano),
+		"X-Shopify-Hmac-Sha256": localsystem.SignShopify(c.secret, body)} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook to %s: %s, want 202", c.id, resp.Status)
 	}
 }
