@@ -48,8 +48,17 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Another failure, so that the failed orders fill two pages of one.
 	other := newOrder(t)
 	shop.post(t, localsystem.FulfilledOrder(other, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	// An order whose store SKU (markup, too) is another on the marketplace.
+	skuID := nextID.Add(1)
+	storeSKU, marketSKU := fmt.Sprintf("MUG <b>%d", skuID), fmt.Sprintf("BM-MUG-%d", skuID)
+	sys.SeedMarketplaceOrder(localsystem.DemoOrder{MarketplaceID: skuID, SKUs: []string{marketSKU}})
+	skuOrder := localsystem.DemoOrder{MarketplaceID: skuID, StoreID: 450789000 + skuID, Name: fmt.Sprintf("#%d", skuID), SKUs: []string{storeSKU}}
+	shop.post(t, localsystem.FulfilledOrder(skuOrder, localsystem.Tracking{Number: "6A12345678901", Carrier: "Colissimo"}, time.Now()))
 	waitFailed(evil)
 	waitFailed(other)
+	if st := waitFailed(skuOrder); st.Sync.ErrorCode != "sku_not_found" {
+		t.Fatalf("sync = %+v, want sku_not_found", st.Sync)
+	}
 
 	// /console redirects to the page; sign in.
 	b.open(sys.APIURL + "/console")
@@ -126,6 +135,23 @@ func TestConsoleInABrowser(t *testing.T) {
 	if text := b.text(row); !strings.Contains(text, "Resolved") || !strings.Contains(text, "merchant/fix") {
 		t.Errorf("resolved error shows %q, want Resolved (merchant/fix)", text)
 	}
+
+	// The alias: from the error's action, the store SKU filled in.
+	t.Run("alias from the error", func(t *testing.T) {
+		skuRow := fmt.Sprintf(`#errors-list li[data-order="%d"][data-code="sku_not_found"]`, skuID)
+		if got := b.text(skuRow + " button.action"); got != "Add a SKU alias" {
+			t.Errorf("action = %q, want Add a SKU alias", got)
+		}
+		b.click(skuRow + " button.action")
+		b.waitFor("the alias form", `return !document.getElementById("panel-order").hidden && document.getElementById("alias-store").value === arguments[0]`, storeSKU)
+		b.typeIn("#alias-market", marketSKU)
+		b.click("#alias-form button[type=submit]")
+		b.waitFor("the alias saved", `return document.getElementById("order-msg").textContent.startsWith("Alias saved; 1 order(s) queued")`)
+		waitState(t, shop.id, fmt.Sprint(skuID), "synced", func(st order.State) bool { return st.Sync.Result == order.SyncSynced })
+		b.waitFor("the pane to show the alias", `const t = document.getElementById("alias-body").textContent; return t.includes(arguments[0]) && t.includes(arguments[1])`, storeSKU, marketSKU)
+		b.click("#order-back")
+		b.find(skuRow + ".resolved")
+	})
 
 	// Orders by state: the failed one with markup is there, as text.
 	b.click("#tab-orders")

@@ -451,7 +451,10 @@
     });
     $("alias-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const r = await api("PUT", base() + "/aliases/" + seg($("alias-store").value.trim()), {marketplace_sku: $("alias-market").value.trim()});
+      const sku = $("alias-store").value.trim();
+      // API Gateway decodes the path before routing: such a SKU cannot be named.
+      if (sku.includes("/")) return say("order-msg", (words.messages || {}).alias_slash || "A store SKU holding / cannot be aliased.", "bad");
+      const r = await api("PUT", base() + "/aliases/" + seg(sku), {marketplace_sku: $("alias-market").value.trim()});
       if (!ok(r)) return say("order-msg", problem(r), "bad");
       say("order-msg", "Alias saved; " + (r.body.queued || []).length + " order(s) queued to sync again.", "ok");
       setTimeout(openOrderKeepMsg, 1500);
