@@ -89,8 +89,12 @@
     say("signin-msg", "Signed out.");
   }
 
-  // The health banner.
+  // The health banner. A failing connection's reason is an error code:
+  // shown by its catalogue title once the errors list has given it.
+  let lastHealth = null;
+  const titles = {};
   function showHealth(view) {
+    lastHealth = view;
     const h = (view && view.health) || {};
     const b = $("health");
     const hw = words.health || {};
@@ -109,7 +113,7 @@
       const f = hw.failing || {};
       b.className = "banner failing";
       $("health-title").textContent = f.title || "Failing";
-      $("health-why").textContent = fill(f.why, {reason: h.reason || ""});
+      $("health-why").textContent = fill(f.why, {reason: titles[h.reason] || h.reason || ""});
       $("health-since").textContent = h.since ? fill(f.since, {since: when(h.since)}) : "";
       $("health-do").textContent = f.do || "";
       b.hidden = false;
@@ -167,6 +171,8 @@
     list.replaceChildren();
     if (!ok(r)) return say("errors-msg", problem(r), "bad");
     const errs = r.body.errors || [];
+    for (const e of errs) if (e.code && e.title) titles[e.code] = e.title;
+    if (lastHealth) showHealth(lastHealth);
     say("errors-msg", errs.length ? errs.length + " error(s)." : "No errors in the past 7 days.");
     for (const e of errs) {
       const o = e.order || {};
