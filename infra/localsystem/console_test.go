@@ -68,6 +68,8 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// /console redirects to the page; sign in.
 	b.open(sys.APIURL + "/console")
+	// Whatever the page does from here, its own policy must allow it.
+	b.run(nil, `window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI))`)
 	b.typeIn("#conn", shop.id)
 	b.typeIn("#key", shop.key)
 	b.click("#signin-form button[type=submit]")
@@ -229,6 +231,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.click("#health-resume")
 	b.waitFor("the banner gone once resumed", `return document.getElementById("health").hidden`)
 
+	var violations []string
+	b.run(&violations, `return window.__csp`)
+	if len(violations) != 0 {
+		t.Errorf("the page broke its own Content-Security-Policy: %v", violations)
+	}
 	var pwned any
 	b.run(&pwned, `return window.__pwned === undefined ? null : window.__pwned`)
 	if pwned != nil {
