@@ -1,13 +1,14 @@
 # ordersync: `make run` brings the whole system up locally, `make test` tests it.
 # Prerequisites: Go, Node 20+ (npm) and Java 17+ (for DynamoDB Local).
 
-FUNCTIONS := webhook sync refresh refreshdispatch api jobs
+FUNCTIONS := webhook sync refresh refreshdispatch api jobs console
 # Lambda builds: linux/arm64 for provided.al2023, no cgo, no RPC shim, stripped.
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w'
 NODE_MODULES := infra/local/node_modules/.package-lock.json
 
 .PHONY: all deps test run build bench soak fmt vet clean \
-	build-WebhookFunction build-SyncFunction build-RefreshFunction build-RefreshDispatchFunction build-ApiFunction build-JobFunction
+	build-WebhookFunction build-SyncFunction build-RefreshFunction build-RefreshDispatchFunction build-ApiFunction build-JobFunction \
+	build-ConsoleFunction deps-browser
 
 all: test
 
@@ -20,9 +21,19 @@ $(NODE_MODULES): infra/local/package.json infra/local/package-lock.json infra/lo
 	npm ci --prefix infra/local --no-audit --no-fund
 	@touch $@
 
+# The merchant console's browser tests (infra/localsystem/console_test.go)
+# drive Debian's headless Chromium through chromedriver. Installed when
+# missing; where it cannot be (no root, no apt), those tests skip and say so.
+deps-browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] && s=env || { sudo -n true 2>/dev/null && s=sudo; }; }; then \
+		{ $$s apt-get update -qq && $$s DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } || \
+		echo "deps-browser: installing chromium and chromium-driver failed; the console's browser tests will skip (on CI they fail)"; \
+	else echo "deps-browser: chromium and chromium-driver are missing and cannot be installed here (no apt-get, no root); the console's browser tests will skip"; fi
+
 # Unit, integration and end-to-end tests. Integration tests start the
 # emulators on free loopback ports themselves and stop them afterwards.
-test: deps
+test: deps deps-browser
 	@test -z "$$(gofmt -l functions shared infra)" || { echo "gofmt needed:"; gofmt -l functions shared infra; exit 1; }
 	go vet ./...
 	go test -count=1 ./...
@@ -55,6 +66,8 @@ build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
 build-JobFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/jobs
+build-ConsoleFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/console
 
 # The soak: N store events through the real webhook handler, sync and
 # connector under chaos, on the in-memory store and queue; it checks the

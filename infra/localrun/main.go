@@ -59,6 +59,7 @@ func main() {
 	fmt.Printf(`
 ordersync is running locally (template.yaml: %s, %s, %s)
 
+  console           %s/console/   (sign in: connection %q, API key below)
   webhook API       %s/webhooks/{source}/{connection}
   merchant API      %s/connections/{connection}/errors, /orders?state=, /orders/{id}[/timeline|/fix|/resync|/link],
                     /resync, /jobs, /aliases/{sku}, /reports, /pause, /resume, /webhook-secret, /credentials/{side}
@@ -83,6 +84,7 @@ The demo connection's last errors of the past week, with what to do about each:
 %s
 
 `, sys.Stack.Ref("Table"), sys.Stack.Attr("SyncQueue", "QueueName"), sys.Stack.Attr("SyncDLQ", "QueueName"),
+		sys.APIURL, localsystem.DemoConnection, // the console
 		sys.APIURL, sys.APIURL, sys.SandboxURL, sys.AWS.SES, sys.AWS.DynamoDB, sys.AWS.SQS, sys.APIURL,
 		localsystem.DemoConnection, sys.Secrets[localsystem.WebhookSecretRef], filepath.Join(*dir, "secrets.json"),
 		sys.Secrets[localsystem.DemoAPIKeyRef], sys.Secrets[localsystem.ProvisioningKeyRef],

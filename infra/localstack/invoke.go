@@ -141,7 +141,23 @@ func writeAPIResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPRespons
 }
 
 // matchPath matches an HTTP API path template ("/a/{x}/{y}") against path.
+// A greedy last parameter ("/a/{proxy+}") takes the rest of the path, as
+// API Gateway's does: every segment below the prefix, slashes kept
+// ("/a/b/c" gives proxy "b/c"; "/a/" gives ""; "/a" is not matched).
 func matchPath(tmpl, path string) (map[string]string, bool) {
+	if prefix, name, ok := greedy(tmpl); ok {
+		n := strings.Count(prefix, "/")
+		parts := strings.SplitN(path, "/", n+2)
+		if len(parts) < n+2 {
+			return nil, false
+		}
+		params, ok := matchPath(prefix, strings.Join(parts[:n+1], "/"))
+		if !ok {
+			return nil, false
+		}
+		params[name] = parts[n+1]
+		return params, true
+	}
 	ts := strings.Split(strings.Trim(tmpl, "/"), "/")
 	ps := strings.Split(strings.Trim(path, "/"), "/")
 	if len(ts) != len(ps) {
@@ -159,6 +175,17 @@ func matchPath(tmpl, path string) (map[string]string, bool) {
 		}
 	}
 	return params, true
+}
+
+// greedy splits a template ending in a greedy parameter ("/a/{proxy+}")
+// into its prefix ("/a") and the parameter's name ("proxy").
+func greedy(tmpl string) (prefix, name string, ok bool) {
+	i := strings.LastIndex(tmpl, "/")
+	last := tmpl[i+1:]
+	if i < 0 || !strings.HasPrefix(last, "{") || !strings.HasSuffix(last, "+}") {
+		return "", "", false
+	}
+	return tmpl[:i], strings.TrimSuffix(strings.TrimPrefix(last, "{"), "+}"), true
 }
 
 // SQSAPI is the part of the SQS client the poller uses.

@@ -172,6 +172,14 @@ func TestMatchPath(t *testing.T) {
 		{"too short", "/webhooks/{source}/{connection}", "/webhooks/shopify", nil},
 		{"literal differs", "/webhooks/{source}", "/hooks/shopify", nil},
 		{"empty param", "/webhooks/{source}/{connection}", "/webhooks//demo", nil},
+		// A greedy parameter takes the rest of the path (the console's files).
+		{"greedy one segment", "/console/{proxy+}", "/console/index.html", map[string]string{"proxy": "index.html"}},
+		{"greedy several segments", "/console/{proxy+}", "/console/img/a.svg", map[string]string{"proxy": "img/a.svg"}},
+		{"greedy folder", "/console/{proxy+}", "/console/", map[string]string{"proxy": ""}},
+		{"greedy needs the slash", "/console/{proxy+}", "/console", nil},
+		{"greedy prefix differs", "/console/{proxy+}", "/consoles/index.html", nil},
+		{"greedy after a param", "/c/{id}/{proxy+}", "/c/7/a/b", map[string]string{"id": "7", "proxy": "a/b"}},
+		{"not greedy", "/console/{proxy}", "/console/a/b", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"github.com/ordersync/ordersync/infra/localstack"
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/console"
 	"github.com/ordersync/ordersync/shared/dynamostore"
 )
 
@@ -198,6 +199,14 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 		"JobFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
 			h, err := app.NewJobs(ctx, options(f))
 			return localstack.Handler{SQS: h}, err
+		},
+		// The merchant console: static files, no environment.
+		"ConsoleFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
+			h, err := console.New()
+			if err != nil {
+				return localstack.Handler{}, err
+			}
+			return localstack.Handler{HTTP: h.Handle}, nil
 		},
 	}
 }

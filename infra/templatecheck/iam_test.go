@@ -38,6 +38,9 @@ type needs struct {
 }
 
 var want = map[string]needs{
+	// The console's static page: it calls nothing (the page calls the
+	// merchant API itself).
+	"ConsoleFunction": {},
 	// Connection (GetItem CONN#), and the delivery's dedup claim: read,
 	// claimed (conditional PutItem), accepted (conditional UpdateItem), or
 	// released after a failed enqueue (conditional DeleteItem).

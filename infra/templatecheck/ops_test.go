@@ -157,7 +157,7 @@ func TestOutputs(t *testing.T) {
 	wantOut := map[string]string{
 		"WebhookURL": "/webhooks/",
 		"ApiURL":     "https://${HttpApi}.execute-api.",
-		"ConsoleURL": "/console/",
+		"ConsoleURL": "/console", // redirected to /console/index.html
 	}
 	for dlq := range deadLetterQueues(tpl) {
 		wantOut[dlq+"URL"] = "${" + dlq + "}"
