@@ -66,6 +66,9 @@ type System struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	tmpDir  string
+	// env holds the variables Start set, as they were before (see
+	// restart.go).
+	env map[string]*string
 }
 
 // Start brings the system up. Stop ends it.
@@ -101,6 +104,7 @@ func (s *System) start(ctx context.Context, o Options) error {
 	// on Lambda; these variables point it at the emulators.
 	for _, kv := range emu.Env() {
 		k, v, _ := strings.Cut(kv, "=")
+		s.keepEnv(k)
 		os.Setenv(k, v)
 	}
 	if s.Clients, err = emu.Clients(ctx); err != nil {
@@ -127,6 +131,11 @@ func (s *System) start(ctx context.Context, o Options) error {
 
 	// The sandbox marketplace: the Back Market fake, with fault switches.
 	s.Sandbox = backmarkettest.New(backmarkettest.Options{Token: s.Secrets[SandboxTokenRef]})
+	// It keeps its orders in the data folder, beside DynamoDB's record of
+	// the calls made to them: see sandbox.go.
+	if err := s.persistSandboxes(dir); err != nil {
+		return err
+	}
 	if s.SandboxURL, err = s.serve(o.SandboxAddr, s.Sandbox); err != nil {
 		return fmt.Errorf("sandbox marketplace: %w", err)
 	}
@@ -203,6 +212,7 @@ func (s *System) Stop() {
 	if s.emu != nil {
 		s.emu.Stop()
 	}
+	s.restoreEnv()
 	if s.tmpDir != "" {
 		_ = os.RemoveAll(s.tmpDir)
 	}
