@@ -48,11 +48,11 @@ func main() {
 	if err := sys.SeedDemo(ctx); err != nil {
 		log.Fatalf("ordersync: seed demo connection: %v", err)
 	}
-	curlBody := localsystem.FulfilledOrder(localsystem.DemoOrder{MarketplaceID: 9001, StoreID: 450789901, Name: "#9001", SKUs: []string{"PIXEL7-128"}},
-		localsystem.Tracking{Number: "1Z999AA10123456784", Carrier: "UPS"}, time.Now())
-	sys.SeedMarketplaceOrder(localsystem.DemoOrder{MarketplaceID: 9001, SKUs: []string{"PIXEL7-128"}})
-	curlFile, _ := filepath.Abs(filepath.Join(*dir, "demo-order-9001.json"))
-	if err := os.WriteFile(curlFile, curlBody, 0o644); err != nil {
+	// The README's order: seeded once, kept in .local/ with what was done
+	// to it; its curl is the same on every start (event id included).
+	sys.SeedReadmeOrder()
+	readmeCurl, err := sys.ReadmeCurl(*dir)
+	if err != nil {
 		log.Fatal(err)
 	}
 
@@ -86,7 +86,7 @@ The demo connection's last errors of the past week, with what to do about each:
 		sys.APIURL, sys.APIURL, sys.SandboxURL, sys.AWS.SES, sys.AWS.DynamoDB, sys.AWS.SQS, sys.APIURL,
 		localsystem.DemoConnection, sys.Secrets[localsystem.WebhookSecretRef], filepath.Join(*dir, "secrets.json"),
 		sys.Secrets[localsystem.DemoAPIKeyRef], sys.Secrets[localsystem.ProvisioningKeyRef],
-		sys.CurlShopify("orders/fulfilled", curlFile, curlBody), sys.CurlErrors())
+		readmeCurl, sys.CurlErrors())
 
 	if *demo {
 		if err := runDemo(ctx, sys); err != nil {

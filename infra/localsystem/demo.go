@@ -139,14 +139,16 @@ func (s *System) PostShopify(ctx context.Context, topic, eventID string, body []
 }
 
 // CurlShopify returns a ready-to-paste curl that delivers body (saved at
-// path) as a signed Shopify webhook.
-func (s *System) CurlShopify(topic, path string, body []byte) string {
+// path) as a signed Shopify webhook with event id eventID, written out:
+// pasted again as printed it is the same event (a duplicate, answered
+// 200); with another id, a new delivery.
+func (s *System) CurlShopify(topic, eventID, path string, body []byte) string {
 	return fmt.Sprintf("curl -i -X POST %s/webhooks/shopify/%s \\\n"+
 		"  -H 'Content-Type: application/json' -H 'X-Shopify-Topic: %s' \\\n"+
-		"  -H \"X-Shopify-Event-Id: $(date +%%s%%N)\" \\\n"+
+		"  -H 'X-Shopify-Event-Id: %s' \\\n"+
 		"  -H 'X-Shopify-Hmac-Sha256: %s' \\\n"+
 		"  --data-binary @%s",
-		s.APIURL, DemoConnection, topic, SignShopify(s.Secrets[WebhookSecretRef], body), path)
+		s.APIURL, DemoConnection, topic, eventID, SignShopify(s.Secrets[WebhookSecretRef], body), path)
 }
 
 // CallAPI calls the merchant API of the demo connection with its key:

@@ -1,8 +1,11 @@
 package localsystem
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 )
@@ -40,4 +43,28 @@ const ReadmeEventID = "readme-9001-fulfilled"
 // keeps what the first curl did to it.
 func (s *System) SeedReadmeOrder() {
 	s.Sandbox.SeedIfAbsent(backmarkettest.AwaitingAcceptance(ReadmeOrder.MarketplaceID, ReadmeOrder.SKUs...))
+}
+
+// ReadmeTracking is the parcel of the README's first curl.
+var ReadmeTracking = Tracking{Number: "1Z999AA10123456784", Carrier: "UPS"}
+
+// ReadmeCurl returns the README's first curl: a signed Shopify
+// orders/fulfilled webhook for ReadmeOrder with event id ReadmeEventID,
+// its body in dir/demo-order-9001.json. The body is written once and kept,
+// like the secrets that sign it, so the curl printed on every start is the
+// same: pasted again, after a restart too, it is a duplicate (200).
+func (s *System) ReadmeCurl(dir string) (string, error) {
+	path, err := filepath.Abs(filepath.Join(dir, "demo-order-9001.json"))
+	if err != nil {
+		return "", err
+	}
+	body, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		body = FulfilledOrder(ReadmeOrder, ReadmeTracking, time.Now())
+		err = os.WriteFile(path, body, 0o644)
+	}
+	if err != nil {
+		return "", fmt.Errorf("localsystem: the README's webhook body: %w", err)
+	}
+	return s.CurlShopify("orders/fulfilled", ReadmeEventID, path, body), nil
 }
