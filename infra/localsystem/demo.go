@@ -35,11 +35,15 @@ const (
 // for connections to a fake WooCommerce store.
 const WooCommerceKeysRef = "demo-woocommerce-keys"
 
-// SeedDemo creates the demo connection. It is idempotent.
+// SeedDemo creates the demo connection, its store the sandbox store, and
+// the import demo (DemoImportConnection). It is idempotent.
 func (s *System) SeedDemo(ctx context.Context) error {
+	if err := s.Store.PutConnection(ctx, s.importConnection()); err != nil {
+		return err
+	}
 	return s.Store.PutConnection(ctx, order.Connection{
 		ID: DemoConnection, MerchantName: "Demo Shop", MerchantEmail: DemoMerchantMail,
-		Store:             order.Endpoint{Platform: order.Shopify, BaseURL: "https://demo-shop.myshopify.com", Account: "demo-shop.myshopify.com"},
+		Store:             order.Endpoint{Platform: order.Shopify, BaseURL: s.StoreURL, Account: "demo-shop.myshopify.com", CredentialRef: StoreTokenRef},
 		Marketplace:       order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL, CredentialRef: SandboxTokenRef},
 		WebhookSecretRefs: []string{WebhookSecretRef},
 		APIKeyRefs:        []string{DemoAPIKeyRef},

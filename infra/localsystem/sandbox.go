@@ -3,11 +3,14 @@ package localsystem
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 )
 
 // The sandboxes keep their state in the data folder, under sandbox/, for
@@ -20,14 +23,77 @@ import (
 // orders the demo knows.
 const sandboxDir = "sandbox"
 
-// persistSandboxes makes the sandboxes load their state from dir and save
-// it there on every change.
+// persistSandboxes makes the sandbox marketplace accounts load their
+// state from dir and save it there on every change.
 func (s *System) persistSandboxes(dir string) error {
-	s.Sandbox.SetSaveErrorLog(func(err error) { s.log.Error("sandbox marketplace: saving its orders", "err", err) })
-	if err := s.Sandbox.Persist(filepath.Join(dir, sandboxDir, "backmarket.json")); err != nil {
-		return fmt.Errorf("sandbox marketplace: %w", err)
+	s.ImportSandbox = backmarkettest.New(backmarkettest.Options{Token: s.Secrets[SandboxTokenRef]})
+	for _, m := range []struct {
+		fake *backmarkettest.Server
+		file string
+	}{{s.Sandbox, "backmarket.json"}, {s.ImportSandbox, "backmarket-import.json"}} {
+		m.fake.SetSaveErrorLog(func(err error) { s.log.Error("sandbox marketplace: saving its orders", "file", m.file, "err", err) })
+		if err := m.fake.Persist(filepath.Join(dir, sandboxDir, m.file)); err != nil {
+			return fmt.Errorf("sandbox marketplace: %w", err)
+		}
 	}
 	return nil
+}
+
+// ImportAccountPath is where the import demo's marketplace account is
+// served, under the sandbox marketplace's address: a second merchant
+// account, so that the import demo imports only the orders made for it.
+const ImportAccountPath = "/import"
+
+// sandboxMarketplaces serves the demo connection's sandbox marketplace
+// account at the root and the import demo's under ImportAccountPath.
+func (s *System) sandboxMarketplaces() http.Handler {
+	m := http.NewServeMux()
+	m.Handle(ImportAccountPath+"/", http.StripPrefix(ImportAccountPath, s.ImportSandbox))
+	m.Handle("/", s.Sandbox)
+	return m
+}
+
+// StoreTokenRef names the sandbox store's Admin API access token.
+const StoreTokenRef = "demo-shopify-token"
+
+// SandboxSKUs are the products of the sandbox store's catalogue: the
+// demo's SKUs, which a new sandbox marketplace order may name.
+var SandboxSKUs = []string{"PIXEL7-128", "IPH12-64-BLK", "GALAXY-S21", "IPAD-AIR-4", "CASE-CLEAR"}
+
+// startSandboxStore serves the sandbox store, the Shopify fake, on addr,
+// its state kept in dir like the sandbox marketplace's, its catalogue
+// holding SandboxSKUs.
+func (s *System) startSandboxStore(addr, dir string) error {
+	s.SandboxStore = shopifytest.New(s.Secrets[StoreTokenRef])
+	s.SandboxStore.SetSaveErrorLog(func(err error) { s.log.Error("sandbox store: saving its orders", "err", err) })
+	if err := s.SandboxStore.Persist(filepath.Join(dir, sandboxDir, "shopify.json")); err != nil {
+		return fmt.Errorf("sandbox store: %w", err)
+	}
+	for _, sku := range SandboxSKUs {
+		s.SandboxStore.EnsureVariant(sku, "Refurbished "+sku)
+	}
+	var err error
+	if s.StoreURL, err = s.serve(addr, s.SandboxStore); err != nil {
+		return fmt.Errorf("sandbox store: %w", err)
+	}
+	return nil
+}
+
+// DemoImportConnection is the import demo: the sandbox store selling on
+// the sandbox marketplace's second account with ImportOrders on, so the
+// hourly refresh creates each new marketplace order in the store. The
+// demo connection keeps import off: its orders come from the store's
+// webhooks (the README's curl), and importing them too would make second
+// store orders for them.
+const DemoImportConnection = "demo-import"
+
+// importConnection is the import demo's connection.
+func (s *System) importConnection() order.Connection {
+	return order.Connection{
+		ID: DemoImportConnection, MerchantName: "Demo Shop (imports)", MerchantEmail: DemoMerchantMail, ImportOrders: true,
+		Store:       order.Endpoint{Platform: order.Shopify, BaseURL: s.StoreURL, Account: "demo-shop.myshopify.com", CredentialRef: StoreTokenRef},
+		Marketplace: order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL + ImportAccountPath, CredentialRef: SandboxTokenRef},
+	}
 }
 
 // ReadmeOrder is the sandbox order of the README's first curl, and

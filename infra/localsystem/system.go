@@ -28,6 +28,7 @@ import (
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/dynamostore"
+	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 )
 
 // Options say where the system runs.
@@ -40,6 +41,9 @@ type Options struct {
 	// (webhooks, merchant API) and the sandbox marketplace ("127.0.0.1:0"
 	// picks a free port).
 	APIAddr, SandboxAddr string
+	// StoreAddr is the listen address of the sandbox store (the Shopify
+	// fake the demo connections' store is); see sandbox.go.
+	StoreAddr string
 	// AWS are the emulators' ports (zero: free ports).
 	AWS localaws.Options
 	// Params override template parameters (e.g. RetryBaseMillis).
@@ -58,6 +62,12 @@ type System struct {
 	Store      *dynamostore.Store
 	Secrets    map[string]string
 	Clients    localaws.Clients
+
+	// The sandbox store and the import demo's marketplace account: see
+	// sandbox.go.
+	StoreURL      string
+	SandboxStore  *shopifytest.Server
+	ImportSandbox *backmarkettest.Server
 
 	log     *slog.Logger
 	emu     *localaws.Stack
@@ -136,8 +146,11 @@ func (s *System) start(ctx context.Context, o Options) error {
 	if err := s.persistSandboxes(dir); err != nil {
 		return err
 	}
-	if s.SandboxURL, err = s.serve(o.SandboxAddr, s.Sandbox); err != nil {
+	if s.SandboxURL, err = s.serve(o.SandboxAddr, s.sandboxMarketplaces()); err != nil {
 		return fmt.Errorf("sandbox marketplace: %w", err)
+	}
+	if err := s.startSandboxStore(o.StoreAddr, dir); err != nil {
+		return err
 	}
 
 	// The HTTP API's address is taken first: the functions are told it
@@ -280,6 +293,8 @@ func loadOrCreateSecrets(path string) (map[string]string, error) {
 		ProvisioningKeyRef: func() string { return "osp_" + randomHex(24) },
 		// WooCommerce's key pair: one secret, split at the colon.
 		WooCommerceKeysRef: func() string { return "ck_" + randomHex(20) + ":cs_" + randomHex(20) },
+		// The sandbox store's Admin API access token.
+		StoreTokenRef: func() string { return "shpat_" + randomHex(16) },
 	} {
 		if m[ref] == "" {
 			m[ref], added = gen(), true
