@@ -25,6 +25,7 @@ func main() {
 	dir := flag.String("data", ".local", "folder for local data (git-ignored)")
 	api := flag.String("api", "127.0.0.1:3000", "HTTP API address (webhooks, merchant API)")
 	sandbox := flag.String("sandbox", "127.0.0.1:3001", "sandbox marketplace address")
+	store := flag.String("store", "127.0.0.1:3002", "sandbox store address (the Shopify fake)")
 	demo := flag.Bool("demo", true, "run the demo flows at start")
 	verbose := flag.Bool("v", false, "show every function log line")
 	flag.Parse()
@@ -38,21 +39,21 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	fmt.Println("ordersync: starting DynamoDB Local, local-aws-sqs and aws-ses-v2-local…")
 	sys, err := localsystem.Start(ctx, localsystem.Options{
-		Dir: *dir, APIAddr: *api, SandboxAddr: *sandbox, Log: logger,
+		Dir: *dir, APIAddr: *api, SandboxAddr: *sandbox, StoreAddr: *store, Log: logger,
 		AWS: localaws.Options{DynamoDBPort: 8000, SQSPort: 9324, SESPort: 8005},
 	})
 	if err != nil {
-		log.Fatalf("ordersync: %v (are ports 3000, 3001, 8000, 8005 and 9324 free?)", err)
+		log.Fatalf("ordersync: %v (are ports 3000, 3001, 3002, 8000, 8005 and 9324 free?)", err)
 	}
 	defer sys.Stop()
 	if err := sys.SeedDemo(ctx); err != nil {
 		log.Fatalf("ordersync: seed demo connection: %v", err)
 	}
-	curlBody := localsystem.FulfilledOrder(localsystem.DemoOrder{MarketplaceID: 9001, StoreID: 450789901, Name: "#9001", SKUs: []string{"PIXEL7-128"}},
-		localsystem.Tracking{Number: "1Z999AA10123456784", Carrier: "UPS"}, time.Now())
-	sys.SeedMarketplaceOrder(localsystem.DemoOrder{MarketplaceID: 9001, SKUs: []string{"PIXEL7-128"}})
-	curlFile, _ := filepath.Abs(filepath.Join(*dir, "demo-order-9001.json"))
-	if err := os.WriteFile(curlFile, curlBody, 0o644); err != nil {
+	// The README's order: seeded once, kept in .local/ with what was done
+	// to it; its curl is the same on every start (event id included).
+	sys.SeedReadmeOrder()
+	readmeCurl, err := sys.ReadmeCurl(*dir)
+	if err != nil {
 		log.Fatal(err)
 	}
 
@@ -88,7 +89,9 @@ The demo connection's last errors of the past week, with what to do about each:
 		sys.APIURL, sys.APIURL, sys.SandboxURL, sys.AWS.SES, sys.AWS.DynamoDB, sys.AWS.SQS, sys.APIURL,
 		localsystem.DemoConnection, sys.Secrets[localsystem.WebhookSecretRef], filepath.Join(*dir, "secrets.json"),
 		sys.Secrets[localsystem.DemoAPIKeyRef], sys.Secrets[localsystem.ProvisioningKeyRef],
-		sys.CurlShopify("orders/fulfilled", curlFile, curlBody), sys.CurlErrors())
+		readmeCurl, sys.CurlErrors())
+
+	printSandboxes(sys, *dir)
 
 	if *demo {
 		if err := runDemo(ctx, sys); err != nil {
@@ -157,4 +160,25 @@ func waitFor(ctx context.Context, sys *localsystem.System, o localsystem.DemoOrd
 		}
 	}
 	return st
+}
+
+// printSandboxes prints the banner's block on the sandboxes: the store,
+// the import demo, and how to use them.
+func printSandboxes(sys *localsystem.System, dir string) {
+	fmt.Printf(`Sandboxes (their orders in %s, kept across restarts, as DynamoDB's are):
+
+  sandbox store     %s   (Shopify Admin API; its orders: GET /_sandbox/orders)
+  import demo       %q  (sandbox store <- sandbox marketplace account %s, import on)
+
+The curl above sends X-Shopify-Event-Id: %s: pasted again as is, it is a
+duplicate (answered 200); change the id for a new delivery.
+
+Watch a new marketplace order be imported into the sandbox store:
+
+curl -s -X POST %s/_sandbox/orders -d '{"skus": ["PIXEL7-128"]}'
+curl -X POST %s/_local/schedules/Hourly
+curl -s %s/_sandbox/orders
+
+`, filepath.Join(dir, "sandbox"), sys.StoreURL, localsystem.DemoImportConnection, sys.SandboxURL+localsystem.ImportAccountPath,
+		localsystem.ReadmeEventID, sys.SandboxURL+localsystem.ImportAccountPath, sys.APIURL, sys.StoreURL)
 }

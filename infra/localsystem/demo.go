@@ -35,11 +35,15 @@ const (
 // for connections to a fake WooCommerce store.
 const WooCommerceKeysRef = "demo-woocommerce-keys"
 
-// SeedDemo creates the demo connection. It is idempotent.
+// SeedDemo creates the demo connection, its store the sandbox store, and
+// the import demo (DemoImportConnection). It is idempotent.
 func (s *System) SeedDemo(ctx context.Context) error {
+	if err := s.Store.PutConnection(ctx, s.importConnection()); err != nil {
+		return err
+	}
 	return s.Store.PutConnection(ctx, order.Connection{
 		ID: DemoConnection, MerchantName: "Demo Shop", MerchantEmail: DemoMerchantMail,
-		Store:             order.Endpoint{Platform: order.Shopify, BaseURL: "https://demo-shop.myshopify.com", Account: "demo-shop.myshopify.com"},
+		Store:             order.Endpoint{Platform: order.Shopify, BaseURL: s.StoreURL, Account: "demo-shop.myshopify.com", CredentialRef: StoreTokenRef},
 		Marketplace:       order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL, CredentialRef: SandboxTokenRef},
 		WebhookSecretRefs: []string{WebhookSecretRef},
 		APIKeyRefs:        []string{DemoAPIKeyRef},
@@ -139,14 +143,16 @@ func (s *System) PostShopify(ctx context.Context, topic, eventID string, body []
 }
 
 // CurlShopify returns a ready-to-paste curl that delivers body (saved at
-// path) as a signed Shopify webhook.
-func (s *System) CurlShopify(topic, path string, body []byte) string {
+// path) as a signed Shopify webhook with event id eventID, written out:
+// pasted again as printed it is the same event (a duplicate, answered
+// 200); with another id, a new delivery.
+func (s *System) CurlShopify(topic, eventID, path string, body []byte) string {
 	return fmt.Sprintf("curl -i -X POST %s/webhooks/shopify/%s \\\n"+
 		"  -H 'Content-Type: application/json' -H 'X-Shopify-Topic: %s' \\\n"+
-		"  -H \"X-Shopify-Event-Id: $(date +%%s%%N)\" \\\n"+
+		"  -H 'X-Shopify-Event-Id: %s' \\\n"+
 		"  -H 'X-Shopify-Hmac-Sha256: %s' \\\n"+
 		"  --data-binary @%s",
-		s.APIURL, DemoConnection, topic, SignShopify(s.Secrets[WebhookSecretRef], body), path)
+		s.APIURL, DemoConnection, topic, eventID, SignShopify(s.Secrets[WebhookSecretRef], body), path)
 }
 
 // CallAPI calls the merchant API of the demo connection with its key:

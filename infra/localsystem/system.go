@@ -30,6 +30,7 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/console"
 	"github.com/ordersync/ordersync/shared/dynamostore"
+	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 )
 
 // Options say where the system runs.
@@ -42,6 +43,9 @@ type Options struct {
 	// (webhooks, merchant API) and the sandbox marketplace ("127.0.0.1:0"
 	// picks a free port).
 	APIAddr, SandboxAddr string
+	// StoreAddr is the listen address of the sandbox store (the Shopify
+	// fake the demo connections' store is); see sandbox.go.
+	StoreAddr string
 	// AWS are the emulators' ports (zero: free ports).
 	AWS localaws.Options
 	// Params override template parameters (e.g. RetryBaseMillis).
@@ -67,6 +71,12 @@ type System struct {
 	Secrets    map[string]string
 	Clients    localaws.Clients
 
+	// The sandbox store and the import demo's marketplace account: see
+	// sandbox.go.
+	StoreURL      string
+	SandboxStore  *shopifytest.Server
+	ImportSandbox *backmarkettest.Server
+
 	log     *slog.Logger
 	emu     *localaws.Stack
 	runner  *localstack.Runner
@@ -76,6 +86,9 @@ type System struct {
 	tmpDir  string
 	ddbOpts func(function string) []func(*dynamodb.Options)
 	sqsOpts func(function string) []func(*sqs.Options)
+	// env holds the variables Start set, as they were before (see
+	// restart.go).
+	env map[string]*string
 }
 
 // Start brings the system up. Stop ends it.
@@ -111,6 +124,7 @@ func (s *System) start(ctx context.Context, o Options) error {
 	// on Lambda; these variables point it at the emulators.
 	for _, kv := range emu.Env() {
 		k, v, _ := strings.Cut(kv, "=")
+		s.keepEnv(k)
 		os.Setenv(k, v)
 	}
 	if s.Clients, err = emu.Clients(ctx); err != nil {
@@ -137,8 +151,16 @@ func (s *System) start(ctx context.Context, o Options) error {
 
 	// The sandbox marketplace: the Back Market fake, with fault switches.
 	s.Sandbox = backmarkettest.New(backmarkettest.Options{Token: s.Secrets[SandboxTokenRef]})
-	if s.SandboxURL, err = s.serve(o.SandboxAddr, s.Sandbox); err != nil {
+	// It keeps its orders in the data folder, beside DynamoDB's record of
+	// the calls made to them: see sandbox.go.
+	if err := s.persistSandboxes(dir); err != nil {
+		return err
+	}
+	if s.SandboxURL, err = s.serve(o.SandboxAddr, s.sandboxMarketplaces()); err != nil {
 		return fmt.Errorf("sandbox marketplace: %w", err)
+	}
+	if err := s.startSandboxStore(o.StoreAddr, dir); err != nil {
+		return err
 	}
 
 	// The HTTP API's address is taken first: the functions are told it
@@ -228,6 +250,7 @@ func (s *System) Stop() {
 	if s.emu != nil {
 		s.emu.Stop()
 	}
+	s.restoreEnv()
 	if s.tmpDir != "" {
 		_ = os.RemoveAll(s.tmpDir)
 	}
@@ -295,6 +318,8 @@ func loadOrCreateSecrets(path string) (map[string]string, error) {
 		ProvisioningKeyRef: func() string { return "osp_" + randomHex(24) },
 		// WooCommerce's key pair: one secret, split at the colon.
 		WooCommerceKeysRef: func() string { return "ck_" + randomHex(20) + ":cs_" + randomHex(20) },
+		// The sandbox store's Admin API access token.
+		StoreTokenRef: func() string { return "shpat_" + randomHex(16) },
 	} {
 		if m[ref] == "" {
 			m[ref], added = gen(), true

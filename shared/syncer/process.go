@@ -181,7 +181,8 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 			// Every call said yes; check the order shows it before
 			// calling it synced (a call may have been cut half-way).
 			if rest, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), fresh, want); err == nil && len(rest) > 0 {
-				return detail(syncerr.E(syncerr.MarketplaceUnavailable, "reason", "not every change shows on the marketplace yet"), j.state.Ref, conn)
+				// It answered: the words must not say it did not.
+				return detail(syncerr.E(syncerr.MarketplaceOutOfStep, "reason", "not every change shows on the marketplace yet"), j.state.Ref, conn)
 			}
 		}
 	}

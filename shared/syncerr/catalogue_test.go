@@ -81,7 +81,8 @@ var kinds = map[Code]Kind{
 	OrderNotEditable: Permanent, InventoryHeld: Permanent, RateLimited: Transient,
 	MarketplaceUnavailable: Transient, AuthExpired: Auth, StoreDisconnected: Auth,
 	PlatformUnsupported: Permanent, OrderNotFound: Permanent, InvalidData: Permanent, InternalError: Permanent,
-	ConnectionPaused: Auth,
+	ConnectionPaused:     Auth,
+	MarketplaceOutOfStep: Transient,
 }
 
 func TestKinds(t *testing.T) {
@@ -196,6 +197,7 @@ var actions = map[Code]string{
 	InvalidData:            "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	InternalError:          "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	OrderLinkUnverified:    "POST /connections/{connection}/orders/{marketplaceOrderId}/link",
+	MarketplaceOutOfStep:   "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 }
 
 func TestActions(t *testing.T) {

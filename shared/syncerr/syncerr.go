@@ -44,6 +44,12 @@ const (
 	// ConnectionPaused: the merchant paused the connection (the merchant
 	// API's pause route); its orders wait until the merchant resumes it.
 	ConnectionPaused Code = "connection_paused"
+	// MarketplaceOutOfStep: the marketplace answered, but its order does
+	// not show changes ordersync already made to it (its calls were
+	// answered yes and recorded, so they are never sent again): its reads
+	// lag its writes, or the order was changed back or made anew (a
+	// sandbox reset). Not "did not answer": it did.
+	MarketplaceOutOfStep Code = "marketplace_out_of_step"
 )
 
 // Kind says what the sync does with a failure.

@@ -11,10 +11,14 @@
 //
 //	POST   /_sandbox/faults       set the fault (JSON of Fault; delay as "delay_ms")
 //	DELETE /_sandbox/faults       clear it
+//	POST   /_sandbox/orders       a new order awaiting acceptance (JSON body: {"skus": [...]}; 201 with the order)
 //	PUT    /_sandbox/orders/{id}  seed an order (JSON body: Back Market order shape)
 //	GET    /_sandbox/orders/{id}  an order's current state
 //	GET    /_sandbox/calls        every update POST received (JSON array of Call)
 //	DELETE /_sandbox/calls        forget them
+//
+// Persist keeps the orders in a file across restarts (the sandbox of make
+// run keeps them in .local/).
 //
 // Facts the reference marks UNCONFIRMED are not encoded as certain: the
 // error body shape is this fake's own ({"error":{"code","message"}}), and
@@ -172,6 +176,8 @@ type Server struct {
 	orders   map[string]*Order
 	calls    []Call
 	requests int
+	path     string      // the Persist file, if any
+	saveErr  func(error) // hears of failures to write it
 }
 
 // New returns a fake with no orders.
@@ -200,6 +206,7 @@ func New(opts Options) *Server {
 		f, _ := s.faults.Fault()
 		writeJSON(w, http.StatusOK, f)
 	})
+	m.HandleFunc("POST /_sandbox/orders", s.postOrder)
 	m.HandleFunc("PUT /_sandbox/orders/{id}", s.putOrder)
 	m.HandleFunc("GET /_sandbox/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		o, ok := s.Order(r.PathValue("id"))
@@ -245,6 +252,7 @@ func (s *Server) Seed(o Order) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.orders[strconv.FormatInt(o.OrderID, 10)] = &o
+	s.save()
 }
 
 // Order returns the current state of order id, and whether it exists.
@@ -504,6 +512,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	l.State = u.NewState
 	o.State = orderState(*o)
 	o.DateModification = now
+	s.save()
 	writeJSON(w, http.StatusOK, clone(*o))
 }
 

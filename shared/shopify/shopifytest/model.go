@@ -7,6 +7,10 @@
 // each document (order, orders, productVariants, orderCreate,
 // fulfillmentCreate) and answers with every field ordersync's client
 // selects, in Shopify's response shapes. Inputs are read from variables.
+//
+// As the sandbox store of make run it keeps its state in a file (Persist)
+// and answers GET /_sandbox/orders and GET /_sandbox/variants (no auth)
+// with what it holds.
 package shopifytest
 
 import (

@@ -33,6 +33,8 @@ type Server struct {
 	variants     []Variant
 	throttle     Throttle
 	throttleLeft int
+	path         string      // the Persist file, if any
+	saveErr      func(error) // hears of failures to write it
 }
 
 // New returns a fake store that accepts only the access token token.
@@ -60,6 +62,7 @@ func (s *Server) AddVariant(sku, title string) string {
 	defer s.mu.Unlock()
 	v := Variant{ID: gid("ProductVariant", s.id()), SKU: sku, Title: title}
 	s.variants = append(s.variants, v)
+	s.save()
 	return v.ID
 }
 
@@ -72,6 +75,7 @@ func (s *Server) RemoveVariant(id string) bool {
 	for i, v := range s.variants {
 		if v.ID == id {
 			s.variants = append(s.variants[:i], s.variants[i+1:]...)
+			s.save()
 			return true
 		}
 	}
@@ -84,6 +88,7 @@ func (s *Server) RemoveVariant(id string) bool {
 func (s *Server) AddOrder(o Order) Order {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.save()
 	return s.add(o).clone()
 }
 
@@ -157,6 +162,7 @@ func (s *Server) UpdateOrder(id string, f func(*Order)) bool {
 	}
 	f(o)
 	*o = o.clone()
+	s.save()
 	return true
 }
 
@@ -202,6 +208,9 @@ var endpoint = regexp.MustCompile(`^/admin/api/[0-9]{4}-[0-9]{2}/graphql\.json$`
 
 // ServeHTTP answers one Admin API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveSandbox(w, r) {
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var req struct {
 		Query     string          `json:"query"`
@@ -241,6 +250,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	data, gerr := s.dispatch(op, req.Variables)
+	if gerr == nil && (op == "orderCreate" || op == "fulfillmentCreate") {
+		s.save()
+	}
 	s.mu.Unlock()
 	if gerr != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []any{gerr}, "extensions": cost(1)})
