@@ -59,17 +59,18 @@ var remedies = map[syncerr.Code]remedyWalk{
 	syncerr.OrderNotEditable:    {outside: outsideOrdersync},
 	syncerr.PlatformUnsupported: {outside: outsideOrdersync},
 
-	syncerr.InvalidTransition:   {name: "walkInvalidTransition", walk: walkInvalidTransition},
-	syncerr.RateLimited:         {name: "walkRateLimited", walk: walkRateLimited},
-	syncerr.OrderNotFound:       {name: "walkOrderNotFound", walk: walkOrderNotFound},
-	syncerr.ConnectionPaused:    {name: "walkConnectionPaused", walk: walkConnectionPaused},
-	syncerr.AddressMissing:      {name: "walkAddressMissing", walk: walkAddressMissing},
-	syncerr.AddressInvalid:      {name: "walkAddressInvalid", walk: walkAddressInvalid},
-	syncerr.StoreDisconnected:   {name: "walkStoreDisconnected", walk: walkStoreDisconnected},
-	syncerr.OrderLinkUnverified: {name: "walkOrderLinkUnverified", walk: walkOrderLinkUnverified},
-	syncerr.SKUDuplicate:        {name: "walkSKUDuplicate", walk: walkSKUDuplicate},
-	syncerr.InvalidData:         {name: "walkInvalidData", walk: walkInvalidData},
-	syncerr.InventoryHeld:       {outside: outsideOrdersync},
+	syncerr.InvalidTransition:    {name: "walkInvalidTransition", walk: walkInvalidTransition},
+	syncerr.MarketplaceOutOfStep: {name: "walkMarketplaceOutOfStep", walk: walkMarketplaceOutOfStep},
+	syncerr.RateLimited:          {name: "walkRateLimited", walk: walkRateLimited},
+	syncerr.OrderNotFound:        {name: "walkOrderNotFound", walk: walkOrderNotFound},
+	syncerr.ConnectionPaused:     {name: "walkConnectionPaused", walk: walkConnectionPaused},
+	syncerr.AddressMissing:       {name: "walkAddressMissing", walk: walkAddressMissing},
+	syncerr.AddressInvalid:       {name: "walkAddressInvalid", walk: walkAddressInvalid},
+	syncerr.StoreDisconnected:    {name: "walkStoreDisconnected", walk: walkStoreDisconnected},
+	syncerr.OrderLinkUnverified:  {name: "walkOrderLinkUnverified", walk: walkOrderLinkUnverified},
+	syncerr.SKUDuplicate:         {name: "walkSKUDuplicate", walk: walkSKUDuplicate},
+	syncerr.InvalidData:          {name: "walkInvalidData", walk: walkInvalidData},
+	syncerr.InventoryHeld:        {outside: outsideOrdersync},
 
 	syncerr.InternalError: {outside: "internal_error is ordersync's own storage failing on an order's last try " +
 		"(syncer.go: infra errors); making it happen for real means stopping DynamoDB under the shared system, " +
@@ -613,4 +614,33 @@ func TestAnEditOfAnOrderHoldingStockIsLeftToTheMerchant(t *testing.T) {
 	// The merchant releases the stock in WooCommerce (nothing ordersync
 	// reads: it counts every imported order as holding stock, refresh.go's
 	// edit) and re-syncs.
+}
+
+// walkMarketplaceOutOfStep: the marketplace answers, but its order no
+// longer shows changes ordersync made to it (here the sandbox forgot an
+// accept and a shipment it took), and ordersync never sends a change
+// twice (marketplace_out_of_step). The remedy: make the missing change in
+// the marketplace's back office, then re-sync.
+func walkMarketplaceOutOfStep(t *testing.T) {
+	o := newOrder(t)
+	mk := fmt.Sprint(o.MarketplaceID)
+	tracking := localsystem.Tracking{Number: "6A31000000009", Carrier: "Colissimo"}
+	post(t, localsystem.FulfilledOrder(o, tracking, time.Now()))
+	waitSync(t, o, order.SyncSynced)
+	shippedOn(t, sys.Sandbox, mk)
+
+	sys.SeedMarketplaceOrder(o) // the marketplace forgot both changes
+	resyncOrder(t, localsystem.DemoConnection, mk)
+	wantFailed(t, localsystem.DemoConnection, mk, order.SyncFailed, syncerr.MarketplaceOutOfStep)
+
+	// The merchant ships the order in the back office, then re-syncs.
+	shipped := backmarkettest.AwaitingAcceptance(o.MarketplaceID, o.SKUs...)
+	shipped.State, shipped.TrackingNumber, shipped.ShipperDisplay = backmarkettest.OrderShipped, tracking.Number, tracking.Carrier
+	for i := range shipped.OrderLines {
+		shipped.OrderLines[i].State = backmarkettest.LineShipped
+	}
+	sys.Sandbox.Seed(shipped)
+	resyncOrder(t, localsystem.DemoConnection, mk)
+	wantResolved(t, localsystem.DemoConnection, mk, syncerr.MarketplaceOutOfStep, "merchant/resync")
+	shippedOn(t, sys.Sandbox, mk)
 }
