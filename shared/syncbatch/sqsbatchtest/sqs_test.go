@@ -103,11 +103,16 @@ func newEnv(t *testing.T) *env {
 }
 
 // processor is the sync as the Lambda runs it, on store and mps, with the
-// env's queue and deadLetters as its DLQ.
+// env's queue and deadLetters as its DLQ ("" leaves dead-lettering to the
+// queue's redrive policy, as the sync function does).
 func (e *env) processor(cfg config, store syncer.Store, mps syncer.Marketplaces, deadLetters string) *syncbatch.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := syncer.New(syncer.Config{RetryBase: cfg.RetryBase, EffectLease: cfg.EffectLease}, store, mps, e.notes, log)
-	return syncbatch.New(syncbatch.Config{}, s, sqsqueue.New(e.sqs, e.queue), sqsqueue.New(e.sqs, deadLetters), log)
+	var dlq syncbatch.DeadLetters
+	if deadLetters != "" {
+		dlq = sqsqueue.New(e.sqs, deadLetters)
+	}
+	return syncbatch.New(syncbatch.Config{}, s, sqsqueue.New(e.sqs, e.queue), dlq, log)
 }
 
 // order seeds a Back Market order awaiting acceptance and returns the ids.
@@ -395,4 +400,84 @@ func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
 	if len(e.deadLetters()) != 0 || e.notes.count() != 0 {
 		t.Error("nothing may be dead-lettered or emailed when nothing could be decided")
 	}
+}
+
+// TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource is the sync
+// function's path: a permanent failure is recorded, never deleted from the
+// sync queue, and released at once on each receive until SQS's redrive
+// policy moves it to the DLQ, noting its source. Then a message move task
+// with no destination (the console's "Redrive to source queue(s)") brings
+// it back to the sync queue.
+func TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p := e.processor(config{RetryBase: 100 * time.Millisecond}, e.store, e.mps, "")
+	mk, store := e.order()
+	e.send(shipped(mk, store, "", time.Now()))
+	tries := 0
+	var sentID string
+	for deadline := time.Now().Add(time.Minute); e.depth(e.dlq) == 0 && time.Now().Before(deadline); {
+		got := e.receiveRaw(1, 1)
+		if len(got) == 0 {
+			continue
+		}
+		tries++
+		sentID = got[0].MessageId
+		resp, err := e.handle(p, got[0])
+		if err != nil || len(resp.BatchItemFailures) != 1 {
+			t.Fatalf("try %d: Handle = %v, %v; a failure must stay on the queue until SQS moves it", tries, resp.BatchItemFailures, err)
+		}
+	}
+	if tries != 3 {
+		t.Errorf("receives = %d, want the queue's maxReceiveCount (3)", tries)
+	}
+	if got := e.depth(e.dlq); got != 1 {
+		t.Fatalf("DLQ depth = %d, want the message moved there by SQS", got)
+	}
+	if st, err := e.store.LoadOrder(ctx, "acme", mk); err != nil || st.Sync.Result != order.SyncFailed || st.Sync.ErrorCode != "shipping_data_missing" {
+		t.Errorf("sync = %+v, %v; want failed with its reason", st.Sync, err)
+	}
+	if got := e.notes.count(); got != 1 {
+		t.Errorf("emails = %d, want 1", got)
+	}
+
+	// The console's default: no destination, back to the source queue.
+	dlqARN := e.arn(e.dlq)
+	if _, err := e.sqs.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}); err != nil {
+		t.Fatalf("StartMessageMoveTask with no destination: %v", err)
+	}
+	back := e.take(1)
+	if e.depth(e.dlq) != 0 {
+		t.Error("the DLQ still holds the message")
+	}
+	var ev order.Event
+	if err := json.Unmarshal([]byte(back[0].Body), &ev); err != nil || ev.Order.MarketplaceOrderID != mk {
+		t.Errorf("redriven body = %s (%v), want the order's event (first id %s)", back[0].Body, err, sentID)
+	}
+	if c := receives(back[0]); c != "1" {
+		t.Errorf("redriven receive count = %s, want 1: synced again, not passed through", c)
+	}
+}
+
+// depth is the queue's ApproximateNumberOfMessages (visible messages).
+func (e *env) depth(url string) int {
+	e.t.Helper()
+	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	return n
+}
+
+// arn is the queue's ARN.
+func (e *env) arn(url string) string {
+	e.t.Helper()
+	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
 }
