@@ -416,6 +416,7 @@ func TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource(t *testing.T) {
 	e.send(shipped(mk, store, "", time.Now()))
 	tries := 0
 	var sentID string
+	var syncedAt time.Time
 	for deadline := time.Now().Add(time.Minute); e.depth(e.dlq) == 0 && time.Now().Before(deadline); {
 		got := e.receiveRaw(1, 1)
 		if len(got) == 0 {
@@ -426,6 +427,16 @@ func TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource(t *testing.T) {
 		resp, err := e.handle(p, got[0])
 		if err != nil || len(resp.BatchItemFailures) != 1 {
 			t.Fatalf("try %d: Handle = %v, %v; a failure must stay on the queue until SQS moves it", tries, resp.BatchItemFailures, err)
+		}
+		// Received again by the same handler, it is not synced again.
+		st, err := e.store.LoadOrder(ctx, "acme", mk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tries == 1 {
+			syncedAt = st.Sync.At
+		} else if !st.Sync.At.Equal(syncedAt) {
+			t.Errorf("try %d: the order was synced again (at %s, first at %s)", tries, st.Sync.At, syncedAt)
 		}
 	}
 	if tries != 3 {
@@ -455,7 +466,14 @@ func TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource(t *testing.T) {
 		t.Errorf("redriven body = %s (%v), want the order's event (first id %s)", back[0].Body, err, sentID)
 	}
 	if c := receives(back[0]); c != "1" {
-		t.Errorf("redriven receive count = %s, want 1: synced again, not passed through", c)
+		t.Errorf("redriven receive count = %s, want 1", c)
+	}
+	// Redriven, it is synced again (even by the handler that failed it).
+	if _, err := e.handle(p, back[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.store.LoadOrder(ctx, "acme", mk); err != nil || !st.Sync.At.After(syncedAt) {
+		t.Errorf("redriven: sync = %+v, %v; want it synced again after %s", st.Sync, err, syncedAt)
 	}
 }
 
