@@ -499,3 +499,39 @@ func (e *env) arn(url string) string {
 	}
 	return out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
 }
+
+// TestAMessageSentStraightToTheDLQHasNoSource is why the sync leaves the
+// move to the redrive policy: a message sent to the DLQ with SendMessage
+// (as the sync did) was moved from no queue, and a move task to the
+// source queue(s), the console's default, fails on it and leaves it there.
+func TestAMessageSentStraightToTheDLQHasNoSource(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if err := sqsqueue.New(e.sqs, e.dlq).Send(ctx, `{"connection":"acme"}`, map[string]string{"error_code": "invalid_data"}); err != nil {
+		t.Fatal(err)
+	}
+	dlqARN := e.arn(e.dlq)
+	if _, err := e.sqs.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}); err != nil {
+		t.Fatal(err)
+	}
+	// The deadline only stops a test that would otherwise hang.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err := e.sqs.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN), MaxResults: aws.Int32(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Results) == 1 && aws.ToString(out.Results[0].Status) != "RUNNING" {
+			if got := aws.ToString(out.Results[0].Status); got != "FAILED" {
+				t.Errorf("move task %s, want FAILED", got)
+			}
+			t.Logf("failure reason: %s", aws.ToString(out.Results[0].FailureReason))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the move task never ended")
+		}
+	}
+	if got := e.depth(e.dlq); got != 1 {
+		t.Errorf("DLQ depth = %d, want the message left there", got)
+	}
+}
