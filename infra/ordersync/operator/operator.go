@@ -92,9 +92,15 @@ type DeadLetter struct {
 	attrs         map[string]sqstypes.MessageAttributeValue
 }
 
-// Unknown is the connection or code of a message whose reason is not known
-// (an unreadable body, an order not stored).
-const Unknown = "unknown"
+// The connection or code the CLI gives a message whose reason is not a
+// catalogue code: Unknown for an order not stored (or a body naming none),
+// Unreadable for a body that is not an event, NotFailing for an order
+// whose last sync did not fail (it synced since: a redrive is harmless).
+const (
+	Unknown    = "unknown"
+	Unreadable = "unreadable"
+	NotFailing = "not_failing"
+)
 
 // Group counts the DLQ's messages of one connection and error code.
 type Group struct {
@@ -292,10 +298,12 @@ func (o *Operator) explain(ctx context.Context, m sqstypes.Message) (DeadLetter,
 			if d.FailedAt.IsZero() {
 				d.FailedAt = cmp.Or(st.Sync.FirstFailedAt, st.Sync.At).UTC()
 			}
+		default:
+			d.Code = NotFailing
 		}
 	}
 	if d.Code == "" && err != nil {
-		d.Code = "unreadable"
+		d.Code = Unreadable
 	}
 	d.Code = cmp.Or(d.Code, Unknown)
 	if d.FailedAt.IsZero() {

@@ -152,6 +152,26 @@ func TestListGroupsByConnectionAndCodeAndMovesNothing(t *testing.T) {
 	}
 }
 
+func TestListTellsAnOrderThatSyncedSince(t *testing.T) {
+	e := newEnv(t)
+	e.failed("acme", "101", "auth_expired", day)
+	st, err := e.store.LoadOrder(context.Background(), "acme", "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Sync = order.SyncOutcome{Result: order.SyncSynced, At: day.Add(time.Hour)}
+	if _, err := e.store.SaveOrder(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	groups, _, err := e.op.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 1 || groups[0].Code != operator.NotFailing {
+		t.Errorf("groups = %+v, want one %s", groups, operator.NotFailing)
+	}
+}
+
 func TestRedriveMovesOnlyTheMatchingMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
