@@ -2,8 +2,11 @@
 // batch as the event source mapping delivers it, runs one order's messages
 // in their order and different orders concurrently within bounds, hands
 // each message to the syncer, and carries out what the syncer decided
-// (delete, retry after a delay, dead-letter with the reason), answering
-// with a partial batch response.
+// (delete, retry after a delay, dead-letter), answering with a partial
+// batch response. A message failed for good is dead-lettered by the sync
+// queue's redrive policy (it is made visible again at once until SQS moves
+// it, so SQS records its source queue), or, given a DLQ of its own, sent
+// there with its reason in attributes.
 package syncbatch
 
 import (
@@ -136,9 +139,9 @@ func (f *failing) failedBefore(id string, attempt int) bool {
 
 // Handle processes one SQS batch. Messages for the same order run in their
 // order; different orders run concurrently, at most Concurrency at once and
-// PerConnection per connection. It reports the messages to try again as
-// batch item failures; every other message ended applied or in the DLQ
-// with its reason. It returns an error, failing the whole batch, only when
+// PerConnection per connection. It reports the messages to try again, and
+// those left to the redrive policy, as batch item failures; every other
+// message ended applied or in the DLQ. It returns an error, failing the whole batch, only when
 // it could not work at all: every message failed on ordersync's own
 // storage (DynamoDB unreachable, say).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
