@@ -178,8 +178,7 @@ func waitMails(t *testing.T, name string, want int) {
 // again at once for the other tests.
 func inDLQ(t *testing.T, o localsystem.DemoOrder, code string) bool {
 	t.Helper()
-	op := operator.New(operator.Config{SyncQueueURL: sys.Stack.Ref("SyncQueue"), DLQURL: sys.Stack.Ref("SyncDLQ")},
-		sys.Clients.SQS, sys.Store, sqsqueue.New(sys.Clients.SQS, sys.Stack.Ref("SyncQueue")))
+	op := cli()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		_, all, err := op.List(context.Background())
@@ -194,6 +193,52 @@ func inDLQ(t *testing.T, o localsystem.DemoOrder, code string) bool {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return false
+}
+
+// cli is the operator's CLI core on this system.
+func cli() *operator.Operator {
+	return operator.New(operator.Config{SyncQueueURL: sys.Stack.Ref("SyncQueue"), DLQURL: sys.Stack.Ref("SyncDLQ")},
+		sys.Clients.SQS, sys.Store, sqsqueue.New(sys.Clients.SQS, sys.Stack.Ref("SyncQueue")))
+}
+
+// TestFilteredRedriveWithTheCLI is `ordersync dlq redrive -since`: two
+// orders fail one after the other; the operator redrives only the
+// failures since the first. The later order is synced again (and, its
+// cause still there, is back in the DLQ); the earlier stays in the DLQ,
+// not synced again.
+func TestFilteredRedriveWithTheCLI(t *testing.T) {
+	ctx := context.Background()
+	early, late := newOrder(t), newOrder(t)
+	post(t, localsystem.FulfilledOrder(early, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	earlyAt := waitSync(t, early, order.SyncFailed).Sync.At
+	if !inDLQ(t, early, "shipping_data_missing") {
+		t.Fatal("the first failure never reached the DLQ")
+	}
+	since := time.Now()
+	post(t, localsystem.FulfilledOrder(late, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	lateAt := waitSync(t, late, order.SyncFailed).Sync.At
+	if !inDLQ(t, late, "shipping_data_missing") {
+		t.Fatal("the second failure never reached the DLQ")
+	}
+
+	res, err := cli().Redrive(ctx, operator.Filter{Connection: localsystem.DemoConnection, Code: "shipping_data_missing", Since: since}, 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Matched != 1 || res.Redriven != 1 {
+		t.Errorf("redrive = %+v, want the later failure only", res)
+	}
+	waitFailedAgain(t, late, lateAt)
+	if !inDLQ(t, late, "shipping_data_missing") {
+		t.Errorf("order %s is not back in the DLQ", late.Name)
+	}
+	if !inDLQ(t, early, "shipping_data_missing") {
+		t.Errorf("order %s left the DLQ", early.Name)
+	}
+	if st, err := sys.Store.LoadOrder(ctx, localsystem.DemoConnection, fmt.Sprint(early.MarketplaceID)); err != nil || !st.Sync.At.Equal(earlyAt) {
+		t.Errorf("earlier order: sync = %+v, %v; want it untouched since %s", st.Sync, err, earlyAt)
+	}
+	waitMails(t, late.Name, 1)
 }
 
 // TestReconnectResumesHeldOrders is the merchant's path after an expired
