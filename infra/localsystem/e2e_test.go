@@ -3,6 +3,7 @@ package localsystem_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -19,7 +20,9 @@ var sys *localsystem.System
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	sys, err = localsystem.Start(ctx, localsystem.Options{})
+	// Every function's log lines, as CloudWatch Logs would receive them
+	// (logs_test.go reads them).
+	sys, err = localsystem.Start(ctx, localsystem.Options{Log: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err == nil {
 		err = sys.SeedDemo(ctx)
 	}

@@ -92,7 +92,9 @@ func build(ctx context.Context, o Options) (*deps, error) {
 	if log == nil {
 		level := slog.LevelInfo
 		_ = level.UnmarshalText([]byte(o.Getenv("LOG_LEVEL")))
-		log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+		// JSON lines (CloudWatch reads their metrics, shared/emf), with
+		// personal data redacted should any path log some (redact.go).
+		log = slog.New(newRedactor(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
 	}
 	var cfg aws.Config
 	if o.AWS != nil {
@@ -105,6 +107,11 @@ func build(ctx context.Context, o Options) (*deps, error) {
 	}
 	d := &deps{env: e, log: log, cfg: cfg}
 	d.store = dynamostore.New(dynamodb.NewFromConfig(cfg, o.DynamoDB...), e.required("TABLE_NAME"))
+	// Personal data retention: a closed order's items expire this long
+	// after it closed (template.yaml's OrderRetentionDays).
+	if days := e.int("ORDER_RETENTION_DAYS", 0); days > 0 {
+		d.store = d.store.WithOrderRetention(time.Duration(days) * 24 * time.Hour)
+	}
 	if file := o.Getenv("SECRETS_FILE"); file != "" {
 		// Read on every call: a secret the merchant API writes is seen by
 		// every local function at once.

@@ -226,6 +226,8 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	}
 	// On the merchant's listing by sync state and by store order name (jobs.go).
 	listingKeys(st, extra)
+	// A closed order expires (retention.go).
+	expires := s.orderExpiry(st, extra)
 	si, err := newStateItem(st)
 	if err != nil {
 		return st, err
@@ -247,6 +249,9 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 			return st, fmt.Errorf("dynamostore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, order.ErrConflict)
 		}
 		return st, fmt.Errorf("dynamostore: save order %s: %w", st.Ref.MarketplaceOrderID, err)
+	}
+	if err := s.expireLink(ctx, st, expires); err != nil {
+		return st, err
 	}
 	return st, nil
 }

@@ -11,9 +11,10 @@
 //	ORDER#<conn>#<marketplace id>   STATE                 an order's state, versioned; while unsettled (pending,
 //	                                                      failed, held) on gsi3: UNSETTLED#<conn>, sync time
 //	                                                      always on gsi4: ORDERS#<conn>#<sync state>, time#id; with a
-//	                                                      store order name, on gsi5: NAME#<conn>#<name> (jobs.go)
+//	                                                      store order name, on gsi5: NAME#<conn>#<name> (jobs.go);
+//	                                                      once closed, a TTL of the order retention (retention.go)
 //	ORDER#<conn>#<marketplace id>   ERR#<time>            a failure (gsi1: ERRORS#<conn>, 7-day TTL)
-//	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order
+//	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order (its order's TTL once closed)
 //	DEDUP#<key>                     CLAIM                 a webhook delivery claim (TTL), and its accepted
 //	                                                      event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
 //	EFFECT#<key>                    CLAIM                 a marketplace call claim (TTL)
@@ -42,6 +43,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 // API is the part of the DynamoDB client the store uses; *dynamodb.Client
@@ -63,11 +66,13 @@ type Store struct {
 	db    API
 	table string
 	now   func() time.Time
+	// retention is how long a closed order's items are kept (retention.go).
+	retention time.Duration
 }
 
 // New returns a Store over the named table.
 func New(db API, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now}
+	return &Store{db: db, table: table, now: time.Now, retention: order.DefaultRetention}
 }
 
 // WithClock returns a copy of s that reads the time from now (for tests of

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,10 @@ func TestConformance(t *testing.T) {
 		s := dynamostore.New(stacktest.Clients().DynamoDB, st.Ref("Table")).WithClock(clock.Now)
 		return storetest.Harness{Store: s, Clock: clock,
 			Deduper:    func(inFlight time.Duration) storetest.Deduper { return s.Deduper(inFlight) },
-			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) }}
+			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) },
+			Expiries: func(t *testing.T, conn, mk, storeID string) (int64, int64) {
+				return expiresAt(t, st.Ref("Table"), "ORDER#"+conn+"#"+mk, "STATE"), expiresAt(t, st.Ref("Table"), "LINK#"+conn+"#"+storeID, "LINK")
+			}}
 	})
 }
 
@@ -272,4 +276,25 @@ func TestTableIndexes(t *testing.T) {
 	if want := "gsi5pk HASH / KEYS_ONLY"; got["gsi5"] != want {
 		t.Errorf("gsi5 = %q, want %q", got["gsi5"], want)
 	}
+}
+
+// expiresAt reads an item's TTL attribute as DynamoDB's TTL reads it:
+// expires_at, a number of Unix seconds (0 when the item or its TTL is
+// absent).
+func expiresAt(t *testing.T, table, pk, sk string) int64 {
+	t.Helper()
+	out, err := stacktest.Clients().DynamoDB.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := out.Item["expires_at"].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		t.Fatalf("%s/%s: expires_at %q: %v", pk, sk, n.Value, err)
+	}
+	return v
 }

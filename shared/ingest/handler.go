@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ordersync/ordersync/shared/bigcommerce"
+	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
@@ -381,7 +382,8 @@ func (h *Handler) enqueueOnce(ctx context.Context, d delivery, e order.Event) ev
 		// again once the claim goes stale; the sync is idempotent.
 		h.log.LogAttrs(ctx, slog.LevelWarn, "dedup confirm failed", append(d.attrs(), slog.Any("err", err))...)
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "webhook accepted", append(d.attrs(), eventAttrs(e)...)...)
+	h.log.LogAttrs(ctx, slog.LevelInfo, "webhook accepted", append(append(d.attrs(), eventAttrs(e)...),
+		emf.LogAttrs(h.cfg.Now(), "webhook", nil, emf.Count("webhook_accepted", 1))...)...)
 	return reply(http.StatusAccepted, `{"status":"accepted"}`)
 }
 
@@ -415,6 +417,7 @@ func (h *Handler) reject(ctx context.Context, d delivery, status int, code, fiel
 	if field != "" {
 		attrs = append(attrs, slog.String("field", field))
 	}
+	attrs = append(attrs, emf.LogAttrs(h.cfg.Now(), "webhook", []emf.Dimension{{Name: "reason", Value: code}}, emf.Count("webhook_rejected", 1))...)
 	h.log.LogAttrs(ctx, slog.LevelWarn, "webhook rejected", attrs...)
 	return h.problem(status, code, field).Response()
 }

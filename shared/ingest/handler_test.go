@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
 	"github.com/ordersync/ordersync/shared/order"
@@ -213,6 +214,29 @@ func TestShopifyOrderAccepted(t *testing.T) {
 		t.Errorf("dedup key %q is not prefixed by the connection", ingest.DedupKey(ev))
 	}
 	assertNoBodyInLogs(t, e)
+	assertMetric(t, e, "webhook accepted", "webhook_accepted", "service=webhook")
+}
+
+// assertMetric reads the log line msg as CloudWatch reads an Embedded
+// Metric Format document, and checks it counts one metric under dims.
+func assertMetric(t *testing.T, e *env, msg, metric, dims string) {
+	t.Helper()
+	for _, line := range bytes.Split(e.logs.Bytes(), []byte("\n")) {
+		var l struct{ Msg string }
+		if json.Unmarshal(line, &l) != nil || l.Msg != msg {
+			continue
+		}
+		ms, err := emf.Read(line)
+		if err != nil {
+			t.Fatalf("line %s: %v", line, err)
+		}
+		got := ms[metric]
+		if got.Namespace != emf.Namespace || got.Value != 1 || len(got.Dimensions) != 1 || got.Dimensions[0] != dims {
+			t.Errorf("%s = %+v, want 1 in %s under %s", metric, got, emf.Namespace, dims)
+		}
+		return
+	}
+	t.Errorf("no %q line in:\n%s", msg, e.logs.String())
 }
 
 // assertNoBodyInLogs checks that nothing personal from the golden payloads
@@ -399,6 +423,9 @@ func TestRejections(t *testing.T) {
 				t.Errorf("the answer quotes the body: %s", resp.Body)
 			}
 			assertNoBodyInLogs(t, e)
+			if resp.StatusCode < 500 {
+				assertMetric(t, e, "webhook rejected", "webhook_rejected", "service=webhook,reason="+tt.wantCode)
+			}
 			if resp.StatusCode == http.StatusMethodNotAllowed && resp.Headers["Allow"] != http.MethodPost {
 				t.Errorf("Allow = %q, want POST", resp.Headers["Allow"])
 			}

@@ -46,6 +46,8 @@ const effectTTL = 30 * 24 * time.Hour
 type Store struct {
 	t   *tables
 	now func() time.Time
+	// retention is how long a closed order's items are kept (retention.go).
+	retention time.Duration
 }
 
 // tables are the store's items, keyed as dynamostore keys them (so that
@@ -65,6 +67,8 @@ type tables struct {
 	jobOrders map[string][]string // conn/id -> the job's orders
 
 	aliases map[string]aliasSet // connection -> its SKU aliases (aliases.go)
+
+	linkExpiry map[string]int64 // link pk -> expires_at of its closed order (retention.go)
 }
 
 // orderItem is an order's state item. unsettled and syncAt are its place
@@ -83,11 +87,13 @@ type orderItem struct {
 	listCode  string
 	listKey   string
 	name      string
+	// expiresAt is the TTL of a closed order (retention.go), 0 while open.
+	expiresAt int64
 }
 
 // New returns an empty Store that reads the time from time.Now.
 func New() *Store {
-	return &Store{now: time.Now, t: &tables{
+	return &Store{now: time.Now, retention: order.DefaultRetention, t: &tables{
 		conns:       map[string][]byte{},
 		checkpoints: map[string][]byte{},
 		links:       map[string]string{},
@@ -100,6 +106,8 @@ func New() *Store {
 		jobOrders:   map[string][]string{},
 
 		aliases: map[string]aliasSet{},
+
+		linkExpiry: map[string]int64{},
 	}}
 }
 

@@ -14,6 +14,7 @@ func TestConformance(t *testing.T) {
 		s := memstore.New().WithClock(clock.Now)
 		return storetest.Harness{Store: s, Clock: clock,
 			Deduper:    func(inFlight time.Duration) storetest.Deduper { return s.Deduper(inFlight) },
-			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) }}
+			Recovering: func(inFlight, after time.Duration) storetest.Deduper { return s.Deduper(inFlight).RecoverAfter(after) },
+			Expiries:   func(_ *testing.T, conn, mk, storeID string) (int64, int64) { return s.Expiries(conn, mk, storeID) }}
 	})
 }

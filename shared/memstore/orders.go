@@ -182,6 +182,7 @@ func (s *Store) LinkOrder(_ context.Context, conn, storeOrderID, marketplaceOrde
 	}
 	defer s.lock()()
 	s.t.links[pk] = marketplaceOrderID
+	delete(s.t.linkExpiry, pk) // a new link item, as DynamoDB's put makes
 	return nil
 }
 
@@ -228,7 +229,9 @@ func (s *Store) SaveOrder(_ context.Context, st order.State) (order.State, error
 	}
 	s.t.orders[pk] = orderItem{version: st.Version, body: b, conn: st.Connection, unsettled: st.Unsettled(), syncAt: sortable(st.Sync.At),
 		// The merchant's listing (jobs.go).
-		listState: merchantapi.SyncState(st), listCode: st.Sync.ErrorCode, listKey: merchantapi.OrderKey(st), name: st.Ref.StoreOrderName}
+		listState: merchantapi.SyncState(st), listCode: st.Sync.ErrorCode, listKey: merchantapi.OrderKey(st), name: st.Ref.StoreOrderName,
+		// A closed order expires (retention.go).
+		expiresAt: s.expireOrder(st)}
 	return st, nil
 }
 

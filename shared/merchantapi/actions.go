@@ -25,7 +25,7 @@ func actionOf(r order.ErrorRecord, st order.State) *actionView {
 	if a == nil {
 		return nil
 	}
-	vars := map[string]string{"connection": r.Connection, "marketplaceOrderId": r.MarketplaceOrderID}
+	vars := map[string]string{"connection": r.Connection, "marketplaceOrderId": orderOfError(r)}
 	if st.Sync.ErrorCode == r.Code && st.Ref.StoreOrderID != "" {
 		vars["sku"] = st.Sync.SKU
 	}

@@ -1,6 +1,7 @@
 package merchantapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -342,14 +344,17 @@ func (h *Handler) logCall(ctx context.Context, c *call, status int) {
 	}
 	attrs = append(attrs, c.attrs...)
 	level, msg := slog.LevelInfo, "merchant api answered"
+	metric, dims := "api_answered", []emf.Dimension(nil)
 	switch {
 	case status >= 500:
-		level, msg = slog.LevelError, "merchant api unavailable"
+		level, msg, metric = slog.LevelError, "merchant api unavailable", "api_unavailable"
 		if c.err != nil {
 			attrs = append(attrs, slog.Any("err", c.err))
 		}
 	case status >= 400:
-		level, msg = slog.LevelWarn, "merchant api refused"
+		level, msg, metric = slog.LevelWarn, "merchant api refused", "api_refused"
+		dims = []emf.Dimension{{Name: "error_code", Value: cmp.Or(c.code, strconv.Itoa(status))}}
 	}
+	attrs = append(attrs, emf.LogAttrs(h.cfg.Now(), "api", dims, emf.Count(metric, 1))...)
 	h.log.LogAttrs(ctx, level, msg, attrs...)
 }

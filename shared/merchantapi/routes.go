@@ -2,6 +2,7 @@ package merchantapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -112,9 +113,11 @@ func (h *Handler) errorViews(ctx context.Context, conn string, since time.Time, 
 		}
 		var ids []string
 		for _, r := range recs {
-			if _, seen := states[r.MarketplaceOrderID]; !seen && r.MarketplaceOrderID != "" {
-				ids = append(ids, r.MarketplaceOrderID)
-				states[r.MarketplaceOrderID] = order.State{}
+			if id := orderOfError(r); id != "" {
+				if _, seen := states[id]; !seen {
+					ids = append(ids, id)
+					states[id] = order.State{}
+				}
 			}
 		}
 		if len(ids) > 0 {
@@ -128,12 +131,13 @@ func (h *Handler) errorViews(ctx context.Context, conn string, since time.Time, 
 		}
 		out := make([]errorView, 0, min(len(recs), limit))
 		for _, r := range recs {
+			st := states[orderOfError(r)]
 			v := errorView{
 				Order: order.Ref{StoreOrderID: r.StoreOrderID, StoreOrderName: r.StoreOrderName, MarketplaceOrderID: r.MarketplaceOrderID},
 				Code:  r.Code, Kind: r.Kind, Title: r.Title, Cause: r.Cause, Remedy: r.Remedy, Attempts: r.Attempts, At: r.At.UTC(),
-				Action: actionOf(r, states[r.MarketplaceOrderID]),
+				Action: actionOf(r, st),
 			}
-			if res := states[r.MarketplaceOrderID].Resolved; res != nil && !res.At.Before(r.At) {
+			if res := st.Resolved; res != nil && !res.At.Before(r.At) && (r.MarketplaceOrderID != "" || (st.Ref.StoreOrderID == r.StoreOrderID && res.Code == r.Code)) {
 				v.Resolved = res
 				v.ResolvedAt, v.ResolvedHow = res.At.UTC(), res.How
 			}
@@ -148,6 +152,13 @@ func (h *Handler) errorViews(ctx context.Context, conn string, since time.Time, 
 			return out, len(recs), nil
 		}
 	}
+}
+
+// orderOfError is the marketplace order an error is about: its own, or
+// for an unverified link the one the store order claimed (resolved only
+// once that order is linked to this store order).
+func orderOfError(r order.ErrorRecord) string {
+	return cmp.Or(r.MarketplaceOrderID, r.ClaimedMarketplaceOrderID)
 }
 
 // intParam reads a query parameter: def when absent, false unless a whole
@@ -510,7 +521,7 @@ func (h *Handler) linkOrder(ctx context.Context, c *call) events.APIGatewayV2HTT
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	// Fetch: the sync reads the store order as it is now and syncs it.
-	e := order.Event{Connection: c.conn.ID, Source: Source, SourceEventID: "link-" + hex.EncodeToString(b), Topic: "merchant/link", Fetch: true,
+	e := order.Event{Connection: c.conn.ID, Source: Source, SourceEventID: "link-" + hex.EncodeToString(b), Topic: order.TopicMerchantLink, Fetch: true,
 		Order: order.Ref{StoreOrderID: in.StoreOrderID, MarketplaceOrderID: mkID}}
 	if err := h.queue.Enqueue(ctx, e); err != nil {
 		// The link holds; the caller repeats the request to queue it.

@@ -3,6 +3,7 @@ package merchantapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -243,6 +244,54 @@ func TestListErrorsHidesResolvedOnes(t *testing.T) {
 			r := e.send(req{method: "GET", route: merchantapi.RouteErrors, conn: "acme", query: map[string]string{"resolved": v}, auth: "Bearer " + acmeKey})
 			if r.status != http.StatusBadRequest || r.errorCode(t) != "invalid_parameter" {
 				t.Errorf("got %d %s, want 400 invalid_parameter", r.status, r.body)
+			}
+		})
+	}
+}
+
+// TestAnUnverifiedLinkIsResolvedByTheLink: the hold of a store order that
+// claimed a marketplace order is recorded under the store order alone. Its
+// action links the claimed order, and once that order is linked to this
+// store order and synced after the error, the error is resolved; a link of
+// the claimed order to another store order resolves nothing.
+func TestAnUnverifiedLinkIsResolvedByTheLink(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name      string
+		linked    string // the store order the claimed one is linked to
+		wantSolve bool
+	}{
+		{"linked to the store order that claimed it", "s1", true},
+		{"linked to another store order", "s2", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			at := e.now.Add(-time.Hour)
+			if err := e.store.RecordError(ctx, order.ErrorRecord{Connection: "acme", StoreOrderID: "s1", ClaimedMarketplaceOrderID: "m9",
+				Code: "order_link_unverified", At: at}); err != nil {
+				t.Fatal(err)
+			}
+			st := order.State{Connection: "acme", Ref: order.Ref{StoreOrderID: tt.linked, MarketplaceOrderID: "m9"},
+				Sync:     order.SyncOutcome{Result: order.SyncSynced, At: e.now},
+				Resolved: &order.Resolution{Code: "order_link_unverified", At: e.now, How: order.TopicMerchantLink}}
+			if _, err := e.store.SaveOrder(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			r := e.send(req{method: "GET", route: merchantapi.RouteErrors, conn: "acme", auth: "Bearer " + acmeKey})
+			var got struct {
+				Errors []struct {
+					ResolvedHow string `json:"resolved_how"`
+					Action      struct{ Method, Path string }
+				} `json:"errors"`
+			}
+			if err := json.Unmarshal(r.body, &got); err != nil || len(got.Errors) != 1 {
+				t.Fatalf("errors %s, %v: want the one", r.body, err)
+			}
+			if a := got.Errors[0].Action; a.Method != "POST" || a.Path != "/connections/acme/orders/m9/link" {
+				t.Errorf("action %+v, want POST the claimed order's link", a)
+			}
+			if solved := got.Errors[0].ResolvedHow == order.TopicMerchantLink; solved != tt.wantSolve {
+				t.Errorf("resolved_how %q, want resolved %v", got.Errors[0].ResolvedHow, tt.wantSolve)
 			}
 		})
 	}

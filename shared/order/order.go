@@ -99,6 +99,11 @@ type Ref struct {
 	ClaimedMarketplaceOrderID string `json:"claimed_marketplace_order_id,omitempty"`
 }
 
+// TopicMerchantLink is the topic of the event the merchant API queues when
+// the merchant links a store order to a marketplace order: its sync ends
+// an order_link_unverified hold.
+const TopicMerchantLink = "merchant/link"
+
 // Name is the order as the merchant knows it: the store's order name
 // ("#1001"), else the store's id, else the marketplace's; "" when the ref
 // names none.

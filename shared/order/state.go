@@ -162,15 +162,19 @@ const ErrorRetention = 7 * 24 * time.Hour
 
 // ErrorRecord is one failure as the merchant sees it in "the last errors".
 type ErrorRecord struct {
-	Connection         string    `json:"connection"`
-	MarketplaceOrderID string    `json:"marketplace_order_id"`
-	StoreOrderID       string    `json:"store_order_id,omitempty"`
-	StoreOrderName     string    `json:"store_order_name,omitempty"`
-	Code               string    `json:"code"`
-	Kind               string    `json:"kind"`
-	Title              string    `json:"title"`
-	Cause              string    `json:"cause"`
-	Remedy             string    `json:"remedy"`
-	Attempts           int       `json:"attempts"`
-	At                 time.Time `json:"at"`
+	Connection         string `json:"connection"`
+	MarketplaceOrderID string `json:"marketplace_order_id"`
+	StoreOrderID       string `json:"store_order_id,omitempty"`
+	StoreOrderName     string `json:"store_order_name,omitempty"`
+	// ClaimedMarketplaceOrderID is, for order_link_unverified, the
+	// marketplace order the store order named only through data its buyer
+	// can write: the one the merchant's link action is about.
+	ClaimedMarketplaceOrderID string    `json:"claimed_marketplace_order_id,omitempty"`
+	Code                      string    `json:"code"`
+	Kind                      string    `json:"kind"`
+	Title                     string    `json:"title"`
+	Cause                     string    `json:"cause"`
+	Remedy                    string    `json:"remedy"`
+	Attempts                  int       `json:"attempts"`
+	At                        time.Time `json:"at"`
 }

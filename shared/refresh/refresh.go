@@ -640,10 +640,14 @@ func (u *run) edit(o order.MarketplaceOrder, st order.State) {
 }
 
 // editOf is the edit a marketplace order makes to the stored order's
-// address or lines, if any.
+// address or lines, if any. A stored order without an address is edited
+// only if it is held for that missing address: one held for another reason
+// before its import (the store refused ordersync's key) was never given
+// the marketplace's address, and its import reads it anyway.
 func editOf(o order.MarketplaceOrder, st order.State) (rules.Edit, bool) {
 	var e rules.Edit
-	if o.ShippingAddress != nil && !reflect.DeepEqual(o.ShippingAddress, st.ShippingAddress) {
+	hadAddress := st.ShippingAddress != nil || st.Sync.ErrorCode == string(syncerr.AddressMissing)
+	if o.ShippingAddress != nil && hadAddress && !reflect.DeepEqual(o.ShippingAddress, st.ShippingAddress) {
 		a := *o.ShippingAddress
 		e.Address = &a
 	}

@@ -596,3 +596,30 @@ func TestAStoreThatCannotBeListedLeavesTheMarketplaceSideToDo(t *testing.T) {
 		})
 	}
 }
+
+// TestAHeldImportWithNoAddressOfItsOwnIsNoEdit: an import held for
+// another reason than its address (the store refused ordersync's key) has
+// no address stored, because it was never imported. The marketplace's
+// address is not an edit of it: no edit is recorded, and the order waits
+// for the reconnect that resumes it.
+func TestAHeldImportWithNoAddressOfItsOwnIsNoEdit(t *testing.T) {
+	e := newEnv(t)
+	e.working(true)
+	e.save(order.State{Ref: order.Ref{MarketplaceOrderID: "903"}, MarketplaceStatus: order.StatusAwaitingAcceptance,
+		Sync: order.SyncOutcome{Result: order.SyncHeld, ErrorCode: "store_disconnected", At: e.at.Add(-2 * time.Hour)}})
+	e.fake.Seed(bmOrder(903, backmarkettest.OrderAwaitingAcceptance, backmarkettest.LineAwaitingMerchant, e.at.Add(-30*time.Minute)))
+
+	rep := e.mustRun()
+	if rep.EditsApplied.Count != 0 || rep.EditsRefused.Count != 0 {
+		t.Errorf("report edits applied %+v refused %+v, want none", rep.EditsApplied, rep.EditsRefused)
+	}
+	st := e.load("903")
+	for _, en := range st.Timeline {
+		if en.Step == refresh.StepEditApplied {
+			t.Errorf("timeline %+v records an edit nobody made", st.Timeline)
+		}
+	}
+	if ev, ok := e.queued()["903"]; ok && ev.Topic == refresh.TopicEdited {
+		t.Errorf("queued %+v as a marketplace edit", ev)
+	}
+}

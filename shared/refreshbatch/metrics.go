@@ -1,19 +1,15 @@
 package refreshbatch
 
 import (
-	"cmp"
 	"context"
 	"time"
 
+	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/refresh"
 )
 
 // Namespace is the CloudWatch namespace of the refresh's metrics.
-const Namespace = "ordersync"
-
-// dimension is the one dimension of every metric: the service, not the
-// connection (ten thousand connections would be ten thousand metrics).
-const dimension = "service"
+const Namespace = emf.Namespace
 
 // metric is one count of an Embedded Metric Format document.
 type metric struct {
@@ -23,24 +19,14 @@ type metric struct {
 }
 
 // emf returns the slog attributes that make a JSON log line a CloudWatch
-// Embedded Metric Format document: each metric's value as a top-level
-// field, the dimension's value, and the _aws directive naming them, so
-// CloudWatch Logs turns the line into metrics with no API call.
+// Embedded Metric Format document (shared/emf), under the one dimension
+// of the service.
 func (h *Handler) emf(ms ...metric) []any {
-	defs := make([]map[string]string, len(ms))
-	out := make([]any, 0, 2*len(ms)+4)
+	out := make([]emf.Metric, len(ms))
 	for i, m := range ms {
-		defs[i] = map[string]string{"Name": m.name, "Unit": cmp.Or(m.unit, "Count")}
-		out = append(out, m.name, m.value)
+		out[i] = emf.Metric{Name: m.name, Value: m.value, Unit: m.unit}
 	}
-	return append(out, dimension, h.cfg.Service, "_aws", map[string]any{
-		"Timestamp": h.cfg.Now().UnixMilli(),
-		"CloudWatchMetrics": []map[string]any{{
-			"Namespace":  Namespace,
-			"Dimensions": [][]string{{dimension}},
-			"Metrics":    defs,
-		}},
-	})
+	return emf.Of(h.cfg.Now(), h.cfg.Service, nil, out...)
 }
 
 // logReport logs a job's report as one line: what the refresh found, in

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
@@ -232,6 +233,11 @@ func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
 		h.log.Error("unreadable sync message", "message_id", m.MessageId)
 		d.Event = order.Event{}
 		return h.carryOut(ctx, m, h.sync.Fail(ctx, d, syncerr.E(syncerr.InvalidData, "field", "sync message")))
+	}
+	// Redriven: back from the DLQ, with the reason it was dead-lettered.
+	if code, ok := m.MessageAttributes[AttrErrorCode]; ok && code.StringValue != nil {
+		h.log.Info("redriven message received", append([]any{"message_id", m.MessageId, "connection", d.Event.Connection,
+			"dead_lettered_for", *code.StringValue}, emf.Of(time.Now(), "sync", nil, emf.Count("redriven", 1))...)...)
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < h.cfg.DeadlineMargin {
 		h.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)

@@ -52,6 +52,9 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 		rec := order.ErrorRecord{Connection: j.conn.ID, MarketplaceOrderID: st.Ref.MarketplaceOrderID, StoreOrderID: st.Ref.StoreOrderID,
 			StoreOrderName: st.Ref.StoreOrderName, Code: string(x.Code), Kind: string(x.Kind), Title: x.Title, Cause: x.Cause,
 			Remedy: x.Remedy, Attempts: j.attempts, At: p.cfg.Now().UTC()}
+		if x.Code == syncerr.OrderLinkUnverified {
+			rec.ClaimedMarketplaceOrderID = j.event.Order.ClaimedMarketplaceOrderID
+		}
 		if rerr := j.persist(ctx, func() error { return p.store.RecordError(ctx, rec) }); rerr != nil {
 			p.log.Error("could not record the error", "err", rerr)
 			if !j.last() {

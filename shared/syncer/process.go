@@ -347,9 +347,17 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 		var resolved *order.Resolution
 		was := st.Sync.Result
 		if out.Result == order.SyncSynced {
-			if st.Unsettled() && st.Sync.ErrorCode != "" {
+			switch {
+			case st.Unsettled() && st.Sync.ErrorCode != "":
 				// The order's failure ends here: say when and by what.
 				st.Resolved = &order.Resolution{Code: st.Sync.ErrorCode, At: out.At, How: resolvedBy(j.event)}
+				resolved = st.Resolved
+			case j.event.Topic == order.TopicMerchantLink && j.event.Source == sourceResync:
+				// The merchant's link ends the hold of a store order that
+				// named this order unverified: the hold was recorded with
+				// the store order alone (the error's claimed id), never on
+				// this order's state.
+				st.Resolved = &order.Resolution{Code: string(syncerr.OrderLinkUnverified), At: out.At, How: order.TopicMerchantLink}
 				resolved = st.Resolved
 			}
 			st.RefreshTries = 0

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncerr"
@@ -290,7 +291,8 @@ func (j *job) run(ctx context.Context, bookkeeping func() (context.Context, cont
 		"source_event", j.event.SourceEventID, "attempt", j.attempts)
 	err := j.sync(ctx)
 	if err == nil {
-		log.Info("synced", "marketplace_order", j.state.Ref.MarketplaceOrderID, "status", j.state.MarketplaceStatus)
+		log.Info("synced", append([]any{"marketplace_order", j.state.Ref.MarketplaceOrderID, "status", j.state.MarketplaceStatus},
+			j.p.metric(nil, emf.Count("synced", 1))...)...)
 		return Outcome{Verdict: Done}
 	}
 	bctx, cancel := bookkeeping()
@@ -322,7 +324,8 @@ func (j *job) run(ctx context.Context, bookkeeping func() (context.Context, cont
 	}
 	if kind == syncerr.Transient && !j.last() {
 		delay := j.retryDelay(err)
-		log.Warn("sync failed; retrying", "retry_in", delay.String(), "err", err)
+		log.Warn("sync failed; retrying", append([]any{"retry_in", delay.String(), "err", err},
+			j.p.metric([]emf.Dimension{{Name: "error_code", Value: string(code)}}, emf.Count("retried", 1))...)...)
 		j.retryIn = roundDelay(delay)
 		if superseded, _ := j.saveOutcome(bctx, order.SyncOutcome{Result: order.SyncPending, ErrorCode: string(code), Attempts: j.attempts}); superseded {
 			log.Info("a newer change to the order supersedes this event")
@@ -330,7 +333,8 @@ func (j *job) run(ctx context.Context, bookkeeping func() (context.Context, cont
 		}
 		return j.retry(delay)
 	}
-	log.Warn("sync failed", "err", err)
+	log.Warn("sync failed", append([]any{"err", err},
+		j.p.metric([]emf.Dimension{{Name: "error_code", Value: string(code)}}, emf.Count("failed", 1))...)...)
 	return j.fail(bctx, err)
 }
 
@@ -351,3 +355,9 @@ func (j *job) retry(d time.Duration) Outcome { return Outcome{Verdict: Retry, Af
 
 // last reports whether this is the event's last automatic try.
 func (j *job) last() bool { return j.attempts >= j.p.cfg.MaxAttempts }
+
+// metric returns the attributes that make a log line of the sync an EMF
+// document (shared/emf; the README lists the metrics).
+func (p *Syncer) metric(dims []emf.Dimension, ms ...emf.Metric) []any {
+	return emf.Of(p.cfg.Now(), "sync", dims, ms...)
+}

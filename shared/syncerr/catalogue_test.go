@@ -185,7 +185,7 @@ var actions = map[Code]string{
 	AddressMissing:         "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",
 	AddressInvalid:         "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",
 	OrderNotEditable:       "",
-	InventoryHeld:          "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	InventoryHeld:          "",
 	RateLimited:            "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	MarketplaceUnavailable: "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	AuthExpired:            "PUT /connections/{connection}/credentials/marketplace",

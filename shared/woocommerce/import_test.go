@@ -257,3 +257,28 @@ func TestCreateOrderPassesOverTheDocsOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateOrderOnceTheDuplicateSKUIsRenamed: the fake's SetProductSKU is
+// the merchant renaming a duplicate in the WordPress admin; the next
+// import finds the one product left with the SKU.
+func TestCreateOrderOnceTheDuplicateSKUIsRenamed(t *testing.T) {
+	srv, c := importStore(t)
+	srv.AddProduct(woocommercetest.Product{SKU: "SKU-D"})
+	dup := srv.AddProduct(woocommercetest.Product{SKU: "SKU-D"})
+	o := marketplaceOrder("BM-8", "SKU-D")
+	if _, err := c.CreateOrder(context.Background(), o); syncerr.CodeOf(err) != syncerr.SKUDuplicate {
+		t.Fatalf("before the rename: err = %v, want sku_duplicate", err)
+	}
+	if !srv.SetProductSKU(dup.ID, "SKU-D-OLD") {
+		t.Fatalf("SetProductSKU(%d) = false, want the product renamed", dup.ID)
+	}
+	if srv.SetProductSKU(-1, "X") {
+		t.Error("SetProductSKU of no product = true, want false")
+	}
+	if _, err := c.CreateOrder(context.Background(), o); err != nil {
+		t.Fatalf("after the rename: err = %v, want the order made", err)
+	}
+	if n := len(srv.Orders()); n != 1 {
+		t.Errorf("%d orders, want 1", n)
+	}
+}

@@ -94,6 +94,10 @@ type Harness struct {
 	// Clock is the clock Store and its dedupers read. The suite sets and
 	// moves it; nothing else should.
 	Clock *Clock
+	// Expiries returns the TTLs (Unix seconds, 0 for none) of an order's
+	// state item and of its store order's link item, as the table's
+	// expires_at holds them (personal data retention; retention.go).
+	Expiries func(t *testing.T, conn, marketplaceOrderID, storeOrderID string) (state, link int64)
 }
 
 // Clock is a clock a test sets and moves by hand. The zero Clock reads the
@@ -155,6 +159,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	// The order timeline (order.State.Timeline).
 	t.Run("timeline", s.timeline)
 	t.Run("sku aliases", s.aliases)
+	// Personal data retention (retention.go).
+	t.Run("retention", s.retention)
 }
 
 type suite struct {

@@ -129,3 +129,18 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-WP-TotalPages", "1")
 	writeJSON(w, http.StatusOK, out)
 }
+
+// SetProductSKU gives product id the SKU sku, as the merchant does in the
+// WordPress admin (renaming a duplicate SKU, say). It reports whether the
+// product exists.
+func (s *Server) SetProductSKU(id int64, sku string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.products {
+		if s.products[i].ID == id {
+			s.products[i].SKU = sku
+			return true
+		}
+	}
+	return false
+}

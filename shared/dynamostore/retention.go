@@ -1,0 +1,56 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// WithOrderRetention returns a copy of s that keeps a closed order's
+// items (its state, which holds the shipping address, and its store
+// order's link) for d after the save that closed it (order.State.ExpiresAt);
+// the table's TTL (expires_at) deletes them then. New stores keep them
+// order.DefaultRetention.
+func (s *Store) WithOrderRetention(d time.Duration) *Store {
+	c := *s
+	c.retention = d
+	return &c
+}
+
+// orderExpiry adds the state item's expires_at to extra when st is
+// closed, and returns it (0 while the order is open: no TTL).
+func (s *Store) orderExpiry(st order.State, extra map[string]types.AttributeValue) int64 {
+	at, ok := st.ExpiresAt(s.now(), s.retention)
+	if !ok {
+		return 0
+	}
+	extra["expires_at"] = num(at.Unix())
+	return at.Unix()
+}
+
+// expireLink gives the closed order's store order link the state's expiry,
+// so that the link (which names the order) goes with it. A link that is
+// not there, or names another marketplace order, is left alone. It runs
+// on every save of a closed order, so a save that failed here is mended by
+// the next.
+func (s *Store) expireLink(ctx context.Context, st order.State, expires int64) error {
+	if expires == 0 || st.Ref.StoreOrderID == "" {
+		return nil
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK"),
+		UpdateExpression:          aws.String("SET expires_at = :e"),
+		ConditionExpression:       aws.String("marketplace_order_id = :m"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": num(expires), ":m": str(st.Ref.MarketplaceOrderID)},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("dynamostore: expire the link of order %s: %w", st.Ref.MarketplaceOrderID, err)
+	}
+	return nil
+}

@@ -1,0 +1,60 @@
+package emf_test
+
+import (
+	"bytes"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/emf"
+)
+
+// TestALineIsReadAsCloudWatchReadsIt: a JSON log line with Attrs is an EMF
+// document whose metrics carry their values, units and dimensions.
+func TestALineIsReadAsCloudWatchReadsIt(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("sync failed", append([]any{"connection", "acme"},
+		emf.Of(at, "sync", []emf.Dimension{{"error_code", "auth_expired"}}, emf.Count("failed", 1), emf.Metric{Name: "took_ms", Value: 12, Unit: "Milliseconds"})...)...)
+	got, err := emf.Read(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]emf.Reading{
+		"failed":  {Namespace: "ordersync", Value: 1, Unit: "Count", Dimensions: []string{"service=sync,error_code=auth_expired"}},
+		"took_ms": {Namespace: "ordersync", Value: 12, Unit: "Milliseconds", Dimensions: []string{"service=sync,error_code=auth_expired"}},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("metrics %+v, want %+v", got, want)
+	}
+	for name, w := range want {
+		g := got[name]
+		if g.Namespace != w.Namespace || g.Value != w.Value || g.Unit != w.Unit || !slices.Equal(g.Dimensions, w.Dimensions) {
+			t.Errorf("%s = %+v, want %+v", name, g, w)
+		}
+	}
+}
+
+func TestReadRefusesWhatCloudWatchRefuses(t *testing.T) {
+	tests := []struct {
+		name, line string
+		metrics    int
+		err        bool
+	}{
+		{"no directive", `{"msg":"synced"}`, 0, false},
+		{"a metric the line lacks", `{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"n","Dimensions":[[]],"Metrics":[{"Name":"x"}]}]}}`, 0, true},
+		{"a dimension the line lacks", `{"x":1,"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"n","Dimensions":[["service"]],"Metrics":[{"Name":"x"}]}]}}`, 0, true},
+		{"no timestamp", `{"x":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"n","Dimensions":[[]],"Metrics":[{"Name":"x"}]}]}}`, 0, true},
+		{"a document", `{"x":1,"service":"s","_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"n","Dimensions":[["service"]],"Metrics":[{"Name":"x"}]}]}}`, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := emf.Read([]byte(tt.line))
+			if (err != nil) != tt.err || len(got) != tt.metrics {
+				t.Errorf("Read = %v, %v; want %d metrics, error %v", got, err, tt.metrics, tt.err)
+			}
+		})
+	}
+}

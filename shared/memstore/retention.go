@@ -1,0 +1,41 @@
+package memstore
+
+import (
+	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// WithOrderRetention returns a view of s that keeps a closed order's
+// items d after the save that closed it, as dynamostore's does. Both see
+// the same items.
+func (s *Store) WithOrderRetention(d time.Duration) *Store {
+	c := *s
+	c.retention = d
+	return &c
+}
+
+// expireOrder returns the TTL of st's state item (0 while the order is
+// open) and gives its store order's link, if it names st, the same one.
+// The caller holds the lock.
+func (s *Store) expireOrder(st order.State) int64 {
+	at, ok := st.ExpiresAt(s.now(), s.retention)
+	if !ok {
+		return 0
+	}
+	if id := st.Ref.StoreOrderID; id != "" {
+		pk := linkPK(st.Connection, id)
+		if s.t.links[pk] == st.Ref.MarketplaceOrderID {
+			s.t.linkExpiry[pk] = at.Unix()
+		}
+	}
+	return at.Unix()
+}
+
+// Expiries returns the TTLs (Unix seconds, 0 for none) of an order's state
+// item and of its store order's link item, as the table's expires_at
+// would hold them, for the store suite.
+func (s *Store) Expiries(conn, marketplaceOrderID, storeOrderID string) (state, link int64) {
+	defer s.lock()()
+	return s.t.orders[orderPK(conn, marketplaceOrderID)].expiresAt, s.t.linkExpiry[linkPK(conn, storeOrderID)]
+}

@@ -1,0 +1,87 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// retention: a closed order's state item, which holds the shipping
+// address, carries a TTL of the store's order retention (the default,
+// order.DefaultRetention) counted from its save, and so does its store
+// order's link; an open order's items carry none.
+func (s *suite) retention(t *testing.T) {
+	h := s.fresh(t)
+	if h.Expiries == nil {
+		t.Fatal("storetest: the harness needs Expiries")
+	}
+	ctx := t.Context()
+	ttl := s.base.Add(order.DefaultRetention).Unix()
+	tests := []struct {
+		name              string
+		status            order.Status
+		linkTo            string // the link's marketplace order ("": none)
+		wantState, wantLk int64
+	}{
+		{"awaiting acceptance", order.StatusAwaitingAcceptance, "m1", 0, 0},
+		{"accepted", order.StatusAccepted, "m1", 0, 0},
+		{"partially shipped", order.StatusPartiallyShipped, "m1", 0, 0},
+		{"shipped", order.StatusShipped, "m1", ttl, ttl},
+		{"delivered", order.StatusDelivered, "m1", ttl, ttl},
+		{"cancelled", order.StatusCancelled, "m1", ttl, ttl},
+		{"refused", order.StatusRefused, "m1", ttl, ttl},
+		{"refunded", order.StatusRefunded, "m1", ttl, ttl},
+		{"closed, its store order now linked to another", order.StatusShipped, "m2", ttl, 0},
+		{"closed, without a link", order.StatusShipped, "", ttl, 0},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := shippedOrder(s.base)
+			st.Ref.MarketplaceOrderID = "ret" + string(rune('a'+i))
+			st.Ref.StoreOrderID = "sret" + string(rune('a'+i))
+			st.MarketplaceStatus = tt.status
+			if tt.linkTo != "" {
+				to := st.Ref.MarketplaceOrderID
+				if tt.linkTo != "m1" {
+					to = "other-" + to
+				}
+				if err := h.Store.LinkOrder(ctx, "acme", st.Ref.StoreOrderID, to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := h.Store.SaveOrder(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			gotState, gotLink := h.Expiries(t, "acme", st.Ref.MarketplaceOrderID, st.Ref.StoreOrderID)
+			if gotState != tt.wantState || gotLink != tt.wantLk {
+				t.Errorf("expiries (state, link) = %d, %d; want %d, %d", gotState, gotLink, tt.wantState, tt.wantLk)
+			}
+		})
+	}
+	t.Run("an open order saved closed gains the TTL; a later save counts from it", func(t *testing.T) {
+		st := shippedOrder(s.base)
+		st.Ref.MarketplaceOrderID, st.Ref.StoreOrderID = "ret-open", "sret-open"
+		if err := h.Store.LinkOrder(ctx, "acme", st.Ref.StoreOrderID, st.Ref.MarketplaceOrderID); err != nil {
+			t.Fatal(err)
+		}
+		st, err := h.Store.SaveOrder(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != 0 || gl != 0 {
+			t.Fatalf("open: expiries = %d, %d; want none", gs, gl)
+		}
+		for _, step := range []time.Duration{time.Hour, 24 * time.Hour} {
+			h.Clock.Advance(step)
+			st.MarketplaceStatus = order.StatusShipped
+			if st, err = h.Store.SaveOrder(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			want := h.Clock.Now().Add(order.DefaultRetention).Unix()
+			if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != want || gl != want {
+				t.Errorf("after %v: expiries = %d, %d; want %d for both", step, gs, gl, want)
+			}
+		}
+	})
+}
