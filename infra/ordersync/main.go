@@ -35,7 +35,7 @@ const usage = `usage: ordersync [flags] <command>
 
 commands:
   dlq list                                   failures in the DLQ, by connection and error code
-  dlq redrive [-connection C] [-code E] [-since T] [-until T] [-rate N] [-dry-run]
+  dlq redrive [-connection C] [-code E] [-order ID] [-since T] [-until T] [-rate N] [-dry-run]
                                              move the matching messages back to the sync queue
   order show <connection> <marketplace order id>   an order's state and timeline
   resync <connection> <marketplace order id>...    queue a re-sync of orders
@@ -129,6 +129,7 @@ func redrive(ctx context.Context, op *operator.Operator, args []string, out prin
 	var since, until string
 	fs.StringVar(&f.Connection, "connection", "", "only this connection's failures")
 	fs.StringVar(&f.Code, "code", "", "only failures with this error code")
+	fs.StringVar(&f.MarketplaceOrderID, "order", "", "only this marketplace order's failures")
 	fs.StringVar(&since, "since", "", "only failures at or after this time (RFC 3339 or 2006-01-02)")
 	fs.StringVar(&until, "until", "", "only failures before this time (RFC 3339 or 2006-01-02)")
 	rate := fs.Float64("rate", 10, "at most this many messages a second (0: no bound)")

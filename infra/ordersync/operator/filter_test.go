@@ -9,7 +9,7 @@ import (
 
 func TestFilterMatch(t *testing.T) {
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	d := operator.DeadLetter{Connection: "acme", Code: "auth_expired", FailedAt: at}
+	d := operator.DeadLetter{Connection: "acme", Code: "auth_expired", MarketplaceOrderID: "101", FailedAt: at}
 	for _, tc := range []struct {
 		name string
 		f    operator.Filter
@@ -20,6 +20,8 @@ func TestFilterMatch(t *testing.T) {
 		{"another connection", operator.Filter{Connection: "globex"}, false},
 		{"its code", operator.Filter{Code: "auth_expired"}, true},
 		{"another code", operator.Filter{Code: "sku_not_found"}, false},
+		{"its order", operator.Filter{MarketplaceOrderID: "101"}, true},
+		{"another order", operator.Filter{MarketplaceOrderID: "102"}, false},
 		{"since the very time", operator.Filter{Since: at}, true},
 		{"since after", operator.Filter{Since: at.Add(time.Second)}, false},
 		{"until the very time (excluded)", operator.Filter{Until: at}, false},

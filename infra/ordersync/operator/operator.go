@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncbatch"
 )
 
 // SQS is the part of the SQS client the operator uses; *sqs.Client
@@ -114,6 +116,8 @@ type Group struct {
 // Filter picks DLQ messages; zero fields match all.
 type Filter struct {
 	Connection, Code string
+	// MarketplaceOrderID picks one order's messages.
+	MarketplaceOrderID string
 	// Since and Until bound when the message failed (Until excluded).
 	Since, Until time.Time
 }
@@ -122,6 +126,7 @@ type Filter struct {
 func (f Filter) Match(d DeadLetter) bool {
 	return (f.Connection == "" || f.Connection == d.Connection) &&
 		(f.Code == "" || f.Code == d.Code) &&
+		(f.MarketplaceOrderID == "" || f.MarketplaceOrderID == d.MarketplaceOrderID) &&
 		(f.Since.IsZero() || !d.FailedAt.Before(f.Since)) &&
 		(f.Until.IsZero() || d.FailedAt.Before(f.Until))
 }
@@ -221,10 +226,20 @@ func (o *Operator) Redrive(ctx context.Context, f Filter, rate float64, dryRun b
 	return res, nil
 }
 
-// move sends d to the sync queue, then deletes it from the DLQ.
+// move sends d to the sync queue, then deletes it from the DLQ. The
+// message keeps its attributes, and carries the code it was dead-lettered
+// for (syncbatch.AttrErrorCode), which the sync logs and counts as a
+// redrive.
 func (o *Operator) move(ctx context.Context, d DeadLetter) error {
+	attrs := maps.Clone(d.attrs)
+	if attrs == nil {
+		attrs = map[string]sqstypes.MessageAttributeValue{}
+	}
+	if d.Code != Unknown && d.Code != Unreadable && d.Code != NotFailing {
+		attrs[syncbatch.AttrErrorCode] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(d.Code)}
+	}
 	if _, err := o.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(o.cfg.SyncQueueURL),
-		MessageBody: aws.String(d.body), MessageAttributes: d.attrs}); err != nil {
+		MessageBody: aws.String(d.body), MessageAttributes: attrs}); err != nil {
 		return fmt.Errorf("operator: send %s to the sync queue: %w", d.MessageID, err)
 	}
 	if _, err := o.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(o.cfg.DLQURL), ReceiptHandle: aws.String(d.receipt)}); err != nil {
@@ -275,7 +290,7 @@ func (o *Operator) explain(ctx context.Context, m sqstypes.Message) (DeadLetter,
 		return ""
 	}
 	d := DeadLetter{MessageID: aws.ToString(m.MessageId), body: aws.ToString(m.Body), receipt: aws.ToString(m.ReceiptHandle), attrs: m.MessageAttributes,
-		Connection: Unknown, Code: attr("error_code")}
+		Connection: Unknown}
 	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
 		d.SentAt = time.UnixMilli(ms).UTC()
 	}
@@ -287,7 +302,10 @@ func (o *Operator) explain(ctx context.Context, m sqstypes.Message) (DeadLetter,
 	} else if c := attr("connection"); c != "" {
 		d.Connection = c
 	}
-	if d.Code == "" && d.MarketplaceOrderID != "" {
+	// The order's state first: it is the newest word (a message redriven
+	// before carries the code of its earlier failure); the message's own
+	// error_code attribute when the order is not stored.
+	if d.MarketplaceOrderID != "" {
 		st, err := o.store.LoadOrder(ctx, d.Connection, d.MarketplaceOrderID)
 		switch {
 		case errors.Is(err, order.ErrNotFound):
@@ -295,12 +313,13 @@ func (o *Operator) explain(ctx context.Context, m sqstypes.Message) (DeadLetter,
 			return d, fmt.Errorf("operator: order %s/%s: %w", d.Connection, d.MarketplaceOrderID, err)
 		case st.Sync.Result == order.SyncFailed || st.Sync.Result == order.SyncHeld:
 			d.Code = st.Sync.ErrorCode
-			if d.FailedAt.IsZero() {
-				d.FailedAt = cmp.Or(st.Sync.FirstFailedAt, st.Sync.At).UTC()
-			}
+			d.FailedAt = cmp.Or(st.Sync.FirstFailedAt, st.Sync.At).UTC()
 		default:
 			d.Code = NotFailing
 		}
+	}
+	if d.Code == "" {
+		d.Code = attr(syncbatch.AttrErrorCode)
 	}
 	if d.Code == "" && err != nil {
 		d.Code = Unreadable

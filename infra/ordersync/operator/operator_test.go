@@ -183,6 +183,7 @@ func TestRedriveMovesOnlyTheMatchingMessages(t *testing.T) {
 		{"a code from its attributes", operator.Filter{Code: "sku_not_found"}, []string{"201"}, []string{"101", "102", "103", "{not json"}},
 		{"a date range", operator.Filter{Since: day, Until: day.Add(24 * time.Hour)}, []string{"101", "103", "201"}, []string{"102", "{not json"}},
 		{"a connection and a code", operator.Filter{Connection: "acme", Code: "shipping_data_missing"}, []string{"103"}, []string{"101", "102", "201", "{not json"}},
+		{"an order", operator.Filter{MarketplaceOrderID: "102"}, []string{"102"}, []string{"101", "103", "201", "{not json"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -204,6 +205,9 @@ func TestRedriveMovesOnlyTheMatchingMessages(t *testing.T) {
 	}
 }
 
+// TestRedriveKeepsTheMessageAttributes: the message goes back with its
+// attributes and the code it was dead-lettered for, which the sync logs
+// and counts as a redrive.
 func TestRedriveKeepsTheMessageAttributes(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
@@ -216,6 +220,9 @@ func TestRedriveKeepsTheMessageAttributes(t *testing.T) {
 	}
 	if got := aws.ToString(out.Messages[0].MessageAttributes["connection"].StringValue); got != "globex" {
 		t.Errorf("connection attribute = %q, want globex", got)
+	}
+	if got := aws.ToString(out.Messages[0].MessageAttributes["error_code"].StringValue); got != "sku_not_found" {
+		t.Errorf("error_code attribute = %q, want the code it was dead-lettered for", got)
 	}
 }
 
