@@ -250,11 +250,11 @@ func (p printer) groups(gs []operator.Group, all []operator.DeadLetter) error {
 		}{gs, all})
 	}
 	tw := tabwriter.NewWriter(p.w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONNECTION\tERROR CODE\tCOUNT\tOLDEST\tNEWEST")
+	fmt.Fprintln(tw, "CONNECTION\tERROR CODE\tCOUNT\tSYNCED SINCE\tOLDEST\tNEWEST")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", g.Connection, g.Code, g.Count, g.Oldest.Format(time.RFC3339), g.Newest.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", g.Connection, g.Code, g.Count, g.Resolved, g.Oldest.Format(time.RFC3339), g.Newest.Format(time.RFC3339))
 	}
-	fmt.Fprintf(tw, "total\t\t%d\t\t\n", len(all))
+	fmt.Fprintf(tw, "total\t\t%d\t\t\t\n", len(all))
 	return tw.Flush()
 }
 

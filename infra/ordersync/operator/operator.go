@@ -81,14 +81,17 @@ func New(cfg Config, s SQS, store Store, queue Queue) *Operator {
 // from the order's stored state (a message the queue's redrive policy
 // moved carries only the attributes it was first sent with).
 type DeadLetter struct {
-	MessageID          string    `json:"message_id"`
-	Connection         string    `json:"connection"`
-	MarketplaceOrderID string    `json:"marketplace_order_id,omitempty"`
-	StoreOrderID       string    `json:"store_order_id,omitempty"`
-	Code               string    `json:"error_code"`
-	FailedAt           time.Time `json:"failed_at"`
-	SentAt             time.Time `json:"sent_at"`
-	Receives           int       `json:"receives"`
+	MessageID          string `json:"message_id"`
+	Connection         string `json:"connection"`
+	MarketplaceOrderID string `json:"marketplace_order_id,omitempty"`
+	StoreOrderID       string `json:"store_order_id,omitempty"`
+	Code               string `json:"error_code"`
+	// Resolved: the order synced since (its failure of Code is resolved),
+	// so a redrive of this message is harmless, and needless.
+	Resolved bool      `json:"resolved,omitempty"`
+	FailedAt time.Time `json:"failed_at"`
+	SentAt   time.Time `json:"sent_at"`
+	Receives int       `json:"receives"`
 
 	body, receipt string
 	attrs         map[string]sqstypes.MessageAttributeValue
@@ -97,7 +100,7 @@ type DeadLetter struct {
 // The connection or code the CLI gives a message whose reason is not a
 // catalogue code: Unknown for an order not stored (or a body naming none),
 // Unreadable for a body that is not an event, NotFailing for an order
-// whose last sync did not fail (it synced since: a redrive is harmless).
+// that synced since with no failure on record.
 const (
 	Unknown    = "unknown"
 	Unreadable = "unreadable"
@@ -106,11 +109,13 @@ const (
 
 // Group counts the DLQ's messages of one connection and error code.
 type Group struct {
-	Connection string    `json:"connection"`
-	Code       string    `json:"error_code"`
-	Count      int       `json:"count"`
-	Oldest     time.Time `json:"oldest"`
-	Newest     time.Time `json:"newest"`
+	Connection string `json:"connection"`
+	Code       string `json:"error_code"`
+	Count      int    `json:"count"`
+	// Resolved counts those whose order synced since.
+	Resolved int       `json:"resolved"`
+	Oldest   time.Time `json:"oldest"`
+	Newest   time.Time `json:"newest"`
 }
 
 // Filter picks DLQ messages; zero fields match all.
@@ -156,6 +161,9 @@ func Groups(all []DeadLetter) []Group {
 		}
 		g := &gs[i]
 		g.Count++
+		if d.Resolved {
+			g.Resolved++
+		}
 		if d.FailedAt.Before(g.Oldest) {
 			g.Oldest = d.FailedAt
 		}
@@ -314,15 +322,20 @@ func (o *Operator) explain(ctx context.Context, m sqstypes.Message) (DeadLetter,
 		case st.Sync.Result == order.SyncFailed || st.Sync.Result == order.SyncHeld:
 			d.Code = st.Sync.ErrorCode
 			d.FailedAt = cmp.Or(st.Sync.FirstFailedAt, st.Sync.At).UTC()
+		case st.Resolved != nil:
+			d.Code, d.Resolved = st.Resolved.Code, true
 		default:
-			d.Code = NotFailing
+			d.Resolved = true
 		}
 	}
 	if d.Code == "" {
 		d.Code = attr(syncbatch.AttrErrorCode)
 	}
-	if d.Code == "" && err != nil {
+	switch {
+	case d.Code == "" && err != nil:
 		d.Code = Unreadable
+	case d.Code == "" && d.Resolved:
+		d.Code = NotFailing
 	}
 	d.Code = cmp.Or(d.Code, Unknown)
 	if d.FailedAt.IsZero() {

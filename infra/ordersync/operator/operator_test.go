@@ -160,6 +160,7 @@ func TestListTellsAnOrderThatSyncedSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Sync = order.SyncOutcome{Result: order.SyncSynced, At: day.Add(time.Hour)}
+	st.Resolved = &order.Resolution{Code: "auth_expired", At: day.Add(time.Hour), How: "connection/resumed"}
 	if _, err := e.store.SaveOrder(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +168,8 @@ func TestListTellsAnOrderThatSyncedSince(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(groups) != 1 || groups[0].Code != operator.NotFailing {
-		t.Errorf("groups = %+v, want one %s", groups, operator.NotFailing)
+	if len(groups) != 1 || groups[0].Code != "auth_expired" || groups[0].Count != 1 || groups[0].Resolved != 1 {
+		t.Errorf("groups = %+v, want one auth_expired, resolved since", groups)
 	}
 }
 
