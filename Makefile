@@ -53,6 +53,12 @@ bin/%/bootstrap: FORCE
 
 FORCE:
 
+# The operator's CLI (infra/ordersync) for this machine: bin/ordersync.
+# `bin/ordersync -local dlq list` works on `make run`'s stack.
+.PHONY: cli
+cli:
+	go build -o bin/ordersync ./infra/ordersync
+
 # Targets `sam build` calls (BuildMethod: makefile), one per function.
 build-WebhookFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook

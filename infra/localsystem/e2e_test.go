@@ -201,7 +201,7 @@ func TestMissingTrackingFailsWithOneEmail(t *testing.T) {
 	if calls := callsFor(o); len(calls) != 0 {
 		t.Errorf("marketplace calls = %+v, want none", calls)
 	}
-	// The failure is in the DLQ with its reason, ready to be re-sent. The
+	// The failure is in the DLQ (its reason on the order), ready to be re-sent. The
 	// sync emails before it dead-letters, so every email is sent by now.
 	if !inDLQ(t, o, "shipping_data_missing") {
 		t.Errorf("no DLQ message for order %d with error_code shipping_data_missing", o.MarketplaceID)

@@ -15,10 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/infra/ordersync/operator"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/order"
@@ -307,42 +305,25 @@ func postStandard(t *testing.T, source, conn, secret string, body []byte) int {
 		"webhook-signature": webhook.SignStandard(id, ts, body, secret)}, body)
 }
 
-// redriveOne moves o's message out of the sync DLQ into the sync queue,
-// body and attributes as they were, as SQS's message move task does, and
-// waits for the sync to have received it.
+// redriveOne moves o's message out of the sync DLQ into the sync queue
+// with the operator's CLI (ordersync dlq redrive -order), and waits for
+// the sync to have received it.
 func redriveOne(t *testing.T, o localsystem.DemoOrder, code string) {
 	t.Helper()
-	ctx := context.Background()
-	dlq, queue := aws.String(sys.Stack.Ref("SyncDLQ")), aws.String(sys.Stack.Ref("SyncQueue"))
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		out, err := sys.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq,
-			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1, VisibilityTimeout: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range out.Messages {
-			key := aws.ToString(m.MessageAttributes["order_key"].StringValue)
-			if !strings.HasSuffix(key, "/"+fmt.Sprint(o.MarketplaceID)) || aws.ToString(m.MessageAttributes["error_code"].StringValue) != code {
-				_, _ = sys.Clients.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle})
-				continue
+	if !inDLQ(t, o, code) {
+		t.Fatalf("no DLQ message for order %d with error code %s", o.MarketplaceID, code)
+	}
+	res, err := cli().Redrive(context.Background(), operator.Filter{Connection: localsystem.DemoConnection, Code: code,
+		MarketplaceOrderID: fmt.Sprint(o.MarketplaceID)}, 0, false)
+	if err != nil || res.Redriven != 1 {
+		t.Fatalf("redrive = %+v, %v; want the order's message redriven", res, err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for _, line := range logs.lines() {
+			if bytes.Contains(line, []byte(`"msg":"redriven message received"`)) && bytes.Contains(line, []byte(`"dead_lettered_for":"`+code+`"`)) {
+				return
 			}
-			if _, err := sys.Clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: queue, MessageBody: m.Body, MessageAttributes: m.MessageAttributes}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := sys.Clients.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-			for time.Now().Before(deadline) {
-				for _, line := range logs.lines() {
-					if bytes.Contains(line, []byte(`"msg":"redriven message received"`)) && bytes.Contains(line, []byte(`"dead_lettered_for":"`+code+`"`)) {
-						return
-					}
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			t.Fatal("the sync never received the redriven message")
 		}
 	}
-	t.Fatalf("no DLQ message for order %d with error_code %s", o.MarketplaceID, code)
+	t.Fatal("the sync never received the redriven message")
 }

@@ -12,15 +12,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/infra/ordersync/operator"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
 )
 
 // TestRedriveFromTheDLQAfterTheFix is the operator's path: two orders
 // fail for different causes; the merchant fixes one (reconnects the
-// expired token); the operator redrives the DLQ with StartMessageMoveTask,
-// as the console's "Start DLQ redrive" does. The fixed order syncs from
-// today's data; the other returns to the DLQ, and nobody is emailed twice.
+// expired token); the operator redrives the DLQ with StartMessageMoveTask
+// as the console's "Start DLQ redrive" does by default, to the messages'
+// source queue (SQS moved them there, so it knows it). The fixed order
+// syncs from today's data; the other returns to the DLQ. Redriven again,
+// to the sync queue named as a custom destination, it fails and returns
+// once more. Nobody is emailed twice.
 func TestRedriveFromTheDLQAfterTheFix(t *testing.T) {
 	ctx := context.Background()
 	noTracking, expired := newOrder(t), newOrder(t)
@@ -48,14 +53,14 @@ func TestRedriveFromTheDLQAfterTheFix(t *testing.T) {
 		t.Fatal(err)
 	}
 	failedAt := waitSync(t, noTracking, order.SyncFailed).Sync.At
-
-	// The operator redrives the DLQ into the sync queue.
-	dlqARN, queueARN := sys.Stack.Attr("SyncDLQ", "Arn"), sys.Stack.Attr("SyncQueue", "Arn")
-	if _, err := sys.Clients.SQS.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{
-		SourceArn: aws.String(dlqARN), DestinationArn: aws.String(queueARN)}); err != nil {
-		t.Fatalf("StartMessageMoveTask: %v", err)
+	// Both are in the DLQ (the redrive policy moves them after their last
+	// quick receive), with their reasons.
+	if !inDLQ(t, noTracking, "shipping_data_missing") || !inDLQ(t, expired, "auth_expired") {
+		t.Fatal("the failures never reached the DLQ")
 	}
-	waitMoveTask(t, dlqARN)
+
+	// The operator redrives the DLQ to the source queue: no destination.
+	redriveDLQ(t, "")
 
 	if st := waitSync(t, expired, order.SyncSynced); st.MarketplaceStatus != order.StatusShipped {
 		t.Errorf("redriven order: marketplace status %q, want shipped", st.MarketplaceStatus)
@@ -65,28 +70,55 @@ func TestRedriveFromTheDLQAfterTheFix(t *testing.T) {
 			t.Errorf("ship call = %+v, want the order's tracking number", c)
 		}
 	}
-	// The order whose cause is still there fails again...
+	// The order whose cause is still there fails again and is back in
+	// the DLQ; then once more through a custom destination.
+	for _, destination := range []string{"", sys.Stack.Attr("SyncQueue", "Arn")} {
+		if destination != "" {
+			redriveDLQ(t, destination)
+		}
+		failedAt = waitFailedAgain(t, noTracking, failedAt)
+		if !inDLQ(t, noTracking, "shipping_data_missing") {
+			t.Fatalf("order %s is not back in the DLQ (destination %q)", noTracking.Name, destination)
+		}
+	}
+	// No second email for either order.
+	waitMails(t, noTracking.Name, 1)
+	waitMails(t, expired.Name, 1)
+}
+
+// redriveDLQ moves the sync DLQ's messages to destination ("": their
+// source queue, the console's default) and waits for the task to end.
+func redriveDLQ(t *testing.T, destination string) {
+	t.Helper()
+	dlqARN := sys.Stack.Attr("SyncDLQ", "Arn")
+	in := &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}
+	if destination != "" {
+		in.DestinationArn = aws.String(destination)
+	}
+	if _, err := sys.Clients.SQS.StartMessageMoveTask(context.Background(), in); err != nil {
+		t.Fatalf("StartMessageMoveTask: %v", err)
+	}
+	waitMoveTask(t, dlqARN)
+}
+
+// waitFailedAgain waits until the order's sync failed again, after
+// failedAt, with shipping_data_missing, and returns when.
+func waitFailedAgain(t *testing.T, o localsystem.DemoOrder, failedAt time.Time) time.Time {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		st, err := sys.Store.LoadOrder(ctx, localsystem.DemoConnection, fmt.Sprint(noTracking.MarketplaceID))
+		st, err := sys.Store.LoadOrder(context.Background(), localsystem.DemoConnection, fmt.Sprint(o.MarketplaceID))
 		if err == nil && st.Sync.At.After(failedAt) {
 			if st.Sync.Result != order.SyncFailed || st.Sync.ErrorCode != "shipping_data_missing" {
 				t.Errorf("redriven unfixed order: sync = %+v, want failed with shipping_data_missing", st.Sync)
 			}
-			break
+			return st.Sync.At
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the redriven unfixed order was never handled again")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	// ...and is back in the DLQ with its reason...
-	if !inDLQ(t, noTracking, "shipping_data_missing") {
-		t.Errorf("order %s is not back in the DLQ", noTracking.Name)
-	}
-	// ...with no second email for either order.
-	waitMails(t, noTracking.Name, 1)
-	waitMails(t, expired.Name, 1)
 }
 
 // waitMoveTask waits until the DLQ's newest message move task completed.
@@ -141,32 +173,74 @@ func waitMails(t *testing.T, name string, want int) {
 }
 
 // inDLQ reports whether the DLQ holds a message for the order with code,
+// as the operator's CLI lists it (the reason from the order's state),
 // waiting for it a while. The messages it reads stay in the DLQ, visible
 // again at once for the other tests.
 func inDLQ(t *testing.T, o localsystem.DemoOrder, code string) bool {
 	t.Helper()
-	ctx := context.Background()
-	dlq := aws.String(sys.Stack.Ref("SyncDLQ"))
+	op := cli()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		out, err := sys.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq,
-			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1, VisibilityTimeout: 2})
+		_, all, err := op.List(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		found := false
-		for _, m := range out.Messages {
-			key := aws.ToString(m.MessageAttributes["order_key"].StringValue)
-			if strings.HasSuffix(key, "/"+fmt.Sprint(o.MarketplaceID)) && aws.ToString(m.MessageAttributes["error_code"].StringValue) == code {
-				found = true
+		for _, d := range all {
+			if d.MarketplaceOrderID == fmt.Sprint(o.MarketplaceID) && d.Code == code {
+				return true
 			}
-			_, _ = sys.Clients.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle})
 		}
-		if found {
-			return true
-		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	return false
+}
+
+// cli is the operator's CLI core on this system.
+func cli() *operator.Operator {
+	return operator.New(operator.Config{SyncQueueURL: sys.Stack.Ref("SyncQueue"), DLQURL: sys.Stack.Ref("SyncDLQ")},
+		sys.Clients.SQS, sys.Store, sqsqueue.New(sys.Clients.SQS, sys.Stack.Ref("SyncQueue")))
+}
+
+// TestFilteredRedriveWithTheCLI is `ordersync dlq redrive -since`: two
+// orders fail one after the other; the operator redrives only the
+// failures since the first. The later order is synced again (and, its
+// cause still there, is back in the DLQ); the earlier stays in the DLQ,
+// not synced again.
+func TestFilteredRedriveWithTheCLI(t *testing.T) {
+	ctx := context.Background()
+	early, late := newOrder(t), newOrder(t)
+	post(t, localsystem.FulfilledOrder(early, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	earlyAt := waitSync(t, early, order.SyncFailed).Sync.At
+	if !inDLQ(t, early, "shipping_data_missing") {
+		t.Fatal("the first failure never reached the DLQ")
+	}
+	since := time.Now()
+	post(t, localsystem.FulfilledOrder(late, localsystem.Tracking{Carrier: "Colissimo"}, time.Now()))
+	lateAt := waitSync(t, late, order.SyncFailed).Sync.At
+	if !inDLQ(t, late, "shipping_data_missing") {
+		t.Fatal("the second failure never reached the DLQ")
+	}
+
+	res, err := cli().Redrive(ctx, operator.Filter{Connection: localsystem.DemoConnection, Code: "shipping_data_missing", Since: since}, 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Matched != 1 || res.Redriven != 1 {
+		t.Errorf("redrive = %+v, want the later failure only", res)
+	}
+	waitFailedAgain(t, late, lateAt)
+	if !inDLQ(t, late, "shipping_data_missing") {
+		t.Errorf("order %s is not back in the DLQ", late.Name)
+	}
+	if !inDLQ(t, early, "shipping_data_missing") {
+		t.Errorf("order %s left the DLQ", early.Name)
+	}
+	if st, err := sys.Store.LoadOrder(ctx, localsystem.DemoConnection, fmt.Sprint(early.MarketplaceID)); err != nil || !st.Sync.At.Equal(earlyAt) {
+		t.Errorf("earlier order: sync = %+v, %v; want it untouched since %s", st.Sync, err, earlyAt)
+	}
+	// (Its emails are TestRedriveFromTheDLQAfterTheFix's subject: here,
+	// after the other tests' failures, the connection's digest may take
+	// their place.)
 }
 
 // TestReconnectResumesHeldOrders is the merchant's path after an expired

@@ -95,7 +95,6 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 	}
 	sqsc := newSQS(d)
 	queue := sqsqueue.New(sqsc, d.env.required("SYNC_QUEUE_URL"))
-	dlq := sqsqueue.New(sqsc, d.env.required("DLQ_URL"))
 	mail := sesmail.New(newSES(d.cfg), d.env.required("SENDER_ADDRESS"))
 	cfg := syncer.Config{
 		MaxAttempts: d.env.int("MAX_RECEIVE_COUNT", 3),
@@ -111,7 +110,10 @@ func NewSync(ctx context.Context, o Options) (func(context.Context, events.SQSEv
 		WithAliases(d.store).
 		// The webhook's ledger: an accepted event leaves it once synced.
 		WithLedger(d.store.Deduper(webhookInFlight), ingest.DedupKey)
-	return syncbatch.New(syncbatch.Config{}, s, queue, dlq, d.log).Handle, nil
+	// No DLQ of its own: a failure is left to the sync queue's redrive
+	// policy, so SQS records its source and the console's default redrive
+	// ("Redrive to source queue(s)") works.
+	return syncbatch.New(syncbatch.Config{}, s, queue, nil, d.log).Handle, nil
 }
 
 // NewRefreshDispatch builds the refresh dispatcher's handler: on the

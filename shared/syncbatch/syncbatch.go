@@ -2,8 +2,11 @@
 // batch as the event source mapping delivers it, runs one order's messages
 // in their order and different orders concurrently within bounds, hands
 // each message to the syncer, and carries out what the syncer decided
-// (delete, retry after a delay, dead-letter with the reason), answering
-// with a partial batch response.
+// (delete, retry after a delay, dead-letter), answering with a partial
+// batch response. A message failed for good is dead-lettered by the sync
+// queue's redrive policy (it is made visible again at once until SQS moves
+// it, so SQS records its source queue), or, given a DLQ of its own, sent
+// there with its reason in attributes.
 package syncbatch
 
 import (
@@ -71,7 +74,10 @@ type Queue interface {
 	Resend(ctx context.Context, body string, d time.Duration) error
 }
 
-// DeadLetters is the failure store (the sync queue's DLQ).
+// DeadLetters is the failure store (the sync queue's DLQ), for a handler
+// that sends failures there itself. A handler given none leaves that to
+// the queue's redrive policy: SQS then moves the message and records its
+// source queue, so the console's "Redrive to source queue(s)" works.
 type DeadLetters interface {
 	Send(ctx context.Context, body string, attrs map[string]string) error
 }
@@ -83,18 +89,60 @@ type Handler struct {
 	queue Queue
 	dlq   DeadLetters
 	log   *slog.Logger
+	// failing remembers the messages this handler left to the redrive
+	// policy, by id, with the receive count of their failure.
+	failing *failing
 }
 
-// New returns a Handler.
+// New returns a Handler. A nil dlq leaves dead-lettering to the queue's
+// redrive policy (see DeadLetters).
 func New(cfg Config, s *syncer.Syncer, queue Queue, dlq DeadLetters, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg.withDefaults(), sync: s, queue: queue, dlq: dlq, log: log}
+	return &Handler{cfg: cfg.withDefaults(), sync: s, queue: queue, dlq: dlq, log: log, failing: &failing{ids: map[string]int{}}}
+}
+
+// failing is the handler's memory of the messages it failed for good and
+// left on the queue for SQS to move to the DLQ. It only saves work: a
+// message received again by this instance goes back at once, without a
+// second sync; one another instance receives is synced again, which the
+// syncer makes harmless (no call made twice, no second email).
+type failing struct {
+	mu  sync.Mutex
+	ids map[string]int // message id -> receive count of its final failure
+}
+
+// maxFailing bounds the memory; past it, it starts over.
+const maxFailing = 10000
+
+func (f *failing) remember(id string, attempt int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.ids) >= maxFailing {
+		f.ids = map[string]int{}
+	}
+	f.ids[id] = attempt
+}
+
+func (f *failing) forget(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.ids, id)
+}
+
+// failedBefore reports whether message id failed for good at a receive
+// before this one. A message redriven from the DLQ starts its receive
+// count over, so it is synced again.
+func (f *failing) failedBefore(id string, attempt int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.ids[id]
+	return ok && n < attempt
 }
 
 // Handle processes one SQS batch. Messages for the same order run in their
 // order; different orders run concurrently, at most Concurrency at once and
-// PerConnection per connection. It reports the messages to try again as
-// batch item failures; every other message ended applied or in the DLQ
-// with its reason. It returns an error, failing the whole batch, only when
+// PerConnection per connection. It reports the messages to try again, and
+// those left to the redrive policy, as batch item failures; every other
+// message ended applied or in the DLQ. It returns an error, failing the whole batch, only when
 // it could not work at all: every message failed on ordersync's own
 // storage (DynamoDB unreachable, say).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
@@ -176,6 +224,10 @@ type result struct {
 func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
 	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	d := syncer.Delivery{Attempt: max(attempt, 1)}
+	if h.dlq == nil && h.failing.failedBefore(m.MessageId, d.Attempt) {
+		// Failed for good already, and recorded: on its way to the DLQ.
+		return h.toRedrivePolicy(ctx, m, d.Attempt)
+	}
 	var err error
 	if d.Event, err = order.DecodeMessage(m.Body); err != nil || d.Event.Connection == "" {
 		h.log.Error("unreadable sync message", "message_id", m.MessageId)
@@ -218,6 +270,10 @@ func (h *Handler) carryOut(ctx context.Context, m events.SQSMessage, out syncer.
 		// receive, SQS's redrive keeps it in the DLQ.
 		h.log.Error("could not send the message again", "message_id", m.MessageId, "err", err)
 	case syncer.DeadLetter:
+		if h.dlq == nil {
+			attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+			return h.toRedrivePolicy(ctx, m, max(attempt, 1))
+		}
 		f := out.Failure
 		attrs := map[string]string{
 			AttrErrorCode:     string(f.Code),
@@ -234,9 +290,26 @@ func (h *Handler) carryOut(ctx context.Context, m events.SQSMessage, out syncer.
 		// after its last try SQS's own redrive policy moves it to the DLQ.
 		h.log.Error("could not dead-letter the message; SQS redrive will", "err", err)
 	}
+	h.failing.forget(m.MessageId)
 	if err := h.queue.RetryIn(ctx, m.ReceiptHandle, out.After); err != nil {
 		// The message still comes back, after the queue's visibility timeout.
 		h.log.Error("could not time the retry", "message_id", m.MessageId, "err", err)
+	}
+	return result{}
+}
+
+// toRedrivePolicy leaves message m, failed for good and recorded (on the
+// order, in the error list), for the queue's redrive policy to move to
+// the DLQ: it is never deleted, only made visible again at once, so its
+// receive count passes maxReceiveCount after a few quick receives and
+// SQS moves it, noting the sync queue as its source.
+func (h *Handler) toRedrivePolicy(ctx context.Context, m events.SQSMessage, attempt int) result {
+	h.failing.remember(m.MessageId, attempt)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendReserve)
+	defer cancel()
+	if err := h.queue.RetryIn(ctx, m.ReceiptHandle, 0); err != nil {
+		// It still reaches the DLQ, after the visibility timeout.
+		h.log.Error("could not release the failed message", "message_id", m.MessageId, "err", err)
 	}
 	return result{}
 }

@@ -103,11 +103,16 @@ func newEnv(t *testing.T) *env {
 }
 
 // processor is the sync as the Lambda runs it, on store and mps, with the
-// env's queue and deadLetters as its DLQ.
+// env's queue and deadLetters as its DLQ ("" leaves dead-lettering to the
+// queue's redrive policy, as the sync function does).
 func (e *env) processor(cfg config, store syncer.Store, mps syncer.Marketplaces, deadLetters string) *syncbatch.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := syncer.New(syncer.Config{RetryBase: cfg.RetryBase, EffectLease: cfg.EffectLease}, store, mps, e.notes, log)
-	return syncbatch.New(syncbatch.Config{}, s, sqsqueue.New(e.sqs, e.queue), sqsqueue.New(e.sqs, deadLetters), log)
+	var dlq syncbatch.DeadLetters
+	if deadLetters != "" {
+		dlq = sqsqueue.New(e.sqs, deadLetters)
+	}
+	return syncbatch.New(syncbatch.Config{}, s, sqsqueue.New(e.sqs, e.queue), dlq, log)
 }
 
 // order seeds a Back Market order awaiting acceptance and returns the ids.
@@ -394,5 +399,139 @@ func TestUnreachableStoreFailsTheWholeBatch(t *testing.T) {
 	}
 	if len(e.deadLetters()) != 0 || e.notes.count() != 0 {
 		t.Error("nothing may be dead-lettered or emailed when nothing could be decided")
+	}
+}
+
+// TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource is the sync
+// function's path: a permanent failure is recorded, never deleted from the
+// sync queue, and released at once on each receive until SQS's redrive
+// policy moves it to the DLQ, noting its source. Then a message move task
+// with no destination (the console's "Redrive to source queue(s)") brings
+// it back to the sync queue.
+func TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p := e.processor(config{RetryBase: 100 * time.Millisecond}, e.store, e.mps, "")
+	mk, store := e.order()
+	e.send(shipped(mk, store, "", time.Now()))
+	tries := 0
+	var sentID string
+	var syncedAt time.Time
+	for deadline := time.Now().Add(time.Minute); e.depth(e.dlq) == 0 && time.Now().Before(deadline); {
+		got := e.receiveRaw(1, 1)
+		if len(got) == 0 {
+			continue
+		}
+		tries++
+		sentID = got[0].MessageId
+		resp, err := e.handle(p, got[0])
+		if err != nil || len(resp.BatchItemFailures) != 1 {
+			t.Fatalf("try %d: Handle = %v, %v; a failure must stay on the queue until SQS moves it", tries, resp.BatchItemFailures, err)
+		}
+		// Received again by the same handler, it is not synced again.
+		st, err := e.store.LoadOrder(ctx, "acme", mk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tries == 1 {
+			syncedAt = st.Sync.At
+		} else if !st.Sync.At.Equal(syncedAt) {
+			t.Errorf("try %d: the order was synced again (at %s, first at %s)", tries, st.Sync.At, syncedAt)
+		}
+	}
+	if tries != 3 {
+		t.Errorf("receives = %d, want the queue's maxReceiveCount (3)", tries)
+	}
+	if got := e.depth(e.dlq); got != 1 {
+		t.Fatalf("DLQ depth = %d, want the message moved there by SQS", got)
+	}
+	if st, err := e.store.LoadOrder(ctx, "acme", mk); err != nil || st.Sync.Result != order.SyncFailed || st.Sync.ErrorCode != "shipping_data_missing" {
+		t.Errorf("sync = %+v, %v; want failed with its reason", st.Sync, err)
+	}
+	if got := e.notes.count(); got != 1 {
+		t.Errorf("emails = %d, want 1", got)
+	}
+
+	// The console's default: no destination, back to the source queue.
+	dlqARN := e.arn(e.dlq)
+	if _, err := e.sqs.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}); err != nil {
+		t.Fatalf("StartMessageMoveTask with no destination: %v", err)
+	}
+	back := e.take(1)
+	if e.depth(e.dlq) != 0 {
+		t.Error("the DLQ still holds the message")
+	}
+	var ev order.Event
+	if err := json.Unmarshal([]byte(back[0].Body), &ev); err != nil || ev.Order.MarketplaceOrderID != mk {
+		t.Errorf("redriven body = %s (%v), want the order's event (first id %s)", back[0].Body, err, sentID)
+	}
+	if c := receives(back[0]); c != "1" {
+		t.Errorf("redriven receive count = %s, want 1", c)
+	}
+	// Redriven, it is synced again (even by the handler that failed it).
+	if _, err := e.handle(p, back[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.store.LoadOrder(ctx, "acme", mk); err != nil || !st.Sync.At.After(syncedAt) {
+		t.Errorf("redriven: sync = %+v, %v; want it synced again after %s", st.Sync, err, syncedAt)
+	}
+}
+
+// depth is the queue's ApproximateNumberOfMessages (visible messages).
+func (e *env) depth(url string) int {
+	e.t.Helper()
+	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	return n
+}
+
+// arn is the queue's ARN.
+func (e *env) arn(url string) string {
+	e.t.Helper()
+	out, err := e.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+}
+
+// TestAMessageSentStraightToTheDLQHasNoSource is why the sync leaves the
+// move to the redrive policy: a message sent to the DLQ with SendMessage
+// (as the sync did) was moved from no queue, and a move task to the
+// source queue(s), the console's default, fails on it and leaves it there.
+func TestAMessageSentStraightToTheDLQHasNoSource(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if err := sqsqueue.New(e.sqs, e.dlq).Send(ctx, `{"connection":"acme"}`, map[string]string{"error_code": "invalid_data"}); err != nil {
+		t.Fatal(err)
+	}
+	dlqARN := e.arn(e.dlq)
+	if _, err := e.sqs.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}); err != nil {
+		t.Fatal(err)
+	}
+	// The deadline only stops a test that would otherwise hang.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err := e.sqs.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqARN), MaxResults: aws.Int32(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Results) == 1 && aws.ToString(out.Results[0].Status) != "RUNNING" {
+			if got := aws.ToString(out.Results[0].Status); got != "FAILED" {
+				t.Errorf("move task %s, want FAILED", got)
+			}
+			t.Logf("failure reason: %s", aws.ToString(out.Results[0].FailureReason))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the move task never ended")
+		}
+	}
+	if got := e.depth(e.dlq); got != 1 {
+		t.Errorf("DLQ depth = %d, want the message left there", got)
 	}
 }
