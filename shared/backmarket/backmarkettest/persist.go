@@ -3,17 +3,16 @@ package backmarkettest
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/ordersync/ordersync/shared/testkit/snapshot"
 )
 
-// snapshot is what Persist keeps in its file: the orders, oldest id first.
-type snapshot struct {
+// saved is what Persist keeps in its file: the orders, oldest id first.
+type saved struct {
 	Orders []Order `json:"orders"`
 }
 
@@ -24,16 +23,12 @@ type snapshot struct {
 // every order it was told about and every change made to them, as the
 // real marketplace does. The calls log and faults are not kept.
 func (s *Server) Persist(path string) error {
-	b, err := os.ReadFile(path)
+	var snap saved
+	found, err := snapshot.Read(path, &snap)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("backmarkettest: %w", err)
-	default:
-		var snap snapshot
-		if err := json.Unmarshal(b, &snap); err != nil {
-			return fmt.Errorf("backmarkettest: %s: %w", path, err)
-		}
+	case found:
 		s.mu.Lock()
 		s.orders = map[string]*Order{}
 		for _, o := range snap.Orders {
@@ -55,23 +50,12 @@ func (s *Server) saveLocked() error {
 	if s.path == "" {
 		return nil
 	}
-	snap := snapshot{Orders: make([]Order, 0, len(s.orders))}
+	snap := saved{Orders: make([]Order, 0, len(s.orders))}
 	for _, o := range s.orders {
 		snap.Orders = append(snap.Orders, clone(*o))
 	}
 	slices.SortFunc(snap.Orders, func(a, b Order) int { return cmp.Compare(a.OrderID, b.OrderID) })
-	b, err := json.MarshalIndent(snap, "", "  ")
-	if err != nil {
-		return fmt.Errorf("backmarkettest: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("backmarkettest: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("backmarkettest: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
+	if err := snapshot.Write(s.path, snap); err != nil {
 		return fmt.Errorf("backmarkettest: %w", err)
 	}
 	return nil

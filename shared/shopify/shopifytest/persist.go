@@ -1,16 +1,14 @@
 package shopifytest
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
+
+	"github.com/ordersync/ordersync/shared/testkit/snapshot"
 )
 
-// snapshot is what Persist keeps in its file.
-type snapshot struct {
+// saved is what Persist keeps in its file.
+type saved struct {
 	Next     int64     `json:"next"`
 	Orders   []Order   `json:"orders"`
 	Variants []Variant `json:"variants"`
@@ -24,18 +22,14 @@ type snapshot struct {
 // order imported into it and every fulfillment made. The call log, faults
 // and throttle are not kept.
 func (s *Server) Persist(path string) error {
-	b, err := os.ReadFile(path)
+	var snap saved
+	found, err := snapshot.Read(path, &snap)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("shopifytest: %w", err)
-	default:
-		var snap snapshot
-		if err := json.Unmarshal(b, &snap); err != nil {
-			return fmt.Errorf("shopifytest: %s: %w", path, err)
-		}
+	case found:
 		s.next, s.orders, s.variants = max(snap.Next, 5000), nil, snap.Variants
 		for _, o := range snap.Orders {
 			c := o.clone()
@@ -52,22 +46,11 @@ func (s *Server) saveLocked() error {
 	if s.path == "" {
 		return nil
 	}
-	snap := snapshot{Next: s.next, Orders: make([]Order, 0, len(s.orders)), Variants: s.variants}
+	snap := saved{Next: s.next, Orders: make([]Order, 0, len(s.orders)), Variants: s.variants}
 	for _, o := range s.orders {
 		snap.Orders = append(snap.Orders, o.clone())
 	}
-	b, err := json.MarshalIndent(snap, "", "  ")
-	if err != nil {
-		return fmt.Errorf("shopifytest: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("shopifytest: %w", err)
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("shopifytest: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
+	if err := snapshot.Write(s.path, snap); err != nil {
 		return fmt.Errorf("shopifytest: %w", err)
 	}
 	return nil
