@@ -222,16 +222,7 @@ func (s *Store) Jobs(ctx context.Context, conn string, limit int) ([]merchantapi
 	if limit < 1 {
 		return nil, nil
 	}
-	return queryUpTo[merchantapi.Job](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :job)"),
-		FilterExpression:       aws.String("expires_at > :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(connPK(conn)), ":job": str("JOB#"), ":now": num(s.now().Unix()),
-		},
-		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(int32(min(limit, math.MaxInt32))),
-	}), limit, "jobs of "+conn)
+	return newestLive[merchantapi.Job](ctx, s, conn, "JOB#", limit, "jobs of "+conn)
 }
 
 // JobOrders returns the ids a job names, in the order put.

@@ -41,14 +41,22 @@ func (s *Store) Reports(ctx context.Context, conn string, limit int) ([]refresh.
 	if limit < 1 {
 		return nil, nil
 	}
-	return queryUpTo[refresh.Report](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+	return newestLive[refresh.Report](ctx, s, conn, "REPORT#", limit, "reports of "+conn)
+}
+
+// newestLive lists the items of a connection's partition whose sort key
+// starts with prefix, newest first (their keys sort by time), at most
+// limit of them, leaving out those past their TTL that DynamoDB has not
+// deleted yet (drift reports, jobs).
+func newestLive[T any](ctx context.Context, s *Store, conn, prefix string, limit int, what string) ([]T, error) {
+	return queryUpTo[T](ctx, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :report)"),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
 		FilterExpression:       aws.String("expires_at > :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(connPK(conn)), ":report": str("REPORT#"), ":now": num(s.now().Unix()),
+			":pk": str(connPK(conn)), ":prefix": str(prefix), ":now": num(s.now().Unix()),
 		},
 		ScanIndexForward: aws.Bool(false),
 		Limit:            aws.Int32(int32(min(limit, math.MaxInt32))),
-	}), limit, "reports of "+conn)
+	}), limit, what)
 }
