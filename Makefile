@@ -6,7 +6,7 @@ FUNCTIONS := webhook sync refresh refreshdispatch api jobs console
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags='-s -w'
 NODE_MODULES := infra/local/node_modules/.package-lock.json
 
-.PHONY: all deps test run build bench soak fmt vet clean \
+.PHONY: all deps test run build bench bench-go soak fmt vet clean \
 	build-WebhookFunction build-SyncFunction build-RefreshFunction build-RefreshDispatchFunction build-ApiFunction build-JobFunction \
 	build-ConsoleFunction deps-browser
 
@@ -83,8 +83,15 @@ N ?= 20000
 soak:
 	go run ./infra/soakrun -n $(N) $(if $(SEED),-seed $(SEED)) $(if $(EMULATORS),-emulators)
 
-# Benchmarks: speed and allocations, measured, never asserted in tests.
+# Benchmarks: cost and speed beside their floors, measured side by side in
+# one run, printed as one table and written to bin/bench.json
+# (infra/benchrun); never asserted in tests. `make bench QUICK=1` is shorter.
+# `make bench-go` runs the Go benchmarks of every package.
 bench: deps
+	@mkdir -p bin
+	go run ./infra/benchrun -json bin/bench.json $(if $(QUICK),-quick)
+
+bench-go: deps
 	go test -count=1 -run '^$$' -bench . -benchmem ./...
 
 fmt:
