@@ -10,10 +10,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ordersync/ordersync/shared/app"
+	"github.com/ordersync/ordersync/shared/app/jobsapp"
 )
 
 func main() {
-	h, err := app.NewJobs(context.Background(), app.Options{})
+	h, err := jobsapp.New(context.Background(), app.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

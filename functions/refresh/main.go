@@ -9,10 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ordersync/ordersync/shared/app"
+	"github.com/ordersync/ordersync/shared/app/refreshapp"
 )
 
 func main() {
-	h, err := app.NewRefresh(context.Background(), app.Options{})
+	h, err := refreshapp.New(context.Background(), app.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

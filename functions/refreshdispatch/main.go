@@ -9,10 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ordersync/ordersync/shared/app"
+	"github.com/ordersync/ordersync/shared/app/dispatchapp"
 )
 
 func main() {
-	h, err := app.NewRefreshDispatch(context.Background(), app.Options{})
+	h, err := dispatchapp.New(context.Background(), app.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

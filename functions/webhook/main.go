@@ -8,10 +8,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ordersync/ordersync/shared/app"
+	"github.com/ordersync/ordersync/shared/app/webhookapp"
 )
 
 func main() {
-	h, err := app.NewWebhook(context.Background(), app.Options{})
+	h, err := webhookapp.New(context.Background(), app.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // sections are the parts of the table, in the order printed.
-var sections = []Section{}
+var sections = []Section{binaries}
 
 func main() {
 	out := flag.String("json", "", "also write the table as JSON to this file")

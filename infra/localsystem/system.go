@@ -27,6 +27,12 @@ import (
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localstack"
 	"github.com/ordersync/ordersync/shared/app"
+	"github.com/ordersync/ordersync/shared/app/apiapp"
+	"github.com/ordersync/ordersync/shared/app/dispatchapp"
+	"github.com/ordersync/ordersync/shared/app/jobsapp"
+	"github.com/ordersync/ordersync/shared/app/refreshapp"
+	"github.com/ordersync/ordersync/shared/app/syncapp"
+	"github.com/ordersync/ordersync/shared/app/webhookapp"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/console"
 	"github.com/ordersync/ordersync/shared/dynamostore"
@@ -199,27 +205,27 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 	}
 	return map[string]localstack.NewHandler{
 		"WebhookFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
-			h, err := app.NewWebhook(ctx, options(f))
+			h, err := webhookapp.New(ctx, options(f))
 			return localstack.Handler{HTTP: h}, err
 		},
 		"ApiFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
-			h, err := app.NewAPI(ctx, options(f))
+			h, err := apiapp.New(ctx, options(f))
 			return localstack.Handler{HTTP: h}, err
 		},
 		"SyncFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
-			h, err := app.NewSync(ctx, options(f))
+			h, err := syncapp.New(ctx, options(f))
 			return localstack.Handler{SQS: h}, err
 		},
 		"RefreshDispatchFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
-			h, err := app.NewRefreshDispatch(ctx, options(f))
+			h, err := dispatchapp.New(ctx, options(f))
 			return localstack.Handler{Schedule: h}, err
 		},
 		"RefreshFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
-			h, err := app.NewRefresh(ctx, options(f))
+			h, err := refreshapp.New(ctx, options(f))
 			return localstack.Handler{SQS: h}, err
 		},
 		"JobFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {
-			h, err := app.NewJobs(ctx, options(f))
+			h, err := jobsapp.New(ctx, options(f))
 			return localstack.Handler{SQS: h}, err
 		},
 		// The merchant console: static files, no environment.

@@ -112,53 +112,58 @@ var optionalEnv = map[string]string{
 	"SECRETS_FILE": "the local stack's stand-in for SSM; never set on AWS",
 }
 
-// envReads maps each function of shared/app to the environment variables
-// it reads, with those of the package's functions it calls: a literal
-// name passed to Getenv or to env's required, int and get.
-func envReads(t *testing.T) map[string][]string {
+// envReads lists the environment variables the function wired by
+// shared/app/<wiring> reads: a literal name passed to Getenv or to Env's
+// Required, Int and Get in its New, with those of the functions and
+// methods it calls, there and in shared/app (matched by name, which may
+// count too much, never too little).
+func envReads(t *testing.T, wiring string) []string {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, filepath.Join(root, "shared/app"), func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	direct, calls := map[string][]string{}, map[string][]string{}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, d := range f.Decls {
-				fd, ok := d.(*ast.FuncDecl)
-				if !ok || fd.Body == nil {
-					continue
-				}
-				name := fd.Name.Name
-				ast.Inspect(fd.Body, func(n ast.Node) bool {
-					c, ok := n.(*ast.CallExpr)
-					if !ok {
-						return true
+	for _, dir := range []string{"shared/app", "shared/app/" + wiring} {
+		pkgs, err := parser.ParseDir(fset, filepath.Join(root, dir), func(fi os.FileInfo) bool {
+			return !strings.HasSuffix(fi.Name(), "_test.go")
+		}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkgs {
+			for _, f := range p.Files {
+				for _, d := range f.Decls {
+					fd, ok := d.(*ast.FuncDecl)
+					if !ok || fd.Body == nil {
+						continue
 					}
-					switch fun := c.Fun.(type) {
-					case *ast.Ident:
-						calls[name] = append(calls[name], fun.Name)
-					case *ast.SelectorExpr:
-						switch fun.Sel.Name {
-						case "Getenv", "required", "int", "get":
-							if len(c.Args) > 0 {
-								if lit, ok := c.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-									k, _ := strconv.Unquote(lit.Value)
-									direct[name] = append(direct[name], k)
+					name := fd.Name.Name
+					ast.Inspect(fd.Body, func(n ast.Node) bool {
+						c, ok := n.(*ast.CallExpr)
+						if !ok {
+							return true
+						}
+						switch fun := c.Fun.(type) {
+						case *ast.Ident:
+							calls[name] = append(calls[name], fun.Name)
+						case *ast.SelectorExpr:
+							calls[name] = append(calls[name], fun.Sel.Name)
+							switch fun.Sel.Name {
+							case "Getenv", "Required", "Int", "Get":
+								if len(c.Args) > 0 {
+									if lit, ok := c.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+										k, _ := strconv.Unquote(lit.Value)
+										direct[name] = append(direct[name], k)
+									}
 								}
 							}
 						}
-					}
-					return true
-				})
+						return true
+					})
+				}
 			}
 		}
 	}
-	out := map[string][]string{}
-	var walk func(fn string, seen map[string]bool, acc map[string]bool)
-	walk = func(fn string, seen map[string]bool, acc map[string]bool) {
+	acc, seen := map[string]bool{}, map[string]bool{}
+	var walk func(fn string)
+	walk = func(fn string) {
 		if seen[fn] {
 			return
 		}
@@ -167,34 +172,26 @@ func envReads(t *testing.T) map[string][]string {
 			acc[k] = true
 		}
 		for _, c := range calls[fn] {
-			walk(c, seen, acc)
+			walk(c)
 		}
 	}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, d := range f.Decls {
-				if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && ast.IsExported(fd.Name.Name) {
-					acc := map[string]bool{}
-					walk(fd.Name.Name, map[string]bool{}, acc)
-					for k := range acc {
-						out[fd.Name.Name] = append(out[fd.Name.Name], k)
-					}
-					sort.Strings(out[fd.Name.Name])
-				}
-			}
-		}
+	walk("New")
+	var out []string
+	for k := range acc {
+		out = append(out, k)
 	}
+	sort.Strings(out)
 	return out
 }
 
-// constructor names the shared/app function functions/<dir>/main.go
+// wiring names the package of shared/app whose New functions/<dir>/main.go
 // calls; "" when it builds without shared/app.
-func constructor(t *testing.T, dir string) string {
+func wiring(t *testing.T, dir string) string {
 	b, err := os.ReadFile(filepath.Join(root, "functions", dir, "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`app\.(New\w+)\(`).FindStringSubmatch(string(b))
+	m := regexp.MustCompile(`"github.com/ordersync/ordersync/shared/app/(\w+)"`).FindStringSubmatch(string(b))
 	if m == nil {
 		return ""
 	}
@@ -206,7 +203,6 @@ func constructor(t *testing.T, dir string) string {
 func TestEnvironment(t *testing.T) {
 	tpl := load(t)
 	targets, _ := makefileTargets(t)
-	reads := envReads(t)
 	globals := asMap(asMap(asMap(tpl.Globals["Function"])["Environment"])["Variables"])
 	for _, fn := range functions(tpl) {
 		t.Run(fn, func(t *testing.T) {
@@ -214,7 +210,7 @@ func TestEnvironment(t *testing.T) {
 			if !ok {
 				t.Skip("no build target (TestFunctionsBuild)")
 			}
-			ctor := constructor(t, dir)
+			ctor := wiring(t, dir)
 			if ctor == "" {
 				// A function built without shared/app (the console's
 				// static page) reads no environment: nothing to set.
@@ -223,9 +219,9 @@ func TestEnvironment(t *testing.T) {
 				}
 				return
 			}
-			keys := reads[ctor]
+			keys := envReads(t, ctor)
 			if len(keys) == 0 {
-				t.Fatalf("app.%s reads no environment variable: the parse went wrong", ctor)
+				t.Fatalf("shared/app/%s reads no environment variable: the parse went wrong", ctor)
 			}
 			own := asMap(asMap(props(tpl, fn)["Environment"])["Variables"])
 			for _, k := range keys {
@@ -235,7 +231,7 @@ func TestEnvironment(t *testing.T) {
 				_, g := globals[k]
 				_, o := own[k]
 				if !g && !o {
-					t.Errorf("app.%s reads %s; the template sets it neither in Globals nor on %s", ctor, k, fn)
+					t.Errorf("shared/app/%s reads %s; the template sets it neither in Globals nor on %s", ctor, k, fn)
 				}
 			}
 		})

@@ -1,14 +1,18 @@
-// Package app wires ordersync's functions: it reads a function's
-// configuration from its environment, builds the AWS clients and adapters
-// once (per cold start), and returns the handler. The Lambda mains and the
-// local runner both call it, so what runs locally is what runs on AWS.
+// Package app holds what every function's wiring shares, and only that:
+// reading a function's configuration from its environment, the logger,
+// the AWS config, the store and the SQS client, built once per cold start.
+// Each function is wired in its own package below this one
+// (shared/app/webhookapp, syncapp, refreshapp, dispatchapp, apiapp,
+// jobsapp), which its Lambda main and the local runner both call, so that
+// what runs locally is what runs on AWS and a function's binary links only
+// the code it uses (no SSM client where no secret is read, no marketplace
+// connector in the webhook; infra/templatecheck's deps test holds that).
 package app
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -16,16 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/dynamostore"
-	"github.com/ordersync/ordersync/shared/httpclient"
-	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/secrets"
-	"github.com/ordersync/ordersync/shared/syncer"
 )
 
 // Options are what a function is built from.
@@ -45,12 +42,18 @@ type Options struct {
 	SQS []func(*sqs.Options)
 }
 
-type env struct {
+// Env reads a function's environment, keeping the first problem (a
+// variable missing or not a number) for Err.
+type Env struct {
 	get func(string) string
 	err error
 }
 
-func (e *env) required(name string) string {
+// Get returns the variable's value, "" when unset.
+func (e *Env) Get(name string) string { return e.get(name) }
+
+// Required returns the variable's value; when it is unset, Err says so.
+func (e *Env) Required(name string) string {
 	v := e.get(name)
 	if v == "" && e.err == nil {
 		e.err = fmt.Errorf("app: %s is not set", name)
@@ -58,7 +61,9 @@ func (e *env) required(name string) string {
 	return v
 }
 
-func (e *env) int(name string, def int) int {
+// Int returns the variable as a number, def when unset; when it is not a
+// number, Err says so.
+func (e *Env) Int(name string, def int) int {
 	v := e.get(name)
 	if v == "" {
 		return def
@@ -70,28 +75,47 @@ func (e *env) int(name string, def int) int {
 	return n
 }
 
-// deps are the clients every function shares.
-type deps struct {
-	env     *env
-	log     *slog.Logger
-	cfg     aws.Config
-	sqsOpts []func(*sqs.Options)
-	store   *dynamostore.Store
-	secrets interface {
-		Secret(ctx context.Context, name string) (string, error)
+// Err returns the first problem met reading the environment, or nil.
+func (e *Env) Err() error { return e.err }
+
+// SecretsSource returns where the function's secrets are read: the local
+// file SECRETS_FILE (set by the local runner), or else the SSM parameters
+// under SECRETS_PREFIX (required then). See secrets.Open.
+func (e *Env) SecretsSource() (file, prefix string) {
+	if file = e.get("SECRETS_FILE"); file != "" {
+		return file, ""
 	}
-	// writer stores the secrets the merchant API makes: the same SSM
-	// parameters, or the same local file, secrets reads.
-	writer interface {
-		PutParameter(ctx context.Context, name, value string) error
-	}
+	return "", e.Required("SECRETS_PREFIX")
 }
 
-func build(ctx context.Context, o Options) (*deps, error) {
+// WebhookInFlight is how long an unconfirmed webhook claim holds: past
+// the webhook function's 5 s timeout, a delivery that held it has died.
+const WebhookInFlight = 10 * time.Second
+
+// UnsyncedAfter is how long an accepted event may stay unsynced before it
+// is taken for lost and queued again (by the refresh's sweep, and by the
+// webhook on a redelivery).
+func (e *Env) UnsyncedAfter() time.Duration {
+	return time.Duration(e.Int("UNSYNCED_AFTER_MINUTES", 60)) * time.Minute
+}
+
+// Deps are the configuration and clients every function shares.
+type Deps struct {
+	Env   *Env
+	Log   *slog.Logger
+	AWS   aws.Config
+	Store *dynamostore.Store
+
+	sqsOpts []func(*sqs.Options)
+}
+
+// Build reads the shared configuration and builds the shared clients. It
+// makes no AWS call (the SDK resolves credentials on the first request).
+func Build(ctx context.Context, o Options) (*Deps, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	e := &env{get: o.Getenv}
+	e := &Env{get: o.Getenv}
 	log := o.Log
 	if log == nil {
 		level := slog.LevelInfo
@@ -109,51 +133,15 @@ func build(ctx context.Context, o Options) (*deps, error) {
 			return nil, fmt.Errorf("app: aws config: %w", err)
 		}
 	}
-	d := &deps{env: e, log: log, cfg: cfg, sqsOpts: o.SQS}
-	d.store = dynamostore.New(dynamodb.NewFromConfig(cfg, o.DynamoDB...), e.required("TABLE_NAME"))
+	d := &Deps{Env: e, Log: log, AWS: cfg, sqsOpts: o.SQS}
+	d.Store = dynamostore.New(dynamodb.NewFromConfig(cfg, o.DynamoDB...), e.Required("TABLE_NAME"))
 	// Personal data retention: a closed order's items expire this long
 	// after it closed (template.yaml's OrderRetentionDays).
-	if days := e.int("ORDER_RETENTION_DAYS", 0); days > 0 {
-		d.store = d.store.WithOrderRetention(time.Duration(days) * 24 * time.Hour)
-	}
-	if file := o.Getenv("SECRETS_FILE"); file != "" {
-		// Read on every call: a secret the merchant API writes is seen by
-		// every local function at once.
-		if _, err := secrets.LoadFile(file); err != nil {
-			return nil, err
-		}
-		f := secrets.NewFile(file)
-		d.secrets, d.writer = f, f
-	} else {
-		p := secrets.NewParameters(ssm.NewFromConfig(cfg), e.required("SECRETS_PREFIX"))
-		d.secrets, d.writer = p, p
+	if days := e.Int("ORDER_RETENTION_DAYS", 0); days > 0 {
+		d.Store = d.Store.WithOrderRetention(time.Duration(days) * 24 * time.Hour)
 	}
 	return d, e.err
 }
 
-// marketplaces builds connectors per connection, sharing one HTTP client.
-type marketplaces struct {
-	secrets connectors.Secrets
-	hc      *http.Client
-}
-
-func (m marketplaces) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-	return connectors.Marketplace(ctx, conn, m.secrets, m.hc)
-}
-
-// storefronts builds merchant store clients per connection.
-type storefronts struct {
-	secrets connectors.Secrets
-	hc      *http.Client
-}
-
-func (s storefronts) Storefront(ctx context.Context, conn order.Connection) (syncer.Storefront, error) {
-	return connectors.Storefront(ctx, conn, s.secrets, s.hc)
-}
-
-func newHTTPClient() *http.Client {
-	return httpclient.New(httpclient.Options{Timeout: 10 * time.Second})
-}
-
-func newSQS(d *deps) *sqs.Client          { return sqs.NewFromConfig(d.cfg, d.sqsOpts...) }
-func newSES(cfg aws.Config) *sesv2.Client { return sesv2.NewFromConfig(cfg) }
+// SQS returns a new SQS client with the options' extras.
+func (d *Deps) SQS() *sqs.Client { return sqs.NewFromConfig(d.AWS, d.sqsOpts...) }

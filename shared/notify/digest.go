@@ -170,10 +170,15 @@ func (nf *Notifier) RenderDigest(c order.Connection, hour time.Time, held []Dige
 	}
 	shown := held[:min(len(held), digestLines)]
 	hour = hour.UTC()
-	return render(digestText, digestHTML, map[string]any{
+	entries := make([]fields, len(shown))
+	for i, e := range shown {
+		entries[i] = fields{"OrderName": e.OrderName, "MarketplaceOrderID": e.MarketplaceOrderID, "Marketplace": e.Marketplace,
+			"Code": e.Code, "Title": e.Title, "Action": e.Action}
+	}
+	return render(digestText, digestHTML, fields{
 		"MerchantName": oneLine(merchant), "Connection": oneLine(c.ID), "Marketplace": oneLine(c.Marketplace.Platform.DisplayName()),
 		"Hour": hour.Format(hourLayout), "HourEnd": hour.Add(time.Hour).Format("15:04"),
-		"After": nf.after, "Count": len(held), "Entries": shown, "More": len(held) - len(shown),
+		"After": nf.after, "Count": len(held), "Entries": entries, "More": len(held) - len(shown),
 		"ErrorsURL": nf.errorsURL(c.ID),
 	})
 }

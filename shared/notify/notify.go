@@ -6,13 +6,10 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"fmt"
-	htmltemplate "html/template"
 	"strings"
-	"text/template"
 	"time"
 	"unicode"
 
@@ -23,12 +20,21 @@ import (
 //go:embed *.tmpl
 var templates embed.FS
 
+// The templates, read when the package loads (render.go).
 var (
-	emailText  = template.Must(template.ParseFS(templates, "email.txt.tmpl"))
-	emailHTML  = htmltemplate.Must(htmltemplate.ParseFS(templates, "email.html.tmpl"))
-	digestText = template.Must(template.ParseFS(templates, "digest.txt.tmpl"))
-	digestHTML = htmltemplate.Must(htmltemplate.ParseFS(templates, "digest.html.tmpl"))
+	emailText  = load("email.txt.tmpl", false)
+	emailHTML  = load("email.html.tmpl", true)
+	digestText = load("digest.txt.tmpl", false)
+	digestHTML = load("digest.html.tmpl", true)
 )
+
+func load(name string, html bool) *page {
+	b, err := templates.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return mustParse(name, string(b), html)
+}
 
 // Mailer sends one email with a text and an HTML part.
 type Mailer interface {
@@ -134,37 +140,38 @@ func oneLine(s string) string {
 
 // Render returns n's email: its subject and text part from
 // email.txt.tmpl, its HTML part from email.html.tmpl, which escapes
-// every value.
+// every value (render.go).
 func (nf *Notifier) Render(n syncer.Notice) (Email, error) {
 	merchant := n.Connection.MerchantName
 	if merchant == "" {
 		merchant = "there"
 	}
-	fields := map[string]any{
+	f := fields{
 		"Title": n.Explanation.Title, "Cause": n.Explanation.Cause, "Remedy": n.Explanation.Remedy, "Code": string(n.Explanation.Code),
 		"OrderName": orderName(n), "StoreOrderID": orEmpty(n.State.Ref.StoreOrderID), "MarketplaceOrderID": orEmpty(n.State.Ref.MarketplaceOrderID),
 		"Marketplace": n.Marketplace, "MerchantName": merchant, "Connection": n.Connection.ID,
 		"Action": nf.action(n), "ErrorsURL": nf.errorsURL(n.Connection.ID),
 	}
-	for k, v := range fields {
-		fields[k] = oneLine(v.(string))
+	for k, v := range f {
+		f[k] = oneLine(v.(string))
 	}
-	fields["Retried"], fields["Attempts"] = n.Attempts > 1, n.Attempts
-	return render(emailText, emailHTML, fields)
+	f["Retried"], f["Attempts"] = n.Attempts > 1, n.Attempts
+	return render(emailText, emailHTML, f)
 }
 
 // render executes a text and an HTML template over the same fields; the
 // text's first line, "Subject: …", is the subject.
-func render(text *template.Template, html *htmltemplate.Template, fields any) (Email, error) {
-	var t, h bytes.Buffer
-	if err := text.Execute(&t, fields); err != nil {
+func render(text, html *page, f fields) (Email, error) {
+	t, err := text.execute(f)
+	if err != nil {
 		return Email{}, fmt.Errorf("notify: render text: %w", err)
 	}
-	if err := html.Execute(&h, fields); err != nil {
+	h, err := html.execute(f)
+	if err != nil {
 		return Email{}, fmt.Errorf("notify: render html: %w", err)
 	}
-	head, rest, _ := strings.Cut(t.String(), "\n")
-	return Email{Subject: strings.TrimPrefix(head, "Subject: "), Text: strings.TrimLeft(rest, "\n"), HTML: h.String()}, nil
+	head, rest, _ := strings.Cut(t, "\n")
+	return Email{Subject: strings.TrimPrefix(head, "Subject: "), Text: strings.TrimLeft(rest, "\n"), HTML: h}, nil
 }
 
 // action is the merchant API call that fixes n's failure, as "METHOD URL"

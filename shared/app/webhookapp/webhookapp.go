@@ -1,0 +1,36 @@
+// Package webhookapp wires the webhook function: it verifies a platform's
+// delivery with the connection's secret, records it and queues it for the
+// sync.
+package webhookapp
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/shared/app"
+	"github.com/ordersync/ordersync/shared/ingest"
+	"github.com/ordersync/ordersync/shared/secrets"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
+)
+
+// New builds the webhook function's handler.
+func New(ctx context.Context, o app.Options) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
+	d, err := app.Build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	file, prefix := d.Env.SecretsSource()
+	sec, err := secrets.Open(d.AWS, file, prefix)
+	if err != nil {
+		return nil, err
+	}
+	q := sqsqueue.New(d.SQS(), d.Env.Required("SYNC_QUEUE_URL"))
+	cfg := ingest.Config{MaxBodyBytes: int64(d.Env.Int("MAX_BODY_BYTES", 1<<20))}
+	// A redelivery of an event unsynced this long is queued again.
+	dedup := d.Store.Deduper(app.WebhookInFlight).RecoverAfter(d.Env.UnsyncedAfter())
+	if err := d.Env.Err(); err != nil {
+		return nil, err
+	}
+	return ingest.New(cfg, d.Store, sec, dedup, q, d.Log).Handle, nil
+}
