@@ -132,7 +132,8 @@ func runBinaries(ctx context.Context, env Env) ([]Row, error) {
 	return rows, nil
 }
 
-func median(v []float64) float64 {
+// median is the middle of v, or the mean of its two middle values.
+func median[T float64 | time.Duration](v []T) T {
 	if len(v) == 0 {
 		return 0
 	}

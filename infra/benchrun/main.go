@@ -14,7 +14,13 @@ import (
 )
 
 // sections are the parts of the table, in the order printed.
-var sections = []Section{binaries}
+var sections = []Section{
+	{Name: "webhook", Run: webhookSection},
+	{Name: "sync", Run: syncSection},
+	{Name: "latency", Run: latencySection},
+	{Name: "refresh", Run: refreshSection},
+	binaries,
+}
 
 func main() {
 	out := flag.String("json", "", "also write the table as JSON to this file")

@@ -79,7 +79,7 @@ func writeTable(w io.Writer, rows []Row) error {
 func num(v float64) string {
 	s := fmt.Sprintf("%.3f", v)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	if s == "" || s == "-" {
+	if s == "" || s == "-" || s == "-0" { // a tiny negative rounds to "-0"
 		return "0"
 	}
 	return s

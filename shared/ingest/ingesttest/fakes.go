@@ -252,3 +252,40 @@ func (q *Queue) Reset() {
 	defer q.mu.Unlock()
 	q.events = q.events[:0]
 }
+
+// EncodingQueue is an ingest.Queue that does to each event what the SQS
+// adapter does before its send (order.EncodeMessage) and keeps only counts,
+// so a benchmark pays the real path's marshalling without a fake's memory
+// growing with every iteration. Err, when set, is returned by Enqueue.
+type EncodingQueue struct {
+	mu    sync.Mutex
+	Err   error
+	sent  int
+	bytes int64
+}
+
+var _ ingest.Queue = (*EncodingQueue)(nil)
+
+// Enqueue implements ingest.Queue. It returns EncodeMessage's error (an
+// event too large wraps order.ErrEventTooLarge), as the adapter does.
+func (q *EncodingQueue) Enqueue(_ context.Context, e order.Event) error {
+	if q.Err != nil {
+		return q.Err
+	}
+	body, err := order.EncodeMessage(e)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sent++
+	q.bytes += int64(len(body))
+	return nil
+}
+
+// Sent returns how many events were encoded and the bytes of their bodies.
+func (q *EncodingQueue) Sent() (n int, bytes int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.sent, q.bytes
+}

@@ -35,3 +35,25 @@ func TestDeduperStaleClaimIsTakenOver(t *testing.T) {
 		t.Fatalf("Claim after the ttl = %v, want claimed", got)
 	}
 }
+
+func TestEncodingQueueCountsTheSQSBody(t *testing.T) {
+	q := &ingesttest.EncodingQueue{}
+	e := order.Event{Connection: "c1", Source: order.Shopify, SourceEventID: "evt-1", Topic: "orders/updated"}
+	if err := q.Enqueue(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	want, err := order.EncodeMessage(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, b := q.Sent(); n != 1 || b != int64(len(want)) {
+		t.Errorf("Sent() = %d, %d; want 1, %d", n, b, len(want))
+	}
+	q.Err = context.DeadlineExceeded
+	if err := q.Enqueue(context.Background(), e); err != context.DeadlineExceeded {
+		t.Errorf("Enqueue with Err set = %v; want it", err)
+	}
+	if n, _ := q.Sent(); n != 1 {
+		t.Errorf("Sent() after a failed Enqueue = %d; want 1", n)
+	}
+}
