@@ -97,8 +97,9 @@ func TestTemplate(t *testing.T) {
 	if rf.Env["UNSYNCED_AFTER_MINUTES"] != "60" || rf.Env["UNSYNCED_MAX_REQUEUES"] != "3" {
 		t.Errorf("refresh env = %v; want the ledger swept after 60 minutes, 3 times at most", rf.Env)
 	}
-	if rf.Env["REFRESH_QUEUE_URL"] != st.Ref("RefreshQueue") || rf.Env["REFRESH_DLQ_URL"] != st.Ref("RefreshDLQ") || rf.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") {
-		t.Errorf("refresh env = %v; want its queue, its DLQ and the sync queue", rf.Env)
+	// No DLQ of its own: a failed job reaches RefreshDLQ by the redrive policy.
+	if rf.Env["REFRESH_QUEUE_URL"] != st.Ref("RefreshQueue") || rf.Env["SYNC_QUEUE_URL"] != st.Ref("SyncQueue") || rf.Env["REFRESH_DLQ_URL"] != "" {
+		t.Errorf("refresh env = %v; want its queue and the sync queue, and no DLQ", rf.Env)
 	}
 	rq, err := sys.Clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(st.Ref("RefreshQueue")),
 		AttributeNames: []sqstypes.QueueAttributeName{"All"}})
@@ -112,7 +113,7 @@ func TestTemplate(t *testing.T) {
 	if err := json.Unmarshal([]byte(rq.Attributes["RedrivePolicy"]), &redrive); err != nil || redrive.DeadLetterTargetArn != st.Attr("RefreshDLQ", "Arn") {
 		t.Errorf("refresh queue RedrivePolicy = %s (%v), want DLQ %s", rq.Attributes["RedrivePolicy"], err, st.Attr("RefreshDLQ", "Arn"))
 	}
-	// The worker dead-letters a job on its last receive itself, with the
+	// The worker fails a job for good on its last receive itself, with the
 	// reason: it must count the receives the queue's redrive counts.
 	if got := fmt.Sprint(redrive.MaxReceiveCount); got != rf.Env["REFRESH_MAX_RECEIVE_COUNT"] {
 		t.Errorf("refresh queue maxReceiveCount %s, worker's REFRESH_MAX_RECEIVE_COUNT %q: want them equal", got, rf.Env["REFRESH_MAX_RECEIVE_COUNT"])

@@ -117,7 +117,7 @@ var want = map[string]needs{
 			"dynamodb:UpdateItem":   {"CONN#*", "DEDUP#*", "LINK#*"},
 		},
 		indexes: []string{"gsi1", "gsi2", "gsi3"},
-		send:    []string{"RefreshDLQ", "SyncQueue"}, poll: []string{"RefreshQueue"}, ssmRead: true,
+		send:    []string{"SyncQueue"}, poll: []string{"RefreshQueue"}, ssmRead: true,
 	},
 }
 
