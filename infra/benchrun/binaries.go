@@ -187,7 +187,7 @@ func (f *fakeRuntimeAPI) functionEnv(extra string) []string {
 		"AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true",
 		"TABLE_NAME=ordersync", "SECRETS_PREFIX=/ordersync/",
 		"SYNC_QUEUE_URL=http://127.0.0.1:9/sync", "JOB_QUEUE_URL=http://127.0.0.1:9/jobs",
-		"REFRESH_QUEUE_URL=http://127.0.0.1:9/refresh", "REFRESH_DLQ_URL=http://127.0.0.1:9/refresh-dlq",
+		"REFRESH_QUEUE_URL=http://127.0.0.1:9/refresh",
 		"SENDER_ADDRESS=ordersync@example.com", "API_BASE_URL=https://api.example.com",
 	}
 	if extra != "" {

@@ -1,6 +1,7 @@
 package localsystem_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -64,6 +65,11 @@ func TestRedriveFromTheDLQAfterTheFix(t *testing.T) {
 
 	if st := waitSync(t, expired, order.SyncSynced); st.MarketplaceStatus != order.StatusShipped {
 		t.Errorf("redriven order: marketplace status %q, want shipped", st.MarketplaceStatus)
+	}
+	// Counted as a redrive, though the console's keeps nothing on the
+	// message: the order records the event failed for good.
+	if !redrivenLogged(expired, "auth_expired") {
+		t.Error("no redriven line (the metric) for the order redriven from the console")
 	}
 	for _, c := range callsFor(expired) {
 		if c.NewState == 3 && c.Status < 300 && c.TrackingNumber != "6A55555555555" {
@@ -275,4 +281,16 @@ func TestReconnectResumesHeldOrders(t *testing.T) {
 	if c, _ := sys.Store.Connection(ctx, localsystem.DemoConnection); c.Paused {
 		t.Error("connection still paused")
 	}
+}
+
+// redrivenLogged reports whether the sync logged the redrive of o's event,
+// dead-lettered for code, as the "redriven" metric's line.
+func redrivenLogged(o localsystem.DemoOrder, code string) bool {
+	for _, line := range logs.lines() {
+		if bytes.Contains(line, []byte(`"msg":"redriven message received"`)) && bytes.Contains(line, []byte(`"dead_lettered_for":"`+code+`"`)) &&
+			bytes.Contains(line, []byte(`"redriven":1`)) {
+			return true
+		}
+	}
+	return false
 }

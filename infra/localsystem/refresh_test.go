@@ -2,7 +2,6 @@ package localsystem_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
+	"github.com/ordersync/ordersync/shared/refreshbatch"
 	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 )
 
@@ -196,8 +196,11 @@ func (w *refreshWorld) callsFor(mk string) []backmarkettest.Call {
 
 // TestAConnectionWhoseMarketplaceIsDownIsDeadLetteredWithItsReason: the
 // marketplace answers 503 for the whole run; the job is tried again, then
-// put in the refresh DLQ with its reason, while the other connections'
-// jobs finish.
+// failed for good with its reason on the connection's report for the hour
+// (what the merchant reads), and moved to the refresh DLQ by the queue's
+// redrive policy, while the other connections' jobs finish. Redriven to
+// its source (the console's default), it runs again and, the marketplace
+// back, its report replaces the failed one.
 func TestAConnectionWhoseMarketplaceIsDownIsDeadLetteredWithItsReason(t *testing.T) {
 	ctx := context.Background()
 	up := newRefreshWorld(t, "e2e-up")
@@ -208,30 +211,62 @@ func TestAConnectionWhoseMarketplaceIsDownIsDeadLetteredWithItsReason(t *testing
 	if rep := waitReport(t, up.conn, started); rep.Connection != up.conn {
 		t.Errorf("report %+v", rep)
 	}
-	dlq := aws.String(sys.Stack.Ref("RefreshDLQ"))
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		out, err := sys.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq,
-			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+	// Its tries wait 15 s, then 30 s (REFRESH_RETRY_BASE_SECONDS).
+	var failed refresh.Report
+	for deadline := time.Now().Add(120 * time.Second); failed.Failed == nil; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed report for %s", down.conn)
+		}
+		reps, err := sys.Store.Reports(ctx, down.conn, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range out.Messages {
-			attr := func(k string) string { return aws.ToString(m.MessageAttributes[k].StringValue) }
-			if attr("connection") != down.conn {
-				continue
-			}
-			if attr("error_code") != "marketplace_unavailable" || attr("reason") == "" {
-				t.Errorf("dead-lettered job attributes %v: want marketplace_unavailable with a reason", m.MessageAttributes)
-			}
-			if _, err := sys.Clients.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: dlq, ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-			if reps, _ := sys.Store.Reports(ctx, down.conn, 1); len(reps) != 0 && reps[0].FinishedAt.After(started) {
-				t.Errorf("a report for the connection that was down: %+v", reps[0])
-			}
-			return
+		if len(reps) == 1 && reps[0].FinishedAt.After(started) {
+			failed = reps[0]
 		}
 	}
-	t.Fatal(fmt.Sprintf("no job for %s in the refresh DLQ", down.conn))
+	if failed.Failed == nil || failed.Failed.Code != "marketplace_unavailable" || failed.Failed.Reason == "" || failed.Failed.Attempts != 3 {
+		t.Fatalf("report of the connection that was down = %+v, want its failure after 3 tries", failed)
+	}
+	dlqURL := sys.Stack.Ref("RefreshDLQ")
+	deadline := time.Now().Add(30 * time.Second)
+	for !inRefreshDLQ(t, dlqURL, down.conn) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no job for %s in the refresh DLQ", down.conn)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Fixed, then redriven to the source queue: the job runs again.
+	down.mp.ClearFaults()
+	dlqARN := sys.Stack.Attr("RefreshDLQ", "Arn")
+	if _, err := sys.Clients.SQS.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}); err != nil {
+		t.Fatalf("StartMessageMoveTask: %v", err)
+	}
+	waitMoveTask(t, dlqARN)
+	if rep := waitReport(t, down.conn, failed.FinishedAt); rep.Failed != nil || !rep.At.Equal(failed.At) {
+		t.Errorf("report after the redrive = %+v, want the same hour's, refreshed", rep)
+	}
+}
+
+// inRefreshDLQ reports whether the refresh DLQ holds a job for conn. The
+// messages it reads are made visible again at once.
+func inRefreshDLQ(t *testing.T, dlqURL, conn string) bool {
+	t.Helper()
+	ctx := context.Background()
+	out, err := sys.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range out.Messages {
+		if job, err := refreshbatch.DecodeJob(aws.ToString(m.Body)); err == nil && job.Connection == conn {
+			found = true
+		}
+		if _, err := sys.Clients.SQS.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(dlqURL),
+			ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return found
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -58,33 +59,67 @@ type backend struct {
 	store  store
 	dedup  ingest.Deduper
 	queue  queue
-	dlq    interface {
-		Send(ctx context.Context, body string, attrs map[string]string) error
-	}
 	// run polls the sync queue as the event source mapping does, until
 	// ctx ends.
 	run func(ctx context.Context, h memqueue.Handler, cancel func() (time.Duration, bool))
 	// pending is how many messages the sync queue holds, in flight or not.
 	pending func(ctx context.Context) (int, error)
-	// deadLetters returns the DLQ's messages.
+	// deadLetters returns the DLQ's messages, each with its source queue
+	// ("" for one sent straight to the DLQ).
 	deadLetters func(ctx context.Context) ([]memqueue.Message, error)
-	close       func()
+	// redrive moves every message of the DLQ back to its source queue, as
+	// the console's default redrive (a message move task) does: each as a
+	// new message, its attributes kept. It returns how many it moved.
+	redrive func(ctx context.Context) (int, error)
+	close   func()
 }
 
 // memoryBackend keeps everything in memory: memstore and memqueue.
 func memoryBackend(faults func(op string) error) *backend {
 	st := memstore.New()
-	dlq := memqueue.New("SyncDLQ", memqueue.Options{Faults: faults})
+	// No faults on the DLQ: nothing sends to it (failures reach it by the
+	// redrive policy, which SQS carries out itself).
+	dlq := memqueue.New("SyncDLQ", memqueue.Options{})
 	q := memqueue.New("SyncQueue", memqueue.Options{Visibility: memoryTiming.visibility, MaxReceiveCount: 3, DLQ: dlq, Faults: faults})
 	return &backend{
 		timing: memoryTiming,
-		store:  st, dedup: st.Deduper(time.Minute), queue: q, dlq: dlq,
+		store:  st, dedup: st.Deduper(time.Minute), queue: q,
 		run: func(ctx context.Context, h memqueue.Handler, cancel func() (time.Duration, bool)) {
 			memqueue.Mapping{Queue: q, Handler: h, BatchSize: 10, Concurrency: 5, Timeout: memoryTiming.invocation, Cancel: cancel}.Run(ctx)
 		},
 		pending:     func(context.Context) (int, error) { _, _, n := q.Counts(); return n, nil },
 		deadLetters: func(context.Context) ([]memqueue.Message, error) { return dlq.Messages(), nil },
+		redrive:     func(ctx context.Context) (int, error) { return moveAll(ctx, dlq, q) },
 		close:       func() {},
+	}
+}
+
+// moveAll moves every message of dlq to q as a message move task does:
+// each a new message (a new id, its receive count at 0), its attributes
+// kept. A send the queue's faults refuse is tried again: a move task
+// does not lose messages.
+func moveAll(ctx context.Context, dlq, q *memqueue.Queue) (int, error) {
+	n := 0
+	for {
+		msgs, err := dlq.Receive(10)
+		if err != nil || len(msgs) == 0 {
+			return n, err
+		}
+		for _, m := range msgs {
+			attrs := map[string]string{}
+			for k, v := range m.MessageAttributes {
+				attrs[k] = aws.ToString(v.StringValue)
+			}
+			for err := q.Send(ctx, m.Body, attrs); err != nil; err = q.Send(ctx, m.Body, attrs) {
+				if ctx.Err() != nil {
+					return n, ctx.Err()
+				}
+			}
+			if err := dlq.Delete(m.ReceiptHandle); err != nil {
+				return n, err
+			}
+			n++
+		}
 	}
 }
 
@@ -123,7 +158,7 @@ func emulatorBackend(ctx context.Context, faults func(op string) error) (*backen
 	q := faultyQueue{Queue: sqsqueue.New(clients.SQS, qURL), faults: faults}
 	return &backend{
 		timing: emulatorTiming,
-		store:  ds, dedup: ds.Deduper(time.Minute), queue: q, dlq: faultyQueue{Queue: sqsqueue.New(clients.SQS, dlqURL), faults: faults},
+		store:  ds, dedup: ds.Deduper(time.Minute), queue: q,
 		run: func(ctx context.Context, h memqueue.Handler, cancel func() (time.Duration, bool)) {
 			memqueue.Mapping{Queue: sqsSource{c: clients.SQS, url: qURL}, Handler: h, BatchSize: 10, Concurrency: 5,
 				Timeout: emulatorTiming.invocation, Cancel: cancel}.Run(ctx)
@@ -144,6 +179,7 @@ func emulatorBackend(ctx context.Context, faults func(op string) error) (*backen
 			return n, nil
 		},
 		deadLetters: func(ctx context.Context) ([]memqueue.Message, error) { return drain(ctx, clients.SQS, dlqURL) },
+		redrive:     func(ctx context.Context) (int, error) { return moveTask(ctx, clients.SQS, dlqURL) },
 		close:       emu.Stop,
 	}, nil
 }
@@ -160,13 +196,6 @@ func (q faultyQueue) Enqueue(ctx context.Context, e order.Event) error {
 		return err
 	}
 	return q.Queue.Enqueue(ctx, e)
-}
-
-func (q faultyQueue) Send(ctx context.Context, body string, attrs map[string]string) error {
-	if err := q.faults("send"); err != nil {
-		return err
-	}
-	return q.Queue.Send(ctx, body, attrs)
 }
 
 func (q faultyQueue) Resend(ctx context.Context, body string, d time.Duration) error {
@@ -210,13 +239,48 @@ func (q sqsSource) Delete(receipt string) error {
 	return err
 }
 
+// moveTask redrives the DLQ at url to its messages' source queues (no
+// destination, the console's default) and waits for the task to end.
+func moveTask(ctx context.Context, c *sqs.Client, url string) (int, error) {
+	a, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return 0, err
+	}
+	arn := a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+	if _, err := c.StartMessageMoveTask(ctx, &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(arn)}); err != nil {
+		return 0, err
+	}
+	for {
+		out, err := c.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(arn), MaxResults: aws.Int32(1)})
+		if err != nil {
+			return 0, err
+		}
+		if len(out.Results) == 1 {
+			switch r := out.Results[0]; aws.ToString(r.Status) {
+			case "COMPLETED":
+				return int(r.ApproximateNumberOfMessagesMoved), nil
+			case "FAILED", "CANCELLED":
+				return int(r.ApproximateNumberOfMessagesMoved), fmt.Errorf("move task %s: %s", aws.ToString(r.Status), aws.ToString(r.FailureReason))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // drain receives every message of a queue (keeping them hidden while it
-// reads) and returns them.
+// reads) and returns them, each with the source queue SQS recorded.
 func drain(ctx context.Context, c *sqs.Client, url string) ([]memqueue.Message, error) {
 	var out []memqueue.Message
 	for {
 		res, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
-			VisibilityTimeout: 600, MessageAttributeNames: []string{"All"}})
+			VisibilityTimeout: 600, MessageAttributeNames: []string{"All"},
+			AttributeNames:              []sqstypes.QueueAttributeName{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
 		if err != nil {
 			return out, err
 		}
@@ -228,7 +292,12 @@ func drain(ctx context.Context, c *sqs.Client, url string) ([]memqueue.Message, 
 			for k, v := range m.MessageAttributes {
 				a[k] = aws.ToString(v.StringValue)
 			}
-			out = append(out, memqueue.Message{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: a})
+			// The queue's name, as memqueue names a message's source.
+			src := m.Attributes[string(sqstypes.MessageSystemAttributeNameDeadLetterQueueSourceArn)]
+			if i := strings.LastIndexByte(src, ':'); i >= 0 {
+				src = src[i+1:]
+			}
+			out = append(out, memqueue.Message{ID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: a, Source: src})
 		}
 	}
 }

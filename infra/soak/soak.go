@@ -6,7 +6,11 @@
 // errors), then checks the promises per order: the marketplace shows the
 // store's last word, or the order failed with a reason the merchant can
 // read and sits in the DLQ to be re-sent; no business action happened
-// twice; no status moved backwards; nothing is left in flight.
+// twice; no status moved backwards; nothing is left in flight. A failure
+// is left to the sync queue's redrive policy, as the sync function leaves
+// it: it sits in the DLQ, its source queue recorded, until the run
+// redrives the whole DLQ to its source as the console does by default;
+// the redriven events are synced again, and the promises checked after.
 //
 // It runs on the in-memory store and queue (shared/memstore,
 // shared/testkit/memqueue) and the Back Market fake on loopback, so tens of
@@ -100,9 +104,17 @@ type Report struct {
 	// but not in the error list: their last try was killed and SQS's
 	// redrive moved them to the DLQ.
 	ReasonOnOrderOnly int
-	EmailsSent        int64
-	Reasons           map[string]int
-	Faults            map[string]int
+	// Redriven counts the messages redriven from the DLQ to their source
+	// queue once the first run drained; RedrivenCounted, the sync's
+	// "redriven" metric lines (at most Redriven: a redriven event whose
+	// failure the order does not record, its bookkeeping throttled, say,
+	// is not known for one). Unsourced counts DLQ messages with no source
+	// queue on record (sent straight to the DLQ: the console's default
+	// redrive cannot move them); it must be 0.
+	Redriven, RedrivenCounted, Unsourced int
+	EmailsSent                           int64
+	Reasons                              map[string]int
+	Faults                               map[string]int
 	// Problems names the orders behind each non-zero bad count (at most
 	// 20).
 	Problems []string
@@ -112,7 +124,7 @@ type Report struct {
 // OK reports whether every promise held.
 func (r Report) OK() bool {
 	return r.Lost == 0 && r.Rejected == 0 && r.DuplicateEffects == 0 && r.Regressions == 0 && r.InFlight == 0 && r.BadEmails == 0 &&
-		r.Applied+r.FailedWithReason == r.Orders
+		r.Unsourced == 0 && r.RedrivenCounted <= r.Redriven && r.Applied+r.FailedWithReason == r.Orders
 }
 
 // String is the report as `make soak` prints it.
@@ -125,6 +137,8 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "  faults injected: %s\n", counts(r.Faults))
 	fmt.Fprintf(&b, "  failed with a reason, by code: %s (%d with the reason on the order only: last try killed, moved by SQS's redrive)\n",
 		counts(r.Reasons), r.ReasonOnOrderOnly)
+	fmt.Fprintf(&b, "  DLQ: %d redriven to their source queue (%d counted as redriven by the sync), %d without a source queue\n",
+		r.Redriven, r.RedrivenCounted, r.Unsourced)
 	fmt.Fprintf(&b, "  emails sent: %d\n", r.EmailsSent)
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "  problem: %s\n", p)
@@ -171,7 +185,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep := Report{Seed: cfg.Seed, Events: cfg.Events, Reasons: map[string]int{}}
 	d := newDice(cfg.Seed)
 	faults := &Faults{}
-	log := slog.New(slog.NewTextHandler(cmp.Or[io.Writer](cfg.Log, io.Discard), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var redriven atomic.Int64
+	log := slog.New(redriveCounter{Handler: slog.NewTextHandler(cmp.Or[io.Writer](cfg.Log, io.Discard), &slog.HandlerOptions{Level: slog.LevelWarn}), n: &redriven})
 
 	queueFaults := func(op string) error {
 		switch {
@@ -208,15 +223,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 
-	queue, dlq := be.queue, be.dlq
+	queue := be.queue
 	hc := &http.Client{Timeout: clientTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	mail := &mailbox{dice: d, p: cfg.Rates.MailFailure, faults: faults}
 	core := syncer.New(syncer.Config{RetryBase: 20 * time.Millisecond, RetryCap: 300 * time.Millisecond,
 		EffectLease: be.timing.lease, Bookkeeping: be.timing.bookkeeping},
 		chaosStore{Store: store, dice: d, p: cfg.Rates.StoreThrottle, faults: faults},
 		marketplaces{secrets: secrets, hc: hc}, notify.New(mail), log)
+	// No DLQ of its own: failures are left to the redrive policy, as the
+	// sync function leaves them.
 	batch := syncbatch.New(syncbatch.Config{DeadlineMargin: 500 * time.Millisecond, SendReserve: 100 * time.Millisecond},
-		core, queue, dlq, log)
+		core, queue, nil, log)
 	webhook := ingest.New(ingest.Config{}, store, secrets, be.dedup, queue, log)
 
 	kill := func() (time.Duration, bool) {
@@ -241,12 +258,27 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.Accepted, rep.Duplicate, rep.WebhookRetry = int(accepted.Load()), int(duplicate.Load()), int(retried.Load())
 
 	// Wait for the queue to drain: nothing visible, in flight or delayed.
-	for ctx.Err() == nil {
-		if n, err := be.pending(ctx); err == nil && n == 0 {
-			break
+	drained := func() {
+		for ctx.Err() == nil {
+			if n, err := be.pending(ctx); err == nil && n == 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	drained()
+	// The failures sat in the DLQ; the operator redrives it all to its
+	// source (the console's default), the causes unchanged: what failed
+	// for a reason that passed syncs now, the rest fails again and is back
+	// in the DLQ.
+	n, err := be.redrive(ctx)
+	rep.Redriven = n
+	if err != nil {
+		stopMapping()
+		<-mappingDone
+		return rep, fmt.Errorf("soak: redrive: %w", err)
+	}
+	drained()
 	stopMapping()
 	<-mappingDone
 	rep.InFlight, _ = be.pending(context.WithoutCancel(ctx))
@@ -255,6 +287,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, err
 	}
 	check(context.WithoutCancel(ctx), &rep, orders, fakes, store, dead)
+	rep.RedrivenCounted = int(redriven.Load())
 	rep.Faults = faults.Counts()
 	rep.EmailsSent, rep.BadEmails = mail.sent.Load(), int(mail.bad.Load())
 	rep.Elapsed = time.Since(start)
@@ -473,23 +506,27 @@ func (o *plannedOrder) want() (order.Status, syncerr.Code) {
 
 // check compares each order with what the store last said.
 func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*backmarkettest.Server, store store, deadLetters []memqueue.Message) {
-	// In the DLQ: sent there by the sync with its reason, or moved there
-	// by SQS's redrive policy (the reason is then on the order and in the
-	// error list only).
-	dead := map[string]bool{}
-	deadEvent := map[string]string{} // source event id → the reason it was sent with
-	for _, m := range deadLetters {
-		if e, err := order.DecodeMessage(m.Body); err == nil && e.Order.MarketplaceOrderID != "" {
-			dead[e.Connection+"/"+e.Order.MarketplaceOrderID] = true
-			deadEvent[e.SourceEventID] = m.Attributes[syncbatch.AttrErrorCode]
-		}
-	}
-	errorsOf := map[string]map[string]bool{}
 	problem := func(format string, args ...any) {
 		if len(rep.Problems) < 20 {
 			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
 		}
 	}
+	// In the DLQ: moved there by SQS's redrive policy, its source queue on
+	// record (its reason is on the order and in the error list).
+	dead := map[string]bool{}
+	deadEvent := map[string]bool{} // by source event id
+	for _, m := range deadLetters {
+		if m.Source == "" {
+			rep.Unsourced++
+			problem("DLQ message %s has no source queue: sent straight to the DLQ", m.ID)
+		}
+		if e, err := order.DecodeMessage(m.Body); err == nil && e.Order.MarketplaceOrderID != "" {
+			dead[e.Connection+"/"+e.Order.MarketplaceOrderID] = true
+			deadEvent[e.SourceEventID] = true
+		}
+	}
+	errorsOf := map[string]map[string]bool{}
+	storeError := map[string]map[string]string{} // connection → store order id → a code of its error list
 	calls := map[int]map[string][]backmarkettest.Call{}
 	for i, f := range fakes {
 		calls[i] = map[string][]backmarkettest.Call{}
@@ -500,11 +537,12 @@ func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*ba
 	for _, o := range orders {
 		conn, id := connID(o.conn), strconv.FormatInt(o.mkID, 10)
 		if errorsOf[conn] == nil {
-			errorsOf[conn] = map[string]bool{}
+			errorsOf[conn], storeError[conn] = map[string]bool{}, map[string]string{}
 			recs, _ := store.RecentErrors(ctx, conn, time.Now().Add(-order.ErrorRetention), 1<<30)
 			for _, r := range recs {
 				errorsOf[conn][r.MarketplaceOrderID+"#"+r.Code] = true
 				errorsOf[conn]["store:"+r.StoreOrderID+"#"+r.Code] = true
+				storeError[conn][r.StoreOrderID] = cmp.Or(storeError[conn][r.StoreOrderID], r.Code)
 			}
 		}
 		// At most once, never backwards: per line, successful updates.
@@ -530,8 +568,9 @@ func check(ctx context.Context, rep *Report, orders []*plannedOrder, fakes []*ba
 		lastStep := len(o.steps) - 1
 		if err != nil || st.StoreStatus != o.steps[lastStep].status || !st.StoreUpdatedAt.Equal(o.at[lastStep]) {
 			// The last word was not applied: its own message must be in the
-			// DLQ, with the reason ordersync's own storage failed.
-			if code, ok := deadEvent[o.ids[lastStep]]; ok && code != "" && errorsOf[conn]["store:"+strconv.FormatInt(o.storeID, 10)+"#"+code] {
+			// DLQ, and the error list say why (ordersync's own storage
+			// failed).
+			if code := storeError[conn][strconv.FormatInt(o.storeID, 10)]; deadEvent[o.ids[lastStep]] && code != "" {
 				rep.FailedWithReason++
 				rep.Reasons[code]++
 				continue
@@ -603,4 +642,32 @@ func callLog(cs []backmarkettest.Call) string {
 		parts[i] = fmt.Sprintf("%s→%d:%d", c.SKU, c.NewState, c.Status)
 	}
 	return strings.Join(parts, " ")
+}
+
+// redriveCounter counts the sync's "redriven message received" lines (the
+// "redriven" metric, logged at Info) into n and hands the records of its
+// handler's level on to it.
+type redriveCounter struct {
+	slog.Handler
+	n *atomic.Int64
+}
+
+func (c redriveCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (c redriveCounter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "redriven message received" {
+		c.n.Add(1)
+	}
+	if !c.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return c.Handler.Handle(ctx, r)
+}
+
+func (c redriveCounter) WithAttrs(as []slog.Attr) slog.Handler {
+	return redriveCounter{Handler: c.Handler.WithAttrs(as), n: c.n}
+}
+
+func (c redriveCounter) WithGroup(name string) slog.Handler {
+	return redriveCounter{Handler: c.Handler.WithGroup(name), n: c.n}
 }

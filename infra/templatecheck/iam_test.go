@@ -82,8 +82,8 @@ var want = map[string]needs{
 		send:    []string{"SyncQueue"}, poll: []string{"JobQueue"},
 	},
 	// syncer's Store, Ledger (MarkApplied) and Aliases, notify's digests;
-	// syncbatch resends on the sync queue (SendMessage, delayed) and
-	// dead-letters on the DLQ.
+	// syncbatch resends on the sync queue (SendMessage, delayed); failures
+	// reach SyncDLQ by the redrive policy, never sent there.
 	"SyncFunction": {
 		items: map[string][]string{
 			"dynamodb:GetItem":    {"CONN#*", "EFFECT#*", "LINK#*", "ORDER#*"},
@@ -92,7 +92,7 @@ var want = map[string]needs{
 			"dynamodb:UpdateItem": {"CONN#*", "DEDUP#*", "DIGEST#*", "EFFECT#*", "LINK#*"},
 			"dynamodb:DeleteItem": {"EFFECT#*", "NOTIFIED#*"},
 		},
-		send: []string{"SyncDLQ", "SyncQueue"}, poll: []string{"SyncQueue"}, ssmRead: true, ses: true,
+		send: []string{"SyncQueue"}, poll: []string{"SyncQueue"}, ssmRead: true, ses: true,
 	},
 	// refresh.Dispatch lists connections (gsi1); the digests: due (gsi1),
 	// claimed, held (Query), marked sent, their connection read.
@@ -117,7 +117,7 @@ var want = map[string]needs{
 			"dynamodb:UpdateItem":   {"CONN#*", "DEDUP#*", "LINK#*"},
 		},
 		indexes: []string{"gsi1", "gsi2", "gsi3"},
-		send:    []string{"RefreshDLQ", "SyncQueue"}, poll: []string{"RefreshQueue"}, ssmRead: true,
+		send:    []string{"SyncQueue"}, poll: []string{"RefreshQueue"}, ssmRead: true,
 	},
 }
 
@@ -154,9 +154,13 @@ func (n needs) grants() []grant {
 
 // TestLeastPrivilege holds each function's IAM to what its code calls:
 // nothing missing (it would fail on AWS, where nothing local checks IAM),
-// nothing more (no Scan, no whole-table write, no "*").
+// nothing more (no Scan, no whole-table write, no "*", no send to a
+// dead-letter queue: failures reach a DLQ through their queue's redrive
+// policy, so SQS records their source queue and the console's default
+// redrive works).
 func TestLeastPrivilege(t *testing.T) {
 	tpl := load(t)
+	dlqs := deadLetterQueues(tpl)
 	for _, fn := range functions(tpl) {
 		t.Run(fn, func(t *testing.T) {
 			n, ok := want[fn]
@@ -181,6 +185,8 @@ func TestLeastPrivilege(t *testing.T) {
 					t.Errorf("%s: SES beyond the sender's identity", g)
 				case g.Resource == table && g.Key == "":
 					t.Errorf("%s on the whole table: add its dynamodb:LeadingKeys", g.Action)
+				case strings.HasPrefix(g.Action, "sqs:SendMessage") && dlqs[queueOf(g.Resource)] != "":
+					t.Errorf("%s: %s is %s's dead-letter queue; leave failures to the redrive policy", g, queueOf(g.Resource), dlqs[queueOf(g.Resource)])
 				}
 			}
 			wanted := map[string]bool{}

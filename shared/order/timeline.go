@@ -45,7 +45,9 @@ const (
 	// tries again (Detail says when).
 	TimelineRetried TimelineKind = "retried"
 	// TimelineFailed: the sync failed for good, or is held for the
-	// merchant, with Code from the error catalogue.
+	// merchant, with Code from the error catalogue; EventID is the event
+	// that failed (its message left for the DLQ), by which a redrive of
+	// it is known (State.DeadLettered).
 	TimelineFailed TimelineKind = "failed"
 	// TimelineResolved: the order synced after a failure; Code is the
 	// failure it cleared, Topic what brought the fix.
@@ -113,6 +115,21 @@ func (s State) HasReceived(eventID string) bool {
 		}
 	}
 	return false
+}
+
+// DeadLettered returns the code the event named eventID last failed for
+// good with, as the timeline records it, and whether it does (an entry
+// let go past MaxTimeline is not known).
+func (s State) DeadLettered(eventID string) (string, bool) {
+	if eventID == "" {
+		return "", false
+	}
+	for i := len(s.Timeline) - 1; i >= 0; i-- {
+		if e := s.Timeline[i]; e.Kind == TimelineFailed && e.EventID == eventID {
+			return e.Code, true
+		}
+	}
+	return "", false
 }
 
 // clip cuts s to at most n bytes, on a rune boundary.

@@ -155,4 +155,17 @@ type Report struct {
 	// again by the ledger sweep, or given up on (internal_error).
 	Requeued int `json:"requeued"`
 	GaveUp   int `json:"gave_up"`
+	// Failed: the run did not finish, for this reason (the counts above
+	// are what it did before). The job is in the refresh DLQ, moved there
+	// by the refresh queue's redrive policy; once redriven, its new run's
+	// report replaces this one.
+	Failed *JobFailure `json:"failed,omitempty"`
+}
+
+// JobFailure is why a refresh job failed for good.
+type JobFailure struct {
+	Code          string    `json:"code"`   // the error catalogue's code
+	Reason        string    `json:"reason"` // the error, at most 1,000 bytes
+	Attempts      int       `json:"attempts"`
+	FirstFailedAt time.Time `json:"first_failed_at"`
 }

@@ -3,10 +3,15 @@
 // delivers it, runs each job's refresh under the invocation's deadline,
 // and carries out how it ended: deleted once refreshed (its report logged,
 // with its counts as CloudWatch metrics); tried again after a wait while
-// the queue gives it more tries; in the refresh DLQ, with its reason in
-// message attributes, once it cannot succeed (an unreadable job, a
-// connection that is gone, a permanent failure) or has had its last try.
-// A job is never dropped without a reason.
+// the queue gives it more tries; failed for good once it cannot succeed
+// (an unreadable job, a connection that is gone, a permanent failure) or
+// has had its last try. A job failed for good has its reason stored on the
+// connection's report for its hour (where the merchant reads it, GET
+// /connections/{id}/reports) and logged, and is left on the queue, made
+// visible again at once, until the queue's redrive policy moves it to the
+// refresh DLQ: SQS then records its source queue, so the console's default
+// "Redrive to source queue(s)" works. A job is never dropped without a
+// reason.
 package refreshbatch
 
 import (
@@ -27,26 +32,16 @@ import (
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
-// Refresh DLQ message attributes: an operator filters and redrives on these.
-const (
-	AttrErrorCode     = "error_code"
-	AttrReason        = "reason"
-	AttrConnection    = "connection"
-	AttrAttempts      = "attempts"
-	AttrFirstFailedAt = "first_failed_at"
-	AttrScheduledAt   = "scheduled_at"
-)
-
-// maxReasonBytes bounds the reason attribute: an error's message, which
-// may quote a marketplace's answer.
+// maxReasonBytes bounds a failure's reason: an error's message, which may
+// quote a marketplace's answer.
 const maxReasonBytes = 1000
 
 // Config is the worker's retry policy and time budget. Zero fields take
 // the defaults.
 type Config struct {
 	// MaxReceives is the refresh queue's maxReceiveCount (3): a job that
-	// fails on its last receive is dead-lettered here, with its reason,
-	// rather than by SQS's redrive, without one.
+	// fails on its last receive is failed for good here, with its reason
+	// stored, rather than only moved by SQS's redrive, without one.
 	MaxReceives int
 	// RetryBase: the wait before try n+1 is n times this (15 s), or the
 	// platform's Retry-After when longer, at most MaxRetryWait (5 min).
@@ -54,7 +49,7 @@ type Config struct {
 	// DeadlineMargin: no job starts with less time than this left (10 s).
 	DeadlineMargin time.Duration
 	// SendReserve is the time kept, at the end of the invocation, for
-	// carrying out how a job ended (the DLQ send, the visibility change):
+	// carrying out how a job ended (its report, the visibility change):
 	// the refresh's own deadline is the invocation's less this (3 s), so a
 	// job that would not finish fails on its own instead of with the
 	// Lambda.
@@ -104,9 +99,11 @@ type Queue interface {
 	RetryIn(ctx context.Context, receiptHandle string, d time.Duration) error
 }
 
-// DeadLetters is the refresh DLQ.
-type DeadLetters interface {
-	Send(ctx context.Context, body string, attrs map[string]string) error
+// Reports stores a connection's reports (the refresh's store).
+type Reports interface {
+	// SaveReport stores the report of one connection and hour, replacing
+	// any of the same connection and At (idempotent).
+	SaveReport(ctx context.Context, r refresh.Report) error
 }
 
 // Handler handles batches of the refresh queue.
@@ -114,13 +111,50 @@ type Handler struct {
 	cfg     Config
 	refresh Refresher
 	queue   Queue
-	dlq     DeadLetters
+	reports Reports
 	log     *slog.Logger
+	// failing remembers the jobs this handler failed for good and left to
+	// the redrive policy, by message id, with the receive count of their
+	// failure.
+	failing *failing
 }
 
-// New returns a Handler.
-func New(cfg Config, r Refresher, queue Queue, dlq DeadLetters, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg.withDefaults(), refresh: r, queue: queue, dlq: dlq, log: log}
+// New returns a Handler. A job failed for good is recorded in reports
+// and left to the refresh queue's redrive policy.
+func New(cfg Config, r Refresher, queue Queue, reports Reports, log *slog.Logger) *Handler {
+	return &Handler{cfg: cfg.withDefaults(), refresh: r, queue: queue, reports: reports, log: log, failing: &failing{ids: map[string]int{}}}
+}
+
+// failing is the handler's memory of the jobs it failed for good and left
+// on the queue for SQS to move to the DLQ. It only saves work: a job
+// received again by this instance goes back at once, without a second
+// run; one another instance receives is run again, which is harmless (a
+// refresh run twice saves one report).
+type failing struct {
+	mu  sync.Mutex
+	ids map[string]int // message id -> receive count of its final failure
+}
+
+// maxFailing bounds the memory; past it, it starts over.
+const maxFailing = 10000
+
+func (f *failing) remember(id string, attempt int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.ids) >= maxFailing {
+		f.ids = map[string]int{}
+	}
+	f.ids[id] = attempt
+}
+
+// failedBefore reports whether job message id failed for good at a
+// receive before this one. A job redriven from the DLQ is a new message
+// (a new id, its receive count starting over), so it runs again.
+func (f *failing) failedBefore(id string, attempt int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.ids[id]
+	return ok && n < attempt
 }
 
 // DecodeJob reads a refresh queue message body: a refresh.Job as JSON,
@@ -138,9 +172,9 @@ func DecodeJob(body string) (refresh.Job, error) {
 
 // Handle runs the batch's jobs, each on its own (the template gives the
 // worker one at a time: a slow connection holds up no other). It reports
-// the jobs to try again as batch item failures; every other job was
-// refreshed or is in the DLQ with its reason. It never fails the batch as
-// a whole: that would run again the jobs that succeeded.
+// the jobs to try again, and those left to the redrive policy, as batch
+// item failures; every other job was refreshed. It never fails the batch
+// as a whole: that would run again the jobs that succeeded.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var (
 		mu     sync.Mutex
@@ -162,16 +196,21 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 // handleOne runs one job and carries out how it ended. It reports whether
-// the message is done with (refreshed, or dead-lettered).
+// the message is done with (refreshed).
 func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) bool {
 	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	attempt = max(attempt, 1)
+	if h.failing.failedBefore(m.MessageId, attempt) {
+		// Failed for good already, and recorded: on its way to the DLQ.
+		h.retryIn(ctx, m, 0)
+		return false
+	}
 	job, err := DecodeJob(m.Body)
 	if err != nil {
-		return h.deadLetter(ctx, m, job, attempt, syncerr.InvalidData, "unreadable refresh job: "+err.Error())
+		return h.deadLetter(ctx, m, job, nil, attempt, syncerr.InvalidData, "unreadable refresh job: "+err.Error())
 	}
 	if dl, ok := ctx.Deadline(); ok && dl.Sub(h.cfg.Now()) < h.cfg.DeadlineMargin {
-		return h.failed(ctx, m, job, attempt, errors.New("not started: the invocation was about to time out"))
+		return h.failed(ctx, m, job, refresh.Report{}, attempt, errors.New("not started: the invocation was about to time out"))
 	}
 	rctx := ctx
 	if dl, ok := ctx.Deadline(); ok {
@@ -186,23 +225,24 @@ func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) bool {
 		if rctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("out of time after %s, the invocation's deadline less %s: %w", took.Round(time.Millisecond), h.cfg.SendReserve, err)
 		}
-		return h.failed(ctx, m, job, attempt, err)
+		return h.failed(ctx, m, job, rep, attempt, err)
 	}
 	h.logReport(ctx, job, rep, took)
 	return true
 }
 
-// failed carries out a failed refresh: a connection that is gone, or a
-// failure no retry cures, goes to the DLQ at once; another is tried again
-// while the queue gives it tries, and dead-lettered on its last.
-func (h *Handler) failed(ctx context.Context, m events.SQSMessage, job refresh.Job, attempt int, err error) bool {
+// failed carries out a failed refresh (rep: what it did before it
+// failed): a connection that is gone, or a failure no retry cures, fails
+// for good at once; another is tried again while the queue gives it tries,
+// and fails for good on its last.
+func (h *Handler) failed(ctx context.Context, m events.SQSMessage, job refresh.Job, rep refresh.Report, attempt int, err error) bool {
 	switch {
 	case errors.Is(err, order.ErrNotFound):
-		return h.deadLetter(ctx, m, job, attempt, syncerr.InvalidData, "connection "+job.Connection+" is not known: "+err.Error())
+		return h.deadLetter(ctx, m, job, nil, attempt, syncerr.InvalidData, "connection "+job.Connection+" is not known: "+err.Error())
 	case syncerr.KindOf(err) != syncerr.Transient:
-		return h.deadLetter(ctx, m, job, attempt, syncerr.CodeOf(err), err.Error())
+		return h.deadLetter(ctx, m, job, &rep, attempt, syncerr.CodeOf(err), err.Error())
 	case attempt >= h.cfg.MaxReceives:
-		return h.deadLetter(ctx, m, job, attempt, syncerr.CodeOf(err), err.Error())
+		return h.deadLetter(ctx, m, job, &rep, attempt, syncerr.CodeOf(err), err.Error())
 	}
 	wait := h.retryWait(attempt, err)
 	h.log.Warn("refresh failed; tried again", append([]any{"connection", job.Connection, "at", job.At, "attempt", attempt,
@@ -211,35 +251,44 @@ func (h *Handler) failed(ctx context.Context, m events.SQSMessage, job refresh.J
 	return false
 }
 
-// deadLetter sends the job to the refresh DLQ with its reason. It reports
-// whether it did; if not, the job is left on the queue, where it comes
-// back and, past its last receive, SQS's redrive moves it to the DLQ.
-func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refresh.Job, attempt int, code syncerr.Code, reason string) bool {
+// deadLetter fails the job for good: its reason is stored on the
+// connection's report for the job's hour (rep, what the run did before it
+// failed, with the failure; nil for a job naming no connection, or one the
+// store does not know: no merchant reads it, the log and the DLQ keep
+// it), and the message is left on the queue, made visible again at once,
+// for the queue's redrive policy to move to the refresh DLQ, noting its
+// source queue. It reports false: the message is
+// never deleted. A report that could not be stored is logged (with its
+// reason) and, before the job's last try, tried again with the job.
+func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refresh.Job, rep *refresh.Report, attempt int, code syncerr.Code, reason string) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendReserve)
 	defer cancel()
 	first := h.cfg.Now()
 	if ms, err := strconv.ParseInt(m.Attributes["ApproximateFirstReceiveTimestamp"], 10, 64); err == nil && ms > 0 {
 		first = time.UnixMilli(ms)
 	}
-	attrs := map[string]string{
-		AttrErrorCode:     string(code),
-		AttrReason:        truncate(reason, maxReasonBytes),
-		AttrConnection:    job.Connection,
-		AttrAttempts:      strconv.Itoa(attempt),
-		AttrFirstFailedAt: first.UTC().Format(time.RFC3339),
-	}
-	if !job.At.IsZero() {
-		attrs[AttrScheduledAt] = job.At.UTC().Format(time.RFC3339)
-	}
-	if err := h.dlq.Send(ctx, m.Body, attrs); err != nil {
-		h.log.Error("could not dead-letter the refresh job; SQS redrive will", "message_id", m.MessageId,
-			"connection", job.Connection, "error_code", string(code), "reason", reason, "err", err)
-		h.retryIn(ctx, m, h.retryWait(attempt, nil))
-		return false
+	reason = truncate(reason, maxReasonBytes)
+	if rep != nil {
+		r := *rep
+		r.Connection, r.At, r.FinishedAt = job.Connection, job.At.UTC(), h.cfg.Now().UTC()
+		r.Failed = &refresh.JobFailure{Code: string(code), Reason: reason, Attempts: attempt, FirstFailedAt: first.UTC()}
+		if err := h.reports.SaveReport(ctx, r); err != nil {
+			h.log.Error("could not store the refresh job's failure", "message_id", m.MessageId, "connection", job.Connection,
+				"attempts", attempt, "error_code", string(code), "reason", reason, "err", err)
+			if attempt < h.cfg.MaxReceives {
+				h.retryIn(ctx, m, h.retryWait(attempt, nil))
+				return false
+			}
+		}
 	}
 	h.log.Error("refresh job dead-lettered", append([]any{"message_id", m.MessageId, "connection", job.Connection, "at", job.At,
 		"attempts", attempt, "error_code", string(code), "reason", reason}, h.emf(metric{"jobs_dead_lettered", 1, ""})...)...)
-	return true
+	h.failing.remember(m.MessageId, attempt)
+	// Released at once: its receive count passes maxReceiveCount after a
+	// few quick receives and SQS moves it. If the release fails, it still
+	// reaches the DLQ, after the visibility timeout.
+	h.retryIn(ctx, m, 0)
+	return false
 }
 
 // retryWait is the wait before try attempt+1: attempt times the base, or

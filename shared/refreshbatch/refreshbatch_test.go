@@ -28,6 +28,8 @@ func (f refresher) Refresh(ctx context.Context, job refresh.Job) (refresh.Report
 	return f(ctx, job)
 }
 
+var _ refreshbatch.Reports = (*reports)(nil)
+
 // logs is a JSON log, as Lambda receives it, read back line by line.
 type logs struct {
 	mu  sync.Mutex
@@ -67,25 +69,48 @@ type env struct {
 	queue, dlq *memqueue.Queue
 	log        *logs
 	calls      []refresh.Job
+	reports    *reports
 	mu         sync.Mutex
+}
+
+// reports records the reports the handler stores, refusing them with err
+// when set.
+type reports struct {
+	mu    sync.Mutex
+	err   error
+	saved []refresh.Report
+}
+
+func (r *reports) SaveReport(_ context.Context, rep refresh.Report) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.saved = append(r.saved, rep)
+	return nil
+}
+
+func (r *reports) all() []refresh.Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]refresh.Report(nil), r.saved...)
 }
 
 func newEnv() *env {
 	dlq := memqueue.New("refresh-dlq", memqueue.Options{})
-	return &env{dlq: dlq, queue: memqueue.New("refresh", memqueue.Options{Visibility: 30 * time.Minute, MaxReceiveCount: 3, DLQ: dlq}), log: &logs{}}
+	return &env{dlq: dlq, queue: memqueue.New("refresh", memqueue.Options{Visibility: 30 * time.Minute, MaxReceiveCount: 3, DLQ: dlq}),
+		log: &logs{}, reports: &reports{}}
 }
 
-func (e *env) handler(cfg refreshbatch.Config, f refresher, dlq refreshbatch.DeadLetters) *refreshbatch.Handler {
-	if dlq == nil {
-		dlq = e.dlq
-	}
+func (e *env) handler(cfg refreshbatch.Config, f refresher) *refreshbatch.Handler {
 	counted := refresher(func(ctx context.Context, job refresh.Job) (refresh.Report, error) {
 		e.mu.Lock()
 		e.calls = append(e.calls, job)
 		e.mu.Unlock()
 		return f(ctx, job)
 	})
-	return refreshbatch.New(cfg, counted, e.queue, dlq, slog.New(slog.NewJSONHandler(e.log, nil)))
+	return refreshbatch.New(cfg, counted, e.queue, e.reports, slog.New(slog.NewJSONHandler(e.log, nil)))
 }
 
 // receive sends body, receives it receives times (each time but the last
@@ -110,10 +135,29 @@ func (e *env) receive(t *testing.T, body string, receives int) events.SQSMessage
 	return m
 }
 
-type refusingDLQ struct{}
-
-func (refusingDLQ) Send(context.Context, string, map[string]string) error {
-	return errors.New("sqs: throttled")
+// untilMoved receives the queue's messages and hands them to h, as the
+// event source mapping does, until the redrive policy has moved the job to
+// the DLQ; it returns the DLQ's messages.
+func (e *env) untilMoved(t *testing.T, h *refreshbatch.Handler) []memqueue.Message {
+	t.Helper()
+	for range 10 {
+		if dl := e.dlq.Messages(); len(dl) > 0 {
+			return dl
+		}
+		got, err := e.queue.Receive(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			continue
+		}
+		resp, err := h.Handle(context.Background(), events.SQSEvent{Records: got})
+		if err != nil || len(resp.BatchItemFailures) != 1 {
+			t.Fatalf("Handle = %+v, %v; a job failed for good is never deleted", resp, err)
+		}
+	}
+	t.Fatal("the job never reached the DLQ")
+	return nil
 }
 
 // TestHandle: how each way a job can end is carried out.
@@ -126,23 +170,24 @@ func TestHandle(t *testing.T) {
 		body       string
 		receives   int
 		refresh    refresher
-		dlq        refreshbatch.DeadLetters
+		refuse     error // the report store's answer
 		wantCalls  int
-		wantFailed bool              // a batch item failure: tried again
-		wantRetry  time.Duration     // its wait, when tried again
-		wantDLQ    map[string]string // attributes of the job in the DLQ
+		wantFailed bool          // a batch item failure: tried again
+		wantRetry  time.Duration // its wait, when tried again
+		wantDLQ    bool          // failed for good: released until the redrive policy moves it
+		// wantReport is the failure stored on the connection's report for
+		// the job's hour ("code", "attempts"), nil for none.
+		wantReport map[string]string
 	}{
 		{name: "refreshed: deleted", body: jobBody("acme"), receives: 1, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) { return report, nil }},
-		{name: "an unreadable job: straight to the DLQ, never run", body: `{"connection":`, receives: 1,
-			wantDLQ: map[string]string{"error_code": "invalid_data", "attempts": "1"}},
-		{name: "a job naming no connection: the DLQ", body: `{"at":"2026-12-01T10:20:00Z"}`, receives: 1,
-			wantDLQ: map[string]string{"error_code": "invalid_data"}},
-		{name: "a connection the store does not know: the DLQ at once", body: jobBody("gone"), receives: 1, wantCalls: 1,
+		{name: "an unreadable job: to the DLQ, never run, no report", body: `{"connection":`, receives: 1, wantDLQ: true},
+		{name: "a job naming no connection: the DLQ, no report", body: `{"at":"2026-12-01T10:20:00Z"}`, receives: 1, wantDLQ: true},
+		{name: "a connection the store does not know: the DLQ at once, no report", body: jobBody("gone"), receives: 1, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) {
 				return refresh.Report{}, fmt.Errorf("dynamostore: connection gone: %w", order.ErrNotFound)
 			},
-			wantDLQ: map[string]string{"error_code": "invalid_data", "connection": "gone", "attempts": "1", "scheduled_at": "2026-12-01T10:20:00Z"}},
+			wantDLQ: true},
 		{name: "a transient failure, first try: tried again after 1 x base", body: jobBody("acme"), receives: 1, wantCalls: 1,
 			refresh:    func(context.Context, refresh.Job) (refresh.Report, error) { return refresh.Report{}, down },
 			wantFailed: true, wantRetry: 15 * time.Second},
@@ -161,24 +206,29 @@ func TestHandle(t *testing.T) {
 				return refresh.Report{}, errors.New("connection reset")
 			},
 			wantFailed: true, wantRetry: 30 * time.Second},
-		{name: "a transient failure on the last try: the DLQ with its reason", body: jobBody("acme"), receives: 3, wantCalls: 1,
+		{name: "a transient failure on the last try: the DLQ, its reason on the report", body: jobBody("acme"), receives: 3, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) { return refresh.Report{}, down },
-			wantDLQ: map[string]string{"error_code": "marketplace_unavailable", "reason": `marketplace_unavailable status="503"`,
-				"connection": "acme", "attempts": "3"}},
-		{name: "a permanent failure: the DLQ at once", body: jobBody("acme"), receives: 1, wantCalls: 1,
+			wantDLQ: true, wantReport: map[string]string{"code": "marketplace_unavailable", "reason": `marketplace_unavailable status="503"`, "attempts": "3"}},
+		{name: "a permanent failure: the DLQ at once, its reason on the report", body: jobBody("acme"), receives: 1, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) {
 				return refresh.Report{}, syncerr.E(syncerr.PlatformUnsupported, "platform", "amazon")
 			},
-			wantDLQ: map[string]string{"error_code": "platform_unsupported", "attempts": "1"}},
-		{name: "the DLQ refuses the last try: left for SQS's redrive", body: jobBody("acme"), receives: 3, wantCalls: 1,
+			wantDLQ: true, wantReport: map[string]string{"code": "platform_unsupported", "attempts": "1"}},
+		{name: "the report cannot be stored before the last try: tried again", body: jobBody("acme"), receives: 1, wantCalls: 1,
+			refresh: func(context.Context, refresh.Job) (refresh.Report, error) {
+				return refresh.Report{}, syncerr.E(syncerr.PlatformUnsupported, "platform", "amazon")
+			},
+			refuse: errors.New("dynamodb: throttled"), wantFailed: true, wantRetry: 15 * time.Second},
+		{name: "the report cannot be stored on the last try: the DLQ all the same", body: jobBody("acme"), receives: 3, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) { return refresh.Report{}, down },
-			dlq:     refusingDLQ{}, wantFailed: true, wantRetry: 45 * time.Second},
+			refuse:  errors.New("dynamodb: throttled"), wantDLQ: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv()
+			e.reports.err = tt.refuse
 			m := e.receive(t, tt.body, tt.receives)
-			h := e.handler(refreshbatch.Config{}, tt.refresh, tt.dlq)
+			h := e.handler(refreshbatch.Config{}, tt.refresh)
 			resp, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{m}})
 			if err != nil {
 				t.Fatalf("Handle = %v, want nil (a batch is never failed whole)", err)
@@ -186,8 +236,9 @@ func TestHandle(t *testing.T) {
 			if got := len(e.calls); got != tt.wantCalls {
 				t.Errorf("%d refreshes, want %d", got, tt.wantCalls)
 			}
-			if got := len(resp.BatchItemFailures) == 1; got != tt.wantFailed {
-				t.Errorf("batch item failures %+v, want failed %v", resp.BatchItemFailures, tt.wantFailed)
+			// Tried again, or left to the redrive policy: never deleted.
+			if got := len(resp.BatchItemFailures) == 1; got != (tt.wantFailed || tt.wantDLQ) {
+				t.Errorf("batch item failures %+v, want failed %v", resp.BatchItemFailures, tt.wantFailed || tt.wantDLQ)
 			}
 			if tt.wantFailed {
 				msgs := e.queue.Messages()
@@ -199,23 +250,45 @@ func TestHandle(t *testing.T) {
 					t.Errorf("visible again in %s, want %s", d, tt.wantRetry)
 				}
 			}
-			dl := e.dlq.Messages()
-			if tt.wantDLQ == nil {
-				if len(dl) != 0 {
+			if !tt.wantDLQ {
+				if dl := e.dlq.Messages(); len(dl) != 0 {
 					t.Errorf("DLQ = %+v, want empty", dl)
+				}
+			} else {
+				msgs := e.queue.Messages()
+				if len(msgs) != 1 || time.Until(msgs[0].VisibleAt) > 0 {
+					t.Fatalf("queue = %+v, want the job visible again at once, for the redrive policy", msgs)
+				}
+				dl := e.untilMoved(t, h)
+				if len(dl) != 1 || dl[0].Body != tt.body || dl[0].Source != "refresh" {
+					t.Fatalf("DLQ = %+v, want the job's body, moved from the refresh queue", dl)
+				}
+				if got := len(e.calls); got != tt.wantCalls {
+					t.Errorf("%d refreshes by the time it reached the DLQ, want %d: a job failed for good is not run again", got, tt.wantCalls)
+				}
+				if got := len(e.log.lines(t, "refresh job dead-lettered")); got != 1 {
+					t.Errorf("%d dead-lettered lines, want 1", got)
+				}
+			}
+			saved := e.reports.all()
+			if tt.wantReport == nil {
+				if len(saved) != 0 {
+					t.Errorf("reports %+v, want none", saved)
 				}
 				return
 			}
-			if len(dl) != 1 || dl[0].Body != tt.body {
-				t.Fatalf("DLQ = %+v, want the job's body", dl)
+			if len(saved) != 1 || saved[0].Failed == nil {
+				t.Fatalf("reports %+v, want one with the failure", saved)
 			}
-			for k, v := range tt.wantDLQ {
-				if got := dl[0].Attributes[k]; got != v {
-					t.Errorf("DLQ attribute %s = %q, want %q", k, got, v)
-				}
+			r, f := saved[0], saved[0].Failed
+			if r.Connection != "acme" || !r.At.Equal(at) || r.FinishedAt.IsZero() {
+				t.Errorf("report %+v: want the job's connection and hour", r)
 			}
-			if dl[0].Attributes["reason"] == "" || dl[0].Attributes["first_failed_at"] == "" {
-				t.Errorf("DLQ attributes %v: want a reason and first_failed_at", dl[0].Attributes)
+			if f.Code != tt.wantReport["code"] || fmt.Sprint(f.Attempts) != tt.wantReport["attempts"] || f.Reason == "" || f.FirstFailedAt.IsZero() {
+				t.Errorf("failure %+v, want %v with a reason and first_failed_at", f, tt.wantReport)
+			}
+			if want, ok := tt.wantReport["reason"]; ok && f.Reason != want {
+				t.Errorf("reason %q, want %q", f.Reason, want)
 			}
 		})
 	}
@@ -228,7 +301,7 @@ func TestTheReportIsOneLineWithItsCountsAsMetrics(t *testing.T) {
 	e := newEnv()
 	rep := refresh.Report{Connection: "acme", At: at, MarketplaceListed: 7, StoreListed: 5,
 		Behind: refresh.Orders{Count: 2, IDs: []string{"1", "2"}}, StillFailing: refresh.Orders{Count: 1}, GaveUp: 1}
-	h := e.handler(refreshbatch.Config{}, func(context.Context, refresh.Job) (refresh.Report, error) { return rep, nil }, nil)
+	h := e.handler(refreshbatch.Config{}, func(context.Context, refresh.Job) (refresh.Report, error) { return rep, nil })
 	if _, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{e.receive(t, jobBody("acme"), 1)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -293,26 +366,26 @@ func TestAJobThatWouldNotFinishFailsOnItsOwn(t *testing.T) {
 			gotDeadline, _ = ctx.Deadline()
 			<-ctx.Done() // a marketplace that never answers
 			return refresh.Report{}, ctx.Err()
-		}, nil)
+		})
 		m := e.receive(t, jobBody("slow"), 3)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		dl, _ := ctx.Deadline()
 		resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{m}})
-		if err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("Handle = %+v, %v; want the job dead-lettered on its last try", resp, err)
+		if err != nil || len(resp.BatchItemFailures) != 1 {
+			t.Fatalf("Handle = %+v, %v; want the job failed for good on its last try, left to the redrive policy", resp, err)
 		}
 		if !gotDeadline.Equal(dl.Add(-cfg.SendReserve)) {
 			t.Errorf("refresh deadline %v, want the invocation's less %s (%v)", gotDeadline, cfg.SendReserve, dl.Add(-cfg.SendReserve))
 		}
-		msgs := e.dlq.Messages()
-		if len(msgs) != 1 || !strings.Contains(msgs[0].Attributes["reason"], "out of time") {
-			t.Errorf("DLQ %+v, want the job with an out-of-time reason", msgs)
+		reps := e.reports.all()
+		if len(reps) != 1 || reps[0].Failed == nil || !strings.Contains(reps[0].Failed.Reason, "out of time") {
+			t.Errorf("reports %+v, want the job's with an out-of-time reason", reps)
 		}
 	})
 	t.Run("too little time left: not started, tried again", func(t *testing.T) {
 		e := newEnv()
-		h := e.handler(cfg, func(context.Context, refresh.Job) (refresh.Report, error) { return refresh.Report{}, nil }, nil)
+		h := e.handler(cfg, func(context.Context, refresh.Job) (refresh.Report, error) { return refresh.Report{}, nil })
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.DeadlineMargin/2)
 		defer cancel()
 		resp, _ := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{e.receive(t, jobBody("acme"), 1)}})
@@ -324,7 +397,8 @@ func TestAJobThatWouldNotFinishFailsOnItsOwn(t *testing.T) {
 
 // TestTheQueueRetriesThenDeadLettersWhileOthersFinish runs jobs through
 // the event source mapping, in memory: a connection that is down is tried
-// three times and dead-lettered with its reason, one that is slow holds up
+// three times, its reason stored on its report, and moved to the DLQ by
+// the redrive policy, one that is slow holds up
 // no other, and every other is refreshed once.
 func TestTheQueueRetriesThenDeadLettersWhileOthersFinish(t *testing.T) {
 	e := newEnv()
@@ -346,7 +420,7 @@ func TestTheQueueRetriesThenDeadLettersWhileOthersFinish(t *testing.T) {
 		refreshed[job.Connection]++
 		mu.Unlock()
 		return refresh.Report{Connection: job.Connection, At: job.At}, nil
-	}, nil)
+	})
 	conns := []string{"slow", "down", "c1", "c2", "c3", "c4"}
 	for _, c := range conns {
 		if err := e.queue.Send(context.Background(), jobBody(c), map[string]string{"connection": c}); err != nil {
@@ -377,8 +451,12 @@ func TestTheQueueRetriesThenDeadLettersWhileOthersFinish(t *testing.T) {
 		}
 	}
 	dl := e.dlq.Messages()
-	if a := dl[0].Attributes; a["connection"] != "down" || a["attempts"] != "3" || a["error_code"] != "marketplace_unavailable" || dl[0].Source != "" {
-		t.Errorf("DLQ %+v: want the down connection's job, sent by the worker after 3 tries", dl[0])
+	if dl[0].Attributes["connection"] != "down" || dl[0].Source != "refresh" {
+		t.Errorf("DLQ %+v: want the down connection's job, moved by the redrive policy from the refresh queue", dl[0])
+	}
+	if reps := e.reports.all(); len(reps) != 1 || reps[0].Connection != "down" || reps[0].Failed == nil ||
+		reps[0].Failed.Attempts != 3 || reps[0].Failed.Code != "marketplace_unavailable" {
+		t.Errorf("reports %+v: want the down connection's, failed after 3 tries", reps)
 	}
 	waitFor(t, "the queue empty", func() bool { _, _, n := e.queue.Counts(); return n == 0 })
 }

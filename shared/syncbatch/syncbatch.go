@@ -234,11 +234,6 @@ func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
 		d.Event = order.Event{}
 		return h.carryOut(ctx, m, h.sync.Fail(ctx, d, syncerr.E(syncerr.InvalidData, "field", "sync message")))
 	}
-	// Redriven: back from the DLQ, with the reason it was dead-lettered.
-	if code, ok := m.MessageAttributes[AttrErrorCode]; ok && code.StringValue != nil {
-		h.log.Info("redriven message received", append([]any{"message_id", m.MessageId, "connection", d.Event.Connection,
-			"dead_lettered_for", *code.StringValue}, emf.Of(time.Now(), "sync", nil, emf.Count("redriven", 1))...)...)
-	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < h.cfg.DeadlineMargin {
 		h.log.Warn("not started: the invocation is about to time out", "message_id", m.MessageId)
 		return h.carryOut(ctx, m, h.sync.Untried(ctx, d, syncerr.E(syncerr.MarketplaceUnavailable, "reason", "out of time")))
@@ -249,7 +244,28 @@ func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
 		sctx, cancel = context.WithDeadline(ctx, dl.Add(-h.cfg.SendReserve))
 		defer cancel()
 	}
-	return h.carryOut(ctx, m, h.sync.Sync(sctx, d))
+	out := h.sync.Sync(sctx, d)
+	h.countRedrive(m, d, out)
+	return h.carryOut(ctx, m, out)
+}
+
+// countRedrive logs, and counts as the metric "redriven", a message back
+// from the DLQ: one the order records the event of as failed for good,
+// received for the first time (out.RedrivenFor: the console's redrive, a
+// message move task, keeps nothing else), or one carrying the code it was
+// dead-lettered for (AttrErrorCode: the operator's CLI adds it, and a DLQ
+// of the handler's own sets it) on its first receive. A redriven message
+// is a new one: its later receives (its retries) are not counted again.
+func (h *Handler) countRedrive(m events.SQSMessage, d syncer.Delivery, out syncer.Outcome) {
+	code := out.RedrivenFor
+	if a, ok := m.MessageAttributes[AttrErrorCode]; ok && a.StringValue != nil && d.Attempt == 1 {
+		code = *a.StringValue
+	}
+	if code == "" {
+		return
+	}
+	h.log.Info("redriven message received", append([]any{"message_id", m.MessageId, "connection", d.Event.Connection,
+		"dead_lettered_for", code}, emf.Of(time.Now(), "sync", nil, emf.Count("redriven", 1))...)...)
 }
 
 // carryOut does what the syncer decided for message m.

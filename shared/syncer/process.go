@@ -283,6 +283,15 @@ func (j *job) load(ctx context.Context, mkID string) (order.State, error) {
 	if err != nil {
 		return order.State{}, infra(err)
 	}
+	if !j.loaded {
+		// As the delivery found the order: a first receive of an event
+		// the order records failed for good is a redrive of it (a later
+		// receive is the same message again).
+		j.loaded = true
+		if j.attempts == 1 {
+			j.redrivenFor, _ = st.DeadLettered(j.event.SourceEventID)
+		}
+	}
 	return st, nil
 }
 

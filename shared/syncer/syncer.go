@@ -158,6 +158,14 @@ type Outcome struct {
 	After   time.Duration
 	Failure Failure
 	Err     error
+	// RedrivenFor, when set, is the error code the delivered event was
+	// dead-lettered for: the delivery is a redrive of it (from the
+	// console, a message move task or the operator's CLI). It is known by
+	// the order, whose timeline records the event failed for good, on the
+	// delivery's first receive: a redriven message is a new one, its
+	// receive count starting over, and nothing else of it survives the
+	// console's redrive.
+	RedrivenFor string
 }
 
 // Failure is the reason an event was dead-lettered, as an operator filters
@@ -194,7 +202,9 @@ func (p *Syncer) Sync(ctx context.Context, d Delivery) (out Outcome) {
 			out = j.notDone(bctx, syncerr.E(syncerr.InternalError))
 		}
 	}()
-	return j.run(work, func() (context.Context, context.CancelFunc) { return p.bookkeeping(ctx) })
+	out = j.run(work, func() (context.Context, context.CancelFunc) { return p.bookkeeping(ctx) })
+	out.RedrivenFor = j.redrivenFor
+	return out
 }
 
 // bookkeeping is the context for recording how a delivery ended: its own
@@ -261,6 +271,10 @@ type job struct {
 	facts    map[string]string
 	received bool
 	retryIn  time.Duration
+	// loaded: the order's state was read; redrivenFor, then, the code
+	// the event was dead-lettered for when this delivery redrives it.
+	loaded      bool
+	redrivenFor string
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string

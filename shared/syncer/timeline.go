@@ -80,6 +80,7 @@ func (j *job) outcomeEntries(out order.SyncOutcome, resolved *order.Resolution, 
 		e.Detail = fmt.Sprintf("try %d of %d failed; next try in %s", out.Attempts, j.p.cfg.MaxAttempts, j.retryIn)
 	default:
 		e.Kind = order.TimelineFailed
+		e.EventID = j.event.SourceEventID
 		e.Facts = j.facts
 		e.Detail = fmt.Sprintf("%s after %d tries", out.Result, out.Attempts)
 		if out.Attempts == 1 {

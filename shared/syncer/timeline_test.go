@@ -61,7 +61,7 @@ func TestTimelineRecordsAFailureAndTheMerchantsResync(t *testing.T) {
 	sameLines(t, timelineOf(t, e, mk), []string{
 		"received|shopify|orders/fulfilled|wh-1|||",
 		"call|backmarket|||accept|" + code + "|HTTP 400",
-		"failed||||" + "|" + code + "|failed after 1 try",
+		"failed|||wh-1||" + code + "|failed after 1 try",
 		"received|resync|merchant/resync|resync-1|||",
 		"call|backmarket|||accept||ok",
 		"call|backmarket|||ship||ok",

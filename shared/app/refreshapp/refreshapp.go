@@ -30,8 +30,10 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	}
 	sqsc := d.SQS()
 	syncQueue := sqsqueue.New(sqsc, d.Env.Required("SYNC_QUEUE_URL"))
-	jobs := sqsqueue.New(sqsc, d.Env.Required("REFRESH_QUEUE_URL")) // to time a job's retry
-	dlq := sqsqueue.New(sqsc, d.Env.Required("REFRESH_DLQ_URL"))
+	// To time a job's retry, and to release a failed one at once to the
+	// queue's redrive policy (no DLQ of its own: SQS moves the job and
+	// records its source, so the console's default redrive works).
+	jobs := sqsqueue.New(sqsc, d.Env.Required("REFRESH_QUEUE_URL"))
 	sweep := refresh.SweepConfig{
 		After:       d.Env.UnsyncedAfter(),
 		MaxAttempts: d.Env.Int("UNSYNCED_MAX_REQUEUES", 3),
@@ -49,5 +51,6 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 		// The merchant's SKU aliases, to plan as the sync does.
 		WithAliases(d.Store).
 		WithLedger(d.Store.Deduper(app.WebhookInFlight), sweep)
-	return refreshbatch.New(cfg, r, jobs, dlq, d.Log).Handle, nil
+	// A failed job's reason: on the connection's report for its hour.
+	return refreshbatch.New(cfg, r, jobs, d.Store, d.Log).Handle, nil
 }

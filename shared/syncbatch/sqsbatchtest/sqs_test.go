@@ -9,12 +9,13 @@
 package sqsbatchtest_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/dynamostore"
+	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
 	"github.com/ordersync/ordersync/shared/syncbatch"
@@ -78,6 +80,42 @@ type env struct {
 	notes      *notices
 	mps        syncer.Marketplaces
 	nextID     int64
+	// logs is the sync's JSON log, as Lambda receives it.
+	logs *jsonLog
+}
+
+// jsonLog is a JSON log read back line by line.
+type jsonLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *jsonLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// redriven sums the EMF metric "redriven" (service=sync) over the log's
+// lines, as CloudWatch would.
+func (l *jsonLog) redriven(t *testing.T) float64 {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n float64
+	for _, line := range bytes.Split(l.buf.Bytes(), []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		ms, err := emf.Read(line)
+		if err != nil {
+			t.Fatalf("log line %s: %v", line, err)
+		}
+		if m, ok := ms["redriven"]; ok && slices.Contains(m.Dimensions, "service=sync") {
+			n += m.Value
+		}
+	}
+	return n
 }
 
 // newEnv provisions template.yaml's table and queues for one test, with
@@ -87,7 +125,7 @@ func newEnv(t *testing.T) *env {
 	st := stacktest.New(t, nil)
 	c := stacktest.Clients()
 	e := &env{t: t, sqs: c.SQS, store: dynamostore.New(c.DynamoDB, st.Ref("Table")), fake: backmarkettest.New(backmarkettest.Options{Token: "bm-token"}),
-		queue: st.Ref("SyncQueue"), dlq: st.Ref("SyncDLQ"), notes: &notices{}, nextID: 100}
+		queue: st.Ref("SyncQueue"), dlq: st.Ref("SyncDLQ"), notes: &notices{}, nextID: 100, logs: &jsonLog{}}
 	srv := httptest.NewServer(e.fake)
 	t.Cleanup(srv.Close)
 	conn := order.Connection{ID: "acme", MerchantName: "Acme", MerchantEmail: "ops@acme.test",
@@ -106,7 +144,7 @@ func newEnv(t *testing.T) *env {
 // env's queue and deadLetters as its DLQ ("" leaves dead-lettering to the
 // queue's redrive policy, as the sync function does).
 func (e *env) processor(cfg config, store syncer.Store, mps syncer.Marketplaces, deadLetters string) *syncbatch.Handler {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	s := syncer.New(syncer.Config{RetryBase: cfg.RetryBase, EffectLease: cfg.EffectLease}, store, mps, e.notes, log)
 	var dlq syncbatch.DeadLetters
 	if deadLetters != "" {
@@ -451,6 +489,9 @@ func TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource(t *testing.T) {
 	if got := e.notes.count(); got != 1 {
 		t.Errorf("emails = %d, want 1", got)
 	}
+	if got := e.logs.redriven(t); got != 0 {
+		t.Errorf("redriven = %v before any redrive, want 0", got)
+	}
 
 	// The console's default: no destination, back to the source queue.
 	dlqARN := e.arn(e.dlq)
@@ -468,12 +509,31 @@ func TestAFailureLeftToTheRedrivePolicyRedrivesToItsSource(t *testing.T) {
 	if c := receives(back[0]); c != "1" {
 		t.Errorf("redriven receive count = %s, want 1", c)
 	}
-	// Redriven, it is synced again (even by the handler that failed it).
+	// Nothing on the message says it was moved: a new id, its receive
+	// count at 1, no DeadLetterQueueSourceArn (the emulator drops it; AWS
+	// documents a redriven message as a new one).
+	if _, ok := back[0].Attributes["DeadLetterQueueSourceArn"]; ok || back[0].MessageId == sentID {
+		t.Errorf("redriven message %+v: want nothing left of its move (the metric must not rely on it)", back[0])
+	}
+	// Redriven, it is synced again (even by the handler that failed it),
+	// and counted as a redrive: once.
 	if _, err := e.handle(p, back[0]); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := e.store.LoadOrder(ctx, "acme", mk); err != nil || !st.Sync.At.After(syncedAt) {
 		t.Errorf("redriven: sync = %+v, %v; want it synced again after %s", st.Sync, err, syncedAt)
+	}
+	if got := e.logs.redriven(t); got != 1 {
+		t.Errorf("redriven = %v after one redrive, want 1", got)
+	}
+	// Failed again, it is received again before SQS moves it: not a redrive.
+	for _, m := range e.receiveRaw(1, 2) {
+		if _, err := e.handle(p, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.logs.redriven(t); got != 1 {
+		t.Errorf("redriven = %v after the redriven message's second receive, want still 1", got)
 	}
 }
 
