@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -32,7 +31,8 @@ type Options struct {
 	Getenv func(string) string
 	// Log receives the function's structured logs; nil logs JSON to stdout.
 	Log *slog.Logger
-	// AWS, when set, is used instead of config.LoadDefaultConfig.
+	// AWS, when set, is used instead of the config read from the process
+	// environment (envConfig).
 	AWS *aws.Config
 	// DynamoDB are extra options for the DynamoDB client (the local stack
 	// turns off response checksums, which DynamoDB Local gets wrong).
@@ -129,7 +129,7 @@ func Build(ctx context.Context, o Options) (*Deps, error) {
 		cfg = *o.AWS
 	} else {
 		var err error
-		if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
+		if cfg, err = envConfig(os.Getenv); err != nil {
 			return nil, fmt.Errorf("app: aws config: %w", err)
 		}
 	}
