@@ -5,8 +5,9 @@
 // (shared/app/webhookapp, syncapp, refreshapp, dispatchapp, apiapp,
 // jobsapp), which its Lambda main and the local runner both call, so that
 // what runs locally is what runs on AWS and a function's binary links only
-// the code it uses (no SSM client where no secret is read, no marketplace
-// connector in the webhook; infra/templatecheck's deps test holds that).
+// the code it uses (no marketplace connector in the webhook, no SDK SSM
+// client or credential chain in any; infra/templatecheck's deps test holds
+// that).
 package app
 
 import (
