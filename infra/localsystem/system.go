@@ -126,8 +126,9 @@ func (s *System) start(ctx context.Context, o Options) error {
 		return err
 	}
 	s.emu, s.AWS = emu, emu.Endpoints
-	// The functions build their clients with config.LoadDefaultConfig, as
-	// on Lambda; these variables point it at the emulators.
+	// The functions read their AWS config from the environment, as on
+	// Lambda (shared/app's envConfig); these variables point it at the
+	// emulators.
 	for _, kv := range emu.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		s.keepEnv(k)

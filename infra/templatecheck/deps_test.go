@@ -12,12 +12,23 @@ import (
 // text/template and html/template reach methods by name through
 // reflection, so the linker keeps every exported method of every type
 // (the sync's arm64 binary was 20.9 MB with them, 12.6 MB without); the
-// SSM client costs its init and its size, and only the functions that read
-// secrets need it (issue 14; make bench's binaries section measures both).
+// SDK's SSM client costs 0.9 MB and most of a cold start's 1.5× (its
+// schemas' init), so shared/secrets makes its two calls itself (issue 14;
+// make bench's binaries section measures both).
 var heavyPackages = map[string][]string{
 	"text/template": nil,
 	"html/template": nil,
-	"github.com/aws/aws-sdk-go-v2/service/ssm": {"webhook", "sync", "refresh", "api"},
+	"github.com/aws/aws-sdk-go-v2/service/ssm": nil,
+	// config.LoadDefaultConfig links every credential source it may fall
+	// back on (STS, SSO and its OIDC, with encoding/xml for STS's
+	// answers): 1.6 MB of each binary. A function reads its AWS config
+	// from the environment Lambda gives it (shared/app's envConfig).
+	"github.com/aws/aws-sdk-go-v2/config":          nil,
+	"github.com/aws/aws-sdk-go-v2/service/sts":     nil,
+	"github.com/aws/aws-sdk-go-v2/service/sso":     nil,
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc": nil,
+	"github.com/aws/aws-sdk-go-v2/service/signin":  nil,
+	"encoding/xml": nil,
 }
 
 // TestFunctionsLinkOnlyWhatTheyUse lists each function's packages, as the

@@ -5,8 +5,9 @@
 // (shared/app/webhookapp, syncapp, refreshapp, dispatchapp, apiapp,
 // jobsapp), which its Lambda main and the local runner both call, so that
 // what runs locally is what runs on AWS and a function's binary links only
-// the code it uses (no SSM client where no secret is read, no marketplace
-// connector in the webhook; infra/templatecheck's deps test holds that).
+// the code it uses (no marketplace connector in the webhook, no SDK SSM
+// client or credential chain in any; infra/templatecheck's deps test holds
+// that).
 package app
 
 import (
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -32,7 +32,8 @@ type Options struct {
 	Getenv func(string) string
 	// Log receives the function's structured logs; nil logs JSON to stdout.
 	Log *slog.Logger
-	// AWS, when set, is used instead of config.LoadDefaultConfig.
+	// AWS, when set, is used instead of the config read from the process
+	// environment (envConfig).
 	AWS *aws.Config
 	// DynamoDB are extra options for the DynamoDB client (the local stack
 	// turns off response checksums, which DynamoDB Local gets wrong).
@@ -129,7 +130,7 @@ func Build(ctx context.Context, o Options) (*Deps, error) {
 		cfg = *o.AWS
 	} else {
 		var err error
-		if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
+		if cfg, err = envConfig(os.Getenv); err != nil {
 			return nil, fmt.Errorf("app: aws config: %w", err)
 		}
 	}

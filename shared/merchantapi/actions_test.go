@@ -46,7 +46,7 @@ func TestCatalogueActionsAreServed(t *testing.T) {
 		}
 		t.Run(string(code), func(t *testing.T) {
 			var served []string
-			for path, r := range routes {
+			for path, r := range routeTable() {
 				if servedBy(path, a.Route) && slices.Contains(methodsOf(r), a.Method) {
 					served = append(served, path)
 				}

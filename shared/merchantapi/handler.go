@@ -88,6 +88,8 @@ type Handler struct {
 	jobs JobQueue
 	// conns configures the connection routes (connections.go).
 	conns Connections
+	// routes is routeTable(), built once.
+	routes map[string]route
 }
 
 // New builds a Handler. A nil log discards.
@@ -98,7 +100,7 @@ func New(cfg Config, store Store, secrets Secrets, q Queue, log *slog.Logger) *H
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, store: store, secrets: secrets, queue: q, log: log}
+	return &Handler{cfg: cfg, store: store, secrets: secrets, queue: q, log: log, routes: routeTable()}
 }
 
 // route is one route's method and handler, called once the request is
@@ -111,38 +113,44 @@ type route struct {
 	serve  func(h *Handler, ctx context.Context, c *call) events.APIGatewayV2HTTPResponse
 }
 
-var routes = map[string]route{
-	RouteErrors:      {http.MethodGet, (*Handler).listErrors},
-	RouteOrder:       {http.MethodGet, (*Handler).showOrder},
-	RouteResync:      {http.MethodPost, (*Handler).resyncMany},
-	RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
-	RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
-	RouteReports:     {http.MethodGet, (*Handler).listReports},
-	// Orders by sync state, and bulk re-sync jobs.
-	RouteOrders: {http.MethodGet, (*Handler).listOrders},
-	RouteJobs:   {http.MethodGet + ", " + http.MethodPost, (*Handler).jobsRoute},
-	RouteJob:    {http.MethodGet, (*Handler).showJob},
-	// The connection routes (connections.go).
-	RouteConnections:      {http.MethodPost, (*Handler).createConnection},
-	RouteConnection:       {http.MethodGet + ", " + http.MethodPatch, (*Handler).connection},
-	RouteConnectionPause:  {http.MethodPost, (*Handler).pauseConnection},
-	RouteConnectionResume: {http.MethodPost, (*Handler).resumeConnection},
-	RouteWebhookSecret:    {http.MethodPost, (*Handler).rotateWebhookSecret},
-	RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
-	// Fill in and re-send (fix.go).
-	RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
-	// An order's timeline (timeline.go).
-	RouteOrderTimeline: {http.MethodGet, (*Handler).showTimeline},
+// routeTable maps each route's path to its route. It is built by New,
+// not held in a package variable: a variable's initializer would link
+// every handler into every binary that imports this package (the store's
+// adapters do), where the linker now drops them (issue 14).
+func routeTable() map[string]route {
+	return map[string]route{
+		RouteErrors:      {http.MethodGet, (*Handler).listErrors},
+		RouteOrder:       {http.MethodGet, (*Handler).showOrder},
+		RouteResync:      {http.MethodPost, (*Handler).resyncMany},
+		RouteOrderResync: {http.MethodPost, (*Handler).resyncOne},
+		RouteOrderLink:   {http.MethodPost, (*Handler).linkOrder},
+		RouteReports:     {http.MethodGet, (*Handler).listReports},
+		// Orders by sync state, and bulk re-sync jobs.
+		RouteOrders: {http.MethodGet, (*Handler).listOrders},
+		RouteJobs:   {http.MethodGet + ", " + http.MethodPost, (*Handler).jobsRoute},
+		RouteJob:    {http.MethodGet, (*Handler).showJob},
+		// The connection routes (connections.go).
+		RouteConnections:      {http.MethodPost, (*Handler).createConnection},
+		RouteConnection:       {http.MethodGet + ", " + http.MethodPatch, (*Handler).connection},
+		RouteConnectionPause:  {http.MethodPost, (*Handler).pauseConnection},
+		RouteConnectionResume: {http.MethodPost, (*Handler).resumeConnection},
+		RouteWebhookSecret:    {http.MethodPost, (*Handler).rotateWebhookSecret},
+		RouteCredentials:      {http.MethodPut, (*Handler).putCredentials},
+		// Fill in and re-send (fix.go).
+		RouteOrderFix: {http.MethodPost, (*Handler).fixOrder},
+		// An order's timeline (timeline.go).
+		RouteOrderTimeline: {http.MethodGet, (*Handler).showTimeline},
 
-	// SKU aliases (aliases.go): one path, two methods.
-	RouteAliases: {http.MethodGet, (*Handler).listAliases},
-	RouteAlias:   {http.MethodPut + ", " + http.MethodDelete, (*Handler).alias},
+		// SKU aliases (aliases.go): one path, two methods.
+		RouteAliases: {http.MethodGet, (*Handler).listAliases},
+		RouteAlias:   {http.MethodPut + ", " + http.MethodDelete, (*Handler).alias},
+	}
 }
 
 // Routes lists the API's route paths, for wiring and for the test that
 // holds template.yaml to them.
 func Routes() []string {
-	return slices.Sorted(maps.Keys(routes))
+	return slices.Sorted(maps.Keys(routeTable()))
 }
 
 // call is one request as the handler works on it, and what its log line
@@ -170,7 +178,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // first that fails answers.
 func (h *Handler) serve(ctx context.Context, c *call) events.APIGatewayV2HTTPResponse {
 	_, path, _ := strings.Cut(c.req.RouteKey, " ")
-	rt, ok := routes[path]
+	rt, ok := h.routes[path]
 	if !ok {
 		return c.fail(errUnknownRoute)
 	}

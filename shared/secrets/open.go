@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // ReadWriter reads the secrets connections name and stores the ones the
@@ -22,9 +21,8 @@ var (
 // Open returns the secrets of the JSON file at file when it is set (read
 // on every call, so that a secret the merchant API writes is seen by every
 // local function at once; an unreadable file is an error now), or else
-// the SSM parameters under prefix, read with a client built from cfg. Only
-// the functions that read secrets call it, so only they link the SSM
-// client.
+// the SSM parameters under prefix, read with an SSM client built from cfg
+// (NewSSM).
 func Open(cfg aws.Config, file, prefix string) (ReadWriter, error) {
 	if file != "" {
 		if _, err := LoadFile(file); err != nil {
@@ -32,5 +30,5 @@ func Open(cfg aws.Config, file, prefix string) (ReadWriter, error) {
 		}
 		return NewFile(file), nil
 	}
-	return NewParameters(ssm.NewFromConfig(cfg), prefix), nil
+	return NewParameters(NewSSM(cfg), prefix), nil
 }

@@ -13,10 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
-
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -45,9 +41,12 @@ func LoadFile(path string) (Static, error) {
 	return s, nil
 }
 
-// SSMAPI is the part of the SSM client Parameters uses.
+// SSMAPI is the part of SSM Parameters reads with (*SSM is it).
 type SSMAPI interface {
-	GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	// GetParameter returns the named parameter's value, decrypted when
+	// decrypt is set, or an error that isNotFound recognises for a name
+	// SSM lacks. It is idempotent.
+	GetParameter(ctx context.Context, name string, decrypt bool) (string, error)
 }
 
 // Parameters reads SecureString parameters named prefix+name, decrypted,
@@ -92,42 +91,39 @@ func (p *Parameters) Secret(ctx context.Context, name string) (string, error) {
 	if ok && now.Sub(c.at) < p.TTL {
 		return c.value, nil
 	}
-	out, err := p.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(p.prefix + name), WithDecryption: aws.Bool(true)})
-	var nf *types.ParameterNotFound
-	if errors.As(err, &nf) {
+	v, err := p.api.GetParameter(ctx, p.prefix+name, true)
+	if isNotFound(err) {
 		return "", fmt.Errorf("secrets: %q: %w", name, order.ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("secrets: %q: %w", name, err) // the SDK's error names the parameter, never its value
+		return "", fmt.Errorf("secrets: %q: %w", name, err) // SSM's error names the parameter, never its value
 	}
-	if out.Parameter == nil {
-		return "", fmt.Errorf("secrets: %q: SSM answered without a parameter", name)
-	}
-	v := aws.ToString(out.Parameter.Value)
 	p.mu.Lock()
 	p.cache[name] = cached{value: v, at: now}
 	p.mu.Unlock()
 	return v, nil
 }
 
-// WriterAPI is the part of the SSM client Parameters' writes use.
+// WriterAPI is the part of SSM Parameters' writes use (*SSM is it).
 type WriterAPI interface {
-	PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	// PutParameter stores value as the SecureString called name,
+	// replacing any value it had. Its error never holds the value. It is
+	// idempotent.
+	PutParameter(ctx context.Context, name, value string) error
 }
 
 // PutParameter stores value as the SecureString prefix+name, replacing any
 // value it had (Overwrite), and caches it: this function reads the new
 // value at once, others within their TTL. It is idempotent. The api given
-// to NewParameters must also be a WriterAPI (the SSM client is). The value
+// to NewParameters must also be a WriterAPI (*SSM is). The value
 // never enters an error.
 func (p *Parameters) PutParameter(ctx context.Context, name, value string) error {
 	w, ok := p.api.(WriterAPI)
 	if !ok {
 		return fmt.Errorf("secrets: %q: the SSM client given cannot write", name)
 	}
-	if _, err := w.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(p.prefix + name), Value: aws.String(value),
-		Type: types.ParameterTypeSecureString, Overwrite: aws.Bool(true)}); err != nil {
-		return fmt.Errorf("secrets: put %q: %w", name, err) // the SDK's error names the parameter, never its value
+	if err := w.PutParameter(ctx, p.prefix+name, value); err != nil {
+		return fmt.Errorf("secrets: put %q: %w", name, err) // SSM's error names the parameter, never its value
 	}
 	p.mu.Lock()
 	p.cache[name] = cached{value: value, at: p.now()}

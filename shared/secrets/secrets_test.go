@@ -1,37 +1,52 @@
 package secrets_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/secrets"
 )
 
-// fakeSSM answers GetParameter in SSM's JSON 1.1 protocol, as the real
-// service does: the value of a SecureString only with WithDecryption, and
-// a ParameterNotFound error for a name it lacks.
+// fakeSSM answers GetParameter and PutParameter in SSM's JSON 1.1
+// protocol, as the real service does: a request whose SigV4 signature is
+// not that of the credentials test/test for eu-west-1's ssm is refused
+// (InvalidSignatureException), the value of a SecureString is given only
+// with WithDecryption, and a name it lacks is a ParameterNotFound error.
+// failures are answered, one per call, before anything else.
 type fakeSSM struct {
-	mu     sync.Mutex
-	params map[string]string
-	calls  int
-	down   bool
+	mu       sync.Mutex
+	params   map[string]string
+	calls    int
+	down     bool
+	failures []fakeFailure
 	// PutParameter's record.
 	types   map[string]string
 	version int
+}
+
+type fakeFailure struct {
+	status int
+	body   string
 }
 
 func (f *fakeSSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +54,25 @@ func (f *fakeSSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.calls++
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	body, _ := io.ReadAll(r.Body)
+	if err := checkSignature(r, body); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"__type":"InvalidSignatureException","message":%q}`, err.Error())
+		return
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/" || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"__type":"SerializationException","message":"%s %s as %s"}`, r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if len(f.failures) > 0 {
+		fail := f.failures[0]
+		f.failures = f.failures[1:]
+		w.WriteHeader(fail.status)
+		_, _ = w.Write([]byte(fail.body))
+		return
+	}
 	if f.down {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte(`{"__type":"InternalServerError","message":"Internal failure"}`))
@@ -57,7 +91,11 @@ func (f *fakeSSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Name           string
 		WithDecryption bool
 	}
-	_ = json.NewDecoder(r.Body).Decode(&in)
+	if err := strictDecode(r.Body, &in); err != nil || in.Name == "" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"__type":"ValidationException","message":"body: %v"}`, err)
+		return
+	}
 	v, ok := f.params[in.Name]
 	if !ok {
 		w.WriteHeader(http.StatusBadRequest)
@@ -80,7 +118,11 @@ func (f *fakeSSM) put(w http.ResponseWriter, r *http.Request) {
 		Name, Value, Type string
 		Overwrite         bool
 	}
-	_ = json.NewDecoder(r.Body).Decode(&in)
+	if err := strictDecode(r.Body, &in); err != nil || in.Name == "" || in.Type == "" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"__type":"ValidationException","message":"body: %v"}`, err)
+		return
+	}
 	if _, ok := f.params[in.Name]; ok && !in.Overwrite {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"__type":"ParameterAlreadyExists","message":"The parameter already exists."}`))
@@ -98,13 +140,72 @@ func (f *fakeSSM) put(w http.ResponseWriter, r *http.Request) {
 func (f *fakeSSM) set(name, v string) { f.mu.Lock(); f.params[name] = v; f.mu.Unlock() }
 func (f *fakeSSM) count() int         { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
 
+// strictDecode decodes the JSON of r into v, refusing fields v lacks, as
+// SSM refuses them.
+func strictDecode(r io.Reader, v any) error {
+	d := json.NewDecoder(r)
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+// checkSignature recomputes r's SigV4 signature with the test
+// credentials, over the headers r says it signed and the body received,
+// and compares it with r's.
+func checkSignature(r *http.Request, body []byte) error {
+	auth := r.Header.Get("Authorization")
+	date := r.Header.Get("X-Amz-Date")
+	const scheme = "AWS4-HMAC-SHA256 "
+	if !strings.HasPrefix(auth, scheme) || date == "" {
+		return fmt.Errorf("no SigV4 Authorization and X-Amz-Date")
+	}
+	fields := map[string]string{}
+	for _, f := range strings.Split(strings.TrimPrefix(auth, scheme), ", ") {
+		k, v, _ := strings.Cut(f, "=")
+		fields[k] = v
+	}
+	at, err := time.Parse("20060102T150405Z", date)
+	if err != nil {
+		return fmt.Errorf("X-Amz-Date %q: %v", date, err)
+	}
+	if want := "test/" + at.Format("20060102") + "/eu-west-1/ssm/aws4_request"; fields["Credential"] != want {
+		return fmt.Errorf("credential scope %q, want %q", fields["Credential"], want)
+	}
+	signed := strings.Split(fields["SignedHeaders"], ";")
+	for _, h := range []string{"content-type", "host", "x-amz-date", "x-amz-target"} {
+		if !slices.Contains(signed, h) {
+			return fmt.Errorf("signed headers %v lack %s", signed, h)
+		}
+	}
+	again, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	for _, h := range signed {
+		if h != "host" && h != "content-length" {
+			again.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
+		}
+	}
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "ssm", "eu-west-1", at); err != nil {
+		return err
+	}
+	if got := again.Header.Get("Authorization"); got != auth {
+		return fmt.Errorf("signature mismatch")
+	}
+	return nil
+}
+
+// testConfig is an AWS config for an SSM at url, with no retries.
+func testConfig(url, secretKey string) aws.Config {
+	return aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1, BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("test", secretKey, "")}
+}
+
 func newParameters(t *testing.T, f *fakeSSM) *secrets.Parameters {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	api := ssm.NewFromConfig(aws.Config{Region: "eu-west-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")},
-		func(o *ssm.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	return secrets.NewParameters(api, "/ordersync/")
+	return secrets.NewParameters(secrets.NewSSM(testConfig(srv.URL, "test")), "/ordersync/")
 }
 
 func TestParametersReadDecryptedAndCache(t *testing.T) {

@@ -41,8 +41,9 @@ func Main(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "stacktest:", err)
 		os.Exit(1)
 	}
-	// Code that builds its own clients (config.LoadDefaultConfig) finds the
-	// emulators through the standard variables.
+	// Code that builds its own clients (config.LoadDefaultConfig, or the
+	// functions' shared/app) finds the emulators through the standard
+	// variables.
 	for _, kv := range st.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
