@@ -243,11 +243,12 @@ func TestConcurrentWorkersNeverLoseAnUpdateOrDoubleCall(t *testing.T) {
 }
 
 // inflight counts concurrent requests to the marketplace. The first
-// request waits (up to 10 s) for a second one to be in flight, so two
-// requests overlap whenever two may; the answers' delay gives a third the
-// time to come in too, were it let through.
+// request waits (up to 10 s) for want (2 when zero) to be in flight, so
+// want requests overlap whenever they may; the answers' delay gives one
+// more the time to come in too, were it let through.
 type inflight struct {
 	next           http.RoundTripper
+	want           int
 	mu             sync.Mutex
 	seen, now, max int
 	paired         chan struct{}
@@ -259,7 +260,7 @@ func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.seen++
 	f.now++
 	f.max = max(f.max, f.now)
-	first, two := f.seen == 1, f.now >= 2
+	first, two := f.seen == 1, f.now >= max(f.want, 2)
 	f.mu.Unlock()
 	defer func() { f.mu.Lock(); f.now--; f.mu.Unlock() }()
 	if two {
@@ -292,6 +293,37 @@ func TestBatchConcurrencyIsBoundedPerConnection(t *testing.T) {
 	}
 	if counter.max != 2 {
 		t.Errorf("at most %d calls in flight to one connection's marketplace, want 2 (PerConnection)", counter.max)
+	}
+}
+
+func TestConcurrencyDefaultsToTheWholeBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		concurrency int
+		want        int
+	}{
+		{"unset: every order of the batch at once", 0, 6},
+		{"set", 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			counter := &inflight{next: e.client.Transport, want: tc.want, paired: make(chan struct{})}
+			e.client = &http.Client{Transport: counter}
+			e.fake.SetFault(backmarkettest.Fault{Delay: 100 * time.Millisecond})
+			var evs []any
+			for range 6 {
+				mk, store := e.order()
+				evs = append(evs, shipped(mk, store, "6A"+mk, time.Now()))
+			}
+			p := e.processor(config{Concurrency: tc.concurrency, PerConnection: 6})
+			resp, err := e.handle(context.Background(), p, e.take(1, evs...))
+			if err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("Handle = %v, %v", resp.BatchItemFailures, err)
+			}
+			if got := counter.max; got != tc.want {
+				t.Errorf("at most %d calls in flight, want %d", got, tc.want)
+			}
+		})
 	}
 }
 

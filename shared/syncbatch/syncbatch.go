@@ -10,6 +10,7 @@
 package syncbatch
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -36,10 +37,11 @@ const (
 
 // Config bounds a batch. Zero fields take the defaults.
 type Config struct {
-	// Concurrency bounds how many orders of one batch sync at once, and
-	// PerConnection how many of them belong to one connection, so a batch
-	// never calls one marketplace account faster than a worker at a time
-	// per slot (marketplaces rate-limit per account).
+	// Concurrency bounds how many orders of one batch sync at once; zero
+	// (the default) runs every order of the batch at once, so a batch
+	// takes about as long as its slowest order, not the sum of its
+	// slowest few. PerConnection bounds how many of them belong to one
+	// connection (marketplaces rate-limit per account).
 	Concurrency, PerConnection int
 	// DeadlineMargin: no new message starts with less time than this left.
 	DeadlineMargin time.Duration
@@ -50,9 +52,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Concurrency <= 0 {
-		c.Concurrency = 4
-	}
+	c.Concurrency = max(c.Concurrency, 0)
 	if c.PerConnection <= 0 {
 		c.PerConnection = 2
 	}
@@ -139,7 +139,8 @@ func (f *failing) failedBefore(id string, attempt int) bool {
 }
 
 // Handle processes one SQS batch. Messages for the same order run in their
-// order; different orders run concurrently, at most Concurrency at once and
+// order; different orders run concurrently, at most Concurrency at once (all
+// of them by default) and
 // PerConnection per connection. It reports the messages to try again, and
 // those left to the redrive policy, as batch item failures; every other
 // message ended applied or in the DLQ. It returns an error, failing the whole batch, only when
@@ -161,7 +162,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		infraErr error
 		infraN   int
 		wg       sync.WaitGroup
-		sem      = make(chan struct{}, h.cfg.Concurrency)
+		sem      = make(chan struct{}, cmp.Or(h.cfg.Concurrency, len(keys)))
 		perConn  = map[string]chan struct{}{}
 	)
 	for _, k := range keys {

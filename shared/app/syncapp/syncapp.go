@@ -44,6 +44,9 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 		MaxAttempts: d.Env.Int("MAX_RECEIVE_COUNT", 3),
 		RetryBase:   time.Duration(d.Env.Int("RETRY_BASE_MILLIS", 1500)) * time.Millisecond,
 	}
+	// How many orders of a batch sync at once: 0, the default, is every
+	// order of the batch (the event source's BatchSize).
+	batch := syncbatch.Config{Concurrency: d.Env.Int("SYNC_CONCURRENCY", 0)}
 	if err := d.Env.Err(); err != nil {
 		return nil, err
 	}
@@ -57,5 +60,5 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	// No DLQ of its own: a failure is left to the sync queue's redrive
 	// policy, so SQS records its source and the console's default redrive
 	// ("Redrive to source queue(s)") works.
-	return syncbatch.New(syncbatch.Config{}, s, queue, nil, d.Log).Handle, nil
+	return syncbatch.New(batch, s, queue, nil, d.Log).Handle, nil
 }
