@@ -15,6 +15,7 @@ import (
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/notify"
+	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/secrets"
 	"github.com/ordersync/ordersync/shared/sesmail"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
@@ -50,7 +51,10 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	if err := d.Env.Err(); err != nil {
 		return nil, err
 	}
-	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second})}
+	// Each connection's marketplace requests paced by its platform's rate
+	// limit, a token bucket per connection for this instance's life.
+	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second}),
+		Pace: pace.NewBuckets(nil)}
 	s := syncer.New(cfg, d.Store, src, nf, d.Log).
 		WithStorefronts(src).
 		// The merchant's SKU aliases, read once per event.
