@@ -17,6 +17,7 @@ import (
 var sections = []Section{
 	{Name: "webhook", Run: webhookSection},
 	{Name: "sync", Run: syncSection},
+	{Name: "batch", Run: batchSection},
 	{Name: "latency", Run: latencySection},
 	{Name: "refresh", Run: refreshSection},
 	binaries,

@@ -13,7 +13,7 @@ func TestCheapSectionsRunQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the sections (a few seconds)")
 	}
-	want := map[string]int{"webhook": 3, "sync": 4, "refresh": 3}
+	want := map[string]int{"webhook": 3, "sync": 4, "batch": 4, "refresh": 3}
 	seen := map[string]bool{}
 	for _, s := range sections {
 		n, ok := want[s.Name]

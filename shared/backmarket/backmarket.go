@@ -25,12 +25,20 @@ import (
 
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
 // Name is how Back Market is named in the words a merchant reads.
 const Name = "Back Market"
+
+// RateLimit is Back Market's rate limit on one account, as reported
+// (UNCONFIRMED, shared/reference/platforms.md): about 200 requests in 10
+// seconds across the API, with 429 (or 403 from its WAF, see
+// Options.Forbidden403IsRateLimit) past it. The sync paces each
+// connection by it (shared/pace).
+var RateLimit = pace.Limit{Requests: 200, Per: 10 * time.Second}
 
 // Line states as Back Market numbers them, for the update calls.
 const (

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
@@ -16,6 +17,8 @@ import (
 	"github.com/ordersync/ordersync/shared/mirakl"
 	"github.com/ordersync/ordersync/shared/mirakl/mirakltest"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/pace"
+	"github.com/ordersync/ordersync/shared/pace/pacetest"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
@@ -144,5 +147,58 @@ func TestOptionsApplyButConnectionWins(t *testing.T) {
 	}
 	if gotUA != "BM-acme-ordersync;ops@acme.test" || gotLang != "en-gb" {
 		t.Errorf("User-Agent %q, Accept-Language %q; want the Options'", gotUA, gotLang)
+	}
+}
+
+func TestRateLimitIsTheConnectorsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		platform order.Platform
+		want     pace.Limit
+	}{
+		{order.BackMarket, backmarket.RateLimit},
+		{" Back_Market ", pace.Limit{}},
+		{"BACKMARKET", backmarket.RateLimit},
+		{order.Mirakl, mirakl.RateLimit},
+		{order.Amazon, pace.Limit{}},
+		{order.Shopify, pace.Limit{}},
+	} {
+		t.Run(string(tc.platform), func(t *testing.T) {
+			if got := connectors.RateLimit(tc.platform); got != tc.want {
+				t.Errorf("RateLimit(%q) = %+v, want %+v", tc.platform, got, tc.want)
+			}
+		})
+	}
+	if backmarket.RateLimit == (pace.Limit{}) || mirakl.RateLimit == (pace.Limit{}) {
+		t.Error("a marketplace connector without a rate limit")
+	}
+}
+
+// TestSourcePacesEachConnectionsMarketplace: with Pace, a 429's
+// Retry-After holds the connection's next request until then.
+func TestSourcePacesEachConnectionsMarketplace(t *testing.T) {
+	bm := backmarkettest.New(backmarkettest.Options{Token: bmToken})
+	bm.Seed(backmarkettest.AwaitingAcceptance(5, "A"))
+	srv := httptest.NewServer(bm)
+	defer srv.Close()
+	clock := pacetest.NewClock(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	src := connectors.Source{Secrets: secrets{"bm": bmToken}, HTTP: srv.Client(), Pace: pace.NewBuckets(clock)}
+	ctx := context.Background()
+	mp, err := src.Marketplace(ctx, conn(order.BackMarket, srv.URL, "bm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm.SetFault(backmarkettest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "2", Count: 1})
+	if _, err := mp.Order(ctx, "5"); syncerr.CodeOf(err) != syncerr.RateLimited {
+		t.Fatalf("Order = %v, want rate_limited", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := mp.Order(ctx, "5"); done <- err }()
+	clock.BlockUntil(1)
+	if _, next := clock.Waiting(); next != 2*time.Second {
+		t.Errorf("the next request waits %v, want the Retry-After, 2s", next)
+	}
+	clock.Advance(2 * time.Second)
+	if err := <-done; err != nil {
+		t.Errorf("Order after the Retry-After = %v", err)
 	}
 }

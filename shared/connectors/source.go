@@ -3,8 +3,12 @@ package connectors
 import (
 	"context"
 	"net/http"
+	"strings"
 
+	"github.com/ordersync/ordersync/shared/backmarket"
+	"github.com/ordersync/ordersync/shared/mirakl"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
 
@@ -14,11 +18,32 @@ import (
 type Source struct {
 	Secrets Secrets
 	HTTP    *http.Client
+	// Pace, when set, paces each connection's marketplace requests by its
+	// platform's RateLimit (a token bucket per connection, kept by this
+	// instance), and holds them for a 429's Retry-After.
+	Pace *pace.Buckets
 }
 
 // Marketplace returns conn's marketplace client (see Marketplace).
 func (s Source) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-	return Marketplace(ctx, conn, s.Secrets, s.HTTP)
+	hc := s.HTTP
+	if s.Pace != nil {
+		hc = s.Pace.Client(hc, conn.ID, RateLimit(conn.Marketplace.Platform))
+	}
+	return Marketplace(ctx, conn, s.Secrets, hc)
+}
+
+// RateLimit is the rate limit of a marketplace platform's account, as its
+// connector documents it; the zero Limit (no pacing) for a platform with
+// no marketplace connector.
+func RateLimit(p order.Platform) pace.Limit {
+	switch order.Platform(strings.ToLower(strings.TrimSpace(string(p)))) {
+	case order.BackMarket:
+		return backmarket.RateLimit
+	case order.Mirakl:
+		return mirakl.RateLimit
+	}
+	return pace.Limit{}
 }
 
 // Storefront returns conn's store client (see Storefront).

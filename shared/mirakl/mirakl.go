@@ -25,6 +25,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -32,6 +33,15 @@ import (
 // Name is how Mirakl is named in the words a merchant reads when the
 // connection gives no marketplace name.
 const Name = "Mirakl"
+
+// RateLimit is the pace the sync keeps with one Mirakl shop account
+// (shared/pace). Mirakl documents no number for the order calls: each API
+// states a call frequency (OR21, OR23, OR24: at each update; OR11: at most
+// once a minute when polling), and past its limits Mirakl answers 429 with
+// Retry-After, which pauses the connection until then. This ceiling, 10
+// requests a second, is ordersync's own (UNCONFIRMED as Mirakl's): enough
+// for a batch of orders at once, polite in a backlog.
+var RateLimit = pace.Limit{Requests: 100, Per: 10 * time.Second}
 
 // ErrorCodes is the default mapping of Mirakl error codes to ordersync's.
 // Options.ErrorCodes adds to it or overrides it.

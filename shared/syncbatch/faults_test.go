@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/pace"
+	"github.com/ordersync/ordersync/shared/pace/pacetest"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/testkit/memqueue"
 )
@@ -243,11 +246,12 @@ func TestConcurrentWorkersNeverLoseAnUpdateOrDoubleCall(t *testing.T) {
 }
 
 // inflight counts concurrent requests to the marketplace. The first
-// request waits (up to 10 s) for a second one to be in flight, so two
-// requests overlap whenever two may; the answers' delay gives a third the
-// time to come in too, were it let through.
+// request waits (up to 10 s) for want (2 when zero) to be in flight, so
+// want requests overlap whenever they may; the answers' delay gives one
+// more the time to come in too, were it let through.
 type inflight struct {
 	next           http.RoundTripper
+	want           int
 	mu             sync.Mutex
 	seen, now, max int
 	paired         chan struct{}
@@ -259,7 +263,7 @@ func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.seen++
 	f.now++
 	f.max = max(f.max, f.now)
-	first, two := f.seen == 1, f.now >= 2
+	first, two := f.seen == 1, f.now >= max(f.want, 2)
 	f.mu.Unlock()
 	defer func() { f.mu.Lock(); f.now--; f.mu.Unlock() }()
 	if two {
@@ -274,24 +278,87 @@ func (f *inflight) RoundTrip(r *http.Request) (*http.Response, error) {
 	return f.next.RoundTrip(r)
 }
 
-func TestBatchConcurrencyIsBoundedPerConnection(t *testing.T) {
+// TestABatchPacesOneConnectionByItsRateLimit runs a batch of one
+// connection's orders at once, its marketplace paced at 2 requests a
+// second on a clock the test moves: every order is synced at its first
+// try, and the requests took the time the limit asks. (That the pace keeps
+// a marketplace from answering 429 is shared/pace's test, and the bench's
+// batch section shows it on a limiting fake; how long a batch takes is the
+// bench's to measure.)
+func TestABatchPacesOneConnectionByItsRateLimit(t *testing.T) {
 	e := newEnv(t)
-	counter := &inflight{next: e.client.Transport, paired: make(chan struct{})}
-	e.client = &http.Client{Transport: counter}
-	// Every answer takes a while, so concurrent calls overlap.
-	e.fake.SetFault(backmarkettest.Fault{Delay: 100 * time.Millisecond})
+	pc := pacetest.NewClock(time.Now())
+	counter := &inflight{next: e.client.Transport, want: 1, paired: make(chan struct{})}
+	e.client = pace.NewBuckets(pc).Client(&http.Client{Transport: counter}, e.conn.ID, pace.Limit{Requests: 2, Per: time.Second})
 	var evs []any
-	for range 6 {
+	for range 4 {
 		mk, store := e.order()
 		evs = append(evs, shipped(mk, store, "6A"+mk, time.Now()))
 	}
-	p := e.processor(config{Concurrency: 6, PerConnection: 2})
-	resp, err := e.handle(context.Background(), p, e.take(1, evs...))
-	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("Handle = %v, %v", resp.BatchItemFailures, err)
+	p := e.processor(config{})
+	type handled struct {
+		resp events.SQSEventResponse
+		err  error
 	}
-	if counter.max != 2 {
-		t.Errorf("at most %d calls in flight to one connection's marketplace, want 2 (PerConnection)", counter.max)
+	done := make(chan handled, 1)
+	go func() {
+		resp, err := e.handle(context.Background(), p, e.take(1, evs...))
+		done <- handled{resp, err}
+	}()
+	// Move the pace's clock to each wait's end, until the batch is done.
+	var waited time.Duration
+	var h handled
+	for finished := false; !finished; {
+		select {
+		case h = <-done:
+			finished = true
+		default:
+			if n, next := pc.Waiting(); n > 0 {
+				pc.Advance(next)
+				waited += next
+			} else {
+				runtime.Gosched()
+			}
+		}
+	}
+	if h.err != nil || len(h.resp.BatchItemFailures) != 0 {
+		t.Fatalf("Handle = %v, %v: want every order synced at its first try", h.resp.BatchItemFailures, h.err)
+	}
+	// One token at once, then one a second: at least a second for each
+	// request after the first.
+	if want := time.Duration(counter.seen-1) * time.Second; counter.seen < 2*len(evs) || waited < want {
+		t.Errorf("the batch waited %v for %d requests, want at least %v, and two requests an order", waited, counter.seen, want)
+	}
+}
+
+func TestConcurrencyDefaultsToTheWholeBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		concurrency int
+		want        int
+	}{
+		{"unset: every order of the batch at once", 0, 6},
+		{"set", 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			counter := &inflight{next: e.client.Transport, want: tc.want, paired: make(chan struct{})}
+			e.client = &http.Client{Transport: counter}
+			e.fake.SetFault(backmarkettest.Fault{Delay: 100 * time.Millisecond})
+			var evs []any
+			for range 6 {
+				mk, store := e.order()
+				evs = append(evs, shipped(mk, store, "6A"+mk, time.Now()))
+			}
+			p := e.processor(config{Concurrency: tc.concurrency})
+			resp, err := e.handle(context.Background(), p, e.take(1, evs...))
+			if err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("Handle = %v, %v", resp.BatchItemFailures, err)
+			}
+			if got := counter.max; got != tc.want {
+				t.Errorf("at most %d calls in flight, want %d", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -34,11 +34,11 @@ import (
 // config is the policy of the whole sync, as the sync function sets it:
 // the syncer's and the batch handler's.
 type config struct {
-	MaxReceiveCount            int
-	RetryBase, RetryCap        time.Duration
-	EffectLease, Bookkeeping   time.Duration
-	Concurrency, PerConnection int
-	Now                        func() time.Time
+	MaxReceiveCount          int
+	RetryBase, RetryCap      time.Duration
+	EffectLease, Bookkeeping time.Duration
+	Concurrency              int
+	Now                      func() time.Time
 }
 
 // processor is the sync as the Lambda runs it: the syncer behind the
@@ -52,7 +52,7 @@ func newProcessor(cfg config, store syncer.Store, mps syncer.Marketplaces, q syn
 	s := syncer.New(syncer.Config{MaxAttempts: cfg.MaxReceiveCount, RetryBase: cfg.RetryBase, RetryCap: cfg.RetryCap, EffectLease: cfg.EffectLease,
 		Bookkeeping: cfg.Bookkeeping, Now: cfg.Now}, store, mps, n, log)
 	p := &processor{sync: s}
-	p.Handler = syncbatch.New(syncbatch.Config{Concurrency: cfg.Concurrency, PerConnection: cfg.PerConnection}, s, q, dlq, log)
+	p.Handler = syncbatch.New(syncbatch.Config{Concurrency: cfg.Concurrency}, s, q, dlq, log)
 	return p
 }
 

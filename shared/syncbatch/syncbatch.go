@@ -10,6 +10,7 @@
 package syncbatch
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -36,11 +37,14 @@ const (
 
 // Config bounds a batch. Zero fields take the defaults.
 type Config struct {
-	// Concurrency bounds how many orders of one batch sync at once, and
-	// PerConnection how many of them belong to one connection, so a batch
-	// never calls one marketplace account faster than a worker at a time
-	// per slot (marketplaces rate-limit per account).
-	Concurrency, PerConnection int
+	// Concurrency bounds how many orders of one batch sync at once; zero
+	// (the default) runs every order of the batch at once, so a batch
+	// takes about as long as its slowest order, not the sum of its
+	// slowest few. Orders of one connection run side by side too: their
+	// calls are paced by the marketplace's own rate limit, per connection,
+	// by the marketplace clients (shared/pace, wired in syncapp), not by a
+	// fixed count of orders per batch.
+	Concurrency int
 	// DeadlineMargin: no new message starts with less time than this left.
 	DeadlineMargin time.Duration
 	// SendReserve is the time kept, at the end of the invocation, for
@@ -50,12 +54,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Concurrency <= 0 {
-		c.Concurrency = 4
-	}
-	if c.PerConnection <= 0 {
-		c.PerConnection = 2
-	}
+	c.Concurrency = max(c.Concurrency, 0)
 	if c.SendReserve <= 0 {
 		c.SendReserve = 2 * time.Second
 	}
@@ -139,8 +138,8 @@ func (f *failing) failedBefore(id string, attempt int) bool {
 }
 
 // Handle processes one SQS batch. Messages for the same order run in their
-// order; different orders run concurrently, at most Concurrency at once and
-// PerConnection per connection. It reports the messages to try again, and
+// order; different orders run concurrently, at most Concurrency at once (all
+// of them by default). It reports the messages to try again, and
 // those left to the redrive policy, as batch item failures; every other
 // message ended applied or in the DLQ. It returns an error, failing the whole batch, only when
 // it could not work at all: every message failed on ordersync's own
@@ -161,22 +160,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		infraErr error
 		infraN   int
 		wg       sync.WaitGroup
-		sem      = make(chan struct{}, h.cfg.Concurrency)
-		perConn  = map[string]chan struct{}{}
+		sem      = make(chan struct{}, cmp.Or(h.cfg.Concurrency, len(keys)))
 	)
 	for _, k := range keys {
-		if perConn[k.connection] == nil {
-			perConn[k.connection] = make(chan struct{}, h.cfg.PerConnection)
-		}
-	}
-	for _, k := range keys {
 		wg.Add(1)
-		// The connection's slot first: an order waiting on a busy
-		// connection must not hold a slot another connection could use.
-		go func(msgs []events.SQSMessage, conn chan struct{}) {
-			conn <- struct{}{}
+		go func(msgs []events.SQSMessage) {
 			sem <- struct{}{}
-			defer func() { <-sem; <-conn; wg.Done() }()
+			defer func() { <-sem; wg.Done() }()
 			for _, m := range msgs {
 				r := h.handleOne(ctx, m)
 				if r.done {
@@ -190,7 +180,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 				}
 				mu.Unlock()
 			}
-		}(groups[k], perConn[k.connection])
+		}(groups[k])
 	}
 	wg.Wait()
 	if n := len(ev.Records); n > 0 && infraN == n {

@@ -15,6 +15,7 @@ import (
 	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/notify"
+	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/secrets"
 	"github.com/ordersync/ordersync/shared/sesmail"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
@@ -44,10 +45,16 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 		MaxAttempts: d.Env.Int("MAX_RECEIVE_COUNT", 3),
 		RetryBase:   time.Duration(d.Env.Int("RETRY_BASE_MILLIS", 1500)) * time.Millisecond,
 	}
+	// How many orders of a batch sync at once: 0, the default, is every
+	// order of the batch (the event source's BatchSize).
+	batch := syncbatch.Config{Concurrency: d.Env.Int("SYNC_CONCURRENCY", 0)}
 	if err := d.Env.Err(); err != nil {
 		return nil, err
 	}
-	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second})}
+	// Each connection's marketplace requests paced by its platform's rate
+	// limit, a token bucket per connection for this instance's life.
+	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second}),
+		Pace: pace.NewBuckets(nil)}
 	s := syncer.New(cfg, d.Store, src, nf, d.Log).
 		WithStorefronts(src).
 		// The merchant's SKU aliases, read once per event.
@@ -57,5 +64,5 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	// No DLQ of its own: a failure is left to the sync queue's redrive
 	// policy, so SQS records its source and the console's default redrive
 	// ("Redrive to source queue(s)") works.
-	return syncbatch.New(syncbatch.Config{}, s, queue, nil, d.Log).Handle, nil
+	return syncbatch.New(batch, s, queue, nil, d.Log).Handle, nil
 }
