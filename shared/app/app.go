@@ -40,6 +40,10 @@ type Options struct {
 	// SQS are extra options for the SQS clients (the end-to-end tests
 	// record each function's calls, to check them against its IAM).
 	SQS []func(*sqs.Options)
+	// SESEndpoint, when set, is where the SES client sends (infra/awscount
+	// counts its calls there). A URL, not client options: the functions
+	// that send no mail do not link the SES client.
+	SESEndpoint string
 }
 
 // Env reads a function's environment, keeping the first problem (a

@@ -34,7 +34,11 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 		return nil, err
 	}
 	queue := sqsqueue.New(d.SQS(), d.Env.Required("SYNC_QUEUE_URL"))
-	mail := sesmail.New(sesv2.NewFromConfig(d.AWS), d.Env.Required("SENDER_ADDRESS"))
+	mail := sesmail.New(sesv2.NewFromConfig(d.AWS, func(so *sesv2.Options) {
+		if o.SESEndpoint != "" {
+			so.BaseEndpoint = &o.SESEndpoint
+		}
+	}), d.Env.Required("SENDER_ADDRESS"))
 	// Actions as URLs of the merchant API; past DIGEST_AFTER emails in a
 	// connection's hour, the rest in the hour's digest (which the refresh
 	// dispatcher sends).

@@ -1,0 +1,53 @@
+package awscount_test
+
+import (
+	"testing"
+
+	"github.com/ordersync/ordersync/infra/awscount"
+)
+
+// TestPathsAreCounted drives one event of each path through the real
+// webhook and sync handlers on the emulators, after a warm-up event, and
+// checks what the proxies counted.
+func TestPathsAreCounted(t *testing.T) {
+	ctx := t.Context()
+	sys, err := awscount.StartSystem(ctx, map[string]string{"RetryBaseMillis": "100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+	if _, err := sys.Deliver(ctx, awscount.Happy); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	got := map[awscount.Path]awscount.Event{}
+	for _, p := range awscount.Paths {
+		ev, err := sys.Deliver(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[p] = ev
+		t.Logf("%s: webhook %s", p, ev.Webhook)
+		t.Logf("%s: sync    %s", p, ev.Sync)
+	}
+	for _, p := range awscount.Paths {
+		ev := got[p]
+		if n := ev.Webhook["sqs:SendMessage"].Calls; n != 1 {
+			t.Errorf("%s: webhook sent %d messages, want 1", p, n)
+		}
+		if n := ev.Sync["sqs:ReceiveMessage"].Calls; n < 1 {
+			t.Errorf("%s: the event source received %d times, want at least 1", p, n)
+		}
+		if ev.All().Total("dynamodb:").WRU <= 0 {
+			t.Errorf("%s: no write units counted", p)
+		}
+	}
+	if n := got[awscount.Failed].Sync["sesv2:SendEmail"].Calls; n != 1 {
+		t.Errorf("failed: %d emails sent, want 1", n)
+	}
+	if n := got[awscount.Happy].Sync["sesv2:SendEmail"].Calls; n != 0 {
+		t.Errorf("happy: %d emails sent, want 0", n)
+	}
+	if a, b := got[awscount.Retried].Sync.Billed("sqs:"), got[awscount.Happy].Sync.Billed("sqs:"); a <= b {
+		t.Errorf("retried: %d SQS requests, not more than the happy path's %d", a, b)
+	}
+}
