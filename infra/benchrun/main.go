@@ -18,6 +18,7 @@ var sections = []Section{
 	{Name: "webhook", Run: webhookSection},
 	{Name: "sync", Run: syncSection},
 	{Name: "latency", Run: latencySection},
+	{Name: "cost", Run: costSection},
 	{Name: "refresh", Run: refreshSection},
 	binaries,
 }
