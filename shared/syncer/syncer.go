@@ -260,7 +260,11 @@ type job struct {
 	// entry.
 	facts    map[string]string
 	received bool
-	retryIn  time.Duration
+	// unsaved are the events applied to state and not written yet
+	// (applyLater); changed says the event changed the order.
+	unsaved []order.Event
+	changed bool
+	retryIn time.Duration
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string
@@ -314,7 +318,15 @@ func (j *job) run(ctx context.Context, bookkeeping func() (context.Context, cont
 	if errors.Is(err, errInProgress) {
 		// This event's own calls are not made yet (the holder may have
 		// planned on an older word): it must come back, after the
-		// holder's lease at the latest, even past its last try.
+		// holder's lease at the latest, even past its last try. Its
+		// change is written now, so that the holder's outcome is
+		// superseded by it and the holder plans again on it.
+		if _, ferr := j.flush(bctx); ferr != nil {
+			log.Error("sync interrupted", "err", ferr)
+			if !j.last() {
+				return Outcome{Verdict: Interrupted, Err: ferr}
+			}
+		}
 		if j.last() {
 			log.Info("another worker is making a call this event needs; sending it again for later")
 			return Outcome{Verdict: Resend, After: j.p.cfg.EffectLease}
