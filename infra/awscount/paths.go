@@ -3,6 +3,7 @@ package awscount
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -77,8 +78,16 @@ type System struct {
 }
 
 // StartSystem starts the local stack behind counting proxies. Params
-// override template parameters. Stop ends it.
+// override template parameters; ConnectionCacheSeconds is the template's
+// default unless they set it (localsystem's is 0). Stop ends it.
 func StartSystem(ctx context.Context, params map[string]string) (*System, error) {
+	params = maps.Clone(params)
+	if params == nil {
+		params = map[string]string{}
+	}
+	if _, ok := params["ConnectionCacheSeconds"]; !ok {
+		params["ConnectionCacheSeconds"] = "10"
+	}
 	s := &System{webhook: NewCounter(), sync: NewCounter()}
 	counter := func(function string) *Counter {
 		switch function {

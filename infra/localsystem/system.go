@@ -99,6 +99,7 @@ type System struct {
 	ddbOpts     func(function string) []func(*dynamodb.Options)
 	sqsOpts     func(function string) []func(*sqs.Options)
 	sesEndpoint func(function, emulator string) string
+	params      map[string]string
 	// env holds the variables Start set, as they were before (see
 	// restart.go).
 	env map[string]*string
@@ -106,7 +107,7 @@ type System struct {
 
 // Start brings the system up. Stop ends it.
 func Start(ctx context.Context, o Options) (*System, error) {
-	s := &System{log: o.Log, ddbOpts: o.DynamoDB, sqsOpts: o.SQS, sesEndpoint: o.SESEndpoint}
+	s := &System{log: o.Log, ddbOpts: o.DynamoDB, sqsOpts: o.SQS, sesEndpoint: o.SESEndpoint, params: o.Params}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -204,6 +205,11 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 		// Local secrets are read from the file on every call (no cache):
 		// a new credential is checked at once.
 		extra := map[string]string{"SECRETS_FILE": secretsFile, "RECHECK_AFTER_SECONDS": "0", "API_BASE_URL": s.APIURL}
+		// Likewise connections, unless a parameter asks for the cache
+		// (infra/awscount measures with the template's default).
+		if _, ok := s.params["ConnectionCacheSeconds"]; !ok {
+			extra["CONNECTION_CACHE_SECONDS"] = "0"
+		}
 		ddb := []func(*dynamodb.Options){localaws.DynamoDBLocalFix}
 		if s.ddbOpts != nil {
 			ddb = append(ddb, s.ddbOpts(f.LogicalID)...)

@@ -147,5 +147,15 @@ func Build(ctx context.Context, o Options) (*Deps, error) {
 	return d, e.err
 }
 
+// CacheConnections has the store keep the connections it reads for
+// CONNECTION_CACHE_SECONDS (template.yaml's ConnectionCacheSeconds): the
+// webhook and the sync read one per event. The functions that change
+// connections read them every time.
+func (d *Deps) CacheConnections() {
+	if secs := d.Env.Int("CONNECTION_CACHE_SECONDS", 0); secs > 0 {
+		d.Store = d.Store.WithConnectionCache(time.Duration(secs) * time.Second)
+	}
+}
+
 // SQS returns a new SQS client with the options' extras.
 func (d *Deps) SQS() *sqs.Client { return sqs.NewFromConfig(d.AWS, d.sqsOpts...) }

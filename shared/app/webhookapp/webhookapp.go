@@ -20,6 +20,7 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.APIGa
 	if err != nil {
 		return nil, err
 	}
+	d.CacheConnections()
 	file, prefix := d.Env.SecretsSource()
 	sec, err := secrets.Open(d.AWS, file, prefix)
 	if err != nil {
