@@ -88,7 +88,9 @@ func StartSystem(ctx context.Context, params map[string]string) (*System, error)
 	if _, ok := params["ConnectionCacheSeconds"]; !ok {
 		params["ConnectionCacheSeconds"] = "10"
 	}
-	s := &System{webhook: NewCounter(), sync: NewCounter()}
+	// Order ids of their own: systems started one after the other may
+	// share the emulators (and the table) of a test binary.
+	s := &System{webhook: NewCounter(), sync: NewCounter(), next: int(time.Now().UnixMilli()%1e9) * 100}
 	counter := func(function string) *Counter {
 		switch function {
 		case "WebhookFunction":
@@ -176,11 +178,20 @@ func (s *System) closeProxies() {
 // Deliver sends one event of path p (a new order each time) and returns
 // what it cost once the system is quiet again.
 func (s *System) Deliver(ctx context.Context, p Path) (Event, error) {
+	ev, _, err := s.DeliverCopies(ctx, p, 1)
+	return ev, err
+}
+
+// DeliverCopies sends copies concurrent deliveries of one event of path p
+// (the same event id, as a platform retrying at once does), and returns
+// what they cost together once the system is quiet again, and the
+// marketplace order's id. Every copy must be answered 2xx.
+func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, string, error) {
 	s.mu.Lock()
 	s.next++
 	i := s.next
 	s.mu.Unlock()
-	id := int64(800_000 + i)
+	id := int64(i)
 	o := localsystem.DemoOrder{MarketplaceID: id, StoreID: 450789000 + id, Name: fmt.Sprintf("#C%d", id), SKUs: []string{"IPH12-64-BLK"}}
 	mkID := strconv.FormatInt(id, 10)
 	switch p {
@@ -193,16 +204,32 @@ func (s *System) Deliver(ctx context.Context, p Path) (Event, error) {
 	case Failed:
 		// Not seeded: the marketplace answers 404.
 	default:
-		return Event{}, fmt.Errorf("awscount: unknown path %q", p)
+		return Event{}, "", fmt.Errorf("awscount: unknown path %q", p)
 	}
 	w0, s0 := s.webhook.Snapshot(), s.sync.Snapshot()
 	body := localsystem.FulfilledOrder(o, localsystem.Tracking{Carrier: "Colissimo", Number: "6A" + mkID}, time.Now().UTC())
-	status, resp, err := s.PostShopify(ctx, shopify.TopicOrdersFulfilled, fmt.Sprintf("evt-count-%d-%d", time.Now().UnixNano(), i), body)
-	if err != nil {
-		return Event{}, err
+	eventID := fmt.Sprintf("evt-count-%d-%d", time.Now().UnixNano(), i)
+	errs := make(chan error, copies)
+	status := 0
+	var wg sync.WaitGroup
+	for range copies {
+		wg.Go(func() {
+			st, resp, err := s.PostShopify(ctx, shopify.TopicOrdersFulfilled, eventID, body)
+			switch {
+			case err != nil:
+				errs <- err
+			case st/100 != 2:
+				errs <- fmt.Errorf("awscount: %s event answered %d %s", p, st, resp)
+			}
+			s.mu.Lock()
+			status = st
+			s.mu.Unlock()
+		})
 	}
-	if status/100 != 2 {
-		return Event{}, fmt.Errorf("awscount: %s event answered %d %s", p, status, resp)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return Event{}, "", err
 	}
 	w1 := s.webhook.Snapshot()
 	want := order.SyncSynced
@@ -210,9 +237,9 @@ func (s *System) Deliver(ctx context.Context, p Path) (Event, error) {
 		want = order.SyncFailed
 	}
 	if err := s.settle(ctx, mkID, want); err != nil {
-		return Event{}, fmt.Errorf("awscount: %s event: %w", p, err)
+		return Event{}, "", fmt.Errorf("awscount: %s event: %w", p, err)
 	}
-	return Event{Webhook: w1.Minus(w0), Sync: s.sync.Snapshot().Minus(s0), Answer: status}, nil
+	return Event{Webhook: w1.Minus(w0), Sync: s.sync.Snapshot().Minus(s0), Answer: status}, mkID, nil
 }
 
 // settle waits until the order's state reads want and the sync's calls

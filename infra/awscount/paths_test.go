@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ordersync/ordersync/infra/awscount"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 )
 
 // TestPathsAreCounted drives one event of each path through the real
@@ -49,5 +50,44 @@ func TestPathsAreCounted(t *testing.T) {
 	}
 	if a, b := got[awscount.Retried].Sync.Billed("sqs:"), got[awscount.Happy].Sync.Billed("sqs:"); a <= b {
 		t.Errorf("retried: %d SQS requests, not more than the happy path's %d", a, b)
+	}
+}
+
+// TestCopiesOfOneDelivery: 5 concurrent copies of one webhook are each
+// answered 2xx after at most 2 AWS calls (the connection, cached, and the
+// message), and the marketplace order is accepted once and shipped once.
+func TestCopiesOfOneDelivery(t *testing.T) {
+	ctx := t.Context()
+	sys, err := awscount.StartSystem(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+	if _, err := sys.Deliver(ctx, awscount.Happy); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	const copies = 5
+	ev, mkID, err := sys.DeliverCopies(ctx, awscount.Happy, copies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("webhook %s; sync %s", ev.Webhook, ev.Sync)
+	if n := ev.Webhook.Billed(""); n > 2*copies {
+		t.Errorf("webhook: %d AWS calls for %d copies, want at most 2 each", n, copies)
+	}
+	accepts, ships := 0, 0
+	for _, c := range sys.Sandbox.Calls() {
+		if c.OrderID != mkID || c.Status >= 300 || c.NewState == 0 {
+			continue
+		}
+		switch c.NewState {
+		case backmarkettest.LineShipped:
+			ships++
+		default:
+			accepts++
+		}
+	}
+	if accepts != 1 || ships != 1 {
+		t.Errorf("marketplace: %d accepting and %d shipping calls of order %s, want 1 each (calls %+v)", accepts, ships, mkID, sys.Sandbox.Calls())
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/httpclient"
-	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/notify"
 	"github.com/ordersync/ordersync/shared/secrets"
 	"github.com/ordersync/ordersync/shared/sesmail"
@@ -56,9 +55,7 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	s := syncer.New(cfg, d.Store, src, nf, d.Log).
 		WithStorefronts(src).
 		// The merchant's SKU aliases, read once per event.
-		WithAliases(d.Store).
-		// The webhook's ledger: an accepted event leaves it once synced.
-		WithLedger(d.Store.Deduper(app.WebhookInFlight), ingest.DedupKey)
+		WithAliases(d.Store)
 	// No DLQ of its own: a failure is left to the sync queue's redrive
 	// policy, so SQS records its source and the console's default redrive
 	// ("Redrive to source queue(s)") works.
