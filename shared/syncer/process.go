@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
@@ -407,12 +408,13 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 		for _, f := range also {
 			f(&st)
 		}
+		st.AddCalls(j.made...)
 		entries, quiet := j.outcomeEntries(out, resolved, was)
 		j.stamp(&st, quiet, entries...)
 		saved, err := j.p.store.SaveOrder(ctx, st)
 		if err == nil {
 			j.written()
-			j.state, j.unsaved = saved, nil
+			j.state, j.unsaved, j.made = saved, nil, nil
 			return false, nil
 		}
 		if !errors.Is(err, order.ErrConflict) {
@@ -464,6 +466,10 @@ func basis(s order.State) string {
 // call makes one marketplace call at most once per business identity.
 func (j *job) call(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, s rules.Step) error {
 	key := effectKey(j.conn.ID, remote.ID, j.intent(s))
+	if j.state.CallMade(key) || slices.Contains(j.made, key) {
+		j.noteCall(j.conn.Marketplace.Platform, s.Action, nil, "made before; not sent again")
+		return nil
+	}
 	claim, err := j.p.store.ClaimEffect(ctx, key, j.p.cfg.EffectLease)
 	if err != nil {
 		return infra(err)
@@ -491,9 +497,9 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 	cancel()
 	j.noteCall(j.conn.Marketplace.Platform, s.Action, err, "")
 	if err == nil {
-		if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
-			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", cerr)
-		}
+		// Confirmed by the outcome's write, which names it (State.Calls),
+		// or else at the job's end (confirmCalls).
+		j.made = append(j.made, key)
 		return nil
 	}
 	if outcomeUnknown(err) {
@@ -601,4 +607,16 @@ func detail(err error, ref order.Ref, conn order.Connection) error {
 
 func notifyKey(s order.State, code string) string {
 	return s.Connection + "#" + s.Ref.MarketplaceOrderID + s.Ref.StoreOrderID + "#" + code
+}
+
+// confirmCalls confirms the claims of the calls this job made that no
+// write of the order named (it was superseded, or failed): a claim left
+// unconfirmed could be taken over once its lease ran out.
+func (j *job) confirmCalls(ctx context.Context) {
+	for _, key := range j.made {
+		if err := j.p.store.ConfirmEffect(ctx, key); err != nil {
+			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", err)
+		}
+	}
+	j.made = nil
 }

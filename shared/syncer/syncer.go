@@ -194,6 +194,13 @@ func (p *Syncer) Sync(ctx context.Context, d Delivery) (out Outcome) {
 			out = j.notDone(bctx, syncerr.E(syncerr.InternalError))
 		}
 	}()
+	defer func() {
+		if len(j.made) > 0 {
+			bctx, cancel := p.bookkeeping(ctx)
+			defer cancel()
+			j.confirmCalls(bctx)
+		}
+	}()
 	return j.run(work, func() (context.Context, context.CancelFunc) { return p.bookkeeping(ctx) })
 }
 
@@ -264,6 +271,9 @@ type job struct {
 	// (applyLater); changed says the event changed the order.
 	unsaved []order.Event
 	changed bool
+	// made are the claim keys of the calls made and not yet named by a
+	// write of the order (State.Calls).
+	made    []string
 	retryIn time.Duration
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool

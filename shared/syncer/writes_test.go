@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/backmarket"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
 )
@@ -16,7 +17,12 @@ import (
 // countingStore counts the writes of an order's state.
 type countingStore struct {
 	syncer.Store
-	saves atomic.Int32
+	saves, confirms atomic.Int32
+}
+
+func (c *countingStore) ConfirmEffect(ctx context.Context, key string) error {
+	c.confirms.Add(1)
+	return c.Store.ConfirmEffect(ctx, key)
 }
 
 func (c *countingStore) SaveOrder(ctx context.Context, s order.State) (order.State, error) {
@@ -40,10 +46,36 @@ func TestASyncThatGoesWellWritesTheOrderOnce(t *testing.T) {
 	if n := cs.saves.Load(); n != 1 {
 		t.Errorf("%d writes of the order, want 1", n)
 	}
+	// The calls are named on the order, not confirmed one by one.
+	if n := cs.confirms.Load(); n != 0 {
+		t.Errorf("%d claims confirmed, want 0", n)
+	}
 	st, err := e.store.LoadOrder(t.Context(), "acme", mk)
 	if err != nil || st.Sync.Result != order.SyncSynced || st.StoreStatus != order.StatusShipped || len(st.Timeline) == 0 ||
 		st.Timeline[0].Kind != order.TimelineReceived {
 		t.Errorf("state = %+v, %v; want the event applied, synced, and its received entry first on the timeline", st, err)
+		// Past the claims' lease, a redelivery of the event, its marketplace
+		// read lagging (the order as before the calls), makes no call again.
+		accepts := 0
+		for _, c := range e.fake.Calls() {
+			if c.OrderID == mk {
+				accepts++
+			}
+		}
+		e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A"))
+		late := syncer.New(syncer.Config{EffectLease: time.Nanosecond}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+			return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
+		}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+		late.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 2})
+		after := 0
+		for _, c := range e.fake.Calls() {
+			if c.OrderID == mk {
+				after++
+			}
+		}
+		if after != accepts {
+			t.Errorf("marketplace calls of the order: %d before the redelivery, %d after; want none more", accepts, after)
+		}
 	}
 }
 
