@@ -19,6 +19,7 @@ var sections = []Section{
 	{Name: "sync", Run: syncSection},
 	{Name: "batch", Run: batchSection},
 	{Name: "latency", Run: latencySection},
+	{Name: "cost", Run: costSection},
 	{Name: "refresh", Run: refreshSection},
 	binaries,
 }

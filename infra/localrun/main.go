@@ -170,8 +170,8 @@ func printSandboxes(sys *localsystem.System, dir string) {
   sandbox store     %s   (Shopify Admin API; its orders: GET /_sandbox/orders)
   import demo       %q  (sandbox store <- sandbox marketplace account %s, import on)
 
-The curl above sends X-Shopify-Event-Id: %s: pasted again as is, it is a
-duplicate (answered 200); change the id for a new delivery.
+The curl above sends X-Shopify-Event-Id: %s: pasted again as is, it is the
+same event (answered 202; nothing is made twice); change the id for a new delivery.
 
 Watch a new marketplace order be imported into the sandbox store:
 

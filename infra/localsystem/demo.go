@@ -144,8 +144,8 @@ func (s *System) PostShopify(ctx context.Context, topic, eventID string, body []
 
 // CurlShopify returns a ready-to-paste curl that delivers body (saved at
 // path) as a signed Shopify webhook with event id eventID, written out:
-// pasted again as printed it is the same event (a duplicate, answered
-// 200); with another id, a new delivery.
+// pasted again as printed it is the same event (queued again, answered
+// 202; the sync finds its calls made); with another id, a new delivery.
 func (s *System) CurlShopify(topic, eventID, path string, body []byte) string {
 	return fmt.Sprintf("curl -i -X POST %s/webhooks/shopify/%s \\\n"+
 		"  -H 'Content-Type: application/json' -H 'X-Shopify-Topic: %s' \\\n"+

@@ -98,7 +98,8 @@ func (s *System) importConnection() order.Connection {
 
 // ReadmeOrder is the sandbox order of the README's first curl, and
 // ReadmeEventID the Shopify event id that curl sends, fixed so that
-// pasting it again is the same event (a duplicate, answered 200).
+// pasting it again is the same event (answered 202; the sync finds its
+// calls made).
 var ReadmeOrder = DemoOrder{MarketplaceID: 9001, StoreID: 450789901, Name: "#9001", SKUs: []string{"PIXEL7-128"}}
 
 // ReadmeEventID is the X-Shopify-Event-Id of the README's first curl.
@@ -118,7 +119,8 @@ var ReadmeTracking = Tracking{Number: "1Z999AA10123456784", Carrier: "UPS"}
 // orders/fulfilled webhook for ReadmeOrder with event id ReadmeEventID,
 // its body in dir/demo-order-9001.json. The body is written once and kept,
 // like the secrets that sign it, so the curl printed on every start is the
-// same: pasted again, after a restart too, it is a duplicate (200).
+// same: pasted again, after a restart too, it is the same event (202,
+// nothing made twice).
 func (s *System) ReadmeCurl(dir string) (string, error) {
 	path, err := filepath.Abs(filepath.Join(dir, "demo-order-9001.json"))
 	if err != nil {

@@ -64,6 +64,12 @@ type Options struct {
 	DynamoDB func(function string) []func(*dynamodb.Options)
 	// SQS, likewise, gives a function more SQS client options.
 	SQS func(function string) []func(*sqs.Options)
+	// SESEndpoint, when set, gives the endpoint a function's SES client
+	// sends to, from the emulator's.
+	SESEndpoint func(function, emulator string) string
+	// Poller are more options for the SQS client the event source
+	// pollers receive and delete with (infra/awscount counts its calls).
+	Poller []func(*sqs.Options)
 }
 
 // System is the running stack.
@@ -83,15 +89,17 @@ type System struct {
 	SandboxStore  *shopifytest.Server
 	ImportSandbox *backmarkettest.Server
 
-	log     *slog.Logger
-	emu     *localaws.Stack
-	runner  *localstack.Runner
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	servers []*http.Server
-	tmpDir  string
-	ddbOpts func(function string) []func(*dynamodb.Options)
-	sqsOpts func(function string) []func(*sqs.Options)
+	log         *slog.Logger
+	emu         *localaws.Stack
+	runner      *localstack.Runner
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	servers     []*http.Server
+	tmpDir      string
+	ddbOpts     func(function string) []func(*dynamodb.Options)
+	sqsOpts     func(function string) []func(*sqs.Options)
+	sesEndpoint func(function, emulator string) string
+	params      map[string]string
 	// env holds the variables Start set, as they were before (see
 	// restart.go).
 	env map[string]*string
@@ -99,7 +107,7 @@ type System struct {
 
 // Start brings the system up. Stop ends it.
 func Start(ctx context.Context, o Options) (*System, error) {
-	s := &System{log: o.Log, ddbOpts: o.DynamoDB, sqsOpts: o.SQS}
+	s := &System{log: o.Log, ddbOpts: o.DynamoDB, sqsOpts: o.SQS, sesEndpoint: o.SESEndpoint, params: o.Params}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -179,7 +187,11 @@ func (s *System) start(ctx context.Context, o Options) error {
 	s.APIURL = "http://" + api.Addr().String()
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	if s.runner, err = localstack.Run(runCtx, s.Stack, s.functions(secretsFile), localstack.RunOptions{SQS: s.Clients.SQS, Log: s.log}); err != nil {
+	poller := s.Clients.SQS
+	if len(o.Poller) > 0 {
+		poller = sqs.New(poller.Options(), o.Poller...)
+	}
+	if s.runner, err = localstack.Run(runCtx, s.Stack, s.functions(secretsFile), localstack.RunOptions{SQS: poller, Log: s.log}); err != nil {
 		api.Close()
 		return err
 	}
@@ -194,6 +206,11 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 		// Local secrets are read from the file on every call (no cache):
 		// a new credential is checked at once.
 		extra := map[string]string{"SECRETS_FILE": secretsFile, "RECHECK_AFTER_SECONDS": "0", "API_BASE_URL": s.APIURL}
+		// Likewise connections, unless a parameter asks for the cache
+		// (infra/awscount measures with the template's default).
+		if _, ok := s.params["ConnectionCacheSeconds"]; !ok {
+			extra["CONNECTION_CACHE_SECONDS"] = "0"
+		}
 		ddb := []func(*dynamodb.Options){localaws.DynamoDBLocalFix}
 		if s.ddbOpts != nil {
 			ddb = append(ddb, s.ddbOpts(f.LogicalID)...)
@@ -202,7 +219,11 @@ func (s *System) functions(secretsFile string) map[string]localstack.NewHandler 
 		if s.sqsOpts != nil {
 			sq = s.sqsOpts(f.LogicalID)
 		}
-		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID), DynamoDB: ddb, SQS: sq}
+		var ses string
+		if s.sesEndpoint != nil {
+			ses = s.sesEndpoint(f.LogicalID, s.AWS.SES)
+		}
+		return app.Options{Getenv: envOf(f.Env, extra), Log: s.log.With("function", f.LogicalID), DynamoDB: ddb, SQS: sq, SESEndpoint: ses}
 	}
 	return map[string]localstack.NewHandler{
 		"WebhookFunction": func(ctx context.Context, f localstack.Function) (localstack.Handler, error) {

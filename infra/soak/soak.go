@@ -234,7 +234,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// sync function leaves them.
 	batch := syncbatch.New(syncbatch.Config{DeadlineMargin: 500 * time.Millisecond, SendReserve: 100 * time.Millisecond},
 		core, queue, nil, log)
-	webhook := ingest.New(ingest.Config{}, store, secrets, be.dedup, queue, log)
+	// As deployed (shared/app/webhookapp): no deduper, every delivery is
+	// queued and the sync's claims deduplicate.
+	webhook := ingest.New(ingest.Config{}, store, secrets, nil, queue, log)
 
 	kill := func() (time.Duration, bool) {
 		if d.roll(cfg.Rates.WorkerKilled) {

@@ -41,15 +41,11 @@ var want = map[string]needs{
 	// The console's static page: it calls nothing (the page calls the
 	// merchant API itself).
 	"ConsoleFunction": {},
-	// Connection (GetItem CONN#), and the delivery's dedup claim: read,
-	// claimed (conditional PutItem), accepted (conditional UpdateItem), or
-	// released after a failed enqueue (conditional DeleteItem).
+	// The connection (GetItem CONN#), and nothing written: no dedup claim
+	// (the sync's claims deduplicate).
 	"WebhookFunction": {
 		items: map[string][]string{
-			"dynamodb:GetItem":    {"CONN#*", "DEDUP#*"},
-			"dynamodb:PutItem":    {"DEDUP#*"},
-			"dynamodb:UpdateItem": {"DEDUP#*"},
-			"dynamodb:DeleteItem": {"DEDUP#*"},
+			"dynamodb:GetItem": {"CONN#*"},
 		},
 		send: []string{"SyncQueue"}, ssmRead: true,
 	},
@@ -81,15 +77,15 @@ var want = map[string]needs{
 		indexes: []string{"gsi4"},
 		send:    []string{"SyncQueue"}, poll: []string{"JobQueue"},
 	},
-	// syncer's Store, Ledger (MarkApplied) and Aliases, notify's digests;
-	// syncbatch resends on the sync queue (SendMessage, delayed); failures
-	// reach SyncDLQ by the redrive policy, never sent there.
+	// syncer's Store and Aliases, notify's digests; syncbatch resends on the
+	// sync queue (SendMessage, delayed); failures reach SyncDLQ by the
+	// redrive policy, never sent there.
 	"SyncFunction": {
 		items: map[string][]string{
 			"dynamodb:GetItem":    {"CONN#*", "EFFECT#*", "LINK#*", "ORDER#*"},
 			"dynamodb:Query":      {"ALIAS#*"},
 			"dynamodb:PutItem":    {"DIGEST#*", "EFFECT#*", "LINK#*", "NOTIFIED#*", "ORDER#*"},
-			"dynamodb:UpdateItem": {"CONN#*", "DEDUP#*", "DIGEST#*", "EFFECT#*", "LINK#*"},
+			"dynamodb:UpdateItem": {"CONN#*", "DIGEST#*", "EFFECT#*", "LINK#*"},
 			"dynamodb:DeleteItem": {"EFFECT#*", "NOTIFIED#*"},
 		},
 		send: []string{"SyncQueue"}, poll: []string{"SyncQueue"}, ssmRead: true, ses: true,

@@ -41,6 +41,10 @@ type Options struct {
 	// SQS are extra options for the SQS clients (the end-to-end tests
 	// record each function's calls, to check them against its IAM).
 	SQS []func(*sqs.Options)
+	// SESEndpoint, when set, is where the SES client sends (infra/awscount
+	// counts its calls there). A URL, not client options: the functions
+	// that send no mail do not link the SES client.
+	SESEndpoint string
 }
 
 // Env reads a function's environment, keeping the first problem (a
@@ -142,6 +146,16 @@ func Build(ctx context.Context, o Options) (*Deps, error) {
 		d.Store = d.Store.WithOrderRetention(time.Duration(days) * 24 * time.Hour)
 	}
 	return d, e.err
+}
+
+// CacheConnections has the store keep the connections it reads for
+// CONNECTION_CACHE_SECONDS (template.yaml's ConnectionCacheSeconds): the
+// webhook and the sync read one per event. The functions that change
+// connections read them every time.
+func (d *Deps) CacheConnections() {
+	if secs := d.Env.Int("CONNECTION_CACHE_SECONDS", 0); secs > 0 {
+		d.Store = d.Store.WithConnectionCache(time.Duration(secs) * time.Second)
+	}
 }
 
 // SQS returns a new SQS client with the options' extras.

@@ -29,6 +29,7 @@ func unsettledPK(conn string) string            { return "UNSETTLED#" + conn }
 
 // PutConnection creates or replaces a connection.
 func (s *Store) PutConnection(ctx context.Context, c order.Connection) error {
+	defer s.forgetConnection(c.ID)
 	it, err := connItem(c)
 	if err != nil {
 		return err
@@ -43,6 +44,7 @@ func (s *Store) PutConnection(ctx context.Context, c order.Connection) error {
 // Its orders, errors and reports stay until they expire. Deleting a
 // connection that is gone is no error.
 func (s *Store) DeleteConnection(ctx context.Context, id string) error {
+	defer s.forgetConnection(id)
 	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key(connPK(id), "CONN")}); err != nil {
 		return fmt.Errorf("dynamostore: delete connection %s: %w", id, err)
 	}
@@ -51,6 +53,9 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 
 // Connection returns a connection.
 func (s *Store) Connection(ctx context.Context, id string) (order.Connection, error) {
+	if s.conns != nil {
+		return s.cachedConnection(ctx, id)
+	}
 	var c order.Connection
 	ok, err := s.get(ctx, connPK(id), "CONN", &c)
 	if err == nil && !ok {
@@ -99,6 +104,7 @@ func (s *Store) ResumeConnection(ctx context.Context, id string) error {
 }
 
 func (s *Store) setPaused(ctx context.Context, verb, id, update string, values map[string]types.AttributeValue) error {
+	defer s.forgetConnection(id)
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(connPK(id), "CONN"),
 		UpdateExpression:          aws.String(update),
@@ -117,6 +123,7 @@ func (s *Store) setPaused(ctx context.Context, verb, id, update string, values m
 // CreateConnection stores a new connection: an error wrapping
 // order.ErrConflict, and nothing written, if one with its id exists.
 func (s *Store) CreateConnection(ctx context.Context, c order.Connection) error {
+	defer s.forgetConnection(c.ID)
 	it, err := connItem(c)
 	if err != nil {
 		return err
@@ -137,6 +144,7 @@ func (s *Store) CreateConnection(ctx context.Context, c order.Connection) error 
 // is none, order.ErrConflict if a pause or resume came in since c was read
 // (nothing is written; read it again).
 func (s *Store) SaveConnection(ctx context.Context, c order.Connection) error {
+	defer s.forgetConnection(c.ID)
 	it, err := connItem(c)
 	if err != nil {
 		return err

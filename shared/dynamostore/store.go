@@ -68,6 +68,8 @@ type Store struct {
 	now   func() time.Time
 	// retention is how long a closed order's items are kept (retention.go).
 	retention time.Duration
+	// conns, when set, caches connections (conncache.go).
+	conns *connCache
 }
 
 // New returns a Store over the named table.

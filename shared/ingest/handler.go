@@ -71,7 +71,11 @@ type Handler struct {
 	log     *slog.Logger
 }
 
-// New builds a Handler. A nil log discards.
+// New builds a Handler. A nil log discards. A nil dedup queues every
+// delivery, redeliveries too, with no write before the answer: the sync
+// deduplicates then, by the claims that name each marketplace call by its
+// business identity (a duplicate message finds them made, or held), and by
+// the order's newest store word (a duplicate changes nothing).
 func New(cfg Config, conns Connections, secrets Secrets, dedup Deduper, q Queue, log *slog.Logger) *Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -345,8 +349,15 @@ func invalidID(d delivery, e order.Event) string {
 	return ""
 }
 
-// enqueueOnce claims the event's dedup key, queues the event and confirms.
+// enqueueOnce claims the event's dedup key, queues the event and confirms;
+// with no deduper, it queues the event.
 func (h *Handler) enqueueOnce(ctx context.Context, d delivery, e order.Event) events.APIGatewayV2HTTPResponse {
+	if h.dedup == nil {
+		if err := h.queue.Enqueue(ctx, e); err != nil {
+			return h.unavailable(ctx, d, codeUnavailable, "enqueue failed", err)
+		}
+		return h.accepted(ctx, d, e)
+	}
 	key := DedupKey(e)
 	res, err := h.dedup.Claim(ctx, key, h.cfg.DedupTTL)
 	if err != nil {
@@ -382,6 +393,11 @@ func (h *Handler) enqueueOnce(ctx context.Context, d delivery, e order.Event) ev
 		// again once the claim goes stale; the sync is idempotent.
 		h.log.LogAttrs(ctx, slog.LevelWarn, "dedup confirm failed", append(d.attrs(), slog.Any("err", err))...)
 	}
+	return h.accepted(ctx, d, e)
+}
+
+// accepted answers 202 for a queued event.
+func (h *Handler) accepted(ctx context.Context, d delivery, e order.Event) events.APIGatewayV2HTTPResponse {
 	h.log.LogAttrs(ctx, slog.LevelInfo, "webhook accepted", append(append(d.attrs(), eventAttrs(e)...),
 		emf.LogAttrs(h.cfg.Now(), "webhook", nil, emf.Count("webhook_accepted", 1))...)...)
 	return reply(http.StatusAccepted, `{"status":"accepted"}`)

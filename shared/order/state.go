@@ -42,6 +42,10 @@ type State struct {
 	// RefreshTries counts the refreshes that gave a failed order another
 	// try since it last synced (bounded; see shared/refresh).
 	RefreshTries int `json:"refresh_tries,omitempty"`
+	// Calls names the newest marketplace calls made for the order (the
+	// sync's claim keys, at most MaxCalls): written with the outcome, in
+	// place of a confirmation of each claim.
+	Calls []string `json:"calls,omitempty"`
 	// RefusedEdit is a digest of the newest marketplace edit ordersync
 	// refused (order_not_editable, inventory_held), so that one edit is
 	// reported once.
@@ -177,4 +181,29 @@ type ErrorRecord struct {
 	Remedy                    string    `json:"remedy"`
 	Attempts                  int       `json:"attempts"`
 	At                        time.Time `json:"at"`
+}
+
+// MaxCalls bounds State.Calls.
+const MaxCalls = 16
+
+// CallMade reports whether the call named key is in s.Calls.
+func (s State) CallMade(key string) bool {
+	for _, k := range s.Calls {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// AddCalls notes keys in s.Calls, the oldest dropped past MaxCalls.
+func (s *State) AddCalls(keys ...string) {
+	for _, k := range keys {
+		if !s.CallMade(k) {
+			s.Calls = append(s.Calls, k)
+		}
+	}
+	if n := len(s.Calls) - MaxCalls; n > 0 {
+		s.Calls = append([]string(nil), s.Calls[n:]...)
+	}
 }

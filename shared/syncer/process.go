@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
@@ -112,9 +113,7 @@ func (j *job) sync(ctx context.Context) error {
 	} else if fresh, ok := j.refetch(ctx, stored); ok {
 		events = append(events, fresh)
 	}
-	if err := j.applyEvent(ctx, stored, events...); err != nil {
-		return err
-	}
+	j.applyLater(stored, events...)
 	if conn.Paused {
 		return pausedError(conn, j.state.Ref)
 	}
@@ -306,16 +305,7 @@ func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Ev
 				return err
 			}
 		}
-		next, changed := st, false
-		for _, e := range events {
-			var c bool
-			next, c = rules.Apply(next, e)
-			changed = changed || c
-		}
-		next.Ref.MarketplaceOrderID = mkID
-		if next.Ref.StoreOrderID == "" {
-			next.Ref.StoreOrderID, next.Ref.StoreOrderName = j.event.Order.StoreOrderID, j.event.Order.StoreOrderName
-		}
+		next, changed := j.merge(st, events)
 		if !changed && st.Version > 0 {
 			j.state = st
 			j.basis = basis(st)
@@ -335,6 +325,57 @@ func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Ev
 		return nil
 	}
 	return infra(fmt.Errorf("sync: order %s: too many concurrent writers", mkID))
+}
+
+// merge applies the events to st.
+func (j *job) merge(st order.State, events []order.Event) (order.State, bool) {
+	next, changed := st, false
+	for _, e := range events {
+		var c bool
+		next, c = rules.Apply(next, e)
+		changed = changed || c
+	}
+	next.Ref.MarketplaceOrderID = st.Ref.MarketplaceOrderID
+	if next.Ref.StoreOrderID == "" {
+		next.Ref.StoreOrderID, next.Ref.StoreOrderName = j.event.Order.StoreOrderID, j.event.Order.StoreOrderName
+	}
+	return next, changed
+}
+
+// applyLater merges the events into st, the order as last read, without
+// writing it: the outcome's write (saveOutcome) carries the change, so a
+// sync that goes well writes the order once. Until then the change is
+// only this job's; flush writes it alone where another worker must see
+// it first (a call this event needs is in progress elsewhere), and
+// saveOutcome does after a lost race.
+func (j *job) applyLater(st order.State, events ...order.Event) {
+	next, changed := j.merge(st, events)
+	if !changed && st.Version > 0 {
+		j.state, j.basis = st, basis(st)
+		return
+	}
+	j.state, j.basis = next, basis(next)
+	j.unsaved, j.changed = events, true
+}
+
+// flush writes the change applyLater kept, on the order as stored now
+// (applyEvent). It reports superseded when what is stored then plans
+// otherwise than this job did: another worker's newer word holds.
+func (j *job) flush(ctx context.Context) (superseded bool, err error) {
+	if j.unsaved == nil {
+		return false, nil
+	}
+	planned := j.basis
+	fresh, err := j.load(ctx, j.state.Ref.MarketplaceOrderID)
+	if err != nil {
+		return false, err
+	}
+	events := j.unsaved
+	j.unsaved = nil
+	if err := j.applyEvent(ctx, fresh, events...); err != nil {
+		return false, err
+	}
+	return j.basis != planned, nil
 }
 
 // saveOutcome records how the sync ended. It reports superseded, and
@@ -376,17 +417,31 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 		for _, f := range also {
 			f(&st)
 		}
+		st.AddCalls(j.made...)
 		entries, quiet := j.outcomeEntries(out, resolved, was)
 		j.stamp(&st, quiet, entries...)
 		saved, err := j.p.store.SaveOrder(ctx, st)
 		if err == nil {
 			j.written()
-			j.state = saved
+			j.state, j.unsaved, j.made = saved, nil, nil
 			return false, nil
 		}
 		if !errors.Is(err, order.ErrConflict) {
 			j.p.log.Error("could not record the sync outcome", "err", err)
 			return false, err
+		}
+		if j.unsaved != nil {
+			// Another worker wrote the order since this job read it:
+			// this event's change goes on the order as it is now first.
+			superseded, err := j.flush(ctx)
+			if err != nil {
+				j.p.log.Error("could not record the sync outcome", "err", err)
+				return false, err
+			}
+			if superseded {
+				return true, nil
+			}
+			continue
 		}
 		fresh, err := j.p.store.LoadOrder(ctx, st.Connection, st.Ref.MarketplaceOrderID)
 		if err != nil {
@@ -420,6 +475,10 @@ func basis(s order.State) string {
 // call makes one marketplace call at most once per business identity.
 func (j *job) call(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, s rules.Step) error {
 	key := effectKey(j.conn.ID, remote.ID, j.intent(s))
+	if j.state.CallMade(key) || slices.Contains(j.made, key) {
+		j.noteCall(j.conn.Marketplace.Platform, s.Action, nil, "made before; not sent again")
+		return nil
+	}
 	claim, err := j.p.store.ClaimEffect(ctx, key, j.p.cfg.EffectLease)
 	if err != nil {
 		return infra(err)
@@ -447,9 +506,9 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 	cancel()
 	j.noteCall(j.conn.Marketplace.Platform, s.Action, err, "")
 	if err == nil {
-		if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
-			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", cerr)
-		}
+		// Confirmed by the outcome's write, which names it (State.Calls),
+		// or else at the job's end (confirmCalls).
+		j.made = append(j.made, key)
 		return nil
 	}
 	if outcomeUnknown(err) {
@@ -557,4 +616,16 @@ func detail(err error, ref order.Ref, conn order.Connection) error {
 
 func notifyKey(s order.State, code string) string {
 	return s.Connection + "#" + s.Ref.MarketplaceOrderID + s.Ref.StoreOrderID + "#" + code
+}
+
+// confirmCalls confirms the claims of the calls this job made that no
+// write of the order named (it was superseded, or failed): a claim left
+// unconfirmed could be taken over once its lease ran out.
+func (j *job) confirmCalls(ctx context.Context) {
+	for _, key := range j.made {
+		if err := j.p.store.ConfirmEffect(ctx, key); err != nil {
+			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", err)
+		}
+	}
+	j.made = nil
 }

@@ -202,6 +202,13 @@ func (p *Syncer) Sync(ctx context.Context, d Delivery) (out Outcome) {
 			out = j.notDone(bctx, syncerr.E(syncerr.InternalError))
 		}
 	}()
+	defer func() {
+		if len(j.made) > 0 {
+			bctx, cancel := p.bookkeeping(ctx)
+			defer cancel()
+			j.confirmCalls(bctx)
+		}
+	}()
 	out = j.run(work, func() (context.Context, context.CancelFunc) { return p.bookkeeping(ctx) })
 	out.RedrivenFor = j.redrivenFor
 	return out
@@ -270,7 +277,14 @@ type job struct {
 	// entry.
 	facts    map[string]string
 	received bool
-	retryIn  time.Duration
+	// unsaved are the events applied to state and not written yet
+	// (applyLater); changed says the event changed the order.
+	unsaved []order.Event
+	changed bool
+	// made are the claim keys of the calls made and not yet named by a
+	// write of the order (State.Calls).
+	made    []string
+	retryIn time.Duration
 	// loaded: the order's state was read; redrivenFor, then, the code
 	// the event was dead-lettered for when this delivery redrives it.
 	loaded      bool
@@ -328,7 +342,15 @@ func (j *job) run(ctx context.Context, bookkeeping func() (context.Context, cont
 	if errors.Is(err, errInProgress) {
 		// This event's own calls are not made yet (the holder may have
 		// planned on an older word): it must come back, after the
-		// holder's lease at the latest, even past its last try.
+		// holder's lease at the latest, even past its last try. Its
+		// change is written now, so that the holder's outcome is
+		// superseded by it and the holder plans again on it.
+		if _, ferr := j.flush(bctx); ferr != nil {
+			log.Error("sync interrupted", "err", ferr)
+			if !j.last() {
+				return Outcome{Verdict: Interrupted, Err: ferr}
+			}
+		}
 		if j.last() {
 			log.Info("another worker is making a call this event needs; sending it again for later")
 			return Outcome{Verdict: Resend, After: j.p.cfg.EffectLease}

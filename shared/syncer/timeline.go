@@ -12,8 +12,10 @@ import (
 
 // The timeline (order.State.Timeline) is written by the state writes the
 // sync already makes: a job notes what it does (the calls it makes) as it
-// goes, and the next write of the order's state, applyEvent's or
-// saveOutcome's, carries the notes, behind the event's received entry.
+// goes, and the next write of the order's state carries the notes, behind
+// the event's received entry: saveOutcome's, which also carries the
+// event's change (applyLater), or applyEvent's where that change is
+// written alone first.
 // Nothing is written for the timeline alone.
 
 // note keeps an entry for the next write of the order's state.
@@ -72,7 +74,7 @@ func (j *job) outcomeEntries(out order.SyncOutcome, resolved *order.Resolution, 
 			r := order.TimelineEntry{At: out.At, Kind: order.TimelineResolved, Code: resolved.Code, Topic: resolved.How}
 			return []order.TimelineEntry{r, e}, false
 		}
-		if was == order.SyncSynced && !j.received && !j.called() {
+		if was == order.SyncSynced && !j.received && !j.changed && !j.called() {
 			return nil, true
 		}
 	case order.SyncPending:

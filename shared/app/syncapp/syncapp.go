@@ -13,7 +13,6 @@ import (
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/httpclient"
-	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/notify"
 	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/secrets"
@@ -29,13 +28,18 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	if err != nil {
 		return nil, err
 	}
+	d.CacheConnections()
 	file, prefix := d.Env.SecretsSource()
 	sec, err := secrets.Open(d.AWS, file, prefix)
 	if err != nil {
 		return nil, err
 	}
 	queue := sqsqueue.New(d.SQS(), d.Env.Required("SYNC_QUEUE_URL"))
-	mail := sesmail.New(sesv2.NewFromConfig(d.AWS), d.Env.Required("SENDER_ADDRESS"))
+	mail := sesmail.New(sesv2.NewFromConfig(d.AWS, func(so *sesv2.Options) {
+		if o.SESEndpoint != "" {
+			so.BaseEndpoint = &o.SESEndpoint
+		}
+	}), d.Env.Required("SENDER_ADDRESS"))
 	// Actions as URLs of the merchant API; past DIGEST_AFTER emails in a
 	// connection's hour, the rest in the hour's digest (which the refresh
 	// dispatcher sends).
@@ -58,9 +62,7 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	s := syncer.New(cfg, d.Store, src, nf, d.Log).
 		WithStorefronts(src).
 		// The merchant's SKU aliases, read once per event.
-		WithAliases(d.Store).
-		// The webhook's ledger: an accepted event leaves it once synced.
-		WithLedger(d.Store.Deduper(app.WebhookInFlight), ingest.DedupKey)
+		WithAliases(d.Store)
 	// No DLQ of its own: a failure is left to the sync queue's redrive
 	// policy, so SQS records its source and the console's default redrive
 	// ("Redrive to source queue(s)") works.

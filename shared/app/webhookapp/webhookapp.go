@@ -20,6 +20,7 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.APIGa
 	if err != nil {
 		return nil, err
 	}
+	d.CacheConnections()
 	file, prefix := d.Env.SecretsSource()
 	sec, err := secrets.Open(d.AWS, file, prefix)
 	if err != nil {
@@ -27,10 +28,13 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.APIGa
 	}
 	q := sqsqueue.New(d.SQS(), d.Env.Required("SYNC_QUEUE_URL"))
 	cfg := ingest.Config{MaxBodyBytes: int64(d.Env.Int("MAX_BODY_BYTES", 1<<20))}
-	// A redelivery of an event unsynced this long is queued again.
-	dedup := d.Store.Deduper(app.WebhookInFlight).RecoverAfter(d.Env.UnsyncedAfter())
 	if err := d.Env.Err(); err != nil {
 		return nil, err
 	}
-	return ingest.New(cfg, d.Store, sec, dedup, q, d.Log).Handle, nil
+	// No deduper: before its answer the webhook reads the connection
+	// (cached) and sends the message, nothing else, so every copy of a
+	// delivery is answered 202 at once. A redelivery is queued again; the
+	// sync's claims, named by each call's business identity, keep its
+	// marketplace calls to one, and the order's newest store word wins.
+	return ingest.New(cfg, d.Store, sec, nil, q, d.Log).Handle, nil
 }

@@ -1,0 +1,270 @@
+package awscount
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/shopify"
+)
+
+// Path names one way an event goes through the system.
+type Path string
+
+// The paths Measure drives.
+const (
+	// Happy: an orders/fulfilled webhook of an order awaiting acceptance
+	// on the marketplace; the sync accepts and ships it on its first try.
+	Happy Path = "happy"
+	// Retried: the same, but the marketplace answers the first call 503
+	// once; the second try syncs it.
+	Retried Path = "retried"
+	// Failed: the marketplace does not know the order (order_not_found,
+	// permanent): recorded, emailed, and moved to the DLQ.
+	Failed Path = "failed"
+)
+
+// Paths lists the paths in the order Measure drives them.
+var Paths = []Path{Happy, Retried, Failed}
+
+// Event is what one event of a path cost, by function.
+type Event struct {
+	// Webhook are the webhook function's calls, all made before it
+	// answers. Sync are the sync function's and its event source's
+	// (receive, delete).
+	Webhook, Sync Counts
+	// Answer is the webhook's HTTP status.
+	Answer int
+}
+
+// All is Webhook and Sync together.
+func (e Event) All() Counts {
+	out := Counts{}
+	for _, c := range []Counts{e.Webhook, e.Sync} {
+		for name, o := range c {
+			t := out[name]
+			t.Calls += o.Calls
+			t.WRU += o.WRU
+			t.RRU += o.RRU
+			t.GSIWRU += o.GSIWRU
+			t.ConditionFailed += o.ConditionFailed
+			out[name] = t
+		}
+	}
+	return out
+}
+
+// System is the local stack (infra/localsystem) with the webhook and sync
+// functions' AWS clients, and the event source pollers', sent through
+// counting proxies.
+type System struct {
+	*localsystem.System
+	webhook, sync *Counter
+
+	mu      sync.Mutex
+	proxies []*Proxy
+	next    int
+}
+
+// StartSystem starts the local stack behind counting proxies. Params
+// override template parameters; ConnectionCacheSeconds is the template's
+// default unless they set it (localsystem's is 0). Stop ends it.
+func StartSystem(ctx context.Context, params map[string]string) (*System, error) {
+	params = maps.Clone(params)
+	if params == nil {
+		params = map[string]string{}
+	}
+	if _, ok := params["ConnectionCacheSeconds"]; !ok {
+		params["ConnectionCacheSeconds"] = "10"
+	}
+	// Order ids of their own: systems started one after the other may
+	// share the emulators (and the table) of a test binary.
+	s := &System{webhook: NewCounter(), sync: NewCounter(), next: int(time.Now().UnixMilli()%1e9) * 100}
+	counter := func(function string) *Counter {
+		switch function {
+		case "WebhookFunction":
+			return s.webhook
+		case "SyncFunction":
+			return s.sync
+		}
+		return nil
+	}
+	var failed error
+	// Each client's endpoint is the emulator's when its options run: the
+	// proxy is started in front of it then.
+	via := func(c *Counter, endpoint *string) {
+		p, err := Start(aws.ToString(endpoint), c)
+		if err != nil {
+			failed = err
+			return
+		}
+		s.mu.Lock()
+		s.proxies = append(s.proxies, p)
+		s.mu.Unlock()
+		*endpoint = p.URL
+	}
+	sys, err := localsystem.Start(ctx, localsystem.Options{
+		Params: params,
+		DynamoDB: func(function string) []func(*dynamodb.Options) {
+			if c := counter(function); c != nil {
+				return []func(*dynamodb.Options){func(o *dynamodb.Options) {
+					o.BaseEndpoint = aws.String(aws.ToString(o.BaseEndpoint))
+					via(c, o.BaseEndpoint)
+				}}
+			}
+			return nil
+		},
+		SQS: func(function string) []func(*sqs.Options) {
+			if c := counter(function); c != nil {
+				return []func(*sqs.Options){func(o *sqs.Options) {
+					o.BaseEndpoint = aws.String(aws.ToString(o.BaseEndpoint))
+					via(c, o.BaseEndpoint)
+				}}
+			}
+			return nil
+		},
+		SESEndpoint: func(function, emulator string) string {
+			if c := counter(function); c != nil {
+				via(c, &emulator)
+			}
+			return emulator
+		},
+		Poller: []func(*sqs.Options){func(o *sqs.Options) {
+			o.BaseEndpoint = aws.String(aws.ToString(o.BaseEndpoint))
+			via(s.sync, o.BaseEndpoint)
+		}},
+	})
+	if err == nil && failed != nil {
+		sys.Stop()
+		err = failed
+	}
+	if err != nil {
+		s.closeProxies()
+		return nil, err
+	}
+	s.System = sys
+	if err := sys.SeedDemo(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stop ends the stack and the proxies.
+func (s *System) Stop() {
+	s.System.Stop()
+	s.closeProxies()
+}
+
+func (s *System) closeProxies() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.proxies {
+		_ = p.Close()
+	}
+}
+
+// Deliver sends one event of path p (a new order each time) and returns
+// what it cost once the system is quiet again.
+func (s *System) Deliver(ctx context.Context, p Path) (Event, error) {
+	ev, _, err := s.DeliverCopies(ctx, p, 1)
+	return ev, err
+}
+
+// DeliverCopies sends copies concurrent deliveries of one event of path p
+// (the same event id, as a platform retrying at once does), and returns
+// what they cost together once the system is quiet again, and the
+// marketplace order's id. Every copy must be answered 2xx.
+func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, string, error) {
+	s.mu.Lock()
+	s.next++
+	i := s.next
+	s.mu.Unlock()
+	id := int64(i)
+	o := localsystem.DemoOrder{MarketplaceID: id, StoreID: 450789000 + id, Name: fmt.Sprintf("#C%d", id), SKUs: []string{"IPH12-64-BLK"}}
+	mkID := strconv.FormatInt(id, 10)
+	switch p {
+	case Happy:
+		s.SeedMarketplaceOrder(o)
+	case Retried:
+		s.SeedMarketplaceOrder(o)
+		s.Sandbox.SetFault(backmarkettest.Fault{Status: http.StatusServiceUnavailable, Count: 1, Methods: "POST"})
+		defer s.Sandbox.ClearFaults()
+	case Failed:
+		// Not seeded: the marketplace answers 404.
+	default:
+		return Event{}, "", fmt.Errorf("awscount: unknown path %q", p)
+	}
+	w0, s0 := s.webhook.Snapshot(), s.sync.Snapshot()
+	body := localsystem.FulfilledOrder(o, localsystem.Tracking{Carrier: "Colissimo", Number: "6A" + mkID}, time.Now().UTC())
+	eventID := fmt.Sprintf("evt-count-%d-%d", time.Now().UnixNano(), i)
+	errs := make(chan error, copies)
+	status := 0
+	var wg sync.WaitGroup
+	for range copies {
+		wg.Go(func() {
+			st, resp, err := s.PostShopify(ctx, shopify.TopicOrdersFulfilled, eventID, body)
+			switch {
+			case err != nil:
+				errs <- err
+			case st/100 != 2:
+				errs <- fmt.Errorf("awscount: %s event answered %d %s", p, st, resp)
+			}
+			s.mu.Lock()
+			status = st
+			s.mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return Event{}, "", err
+	}
+	w1 := s.webhook.Snapshot()
+	want := order.SyncSynced
+	if p == Failed {
+		want = order.SyncFailed
+	}
+	if err := s.settle(ctx, mkID, want); err != nil {
+		return Event{}, "", fmt.Errorf("awscount: %s event: %w", p, err)
+	}
+	return Event{Webhook: w1.Minus(w0), Sync: s.sync.Snapshot().Minus(s0), Answer: status}, mkID, nil
+}
+
+// settle waits until the order's state reads want and the sync's calls
+// (empty receives aside) have stopped for a second.
+func (s *System) settle(ctx context.Context, mkID string, want order.SyncResult) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := s.Store.LoadOrder(ctx, localsystem.DemoConnection, mkID)
+		if err == nil && st.Sync.Result == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("order %s never reached %s (state %+v, err %v)", mkID, want, st.Sync, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	last, quietSince := s.sync.Snapshot().Billed(""), time.Now()
+	for time.Since(quietSince) < time.Second {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the sync never went quiet")
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := s.sync.Snapshot().Billed(""); n != last {
+			last, quietSince = n, time.Now()
+		}
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,106 @@
+package awscount_test
+
+import (
+	"testing"
+
+	"github.com/ordersync/ordersync/infra/awscount"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+)
+
+// TestPathsAreCounted drives one event of each path through the real
+// webhook and sync handlers on the emulators, after a warm-up event, and
+// checks what the proxies counted.
+func TestPathsAreCounted(t *testing.T) {
+	ctx := t.Context()
+	sys, err := awscount.StartSystem(ctx, map[string]string{"RetryBaseMillis": "100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+	if _, err := sys.Deliver(ctx, awscount.Happy); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	got := map[awscount.Path]awscount.Event{}
+	for _, p := range awscount.Paths {
+		ev, err := sys.Deliver(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[p] = ev
+		t.Logf("%s: webhook %s", p, ev.Webhook)
+		t.Logf("%s: sync    %s", p, ev.Sync)
+	}
+	for _, p := range awscount.Paths {
+		ev := got[p]
+		if n := ev.Webhook["sqs:SendMessage"].Calls; n != 1 {
+			t.Errorf("%s: webhook sent %d messages, want 1", p, n)
+		}
+		if n := ev.Sync["sqs:ReceiveMessage"].Calls; n < 1 {
+			t.Errorf("%s: the event source received %d times, want at least 1", p, n)
+		}
+		if ev.All().Total("dynamodb:").WRU <= 0 {
+			t.Errorf("%s: no write units counted", p)
+		}
+	}
+	// Budgets of the happy path (issue 14), warm: the webhook reads the
+	// cached connection and sends, nothing else; at most 2 read units.
+	// The issue's goal of 3 write units is not reached: 8 is what the
+	// claims (one put per call), the link (put, then its expiry once the
+	// order closes) and the order's one write (over 1 KB, and gsi4 and
+	// gsi5) cost today; this holds it from growing back.
+	happy := got[awscount.Happy]
+	if n := happy.Webhook.Billed(""); n > 2 {
+		t.Errorf("happy: webhook made %d AWS calls before its answer, want at most 2 (%s)", n, happy.Webhook)
+	}
+	if d := happy.All().Total("dynamodb:"); d.RRU > 2 || d.WRU > 8 {
+		t.Errorf("happy: %g RRU and %g WRU, want at most 2 and 8 (%s)", d.RRU, d.WRU, happy.All())
+	}
+	if n := got[awscount.Failed].Sync["sesv2:SendEmail"].Calls; n != 1 {
+		t.Errorf("failed: %d emails sent, want 1", n)
+	}
+	if n := got[awscount.Happy].Sync["sesv2:SendEmail"].Calls; n != 0 {
+		t.Errorf("happy: %d emails sent, want 0", n)
+	}
+	if a, b := got[awscount.Retried].Sync.Billed("sqs:"), got[awscount.Happy].Sync.Billed("sqs:"); a <= b {
+		t.Errorf("retried: %d SQS requests, not more than the happy path's %d", a, b)
+	}
+}
+
+// TestCopiesOfOneDelivery: 5 concurrent copies of one webhook are each
+// answered 2xx after at most 2 AWS calls (the connection, cached, and the
+// message), and the marketplace order is accepted once and shipped once.
+func TestCopiesOfOneDelivery(t *testing.T) {
+	ctx := t.Context()
+	sys, err := awscount.StartSystem(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+	if _, err := sys.Deliver(ctx, awscount.Happy); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	const copies = 5
+	ev, mkID, err := sys.DeliverCopies(ctx, awscount.Happy, copies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("webhook %s; sync %s", ev.Webhook, ev.Sync)
+	if n := ev.Webhook.Billed(""); n > 2*copies {
+		t.Errorf("webhook: %d AWS calls for %d copies, want at most 2 each", n, copies)
+	}
+	accepts, ships := 0, 0
+	for _, c := range sys.Sandbox.Calls() {
+		if c.OrderID != mkID || c.Status >= 300 || c.NewState == 0 {
+			continue
+		}
+		switch c.NewState {
+		case backmarkettest.LineShipped:
+			ships++
+		default:
+			accepts++
+		}
+	}
+	if accepts != 1 || ships != 1 {
+		t.Errorf("marketplace: %d accepting and %d shipping calls of order %s, want 1 each (calls %+v)", accepts, ships, mkID, sys.Sandbox.Calls())
+	}
+}

@@ -1,0 +1,135 @@
+package syncer_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/backmarket"
+	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/syncer"
+)
+
+// countingStore counts the writes of an order's state.
+type countingStore struct {
+	syncer.Store
+	saves, confirms atomic.Int32
+}
+
+func (c *countingStore) ConfirmEffect(ctx context.Context, key string) error {
+	c.confirms.Add(1)
+	return c.Store.ConfirmEffect(ctx, key)
+}
+
+func (c *countingStore) SaveOrder(ctx context.Context, s order.State) (order.State, error) {
+	c.saves.Add(1)
+	return c.Store.SaveOrder(ctx, s)
+}
+
+// TestASyncThatGoesWellWritesTheOrderOnce: the event's change and the
+// outcome go in one write (a write unit and the indexes' each, per event).
+func TestASyncThatGoesWellWritesTheOrderOnce(t *testing.T) {
+	e := newEnv(t)
+	cs := &countingStore{Store: e.store}
+	s := syncer.New(syncer.Config{}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+		return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
+	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	mk, store := e.order()
+	out := s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 1})
+	if out.Verdict != syncer.Done {
+		t.Fatalf("verdict = %v (%+v), want Done", out.Verdict, out)
+	}
+	if n := cs.saves.Load(); n != 1 {
+		t.Errorf("%d writes of the order, want 1", n)
+	}
+	// The calls are named on the order, not confirmed one by one.
+	if n := cs.confirms.Load(); n != 0 {
+		t.Errorf("%d claims confirmed, want 0", n)
+	}
+	st, err := e.store.LoadOrder(t.Context(), "acme", mk)
+	if err != nil || st.Sync.Result != order.SyncSynced || st.StoreStatus != order.StatusShipped || len(st.Timeline) == 0 ||
+		st.Timeline[0].Kind != order.TimelineReceived {
+		t.Errorf("state = %+v, %v; want the event applied, synced, and its received entry first on the timeline", st, err)
+		// Past the claims' lease, a redelivery of the event, its marketplace
+		// read lagging (the order as before the calls), makes no call again.
+		accepts := 0
+		for _, c := range e.fake.Calls() {
+			if c.OrderID == mk {
+				accepts++
+			}
+		}
+		e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A"))
+		late := syncer.New(syncer.Config{EffectLease: time.Nanosecond}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+			return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
+		}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+		late.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 2})
+		after := 0
+		for _, c := range e.fake.Calls() {
+			if c.OrderID == mk {
+				after++
+			}
+		}
+		if after != accepts {
+			t.Errorf("marketplace calls of the order: %d before the redelivery, %d after; want none more", accepts, after)
+		}
+	}
+}
+
+// nested runs another sync while the first call of this one is made.
+type nested struct {
+	syncer.Marketplace
+	during func()
+	done   atomic.Bool
+}
+
+func (n *nested) Accept(ctx context.Context, o order.MarketplaceOrder) error {
+	if n.done.CompareAndSwap(false, true) {
+		n.during()
+	}
+	return n.Marketplace.Accept(ctx, o)
+}
+
+// TestANewerWordDuringTheCallsIsNotLost: a newer event of the order comes
+// in while this one's first call is made, finds that call claimed, and
+// goes back to the queue. Its change is on the order at once, and this
+// sync, finding it at its own write, plans again on it: the order ends
+// with the newer word, synced, before the newer event's retry.
+func TestANewerWordDuringTheCallsIsNotLost(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	now := time.Now()
+	older, newer := shipped(mk, store, "6A-OLD", now), shipped(mk, store, "6A-NEW", now.Add(time.Minute))
+	newer.Parcels[0].ID = "f-other"
+	var newerOut syncer.Outcome
+	var s *syncer.Syncer
+	n := &nested{during: func() {
+		newerOut = s.Sync(context.Background(), syncer.Delivery{Event: newer, Attempt: 1})
+	}}
+	e.wrap = func(mp syncer.Marketplace) syncer.Marketplace { n.Marketplace = mp; return n }
+	s = e.syncer(syncer.Config{})
+	out := s.Sync(context.Background(), syncer.Delivery{Event: older, Attempt: 1})
+	if newerOut.Verdict != syncer.Retry {
+		t.Fatalf("newer event: %+v, want Retry (the accept it needs is in progress)", newerOut)
+	}
+	if out.Verdict != syncer.Done {
+		t.Fatalf("older event: %+v, want Done", out)
+	}
+	st, err := e.store.LoadOrder(context.Background(), "acme", mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasNew := false
+	for _, p := range st.Parcels {
+		hasNew = hasNew || p.Tracking.Number == "6A-NEW"
+	}
+	if !st.StoreUpdatedAt.Equal(newer.OccurredAt) || !hasNew {
+		t.Errorf("stored word at %v with parcels %+v; want the newer event's (%v, 6A-NEW)", st.StoreUpdatedAt, st.Parcels, newer.OccurredAt)
+	}
+	if st.Sync.Result != order.SyncSynced {
+		t.Errorf("sync = %+v, want synced", st.Sync)
+	}
+}
