@@ -41,6 +41,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,6 +111,56 @@ type Options struct {
 	// Now is the clock tokens expire by and Retry-After dates are read
 	// against (time.Now).
 	Now func() time.Time
+	// Tokens, when set, keeps access tokens across clients (the sync builds
+	// a client per event): one per app and refresh token, for its life.
+	// Nil keeps them in the client only.
+	Tokens *Tokens
+}
+
+// Tokens keeps LWA access tokens by app and refresh token, so that the
+// clients built for one connection share one token for its hour. Build it
+// once per cold start (in main); it is safe for concurrent use.
+type Tokens struct {
+	mu sync.Mutex
+	m  map[string]accessToken
+}
+
+type accessToken struct {
+	token   string
+	expires time.Time
+}
+
+// NewTokens returns an empty token cache.
+func NewTokens() *Tokens { return &Tokens{m: map[string]accessToken{}} }
+
+func (t *Tokens) get(key string, now time.Time) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, ok := t.m[key]
+	if !ok || !now.Before(a.expires) {
+		return "", false
+	}
+	return a.token, true
+}
+
+func (t *Tokens) put(key, token string, expires time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, a := range t.m {
+		if !expires.Before(a.expires.Add(time.Hour)) { // long expired: let it go
+			delete(t.m, k)
+		}
+	}
+	t.m[key] = accessToken{token, expires}
+}
+
+// forget drops key's token if it is still token.
+func (t *Tokens) forget(key, token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m[key].token == token {
+		delete(t.m, key)
+	}
 }
 
 // Client talks to one seller account. It is safe for concurrent use;
@@ -117,10 +169,9 @@ type Client struct {
 	hc   *http.Client
 	base string
 	opts Options
+	key  string // the token cache's key: a hash of the LWA credentials
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	mu sync.Mutex // one token refresh at a time
 }
 
 // New returns a client that sends its requests with hc (see
@@ -137,7 +188,11 @@ func New(hc *http.Client, opts Options) *Client {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Client{hc: hc, base: strings.TrimRight(opts.Endpoint, "/"), opts: opts}
+	if opts.Tokens == nil {
+		opts.Tokens = NewTokens()
+	}
+	sum := sha256.Sum256([]byte(opts.TokenURL + "\x00" + opts.ClientID + "\x00" + opts.ClientSecret + "\x00" + opts.RefreshToken))
+	return &Client{hc: hc, base: strings.TrimRight(opts.Endpoint, "/"), opts: opts, key: hex.EncodeToString(sum[:])}
 }
 
 // Capabilities says what the SP-API allows: no accept step, no cancel,
@@ -486,8 +541,8 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.opts.Now()
-	if c.token != "" && now.Before(c.expires) {
-		return c.token, nil
+	if tok, ok := c.opts.Tokens.get(c.key, now); ok {
+		return tok, nil
 	}
 	kv := []string{"marketplace", Name}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {c.opts.RefreshToken},
@@ -527,19 +582,13 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	if life <= 0 {
 		life = time.Hour
 	}
-	c.token, c.expires = t.AccessToken, now.Add(life-min(life/10, time.Minute))
-	return c.token, nil
+	c.opts.Tokens.put(c.key, t.AccessToken, now.Add(life-min(life/10, time.Minute)))
+	return t.AccessToken, nil
 }
 
 // forget drops the access token after Amazon refused it, so the next call
 // gets a new one.
-func (c *Client) forget(token string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token == token {
-		c.token = ""
-	}
-}
+func (c *Client) forget(token string) { c.opts.Tokens.forget(c.key, token) }
 
 // call sends one SP-API request with the access token (or token, when
 // given: a restricted data token) and decodes a successful answer into

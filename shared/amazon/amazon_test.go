@@ -426,3 +426,21 @@ func TestListingNeedsAMarketplace(t *testing.T) {
 		t.Errorf("got %v; want invalid_data naming the marketplace id", err)
 	}
 }
+
+func TestTokensAreSharedAcrossClients(t *testing.T) {
+	fake, _, srv := start(t, amazontest.Options{}, amazon.Options{})
+	seed(fake, "402-5555555-1111111", "SKU-A")
+	tokens := amazon.NewTokens()
+	for range 3 {
+		// A client per event, as the sync builds them.
+		if _, err := client(srv, amazon.Options{Tokens: tokens}).Order(context.Background(), "402-5555555-1111111"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g := fake.Grants(); g != 1 {
+		t.Errorf("grants = %d for 3 clients sharing Tokens; want 1", g)
+	}
+	if _, err := client(srv, amazon.Options{Tokens: tokens, RefreshToken: "Atzr|revoked"}).Order(context.Background(), "402-5555555-1111111"); syncerr.CodeOf(err) != syncerr.AuthExpired {
+		t.Errorf("another seller's revoked token got %v; want auth_expired, not the shared token", err)
+	}
+}
