@@ -14,11 +14,15 @@ import (
 type Source struct {
 	Secrets Secrets
 	HTTP    *http.Client
+	// Options are the platforms' shared settings (see MarketplaceWith):
+	// Amazon's token cache, so that one connection's events share an
+	// access token.
+	Options Options
 }
 
-// Marketplace returns conn's marketplace client (see Marketplace).
+// Marketplace returns conn's marketplace client (see MarketplaceWith).
 func (s Source) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-	return Marketplace(ctx, conn, s.Secrets, s.HTTP)
+	return MarketplaceWith(ctx, conn, s.Secrets, s.HTTP, s.Options)
 }
 
 // Storefront returns conn's store client (see Storefront).
