@@ -7,12 +7,14 @@ package connectors
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/ordersync/ordersync/shared/amazon"
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/mirakl"
 	"github.com/ordersync/ordersync/shared/order"
@@ -35,7 +37,19 @@ type Secrets interface {
 type Options struct {
 	BackMarket backmarket.Options
 	Mirakl     mirakl.Options
+	// Amazon holds the app's LWA client id and secret (for connections
+	// whose credential is a bare refresh token) and the token cache.
+	Amazon amazon.Options
 }
+
+// DefaultAmazonEndpoint is the SP-API endpoint used when an Amazon
+// connection names none (Europe).
+const DefaultAmazonEndpoint = "https://sellingpartnerapi-eu.amazon.com"
+
+// AmazonAppRef is the secret holding ordersync's own LWA app credentials,
+// {"client_id": …, "client_secret": …}, read when a connection's credential
+// is a bare refresh token and Options carry none.
+const AmazonAppRef = "ordersync/amazon-lwa-app"
 
 // DefaultBackMarketURL is the Back Market API used when a connection names
 // no base URL (the EU site).
@@ -50,7 +64,7 @@ func Marketplace(ctx context.Context, conn order.Connection, secrets Secrets, hc
 // MarketplaceWith returns the connector for conn's marketplace, sending its
 // requests with hc. It resolves conn.Marketplace.CredentialRef through
 // secrets. It fails with platform_unsupported (detail "platform") for a
-// platform with no marketplace connector (amazon, or a store platform);
+// platform with no marketplace connector (a store platform);
 // with auth_expired when the credential is not set or no longer exists;
 // with marketplace_unavailable when secrets fails otherwise (retrying may
 // help); with invalid_data when the connection lacks a base URL the
@@ -87,9 +101,85 @@ func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets
 		o.APIKey = key
 		o.ShopID = cmp.Or(strings.TrimSpace(ep.Account), strings.TrimSpace(o.ShopID))
 		return mirakl.New(hc, o), nil
+	case order.Amazon:
+		return amazonClient(ctx, conn, secrets, hc, opts.Amazon)
 	}
 	return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(ep.Platform)).
 		Wrap(fmt.Errorf("connectors: connection %s: no marketplace connector for %q", conn.ID, ep.Platform))
+}
+
+// amazonCredential is an Amazon connection's secret when it is JSON: the
+// seller's refresh token, with the LWA app credentials it was issued to
+// (and, for a sandbox or a fake, the token endpoint) where ordersync's own
+// app is not the one authorised. A bare secret is the refresh token alone.
+type amazonCredential struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	RefreshToken string `json:"refresh_token"`
+	TokenURL     string `json:"token_url"`
+}
+
+// amazonClient builds an Amazon connection's client: the endpoint from
+// the connection (DefaultAmazonEndpoint), the marketplace ids from its
+// account (comma separated), the refresh token from its credential.
+func amazonClient(ctx context.Context, conn order.Connection, secrets Secrets, hc *http.Client, o amazon.Options) (syncer.Marketplace, error) {
+	ep := conn.Marketplace
+	v, err := credential(ctx, conn, secrets, amazon.Name)
+	if err != nil {
+		return nil, err
+	}
+	o.Endpoint = cmp.Or(strings.TrimSpace(ep.BaseURL), strings.TrimSpace(o.Endpoint), DefaultAmazonEndpoint)
+	if err := checkURL(o.Endpoint, conn.ID, amazon.Name); err != nil {
+		return nil, err
+	}
+	o.RefreshToken = v
+	if strings.HasPrefix(v, "{") {
+		var c amazonCredential
+		if err := json.Unmarshal([]byte(v), &c); err != nil || strings.TrimSpace(c.RefreshToken) == "" {
+			// Never wrap err: it may quote the secret.
+			return nil, syncerr.E(syncerr.AuthExpired, "marketplace", amazon.Name).
+				Wrap(fmt.Errorf("connectors: connection %s: Amazon credential %q is not a refresh token", conn.ID, ep.CredentialRef))
+		}
+		o.RefreshToken = strings.TrimSpace(c.RefreshToken)
+		if c.ClientID != "" {
+			// The credential's own app: its secret goes only where it says.
+			o.ClientID, o.ClientSecret, o.TokenURL = c.ClientID, c.ClientSecret, strings.TrimSpace(c.TokenURL)
+		}
+	}
+	if o.ClientID == "" || o.ClientSecret == "" {
+		if app, err := secrets.Secret(ctx, AmazonAppRef); err == nil {
+			var c amazonCredential
+			if json.Unmarshal([]byte(app), &c) == nil {
+				o.ClientID, o.ClientSecret = strings.TrimSpace(c.ClientID), strings.TrimSpace(c.ClientSecret)
+			}
+		} else if !errors.Is(err, order.ErrNotFound) {
+			return nil, syncerr.E(syncerr.MarketplaceUnavailable, "marketplace", amazon.Name).
+				Wrap(fmt.Errorf("connectors: reading %s: %w", AmazonAppRef, err))
+		}
+	}
+	if o.ClientID == "" || o.ClientSecret == "" {
+		return nil, syncerr.E(syncerr.InvalidData, "marketplace", amazon.Name, "field", "Amazon app credentials (LWA client id and secret)").
+			Wrap(fmt.Errorf("connectors: connection %s: no LWA app credentials for its refresh token", conn.ID))
+	}
+	if o.TokenURL != "" {
+		if err := checkURL(o.TokenURL, conn.ID, amazon.Name); err != nil {
+			return nil, err
+		}
+	}
+	if ids := splitIDs(ep.Account); len(ids) > 0 {
+		o.MarketplaceIDs = ids
+	}
+	return amazon.New(hc, o), nil
+}
+
+func splitIDs(s string) []string {
+	var out []string
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // credential resolves the connection's marketplace credential. The value

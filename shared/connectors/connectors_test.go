@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersync/ordersync/shared/amazon"
+	"github.com/ordersync/ordersync/shared/amazon/amazontest"
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/connectors"
@@ -54,7 +56,14 @@ func TestMarketplaceTalksWithTheResolvedCredential(t *testing.T) {
 	mkSrv := httptest.NewServer(mk)
 	defer mkSrv.Close()
 
-	sec := secrets{"bm/acme": bmToken, "mirakl/acme": miraklKey}
+	az := amazontest.New(amazontest.Options{ClientID: "app", ClientSecret: "app-secret", RefreshToken: "Atzr|acme"})
+	az.Seed(amazontest.Unshipped("171-0000001-0000001", "A"))
+	azSrv := httptest.NewServer(az)
+	defer azSrv.Close()
+	azCred := fmt.Sprintf(`{"client_id":"app","client_secret":"app-secret","refresh_token":"Atzr|acme","token_url":%q}`,
+		azSrv.URL+"/auth/o2/token")
+
+	sec := secrets{"bm/acme": bmToken, "mirakl/acme": miraklKey, "amazon/acme": azCred}
 	hc := httpclient.New(httpclient.Options{})
 	tests := []struct {
 		name string
@@ -64,6 +73,7 @@ func TestMarketplaceTalksWithTheResolvedCredential(t *testing.T) {
 		{"backmarket", conn(order.BackMarket, bmSrv.URL, "bm/acme"), "5"},
 		{"mirakl", conn(order.Mirakl, mkSrv.URL, "mirakl/acme"), "5-A"},
 		{"platform spelt in capitals", conn("BackMarket", bmSrv.URL, "bm/acme"), "5"},
+		{"amazon", conn(order.Amazon, azSrv.URL, "amazon/acme"), "171-0000001-0000001"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,17 +98,28 @@ func TestMarketplaceTypes(t *testing.T) {
 	if _, ok := m.(*mirakl.Client); err != nil || !ok {
 		t.Errorf("mirakl = %T, %v; want *mirakl.Client", m, err)
 	}
+	opts := connectors.Options{Amazon: amazon.Options{ClientID: "app", ClientSecret: "app-secret"}}
+	m, err = connectors.MarketplaceWith(context.Background(), conn(order.Amazon, "", "k"), sec, http.DefaultClient, opts)
+	if _, ok := m.(*amazon.Client); err != nil || !ok {
+		t.Errorf("amazon with a bare refresh token and the app's credentials = %T, %v; want *amazon.Client", m, err)
+	}
+	sec[connectors.AmazonAppRef] = `{"client_id":"app","client_secret":"app-secret"}`
+	m, err = connectors.Marketplace(context.Background(), conn(order.Amazon, "", "k"), sec, http.DefaultClient)
+	if _, ok := m.(*amazon.Client); err != nil || !ok {
+		t.Errorf("amazon with a bare refresh token and the app's secret = %T, %v; want *amazon.Client", m, err)
+	}
 }
 
 func TestMarketplaceErrors(t *testing.T) {
-	sec := secrets{"bm": bmToken, "empty": "  "}
+	sec := secrets{"bm": bmToken, "empty": "  ", "amzn-empty": `{"client_id":"a","client_secret":"b"}`}
 	tests := []struct {
 		name   string
 		conn   order.Connection
 		want   syncerr.Code
 		detail [2]string
 	}{
-		{"amazon", conn(order.Amazon, "https://sellingpartnerapi-eu.amazon.com", "bm"), syncerr.PlatformUnsupported, [2]string{"platform", "amazon"}},
+		{"amazon, a bare refresh token and no app credentials", conn(order.Amazon, "", "bm"), syncerr.InvalidData, [2]string{"marketplace", "Amazon"}},
+		{"amazon, a credential without its refresh token", conn(order.Amazon, "", "amzn-empty"), syncerr.AuthExpired, [2]string{"marketplace", "Amazon"}},
 		{"a store platform", conn(order.Shopify, "https://x.myshopify.com", "bm"), syncerr.PlatformUnsupported, [2]string{"platform", "shopify"}},
 		{"no platform", conn("", "", "bm"), syncerr.PlatformUnsupported, [2]string{"platform", ""}},
 		{"no credential ref", conn(order.BackMarket, "", ""), syncerr.AuthExpired, [2]string{"marketplace", "Back Market"}},

@@ -22,15 +22,19 @@ type Source struct {
 	// platform's RateLimit (a token bucket per connection, kept by this
 	// instance), and holds them for a 429's Retry-After.
 	Pace *pace.Buckets
+	// Options are the platforms' shared settings (see MarketplaceWith):
+	// Amazon's token cache, so that one connection's events share an
+	// access token.
+	Options Options
 }
 
-// Marketplace returns conn's marketplace client (see Marketplace).
+// Marketplace returns conn's marketplace client (see MarketplaceWith).
 func (s Source) Marketplace(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
 	hc := s.HTTP
 	if s.Pace != nil {
 		hc = s.Pace.Client(hc, conn.ID, RateLimit(conn.Marketplace.Platform))
 	}
-	return Marketplace(ctx, conn, s.Secrets, hc)
+	return MarketplaceWith(ctx, conn, s.Secrets, hc, s.Options)
 }
 
 // RateLimit is the rate limit of a marketplace platform's account, as its
@@ -44,6 +48,7 @@ func RateLimit(p order.Platform) pace.Limit {
 		return mirakl.RateLimit
 	}
 	return pace.Limit{}
+
 }
 
 // Storefront returns conn's store client (see Storefront).

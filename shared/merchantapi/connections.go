@@ -116,7 +116,7 @@ func badCredential(field string, p order.Platform) *httpapi.Problem {
 // The platforms each side has an integration with.
 var (
 	storePlatforms       = map[order.Platform]bool{order.Shopify: true, order.WooCommerce: true, order.BigCommerce: true, order.Standard: true}
-	marketplacePlatforms = map[order.Platform]bool{order.BackMarket: true, order.Mirakl: true}
+	marketplacePlatforms = map[order.Platform]bool{order.BackMarket: true, order.Mirakl: true, order.Amazon: true}
 )
 
 // needsBaseURL are the platforms whose API has no address ordersync knows.
@@ -131,6 +131,8 @@ var credentialForms = map[order.Platform]*regexp.Regexp{
 	order.BigCommerce: regexp.MustCompile(`^[A-Za-z0-9]{16,}$`),
 	order.BackMarket:  regexp.MustCompile(`^[A-Za-z0-9+/=_.-]{16,}$`),
 	order.Mirakl:      regexp.MustCompile(`^[A-Za-z0-9-]{16,}$`),
+	// An LWA refresh token, as Seller Central's authorisation gives it.
+	order.Amazon: regexp.MustCompile(`^Atzr\|[A-Za-z0-9+/=_.|-]{16,}$`),
 }
 
 // validCredential reports whether v has the form of p's credentials.

@@ -252,7 +252,7 @@ func TestCreateConnectionRefusals(t *testing.T) {
 		{"not a url", with(func(m map[string]any) { side(m, "marketplace")["base_url"] = "backmarket" }), provisioningKey, 400, "invalid_field"},
 		{"no store", with(func(m map[string]any) { delete(m, "store") }), provisioningKey, 400, "invalid_field"},
 		{"marketplace with no integration", with(func(m map[string]any) {
-			side(m, "marketplace")["platform"] = "amazon"
+			side(m, "marketplace")["platform"] = "cdiscount"
 			m["credentials"] = map[string]any{}
 		}), provisioningKey, 400, "platform_unsupported"},
 		{"a store platform as marketplace", with(func(m map[string]any) {
@@ -630,4 +630,24 @@ func FuzzConnectionBodies(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCreateAmazonConnection(t *testing.T) {
+	e := newConnEnv(t)
+	body := func(token string) string {
+		return `{"merchant_name": "Shop Az", "merchant_email": "ops@az.test",
+		"store": {"platform": "shopify", "base_url": "https://az.myshopify.com", "account": "az.myshopify.com"},
+		"marketplace": {"platform": "amazon", "account": "A13V1IB3VIYZZH"},
+		"credentials": {"shopify": "` + shopifyToken + `", "amazon": "` + token + `"}}`
+	}
+	if r := e.do(http.MethodPost, merchantapi.RouteConnections, nil, body(bmToken), provisioningKey); r.status != http.StatusBadRequest || r.errorCode(t) != "invalid_credential" {
+		t.Errorf("a Back Market token for Amazon: %d %s; want 400 invalid_credential", r.status, r.body)
+	}
+	r := e.do(http.MethodPost, merchantapi.RouteConnections, nil, body("Atzr|IwEBIJk3bX9yZ2VudC1yZWZyZXNoLXRva2Vu"), provisioningKey)
+	if r.status != http.StatusCreated {
+		t.Fatalf("status %d, want 201: %s", r.status, r.body)
+	}
+	if got := decode[created](t, r).Connection; got.Marketplace.Platform != "amazon" || !got.Marketplace.CredentialSet {
+		t.Errorf("connection %+v; want Amazon with its refresh token set", got)
+	}
 }

@@ -17,6 +17,11 @@ type MarketplaceOrder struct {
 	// CanCancel is the marketplace's own word on cancelling this order now,
 	// where it gives one (Mirakl's can_cancel).
 	CanCancel bool `json:"can_cancel,omitempty"`
+	// AddressRestricted means the marketplace withheld the shipping
+	// address from ordersync (Amazon's restricted data, for an app not
+	// granted the role): ShippingAddress is nil for that reason, and an
+	// import is held as address_restricted rather than address_missing.
+	AddressRestricted bool `json:"address_restricted,omitempty"`
 }
 
 // MarketplaceLine is one line of a marketplace order, with its own status:

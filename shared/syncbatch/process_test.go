@@ -170,9 +170,9 @@ func TestExpiredTokenPausesTheConnection(t *testing.T) {
 
 func TestUnsupportedPlatformAndUnreadableMessages(t *testing.T) {
 	e := newEnv(t)
-	amazon := e.conn
-	amazon.ID, amazon.Marketplace.Platform = "amz", order.Amazon
-	if err := e.store.PutConnection(context.Background(), amazon); err != nil {
+	unsupported := e.conn
+	unsupported.ID, unsupported.Marketplace.Platform = "amz", "cdiscount"
+	if err := e.store.PutConnection(context.Background(), unsupported); err != nil {
 		t.Fatal(err)
 	}
 	ev := shipped("AMZ-1", "55", "6A1", time.Now())

@@ -19,7 +19,8 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 	x := syncerr.Explain(err)
 	st := j.stateOr()
 	result := order.SyncFailed
-	if x.Kind == syncerr.Auth || x.Code == syncerr.AddressMissing || x.Code == syncerr.OrderLinkUnverified {
+	if x.Kind == syncerr.Auth || x.Code == syncerr.AddressMissing || x.Code == syncerr.AddressRestricted ||
+		x.Code == syncerr.OrderLinkUnverified {
 		result = order.SyncHeld
 	}
 	if x.Kind == syncerr.Auth && j.conn.ID != "" && !j.conn.Paused {

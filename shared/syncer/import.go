@@ -55,6 +55,10 @@ func (j *job) importOrder(ctx context.Context) error {
 	// The merchant's address (the merchant API's fix) stands in for an
 	// address the marketplace gave incomplete or not at all.
 	remote.ShippingAddress = rules.ImportAddress(remote.ShippingAddress, j.state.Override)
+	if remote.ShippingAddress == nil && remote.AddressRestricted {
+		// Withheld, not missing: the merchant's remedy is another.
+		return detail(syncerr.E(syncerr.AddressRestricted, "marketplace", conn.Marketplace.Platform.DisplayName()), j.state.Ref, conn)
+	}
 	if err := rules.CheckAddress(remote.ShippingAddress); err != nil {
 		return detail(err, j.state.Ref, conn)
 	}

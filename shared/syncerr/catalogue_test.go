@@ -83,6 +83,7 @@ var kinds = map[Code]Kind{
 	PlatformUnsupported: Permanent, OrderNotFound: Permanent, InvalidData: Permanent, InternalError: Permanent,
 	ConnectionPaused:     Auth,
 	MarketplaceOutOfStep: Transient,
+	AddressRestricted:    Permanent,
 }
 
 func TestKinds(t *testing.T) {
@@ -198,6 +199,7 @@ var actions = map[Code]string{
 	InternalError:          "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	OrderLinkUnverified:    "POST /connections/{connection}/orders/{marketplaceOrderId}/link",
 	MarketplaceOutOfStep:   "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
+	AddressRestricted:      "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",
 }
 
 func TestActions(t *testing.T) {

@@ -50,6 +50,10 @@ const (
 	// lag its writes, or the order was changed back or made anew (a
 	// sandbox reset). Not "did not answer": it did.
 	MarketplaceOutOfStep Code = "marketplace_out_of_step"
+	// AddressRestricted: the marketplace withholds the order's shipping
+	// address from ordersync (Amazon's restricted data, for an app not
+	// granted the role). The import is held, never guessed.
+	AddressRestricted Code = "address_restricted"
 )
 
 // Kind says what the sync does with a failure.

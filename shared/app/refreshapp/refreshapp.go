@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/amazon"
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/connectors"
 	"github.com/ordersync/ordersync/shared/httpclient"
@@ -45,7 +46,8 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	if err := d.Env.Err(); err != nil {
 		return nil, err
 	}
-	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second})}
+	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second}),
+		Options: connectors.Options{Amazon: amazon.Options{Tokens: amazon.NewTokens()}}}
 	r := refresh.New(d.Store, src, syncQueue, d.Log).
 		WithStorefronts(src).
 		// The merchant's SKU aliases, to plan as the sync does.
