@@ -261,6 +261,10 @@ type job struct {
 	facts    map[string]string
 	received bool
 	retryIn  time.Duration
+	// extra are changes every outcome write of the state carries (the
+	// store changes explained, the marketplace refunds recorded: see
+	// partial.go).
+	extra []func(*order.State)
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string
