@@ -30,17 +30,19 @@ type Unsent struct {
 //     CancelAcceptedLines), or whose marketplace line holds more than the
 //     quantity cancelled (no marketplace here cancels part of a line):
 //     cancel_unsupported, "line" naming quantity and SKU.
-//   - A refund or return the store made after shipment (kind refund or
-//     return): no marketplace connector here has a refund call, so each is
-//     refund_unsupported (recorded on the order's timeline by the sync).
+//   - A refund or return the store made (kind refund or return) of an
+//     order the marketplace shows shipped (and not ended): no marketplace
+//     connector here has a refund call, so each is refund_unsupported
+//     (the sync records every refund on the order's timeline).
 //   - Parcels beyond the first of an order shipped whole (!caps.PerLine):
 //     parcels_unsupported naming the tracking sent and the others.
 func Unsupported(platform order.Platform, caps order.Capabilities, remote order.MarketplaceOrder, want Want) []Unsent {
 	p := planner{platform: platform, caps: caps, remote: remote, want: want}
 	_, out := p.lineCancels()
+	shipped := Rank(remote.Status) >= Rank(order.StatusPartiallyShipped) && !Terminal(remote.Status)
 	for _, r := range want.Refunds {
-		if r.Kind == order.RefundCancel || r.ID == "" {
-			continue
+		if r.Kind == order.RefundCancel || r.ID == "" || !shipped {
+			continue // before shipment a refund of no line is money only; an ended order needs nothing
 		}
 		out = append(out, Unsent{Key: "refund:" + r.ID,
 			Err: p.fail(syncerr.RefundUnsupported, "line", DescribeLines(r.Lines))})
@@ -201,7 +203,11 @@ func DescribeLines(lines []order.Line) string {
 	parts := make([]string, 0, len(lines))
 	for _, l := range lines {
 		sku := cmp.Or(strings.TrimSpace(l.SKU), l.StoreLineID, "a line")
-		parts = append(parts, strconv.Itoa(max(l.Quantity, 1))+" × "+sku)
+		if l.Quantity <= 0 {
+			parts = append(parts, sku) // a quantity not given
+			continue
+		}
+		parts = append(parts, strconv.Itoa(l.Quantity)+" × "+sku)
 	}
 	return strings.Join(parts, ", ")
 }

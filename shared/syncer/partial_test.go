@@ -145,3 +145,40 @@ func TestPartialCancel(t *testing.T) {
 		})
 	}
 }
+
+func TestMarketplaceRefundOnTheTimeline(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.id++
+	o := backmarkettest.AwaitingAcceptance(e.id, "SKU-A", "SKU-B")
+	o.State, o.TrackingNumber = backmarkettest.OrderShipped, "6A1"
+	o.OrderLines[0].State = backmarkettest.LineRefundedAfter
+	o.OrderLines[1].State = backmarkettest.LineShipped
+	e.fake.Seed(o)
+	mk, st := fmt.Sprint(e.id), fmt.Sprint(9000+e.id)
+	all := order.Parcel{ID: "F1", Tracking: order.Tracking{Number: "6A1", Carrier: "Colissimo"},
+		Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}, {SKU: "SKU-B", Quantity: 1}}}
+	s := e.syncer(syncer.Config{})
+	t0 := time.Now().Add(-time.Hour)
+	for i := range 2 {
+		if out := s.Sync(ctx, syncer.Delivery{Event: storeEvent(mk, st, t0.Add(time.Duration(i)*time.Minute), order.StatusShipped, nil, all), Attempt: 1}); out.Verdict != syncer.Done {
+			t.Fatalf("sync %d: verdict %v (%+v), want Done", i, out.Verdict, out.Failure)
+		}
+	}
+	state, err := e.store.LoadOrder(ctx, "acme", mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []order.TimelineEntry
+	for _, en := range state.Timeline {
+		if en.Kind == order.TimelineRefund {
+			got = append(got, en)
+		}
+	}
+	if len(got) != 1 || got[0].Source != order.BackMarket || got[0].Step != string(order.RefundRefund) || got[0].Detail != "1 × SKU-A" {
+		t.Errorf("refund entries = %+v; want one, Back Market's refund of 1 × SKU-A", got)
+	}
+	if n := len(e.calls(mk, 3)); n != 0 {
+		t.Errorf("ship calls = %d, want none (shipped already)", n)
+	}
+}
