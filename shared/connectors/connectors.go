@@ -86,6 +86,7 @@ func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets
 		}
 		o.APIKey = key
 		o.ShopID = cmp.Or(strings.TrimSpace(ep.Account), strings.TrimSpace(o.ShopID))
+		o.MultiShipment = o.MultiShipment || ep.SplitParcels
 		return mirakl.New(hc, o), nil
 	}
 	return nil, syncerr.E(syncerr.PlatformUnsupported, "platform", string(ep.Platform)).

@@ -85,6 +85,14 @@ func TestMarketplaceTypes(t *testing.T) {
 	if _, ok := m.(*mirakl.Client); err != nil || !ok {
 		t.Errorf("mirakl = %T, %v; want *mirakl.Client", m, err)
 	}
+	if m.Capabilities().PerLine {
+		t.Errorf("mirakl without split parcels ships per line; want whole orders")
+	}
+	split := conn(order.Mirakl, "https://acme.mirakl.net", "k")
+	split.Marketplace.SplitParcels = true
+	if m, err = connectors.Marketplace(context.Background(), split, sec, http.DefaultClient); err != nil || !m.Capabilities().PerLine {
+		t.Errorf("mirakl with split parcels: %v, PerLine %v; want parcels per line (ST01)", err, err == nil && m.Capabilities().PerLine)
+	}
 }
 
 func TestMarketplaceErrors(t *testing.T) {

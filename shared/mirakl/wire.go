@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
 )
 
 // wirePage is OR11's answer.
@@ -96,6 +97,15 @@ func (w wireOrder) domain() (order.MarketplaceOrder, error) {
 					Lines: []order.Line{{SKU: l.SKU, Quantity: r.Quantity, MarketplaceLineID: l.ID}}})
 			}
 		}
+	}
+	// The order state has no "partially shipped" or "partially
+	// cancelled" (multiple shipments, a line refused): the lines tell.
+	statuses := make([]order.Status, len(o.Lines))
+	for i, l := range o.Lines {
+		statuses[i] = l.Status
+	}
+	if r := rules.Rollup(statuses); r == order.StatusPartiallyShipped || r == order.StatusPartiallyCancelled {
+		o.Status = r
 	}
 	if w.Customer != nil && w.Customer.ShippingAddress != nil {
 		a := w.Customer.ShippingAddress

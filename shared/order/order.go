@@ -251,6 +251,11 @@ type Endpoint struct {
 	// Account is the platform's account identifier (shop domain, Mirakl
 	// shop_id, store hash) where the API needs one.
 	Account string `json:"account,omitempty"`
+	// SplitParcels says the marketplace operator enabled shipping one
+	// order in several parcels, each with its own tracking (Mirakl's
+	// multiple shipments, ST01). Off, an order ships whole with one
+	// tracking number, the others explained (parcels_unsupported).
+	SplitParcels bool `json:"split_parcels,omitempty"`
 }
 
 // displayNames are the names merchants know platforms by.

@@ -3,11 +3,18 @@ package syncer_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/memstore"
+	"github.com/ordersync/ordersync/shared/mirakl"
+	"github.com/ordersync/ordersync/shared/mirakl/mirakltest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
@@ -180,5 +187,90 @@ func TestMarketplaceRefundOnTheTimeline(t *testing.T) {
 	}
 	if n := len(e.calls(mk, 3)); n != 0 {
 		t.Errorf("ship calls = %d, want none (shipped already)", n)
+	}
+}
+
+func TestMiraklSplitParcels(t *testing.T) {
+	ctx := context.Background()
+	parcels := []order.Parcel{
+		{ID: "F1", Tracking: order.Tracking{Number: "6A1", Carrier: "Colissimo"}, Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}},
+		{ID: "F2", Tracking: order.Tracking{Number: "6A2", Carrier: "Colissimo"}, Lines: []order.Line{{SKU: "SKU-B", Quantity: 1}}},
+	}
+	tests := []struct {
+		name     string
+		split    bool
+		verdicts []syncer.Verdict
+		ops      []string // the fake's state-changing calls, in order
+		told     []string
+		tracking string // the order's tracking on Mirakl
+	}{
+		{"not enabled: the first tracking sent, the other explained once", false,
+			[]syncer.Verdict{syncer.DeadLetter, syncer.Done}, []string{"OR23", "OR24"}, []string{string(syncerr.ParcelsUnsupported)}, "6A1"},
+		{"enabled: a shipment per parcel", true,
+			[]syncer.Verdict{syncer.Done, syncer.Done}, []string{"ST01", "ST01"}, nil, "6A1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := memstore.New()
+			fake := mirakltest.New(mirakltest.Options{APIKey: "mk", MultiShipment: tt.split})
+			srv := httptest.NewServer(fake)
+			t.Cleanup(srv.Close)
+			conn := order.Connection{ID: "acme", MerchantName: "Acme", MerchantEmail: "ops@acme.test", Store: order.Endpoint{Platform: order.Shopify},
+				Marketplace: order.Endpoint{Platform: order.Mirakl, BaseURL: srv.URL, SplitParcels: tt.split}}
+			if err := store.PutConnection(ctx, conn); err != nil {
+				t.Fatal(err)
+			}
+			o := mirakltest.AwaitingAcceptance("M1-A", "SKU-A", "SKU-B")
+			o.OrderState = mirakltest.StateShipping
+			for i := range o.OrderLines {
+				o.OrderLines[i].OrderLineState = mirakltest.StateShipping
+			}
+			fake.Seed(o)
+			notes := &notices{}
+			s := syncer.New(syncer.Config{}, store, marketplacesFunc(func(_ context.Context, c order.Connection) (syncer.Marketplace, error) {
+				return mirakl.New(http.DefaultClient, mirakl.Options{BaseURL: c.Marketplace.BaseURL, APIKey: "mk", MultiShipment: c.Marketplace.SplitParcels}), nil
+			}), notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+			t0 := time.Now().Add(-time.Hour)
+			events := []order.Event{
+				storeEvent("M1-A", "77", t0, order.StatusShipped, nil, parcels...),
+				storeEvent("M1-A", "77", t0.Add(time.Minute), order.StatusShipped, nil, parcels...),
+			}
+			if tt.split {
+				// The store ships one parcel, then the other.
+				events[0] = storeEvent("M1-A", "77", t0, order.StatusPartiallyShipped, nil, parcels[0])
+			}
+			for i, ev := range events {
+				if out := s.Sync(ctx, syncer.Delivery{Event: ev, Attempt: 1}); out.Verdict != tt.verdicts[i] {
+					t.Fatalf("event %d: verdict %v (%+v), want %v", i, out.Verdict, out.Failure, tt.verdicts[i])
+				}
+			}
+			var ops []string
+			for _, c := range fake.Calls() {
+				if c.Status < 300 {
+					ops = append(ops, c.Operation)
+				}
+			}
+			if !slices.Equal(ops, tt.ops) {
+				t.Errorf("calls = %v, want %v", ops, tt.ops)
+			}
+			var told []string
+			for _, n := range notes.sent {
+				told = append(told, string(n.Explanation.Code))
+				if !strings.Contains(n.Explanation.Cause, "6A2") {
+					t.Errorf("cause %q does not name the tracking not sent", n.Explanation.Cause)
+				}
+			}
+			if !slices.Equal(told, tt.told) {
+				t.Errorf("merchant told %v, want %v", told, tt.told)
+			}
+			got, _ := fake.Order("M1-A")
+			if got.OrderState != mirakltest.StateShipped || got.ShippingTracking != tt.tracking {
+				t.Errorf("Mirakl order %s tracking %q; want SHIPPED with %q", got.OrderState, got.ShippingTracking, tt.tracking)
+			}
+			st, err := store.LoadOrder(ctx, "acme", "M1-A")
+			if err != nil || st.Sync.Result != order.SyncSynced {
+				t.Errorf("state %+v, %v; want synced", st.Sync, err)
+			}
+		})
 	}
 }

@@ -77,6 +77,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ShipWithoutTrackingNumber", testShipWithoutTracking},
 		{"ShipCancelledIsInvalidTransition", testShipCancelled},
 		{"ShipBeforeAccept", testShipBeforeAccept},
+		{"ShipInTwoParcels", testShipInTwoParcels},
 		{"Cancel", testCancel},
 		{"CancelLineAwaitingAcceptance", testCancelLineAwaiting},
 		{"CancelLineAccepted", testCancelLineAccepted},
@@ -489,5 +490,50 @@ func testCancelLineAgain(t *testing.T, f *Fixture) {
 	}
 	if err := lc.CancelLines(context.Background(), stale, lines, "customer"); err != nil {
 		t.Errorf("CancelLines again with the stale order: %v; want nil", err)
+	}
+}
+
+// testShipInTwoParcels ships an order's two lines in two parcels, each
+// with its tracking, where the marketplace ships per line (PerLine):
+// partially shipped after the first, shipped after the second, and the
+// first parcel sent again makes no call where the marketplace keeps each
+// line's tracking.
+func testShipInTwoParcels(t *testing.T, f *Fixture) {
+	if !f.Marketplace.Capabilities().PerLine {
+		t.Skip("the marketplace ships whole orders: the sync sends one tracking number (parcels_unsupported)")
+	}
+	id, o := seedAccepted(t, f)
+	first := order.Parcel{ID: "F1", Tracking: parcel.Tracking, Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}
+	second := order.Parcel{ID: "F2", Tracking: order.Tracking{Number: "6A99999999999", Carrier: "Colissimo",
+		URL: "https://www.laposte.fr/outils/suivre-vos-envois?code=6A99999999999"}, Lines: []order.Line{{SKU: "SKU-B", Quantity: 1}}}
+	if err := f.Marketplace.Ship(context.Background(), o, first); err != nil {
+		t.Fatalf("Ship of the first parcel: %v", err)
+	}
+	got := mustOrder(t, f, id)
+	if got.Status != order.StatusPartiallyShipped {
+		t.Errorf("status after the first parcel = %q; want %q", got.Status, order.StatusPartiallyShipped)
+	}
+	if s := lineOf(t, got, "SKU-B").Status; s != order.StatusAccepted {
+		t.Errorf("line of the second parcel after the first = %q; want %q", s, order.StatusAccepted)
+	}
+	if err := f.Marketplace.Ship(context.Background(), got, second); err != nil {
+		t.Fatalf("Ship of the second parcel: %v", err)
+	}
+	got = mustOrder(t, f, id)
+	if got.Status != order.StatusShipped {
+		t.Errorf("status after both parcels = %q; want %q", got.Status, order.StatusShipped)
+	}
+	if !rules.SameTrackingNumber(lineOf(t, got, "SKU-A").Tracking.Number, first.Tracking.Number) {
+		// Back Market keeps one tracking number per order: the line no
+		// longer shows its parcel's, so the connector cannot tell a
+		// resend (the sync never resends a shipped line: rules.Plan).
+		return
+	}
+	before := f.Updates()
+	if err := f.Marketplace.Ship(context.Background(), got, first); err != nil {
+		t.Fatalf("Ship of the first parcel again: %v; want nil", err)
+	}
+	if n := f.Updates() - before; n != 0 {
+		t.Errorf("the first parcel sent again made %d update calls; want 0", n)
 	}
 }
