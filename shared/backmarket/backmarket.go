@@ -44,6 +44,10 @@ var RateLimit = pace.Limit{Requests: 200, Per: 10 * time.Second}
 const (
 	lineAccepted = 2
 	lineShipped  = 3
+	lineRefused  = 4
+
+	lineRefundedBefore = 5 // refunded before shipping
+	lineRefundedAfter  = 6 // refunded after shipping
 )
 
 // Options configure a Client. Zero fields take the defaults in parentheses.
@@ -83,6 +87,13 @@ type Options struct {
 	// auth_expired: Back Market's WAF reportedly answers 403 when called
 	// too often (UNCONFIRMED). Off by default.
 	Forbidden403IsRateLimit bool
+	// RefuseAcceptedLines lets CancelLines refuse (new_state 4) a line
+	// already accepted, not only one awaiting acceptance. The reference
+	// shows the refusal only as the alternative to accepting; whether Back
+	// Market takes it after acceptance is UNCONFIRMED, so it is off by
+	// default, and a line cancelled in the store after acceptance is
+	// explained as cancel_unsupported (cancel it in the back office).
+	RefuseAcceptedLines bool
 	// Now is the clock Retry-After dates are read against (time.Now).
 	Now func() time.Time
 }
@@ -122,10 +133,14 @@ func New(hc *http.Client, opts Options) *Client {
 }
 
 // Capabilities says what Back Market's API allows: accept and ship per
-// line, accept before ship, no cancel, a tracking URL with a shipment.
+// line, accept before ship, no cancel of the order, a line refused while
+// it awaits acceptance (after it too where Options allow), a tracking URL
+// with a shipment.
 func (c *Client) Capabilities() order.Capabilities {
 	return order.Capabilities{
 		Cancel:              false,
+		CancelLines:         true,
+		CancelAcceptedLines: c.opts.RefuseAcceptedLines,
 		AcceptRequired:      true,
 		TrackingURL:         true, // tracking_url, optional
 		TrackingURLRequired: c.opts.TrackingURLRequired,
@@ -320,6 +335,44 @@ func (c *Client) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Par
 // offers integrations no cancel call.
 func (c *Client) Cancel(ctx context.Context, o order.MarketplaceOrder, reason string) error {
 	return syncerr.E(syncerr.CancelUnsupported, "order", o.ID, "marketplace", Name)
+}
+
+// CancelLines refuses the lines named (by marketplace line id, else SKU),
+// one POST per line ({order_id, new_state: 4, sku}). A line already
+// cancelled or refunded is skipped without a call; a line awaiting
+// acceptance is refused; an accepted one only with
+// Options.RefuseAcceptedLines, else cancel_unsupported without a call; a
+// shipped one is invalid_transition. When o carries no lines it is read
+// first. A refusal Back Market answers 400 is invalid_transition unless
+// a fresh read shows the line ended meanwhile (a retry).
+func (c *Client) CancelLines(ctx context.Context, o order.MarketplaceOrder, lines []order.Line, reason string) error {
+	o, err := c.withLines(ctx, o)
+	if err != nil {
+		return err
+	}
+	targets, err := parcelLines(o, order.Parcel{Lines: lines})
+	if err != nil {
+		return err
+	}
+	made := 0
+	for _, l := range targets {
+		switch {
+		case rules.Terminal(l.Status):
+			continue
+		case l.Status == order.StatusAccepted && !c.opts.RefuseAcceptedLines:
+			return cut(syncerr.E(syncerr.CancelUnsupported, "order", o.ID, "marketplace", Name,
+				"line", strconv.Itoa(max(l.Quantity, 1))+" × "+l.SKU, "sku", l.SKU), made)
+		case l.Status != order.StatusAwaitingAcceptance && l.Status != order.StatusAccepted:
+			return cut(c.refused(o.ID, l.Status, order.StatusCancelled), made)
+		}
+		err := c.update(ctx, o.ID, update{NewState: lineRefused, SKU: l.SKU}, l.Status, order.StatusCancelled)
+		if err == nil || c.settled(ctx, err, o.ID, l.SKU, func(now order.MarketplaceLine) bool { return rules.Terminal(now.Status) }) {
+			made++
+			continue
+		}
+		return cut(err, made)
+	}
+	return nil
 }
 
 // completeTracking checks t against what this account requires, deriving

@@ -25,7 +25,7 @@ const token = "bm-test-token"
 // start serves a fresh fake and returns it with a client pointed at it.
 func start(t *testing.T, opts backmarket.Options) (*backmarkettest.Server, *backmarket.Client, *httptest.Server) {
 	t.Helper()
-	fake := backmarkettest.New(backmarkettest.Options{Token: token})
+	fake := backmarkettest.New(backmarkettest.Options{Token: token, RefuseAccepted: opts.RefuseAcceptedLines})
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	opts.BaseURL = srv.URL
@@ -36,8 +36,19 @@ func start(t *testing.T, opts backmarket.Options) (*backmarkettest.Server, *back
 }
 
 func TestConformance(t *testing.T) {
-	marketplacetest.RunConformance(t, marketplacetest.Harness{Start: func(t *testing.T) *marketplacetest.Fixture {
-		fake, client, srv := start(t, backmarket.Options{PageSize: 3})
+	marketplacetest.RunConformance(t, harness(backmarket.Options{PageSize: 3}))
+}
+
+// TestConformanceRefusingAcceptedLines runs the suite where Back Market
+// takes a refusal of an accepted line (UNCONFIRMED; see
+// Options.RefuseAcceptedLines), the fake likewise.
+func TestConformanceRefusingAcceptedLines(t *testing.T) {
+	marketplacetest.RunConformance(t, harness(backmarket.Options{PageSize: 3, RefuseAcceptedLines: true}))
+}
+
+func harness(opts backmarket.Options) marketplacetest.Harness {
+	return marketplacetest.Harness{Start: func(t *testing.T) *marketplacetest.Fixture {
+		fake, client, srv := start(t, opts)
 		expired := backmarket.New(httpclient.New(httpclient.Options{}), backmarket.Options{BaseURL: srv.URL, Token: "expired"})
 		var mu sync.Mutex
 		next := int64(1000)
@@ -68,7 +79,7 @@ func TestConformance(t *testing.T) {
 			Requests:    fake.Requests,
 			PageSize:    3,
 		}
-	}})
+	}}
 }
 
 func TestRequestShape(t *testing.T) {
@@ -210,7 +221,8 @@ func TestShipSendsATrackingURLWhereItCan(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	c := backmarket.New(http.DefaultClient, backmarket.Options{TrackingURLRequired: true})
-	want := order.Capabilities{Cancel: false, AcceptRequired: true, TrackingURL: true, TrackingURLRequired: true, PerLine: true}
+	want := order.Capabilities{Cancel: false, AcceptRequired: true, TrackingURL: true, TrackingURLRequired: true, PerLine: true,
+		CancelLines: true}
 	if got := c.Capabilities(); got != want {
 		t.Errorf("Capabilities() = %+v; want %+v", got, want)
 	}

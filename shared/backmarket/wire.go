@@ -81,9 +81,21 @@ func (w wireOrder) domain(loc *time.Location) (order.MarketplaceOrder, error) {
 		}
 		o.Lines = append(o.Lines, l)
 		lineStatuses = append(lineStatuses, s)
+		// A line refunded is Back Market's only word on a refund: before
+		// shipping it ends the line like a cancel, after it is a return.
+		switch wl.State {
+		case lineRefundedBefore, lineRefundedAfter:
+			kind := order.RefundRefund
+			if wl.State == lineRefundedBefore {
+				kind = order.RefundCancel
+			}
+			o.Refunds = append(o.Refunds, order.Refund{ID: "line/" + l.ID, Kind: kind,
+				Lines: []order.Line{{SKU: l.SKU, Quantity: l.Quantity, MarketplaceLineID: l.ID}}})
+		}
 	}
-	// The order state has no "partially shipped": the lines tell.
-	if r := rules.Rollup(lineStatuses); r == order.StatusPartiallyShipped {
+	// The order state has no "partially shipped" or "partially
+	// cancelled": the lines tell.
+	if r := rules.Rollup(lineStatuses); r == order.StatusPartiallyShipped || r == order.StatusPartiallyCancelled {
 		o.Status = r
 	}
 	if a := w.ShippingAddress; a != nil {

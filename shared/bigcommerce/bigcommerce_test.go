@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,6 +190,52 @@ func TestClassification(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), token) {
 				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+}
+
+func TestOrderQuantityRefunded(t *testing.T) {
+	tests := []struct {
+		name                        string
+		quantity, shipped, refunded int
+		want                        []order.Refund
+	}{
+		{"nothing refunded", 2, 0, 0, nil},
+		{"one of two cancelled before shipping", 2, 0, 1, []order.Refund{{ID: "quantity_refunded/cancel", Kind: order.RefundCancel,
+			Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}}},
+		{"one shipped, both refunded: one cancelled, one refunded after", 2, 1, 2, []order.Refund{
+			{ID: "quantity_refunded/cancel", Kind: order.RefundCancel, Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}},
+			{ID: "quantity_refunded/refund", Kind: order.RefundRefund, Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}}},
+		{"all shipped, one refunded", 2, 2, 1, []order.Refund{{ID: "quantity_refunded/refund", Kind: order.RefundRefund,
+			Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := bigcommercetest.New(hash, token)
+			hs := httptest.NewServer(srv)
+			t.Cleanup(hs.Close)
+			c, err := bigcommerce.New(bigcommerce.Config{BaseURL: hs.URL, StoreHash: hash, AccessToken: token}, hs.Client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := srv.AddOrder(bigcommercetest.Order{StatusID: 11, Products: []bigcommercetest.Product{{SKU: "SKU-A", Name: "A",
+				Quantity: tt.quantity, QuantityShipped: tt.shipped, QuantityRefunded: tt.refunded}}})
+			ev, err := c.Order(context.Background(), strconv.FormatInt(o.ID, 10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range ev.Refunds {
+				if ev.Refunds[i].At != ev.OccurredAt {
+					t.Errorf("refund at %v, want the order's %v", ev.Refunds[i].At, ev.OccurredAt)
+				}
+				ev.Refunds[i].At = time.Time{}
+				for k := range ev.Refunds[i].Lines {
+					ev.Refunds[i].Lines[k].StoreLineID = ""
+				}
+			}
+			if !reflect.DeepEqual(ev.Refunds, tt.want) {
+				t.Errorf("refunds = %+v, want %+v", ev.Refunds, tt.want)
 			}
 		})
 	}

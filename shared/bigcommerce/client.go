@@ -190,10 +190,12 @@ type bcOrder struct {
 }
 
 type bcProduct struct {
-	ID       int64  `json:"id"`
-	Name     string `json:"name"`
-	SKU      string `json:"sku"`
-	Quantity int    `json:"quantity"`
+	ID               int64  `json:"id"`
+	Name             string `json:"name"`
+	SKU              string `json:"sku"`
+	Quantity         int    `json:"quantity"`
+	QuantityShipped  int    `json:"quantity_shipped"`
+	QuantityRefunded int    `json:"quantity_refunded"`
 }
 
 type bcAddress struct {
@@ -353,7 +355,39 @@ func (c *Client) event(o bcOrder, products []bcProduct, addresses []bcAddress, s
 		}
 		ev.Parcels = append(ev.Parcels, p)
 	}
+	ev.Refunds = refunds(products, at)
 	return ev, nil
+}
+
+// refunds reads the products' quantity_refunded, BigCommerce's running
+// total of each line's refunded items: those beyond what shipped were
+// cancelled before shipping, the rest refunded after. Being totals, they
+// are named "quantity_refunded/cancel" and "quantity_refunded/refund", so
+// that a newer picture replaces the older (rules.Apply).
+func refunds(products []bcProduct, at time.Time) []order.Refund {
+	cancel := order.Refund{ID: "quantity_refunded/cancel", Kind: order.RefundCancel, At: at}
+	refund := order.Refund{ID: "quantity_refunded/refund", Kind: order.RefundRefund, At: at}
+	for _, p := range products {
+		n := min(p.QuantityRefunded, p.Quantity)
+		if n <= 0 {
+			continue
+		}
+		id := strconv.FormatInt(p.ID, 10)
+		unshipped := min(n, max(p.Quantity-p.QuantityShipped, 0))
+		if unshipped > 0 {
+			cancel.Lines = append(cancel.Lines, order.Line{SKU: p.SKU, Quantity: unshipped, StoreLineID: id})
+		}
+		if n > unshipped {
+			refund.Lines = append(refund.Lines, order.Line{SKU: p.SKU, Quantity: n - unshipped, StoreLineID: id})
+		}
+	}
+	var out []order.Refund
+	for _, r := range []order.Refund{cancel, refund} {
+		if len(r.Lines) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // date reads a v2 date (RFC 1123 with a numeric zone) as UTC. A date that

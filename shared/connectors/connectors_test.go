@@ -108,6 +108,18 @@ func TestMarketplaceTypes(t *testing.T) {
 	if _, ok := m.(*amazon.Client); err != nil || !ok {
 		t.Errorf("amazon with a bare refresh token and the app's secret = %T, %v; want *amazon.Client", m, err)
 	}
+	m, err = connectors.Marketplace(context.Background(), conn(order.Mirakl, "https://acme.mirakl.net", "k"), sec, http.DefaultClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Capabilities().PerLine {
+		t.Errorf("mirakl without split parcels ships per line; want whole orders")
+	}
+	split := conn(order.Mirakl, "https://acme.mirakl.net", "k")
+	split.Marketplace.SplitParcels = true
+	if m, err = connectors.Marketplace(context.Background(), split, sec, http.DefaultClient); err != nil || !m.Capabilities().PerLine {
+		t.Errorf("mirakl with split parcels: %v, PerLine %v; want parcels per line (ST01)", err, err == nil && m.Capabilities().PerLine)
+	}
 }
 
 func TestMarketplaceErrors(t *testing.T) {

@@ -217,6 +217,23 @@ func TestCreateConnectionGeneratesAnID(t *testing.T) {
 	}
 }
 
+func TestCreateConnectionSplitParcels(t *testing.T) {
+	e := newConnEnv(t)
+	body := `{"id": "mk-1", "merchant_name": "Woo", "merchant_email": "a@woo.test", "store": {"platform": "woocommerce", "base_url": "https://woo.test"},
+		"marketplace": {"platform": "mirakl", "base_url": "https://mirakl.test", "account": "2042", "split_parcels": true}}`
+	r := e.do(http.MethodPost, merchantapi.RouteConnections, nil, body, provisioningKey)
+	if r.status != http.StatusCreated {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	if !strings.Contains(string(r.body), `"split_parcels":true`) {
+		t.Errorf("answer %s: want the marketplace's split_parcels shown", r.body)
+	}
+	stored, err := e.store.Connection(context.Background(), "mk-1")
+	if err != nil || !stored.Marketplace.SplitParcels || stored.Store.SplitParcels {
+		t.Errorf("stored %+v, %v; want split parcels on the marketplace side only", stored, err)
+	}
+}
+
 func TestCreateConnectionRefusals(t *testing.T) {
 	valid := map[string]any{}
 	if err := json.Unmarshal([]byte(newShop), &valid); err != nil {

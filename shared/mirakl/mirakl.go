@@ -84,6 +84,11 @@ type Options struct {
 	MaxPages int
 	// ErrorCodes adds Mirakl error codes to ErrorCodes, or overrides them.
 	ErrorCodes map[string]syncerr.Code
+	// MultiShipment ships each parcel with its own lines and tracking
+	// through Mirakl's multiple shipments API (ST01, POST /api/shipments),
+	// which the marketplace operator must have enabled (the connection's
+	// split_parcels). Off, an order ships whole (OR23 then OR24).
+	MultiShipment bool
 	// Now is the clock Retry-After dates are read against (time.Now).
 	Now func() time.Time
 }
@@ -137,7 +142,7 @@ func (c *Client) Capabilities() order.Capabilities {
 		TrackingURL:         true, // carrier_url, for a carrier without a code
 		TrackingURLRequired: c.opts.TrackingURLRequired,
 		CarrierRequired:     !c.opts.CarrierOptional,
-		PerLine:             false,
+		PerLine:             c.opts.MultiShipment, // several parcels only through ST01
 	}
 }
 
@@ -258,6 +263,10 @@ func (c *Client) decide(ctx context.Context, o order.MarketplaceOrder, accepted 
 // A cancelled or refused order is invalid_transition without a call; one
 // Mirakl refuses to ship (not accepted, or still awaiting the debit) is
 // invalid_transition.
+//
+// With Options.MultiShipment, the parcel is one shipment of its own lines
+// (ST01, shipped at once), so an order may ship in several parcels, each
+// with its tracking; lines shipped already are skipped without a call.
 func (c *Client) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Parcel) error {
 	tracking, err := c.trackingBody(o.ID, p.Tracking)
 	if err != nil {
@@ -266,6 +275,9 @@ func (c *Client) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Par
 	o, err = c.current(ctx, o)
 	if err != nil {
 		return err
+	}
+	if c.opts.MultiShipment {
+		return c.shipParcel(ctx, o, p, tracking)
 	}
 	if err := c.wholeOrder(o, p); err != nil {
 		return err
@@ -294,6 +306,95 @@ func (c *Client) Ship(ctx context.Context, o order.MarketplaceOrder, p order.Par
 		return nil
 	}
 	return err
+}
+
+// shipParcel creates one shipment of p's lines not shipped yet (all live
+// lines when p names none) with ST01, shipped at once. Mirakl answers 201
+// with shipment_errors for a shipment it refuses (the order not in
+// SHIPPING, a quantity too large): invalid_transition when the order's
+// state is at fault, else invalid_data.
+func (c *Client) shipParcel(ctx context.Context, o order.MarketplaceOrder, p order.Parcel, t tracking) error {
+	if rules.Terminal(o.Status) {
+		return c.refused(o, order.StatusShipped)
+	}
+	type shipmentLine struct {
+		OrderLineID string `json:"order_line_id"`
+		Quantity    int    `json:"quantity"`
+	}
+	var lines []shipmentLine
+	add := func(l order.MarketplaceLine, qty int) {
+		if rules.Terminal(l.Status) || l.Status == order.StatusShipped || l.Status == order.StatusDelivered {
+			return // ended, or shipped already: never twice
+		}
+		if qty <= 0 || qty > l.Quantity {
+			qty = l.Quantity
+		}
+		if !slices.ContainsFunc(lines, func(s shipmentLine) bool { return s.OrderLineID == l.ID }) {
+			lines = append(lines, shipmentLine{OrderLineID: l.ID, Quantity: qty})
+		}
+	}
+	if len(p.Lines) == 0 {
+		for _, l := range o.Lines {
+			add(l, l.Quantity)
+		}
+	}
+	for _, pl := range p.Lines {
+		i := -1
+		if pl.MarketplaceLineID != "" {
+			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.ID == pl.MarketplaceLineID })
+		}
+		if i < 0 {
+			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool {
+				return l.SKU == pl.SKU && l.Status != order.StatusShipped && !rules.Terminal(l.Status)
+			})
+		}
+		if i < 0 {
+			if slices.ContainsFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU }) {
+				continue // every line of the SKU shipped or ended
+			}
+			return syncerr.E(syncerr.SKUNotFound, "order", o.ID, "marketplace", c.market, "sku", pl.SKU)
+		}
+		add(o.Lines[i], pl.Quantity)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	type shipmentTracking struct {
+		CarrierCode    string `json:"carrier_code,omitempty"`
+		CarrierName    string `json:"carrier_name,omitempty"`
+		TrackingNumber string `json:"tracking_number"`
+		TrackingURL    string `json:"tracking_url,omitempty"`
+	}
+	type shipment struct {
+		OrderID       string           `json:"order_id"`
+		ShipmentLines []shipmentLine   `json:"shipment_lines"`
+		Shipped       bool             `json:"shipped"`
+		Tracking      shipmentTracking `json:"tracking"`
+	}
+	body := struct {
+		Shipments []shipment `json:"shipments"`
+	}{[]shipment{{OrderID: o.ID, ShipmentLines: lines, Shipped: true, Tracking: shipmentTracking{
+		CarrierCode: t.CarrierCode, CarrierName: t.CarrierName, TrackingNumber: t.TrackingNumber, TrackingURL: t.CarrierURL}}}}
+	var answer struct {
+		ShipmentErrors []struct {
+			OrderID string `json:"order_id"`
+			Message string `json:"message"`
+		} `json:"shipment_errors"`
+	}
+	if err := c.call(ctx, http.MethodPost, "/api/shipments", nil, body, o.ID, &answer,
+		"from", string(o.Status), "to", string(order.StatusShipped)); err != nil {
+		return err
+	}
+	if len(answer.ShipmentErrors) == 0 {
+		return nil
+	}
+	msg := answer.ShipmentErrors[0].Message
+	err := fmt.Errorf("mirakl: ST01 refused the shipment of order %s: %s", o.ID, msg)
+	if strings.Contains(strings.ToLower(msg), "status") || strings.Contains(strings.ToLower(msg), "state") {
+		return syncerr.E(syncerr.InvalidTransition, "order", o.ID, "marketplace", c.market,
+			"from", string(o.Status), "to", string(order.StatusShipped)).Wrap(err)
+	}
+	return syncerr.E(syncerr.InvalidData, "order", o.ID, "marketplace", c.market, "field", "shipment ("+msg+")").Wrap(err)
 }
 
 // Cancel cancels o with OR29 when Mirakl says it can (can_cancel: after

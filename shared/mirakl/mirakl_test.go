@@ -38,8 +38,19 @@ func start(t *testing.T, fopts mirakltest.Options, opts mirakl.Options) (*mirakl
 }
 
 func TestConformance(t *testing.T) {
-	marketplacetest.RunConformance(t, marketplacetest.Harness{Start: func(t *testing.T) *marketplacetest.Fixture {
-		fake, client, srv := start(t, mirakltest.Options{}, mirakl.Options{PageSize: 3})
+	marketplacetest.RunConformance(t, harness(mirakltest.Options{}, mirakl.Options{PageSize: 3}))
+}
+
+// TestConformanceMultiShipment runs the suite on a marketplace whose
+// operator enabled multiple shipments (ST01), the connection's
+// split_parcels set.
+func TestConformanceMultiShipment(t *testing.T) {
+	marketplacetest.RunConformance(t, harness(mirakltest.Options{MultiShipment: true}, mirakl.Options{PageSize: 3, MultiShipment: true}))
+}
+
+func harness(fopts mirakltest.Options, opts mirakl.Options) marketplacetest.Harness {
+	return marketplacetest.Harness{Start: func(t *testing.T) *marketplacetest.Fixture {
+		fake, client, srv := start(t, fopts, opts)
 		expired := mirakl.New(httpclient.New(httpclient.Options{}), mirakl.Options{BaseURL: srv.URL, APIKey: "revoked"})
 		var mu sync.Mutex
 		next := 1000
@@ -70,7 +81,7 @@ func TestConformance(t *testing.T) {
 			Requests:    fake.Requests,
 			PageSize:    3,
 		}
-	}})
+	}}
 }
 
 func TestRequestShape(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
 )
 
 // wirePage is OR11's answer.
@@ -30,10 +31,18 @@ type wireOrder struct {
 }
 
 type wireLine struct {
-	OrderLineID    string `json:"order_line_id"`
-	OrderLineState string `json:"order_line_state"`
-	OfferSKU       string `json:"offer_sku"`
-	Quantity       int    `json:"quantity"`
+	OrderLineID    string       `json:"order_line_id"`
+	OrderLineState string       `json:"order_line_state"`
+	OfferSKU       string       `json:"offer_sku"`
+	Quantity       int          `json:"quantity"`
+	Refunds        []wireRefund `json:"refunds"`
+}
+
+// wireRefund is one refund of an order line (OR11's order_lines[].refunds).
+type wireRefund struct {
+	ID          string `json:"id"`
+	Quantity    int    `json:"quantity"`
+	CreatedDate string `json:"created_date"`
 }
 
 type wireCustomer struct {
@@ -80,6 +89,23 @@ func (w wireOrder) domain() (order.MarketplaceOrder, error) {
 			l.Tracking = o.Tracking // Mirakl keeps one tracking per order
 		}
 		o.Lines = append(o.Lines, l)
+		for _, r := range wl.Refunds {
+			// Mirakl refunds a line after acceptance whether or not it
+			// shipped (OR28); before shipping it cancels (OR29, OR30).
+			if r.ID != "" {
+				o.Refunds = append(o.Refunds, order.Refund{ID: "refund/" + r.ID, Kind: order.RefundRefund, At: parseTime(r.CreatedDate),
+					Lines: []order.Line{{SKU: l.SKU, Quantity: r.Quantity, MarketplaceLineID: l.ID}}})
+			}
+		}
+	}
+	// The order state has no "partially shipped" or "partially
+	// cancelled" (multiple shipments, a line refused): the lines tell.
+	statuses := make([]order.Status, len(o.Lines))
+	for i, l := range o.Lines {
+		statuses[i] = l.Status
+	}
+	if r := rules.Rollup(statuses); r == order.StatusPartiallyShipped || r == order.StatusPartiallyCancelled {
+		o.Status = r
 	}
 	if w.Customer != nil && w.Customer.ShippingAddress != nil {
 		a := w.Customer.ShippingAddress

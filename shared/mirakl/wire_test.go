@@ -35,6 +35,15 @@ func TestDecodeGolden(t *testing.T) {
 			PostalCode: "75008", Country: "FR", Phone: "0987654321"},
 		CreatedAt: time.Date(2019, 3, 13, 15, 13, 29, 0, time.UTC),
 		UpdatedAt: time.Date(2019, 4, 2, 9, 13, 52, 0, time.UTC),
+		Refunds: []order.Refund{
+			{ID: "refund/1120", Kind: order.RefundRefund, At: time.Date(2019, 3, 29, 15, 53, 56, 0, time.UTC),
+				Lines: []order.Line{{SKU: "24-MB01", Quantity: 1, MarketplaceLineID: "95"}}},
+			{ID: "refund/1121", Kind: order.RefundRefund, At: time.Date(2019, 3, 29, 15, 53, 57, 0, time.UTC),
+				Lines: []order.Line{{SKU: "MH01-XL-Orange", Quantity: 1, MarketplaceLineID: "96"}}},
+			// Its quantity is null: OR28 calls the quantity informative only.
+			{ID: "refund/1122", Kind: order.RefundRefund, At: time.Date(2019, 4, 2, 9, 13, 51, 0, time.UTC),
+				Lines: []order.Line{{SKU: "MH01-XL-Orange", MarketplaceLineID: "96"}}},
+		},
 	}
 	gotJSON, _ := json.Marshal(got)
 	wantJSON, _ := json.Marshal(want)

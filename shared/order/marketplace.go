@@ -22,6 +22,10 @@ type MarketplaceOrder struct {
 	// granted the role): ShippingAddress is nil for that reason, and an
 	// import is held as address_restricted rather than address_missing.
 	AddressRestricted bool `json:"address_restricted,omitempty"`
+	// Refunds are the refunds the marketplace shows on the order (Mirakl's
+	// order line refunds, Back Market's lines refunded), each with an ID
+	// of its own, for the order's timeline.
+	Refunds []Refund `json:"refunds,omitempty"`
 }
 
 // MarketplaceLine is one line of a marketplace order, with its own status:
@@ -51,6 +55,14 @@ type Capabilities struct {
 	TrackingURL bool `json:"tracking_url"`
 	// CarrierRequired means a shipment needs a carrier name or code.
 	CarrierRequired bool `json:"carrier_required"`
-	// PerLine means accept and ship act on order lines one at a time.
+	// PerLine means accept and ship act on order lines one at a time: an
+	// order may ship in several parcels, each with its own tracking.
+	// Without it an order ships whole, with one tracking number.
 	PerLine bool `json:"per_line"`
+	// CancelLines means a line still awaiting acceptance can be cancelled
+	// on its own (Back Market's refusal of a line); CancelAcceptedLines,
+	// an accepted one too. Without them a line cancelled in the store is
+	// explained as cancel_unsupported, the rest of the order synced.
+	CancelLines         bool `json:"cancel_lines,omitempty"`
+	CancelAcceptedLines bool `json:"cancel_accepted_lines,omitempty"`
 }

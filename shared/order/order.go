@@ -35,6 +35,9 @@ const (
 	StatusPendingPayment     Status = "pending_payment"
 	StatusAwaitingAcceptance Status = "awaiting_acceptance"
 	StatusAccepted           Status = "accepted" // awaiting fulfilment
+	// StatusPartiallyCancelled: some lines were cancelled (or their
+	// quantity cut) before shipping, and the rest still await fulfilment.
+	StatusPartiallyCancelled Status = "partially_cancelled"
 	StatusPartiallyShipped   Status = "partially_shipped"
 	StatusShipped            Status = "shipped"
 	StatusDelivered          Status = "delivered"
@@ -83,6 +86,33 @@ type Parcel struct {
 	ID       string   `json:"id,omitempty"` // the store's fulfillment/shipment id
 	Tracking Tracking `json:"tracking"`
 	Lines    []Line   `json:"lines,omitempty"`
+}
+
+// RefundKind says what a refund undid.
+type RefundKind string
+
+// Refund kinds.
+const (
+	// RefundCancel: lines (or part of their quantity) cancelled before they
+	// shipped: the marketplace should cancel them too.
+	RefundCancel RefundKind = "cancel"
+	// RefundRefund: money given back after shipment; the goods stay with
+	// the buyer.
+	RefundRefund RefundKind = "refund"
+	// RefundReturn: goods sent back after shipment (restocked) and refunded.
+	RefundReturn RefundKind = "return"
+)
+
+// Refund is one refund, return or line cancellation made at the store. ID
+// is the store's own (Shopify's refund id), or a name for a running total
+// the store keeps per order (BigCommerce's quantity_refunded), whose
+// newer picture replaces the older. Lines name what it covers (SKU,
+// StoreLineID, Quantity); none means the order as a whole.
+type Refund struct {
+	ID    string     `json:"id"`
+	Kind  RefundKind `json:"kind"`
+	At    time.Time  `json:"at,omitzero"`
+	Lines []Line     `json:"lines,omitempty"`
 }
 
 // Ref names one order on both sides. Either ID may be empty when not yet
@@ -134,6 +164,9 @@ type Event struct {
 	ShippingAddress *Address `json:"shipping_address,omitempty"`
 	Parcels         []Parcel `json:"parcels,omitempty"`
 	CancelReason    string   `json:"cancel_reason,omitempty"`
+	// Refunds are the store's refunds, returns and line cancellations the
+	// event reports (see Refund); a refund already known is matched by ID.
+	Refunds []Refund `json:"refunds,omitempty"`
 	// Test marks an order the platform flags as a test order.
 	Test bool `json:"test,omitempty"`
 	// Fetch says the event only names the order (BigCommerce's webhooks
@@ -218,6 +251,11 @@ type Endpoint struct {
 	// Account is the platform's account identifier (shop domain, Mirakl
 	// shop_id, store hash) where the API needs one.
 	Account string `json:"account,omitempty"`
+	// SplitParcels says the marketplace operator enabled shipping one
+	// order in several parcels, each with its own tracking (Mirakl's
+	// multiple shipments, ST01). Off, an order ships whole with one
+	// tracking number, the others explained (parcels_unsupported).
+	SplitParcels bool `json:"split_parcels,omitempty"`
 }
 
 // displayNames are the names merchants know platforms by.

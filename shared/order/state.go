@@ -26,6 +26,9 @@ type State struct {
 	Parcels      []Parcel `json:"parcels,omitempty"`
 	CancelReason string   `json:"cancel_reason,omitempty"`
 	Test         bool     `json:"test,omitempty"`
+	// Refunds are the store's refunds, returns and line cancellations, one
+	// per refund ID (see Refund).
+	Refunds []Refund `json:"refunds,omitempty"`
 
 	// MarketplaceStatus is the marketplace's status as last seen or set.
 	MarketplaceStatus Status `json:"marketplace_status"`
@@ -50,6 +53,14 @@ type State struct {
 	// refused (order_not_editable, inventory_held), so that one edit is
 	// reported once.
 	RefusedEdit string `json:"refused_edit,omitempty"`
+	// Explained names the store changes the marketplace cannot take (a
+	// line cancel, a refund after shipment, a second parcel's tracking;
+	// rules.Unsupported's keys) that the merchant was already told of, so
+	// that each is explained once and never holds the rest of the order.
+	Explained []string `json:"explained,omitempty"`
+	// MarketplaceRefunds are the marketplace lines seen refunded or
+	// cancelled there (line ids), each recorded once on the timeline.
+	MarketplaceRefunds []string `json:"marketplace_refunds,omitempty"`
 
 	// Version increments on every write; writes are conditional on it.
 	Version int64 `json:"version"`

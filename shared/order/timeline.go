@@ -57,6 +57,10 @@ const (
 	// TimelineRefresh: the hourly refresh changed the stored order
 	// (Step: manual-change, edit-applied, edit-refused, requeued).
 	TimelineRefresh TimelineKind = "refresh"
+	// TimelineRefund: a refund, return or line cancellation made on one
+	// side (Source): Step is its kind (cancel, refund, return), Detail what
+	// it covers (quantities and SKUs, never amounts).
+	TimelineRefund TimelineKind = "refund"
 )
 
 // TimelineEntry is one thing that happened to an order. It holds names,

@@ -29,6 +29,12 @@ import (
 //     older one's is only taken when none is stored.
 //   - An event carrying parcels means at least partially shipped, whatever
 //     its status says (fulfillment webhooks say nothing of the order).
+//   - Refunds merge by refund ID: a strictly newer event's picture of a
+//     refund replaces the stored one (a running total, as BigCommerce's
+//     quantity_refunded, grows), an older one only adds refunds not yet
+//     known. (StoreStatusOf, not Apply, reads an accepted order with
+//     lines cancelled as partially cancelled: a status Apply derived from
+//     refunds would depend on the order events arrive in.)
 //   - Test, once set, stays set; empty references are filled in.
 //
 // With these rules applying the same event twice changes nothing, however
@@ -51,6 +57,7 @@ func Apply(s order.State, e order.Event) (order.State, bool) {
 		// when the event (a fulfillment webhook) says nothing of the order.
 		status = order.StatusPartiallyShipped
 	}
+	out.Refunds = mergeRefunds(s.Refunds, e.Refunds, newer)
 	if !stale && !Terminal(s.StoreStatus) && Rank(status) > Rank(s.StoreStatus) {
 		out.StoreStatus = status
 	}
@@ -150,4 +157,46 @@ func cloneLines(lines []order.Line) []order.Line {
 		return nil
 	}
 	return slices.Clone(lines)
+}
+
+// mergeRefunds returns stored with incoming merged in by refund ID, as
+// Apply documents; refunds without an ID are dropped (nothing could tell
+// a redelivery from a second refund). It never modifies stored.
+func mergeRefunds(stored, incoming []order.Refund, newer bool) []order.Refund {
+	if len(incoming) == 0 {
+		return stored
+	}
+	out := slices.Clone(stored)
+	for _, in := range incoming {
+		if in.ID == "" {
+			continue
+		}
+		in.Lines = cloneLines(in.Lines)
+		i := slices.IndexFunc(out, func(r order.Refund) bool { return r.ID == in.ID })
+		switch {
+		case i < 0:
+			out = append(out, in)
+		case newer:
+			out[i] = in
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// StoreStatusOf is the status the store wants for s: its StoreStatus, but
+// partially cancelled for an accepted order some of whose lines the store
+// cancelled (refunds of kind cancel).
+func StoreStatusOf(s order.State) order.Status {
+	if s.StoreStatus == order.StatusAccepted && cancelsLines(s.Refunds) {
+		return order.StatusPartiallyCancelled
+	}
+	return s.StoreStatus
+}
+
+// cancelsLines reports whether any refund cancels lines before shipping.
+func cancelsLines(refunds []order.Refund) bool {
+	return slices.ContainsFunc(refunds, func(r order.Refund) bool { return r.Kind == order.RefundCancel && len(r.Lines) > 0 })
 }

@@ -171,6 +171,10 @@ func randomEvent(r *rand.Rand, i int) order.Event {
 			Lines: []order.Line{{SKU: pick("A", "B"), Quantity: 1}}[:r.IntN(2)],
 		})
 	}
+	if r.IntN(3) == 0 {
+		e.Refunds = []order.Refund{{ID: pick("R1", "R2"), Kind: order.RefundKind(pick("cancel", "return")),
+			Lines: []order.Line{{SKU: pick("A", "B"), Quantity: 1 + r.IntN(2)}}}}
+	}
 	return e
 }
 
@@ -247,5 +251,74 @@ func TestApplyParcelMeansShipped(t *testing.T) {
 	shipped := order.State{StoreStatus: order.StatusShipped, StoreUpdatedAt: at}
 	if got, _ := Apply(shipped, e); got.StoreStatus != order.StatusShipped {
 		t.Errorf("a later parcel regressed shipped to %q", got.StoreStatus)
+	}
+}
+
+func TestApplyRefunds(t *testing.T) {
+	cancelA := order.Refund{ID: "R1", Kind: order.RefundCancel, Lines: []order.Line{{SKU: "A", Quantity: 1}}}
+	cancelA2 := order.Refund{ID: "R1", Kind: order.RefundCancel, Lines: []order.Line{{SKU: "A", Quantity: 2}}}
+	ret := order.Refund{ID: "R2", Kind: order.RefundReturn, Lines: []order.Line{{SKU: "B", Quantity: 1}}}
+	accepted := order.State{StoreStatus: order.StatusAccepted, StoreUpdatedAt: at(10)}
+	shipped := order.State{StoreStatus: order.StatusShipped, StoreUpdatedAt: at(10)}
+	tests := []struct {
+		name        string
+		s           order.State
+		e           order.Event
+		wantRefunds []order.Refund
+		wantStatus  order.Status
+	}{
+		{"a line cancelled is kept; the status stays the store's", accepted,
+			order.Event{OccurredAt: at(11), Status: order.StatusAccepted, Refunds: []order.Refund{cancelA}},
+			[]order.Refund{cancelA}, order.StatusAccepted},
+		{"a newer picture of the same refund replaces it", with(accepted, cancelA),
+			order.Event{OccurredAt: at(11), Refunds: []order.Refund{cancelA2}}, []order.Refund{cancelA2}, order.StatusAccepted},
+		{"an older picture only adds what is new", with(accepted, cancelA2),
+			order.Event{OccurredAt: at(9), Refunds: []order.Refund{cancelA, ret}}, []order.Refund{cancelA2, ret}, order.StatusAccepted},
+		{"a return after shipment keeps the order shipped", shipped,
+			order.Event{OccurredAt: at(11), Status: order.StatusShipped, Refunds: []order.Refund{ret}},
+			[]order.Refund{ret}, order.StatusShipped},
+		{"a refund without an id is dropped", accepted,
+			order.Event{OccurredAt: at(11), Refunds: []order.Refund{{Kind: order.RefundRefund}}}, nil, order.StatusAccepted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := Apply(tt.s, tt.e)
+			if !reflect.DeepEqual(got.Refunds, tt.wantRefunds) {
+				t.Errorf("refunds = %+v, want %+v", got.Refunds, tt.wantRefunds)
+			}
+			if got.StoreStatus != tt.wantStatus {
+				t.Errorf("status = %q, want %q", got.StoreStatus, tt.wantStatus)
+			}
+			if again, changed := Apply(got, tt.e); changed || !reflect.DeepEqual(again, got) {
+				t.Errorf("applying the event again changed the state")
+			}
+		})
+	}
+}
+
+func with(s order.State, refunds ...order.Refund) order.State {
+	s.Refunds = refunds
+	return s
+}
+
+func TestStoreStatusOf(t *testing.T) {
+	cancelA := order.Refund{ID: "R1", Kind: order.RefundCancel, Lines: []order.Line{{SKU: "A", Quantity: 1}}}
+	ret := order.Refund{ID: "R2", Kind: order.RefundReturn, Lines: []order.Line{{SKU: "A", Quantity: 1}}}
+	tests := []struct {
+		name string
+		s    order.State
+		want order.Status
+	}{
+		{"accepted, a line cancelled", with(order.State{StoreStatus: order.StatusAccepted}, cancelA), order.StatusPartiallyCancelled},
+		{"accepted, nothing cancelled", order.State{StoreStatus: order.StatusAccepted}, order.StatusAccepted},
+		{"shipped, a line cancelled before", with(order.State{StoreStatus: order.StatusShipped}, cancelA), order.StatusShipped},
+		{"accepted, a return only", with(order.State{StoreStatus: order.StatusAccepted}, ret), order.StatusAccepted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := StoreStatusOf(tt.s); got != tt.want {
+				t.Errorf("StoreStatusOf = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -12,20 +12,23 @@ var ranks = map[order.Status]int{
 	order.StatusPendingPayment:     1,
 	order.StatusAwaitingAcceptance: 2,
 	order.StatusAccepted:           3,
-	order.StatusPartiallyShipped:   4,
-	order.StatusShipped:            5,
-	order.StatusDelivered:          6,
+	order.StatusPartiallyCancelled: 4,
+	order.StatusPartiallyShipped:   5,
+	order.StatusShipped:            6,
+	order.StatusDelivered:          7,
 	order.StatusCancelled:          terminalRank,
 	order.StatusRefused:            terminalRank,
 	order.StatusRefunded:           terminalRank,
 }
 
-const terminalRank = 7
+const terminalRank = 8
 
 // Rank returns s's place in the lifecycle: 0 for StatusUnknown or any
-// status the lifecycle does not define, 1 (pending payment) to 6
-// (delivered) along the normal path, and 7 for the endings (cancelled,
+// status the lifecycle does not define, 1 (pending payment) to 7
+// (delivered) along the normal path, and 8 for the endings (cancelled,
 // refused, refunded). A status only ever moves to a higher rank.
+// Partially cancelled (some lines cancelled, the rest accepted) sits
+// between accepted and partially shipped: the rest still ships.
 func Rank(s order.Status) int { return ranks[s] }
 
 // Known reports whether s is a status of the lifecycle (not StatusUnknown).
@@ -58,8 +61,9 @@ func shippedOrBeyond(s order.Status) bool {
 // marketplaces that track lines one by one (Back Market, Mirakl): the order
 // is partially shipped while some lines have shipped and others, not
 // cancelled, still wait; shipped once every remaining line has; otherwise
-// it is as far as its least advanced live line. Cancelled, refused and
-// refunded lines do not hold the order back; when every line has ended,
+// it is as far as its least advanced live line, or partially cancelled
+// when some lines ended and the live ones are all accepted. Cancelled,
+// refused and refunded lines do not hold the order back; when every line has ended,
 // the order takes their status (cancelled when they differ). No lines, or
 // a line with an unknown status, gives StatusUnknown.
 func Rollup(lines []order.Status) order.Status {
@@ -97,6 +101,8 @@ func Rollup(lines []order.Status) order.Status {
 		return least // shipped, or delivered once every line is
 	case shipped > 0 || partial:
 		return order.StatusPartiallyShipped
+	case ending != order.StatusUnknown && least == order.StatusAccepted:
+		return order.StatusPartiallyCancelled
 	default:
 		return least
 	}

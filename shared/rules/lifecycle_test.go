@@ -18,6 +18,10 @@ func TestRegresses(t *testing.T) {
 		{"accepted after shipped", order.StatusShipped, order.StatusAccepted, true},
 		{"partial after shipped", order.StatusShipped, order.StatusPartiallyShipped, true},
 		{"cancel before shipping", order.StatusAccepted, order.StatusCancelled, false},
+		{"a line cancelled", order.StatusAccepted, order.StatusPartiallyCancelled, false},
+		{"accepted after a line cancelled", order.StatusPartiallyCancelled, order.StatusAccepted, true},
+		{"the rest shipped after a line cancelled", order.StatusPartiallyCancelled, order.StatusShipped, false},
+		{"all cancelled after a line", order.StatusPartiallyCancelled, order.StatusCancelled, false},
 		{"out of cancelled", order.StatusCancelled, order.StatusAccepted, true},
 		{"cancelled to refunded", order.StatusCancelled, order.StatusRefunded, true},
 		{"refused to cancelled", order.StatusRefused, order.StatusCancelled, true},
@@ -36,7 +40,7 @@ func TestRegresses(t *testing.T) {
 
 func TestRankOrdersTheLifecycle(t *testing.T) {
 	path := []order.Status{order.StatusUnknown, order.StatusPendingPayment, order.StatusAwaitingAcceptance,
-		order.StatusAccepted, order.StatusPartiallyShipped, order.StatusShipped, order.StatusDelivered}
+		order.StatusAccepted, order.StatusPartiallyCancelled, order.StatusPartiallyShipped, order.StatusShipped, order.StatusDelivered}
 	for i := 1; i < len(path); i++ {
 		if Rank(path[i]) <= Rank(path[i-1]) {
 			t.Errorf("Rank(%q) = %d, not above Rank(%q) = %d", path[i], Rank(path[i]), path[i-1], Rank(path[i-1]))
@@ -71,6 +75,9 @@ func TestRollup(t *testing.T) {
 		{"shipped and delivered", []order.Status{delivered, shipped}, shipped},
 		{"all delivered", []order.Status{delivered, delivered}, delivered},
 		{"cancelled line does not hold back", []order.Status{shipped, cancelled}, shipped},
+		{"a line cancelled, the rest to ship", []order.Status{accepted, cancelled}, order.StatusPartiallyCancelled},
+		{"a line cancelled, the rest to accept", []order.Status{toAccept, cancelled}, toAccept},
+		{"a line cancelled, one shipped, one to ship", []order.Status{shipped, accepted, cancelled}, order.StatusPartiallyShipped},
 		{"all cancelled", []order.Status{cancelled, cancelled}, cancelled},
 		{"all ended differently", []order.Status{refunded, cancelled}, cancelled},
 		{"all refunded", []order.Status{refunded}, refunded},

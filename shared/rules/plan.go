@@ -19,6 +19,10 @@ type Want struct {
 	Parcels []order.Parcel
 	// CancelReason is passed to Marketplace.Cancel by the caller.
 	CancelReason string
+	// Refunds are the store's refunds, returns and line cancellations:
+	// Plan cancels on the marketplace the lines they cancel where it can
+	// (see partial.go); Unsupported lists what it cannot.
+	Refunds []order.Refund
 	// OccurredAt is when the store made the change. Plan does not use it:
 	// staleness is decided by the lifecycle (see Apply for event order).
 	OccurredAt time.Time
@@ -32,6 +36,9 @@ const (
 	ActionAccept Action = "accept"
 	ActionShip   Action = "ship"
 	ActionCancel Action = "cancel"
+	// ActionCancelLines cancels some lines of an order (Step.Lines, each
+	// naming its MarketplaceLineID), the rest left to ship.
+	ActionCancelLines Action = "cancel-lines"
 )
 
 // Step is one marketplace call to make. Parcel is set for ActionShip only:
@@ -41,6 +48,8 @@ const (
 type Step struct {
 	Action Action
 	Parcel order.Parcel
+	// Lines are the lines ActionCancelLines cancels.
+	Lines []order.Line `json:",omitempty"`
 }
 
 // Plan decides which marketplace calls bring remote to want, in order, or
@@ -69,6 +78,14 @@ type Step struct {
 //   - Cancelling where !caps.Cancel is cancel_unsupported.
 //   - A wanted refund before shipping is a cancellation; after shipping it
 //     is the marketplace's own return process and needs no call.
+//   - Lines the store cancelled (Want.Refunds of kind cancel) that the
+//     marketplace still has live are cancelled first, one step for them
+//     all, where caps allow (CancelLines, CancelAcceptedLines); the rest
+//     of the order is planned as usual. What caps do not allow is left to
+//     Unsupported, never an error here: it must not hold the rest.
+//   - A marketplace that ships whole orders (!caps.PerLine) gets one ship
+//     step when the store's parcels together carry every live line: the
+//     first parcel's tracking (Unsupported names the others).
 //
 // Plan is platform-neutral: platform only names the marketplace in errors
 // (the "marketplace" detail, as merchants know it: "Back Market").
@@ -85,8 +102,18 @@ func Plan(platform order.Platform, caps order.Capabilities, remote order.Marketp
 	case !Known(remote.Status):
 		return nil, p.fail(syncerr.InvalidData, "field", "marketplace status "+strconv.Quote(remote.State))
 	}
+	cancels := p.cancelLines()
+	steps, err := p.plan()
+	if err != nil || len(cancels) == 0 {
+		return steps, err
+	}
+	return append(cancels, steps...), nil
+}
+
+func (p planner) plan() ([]Step, error) {
+	remote, want := p.remote, p.want
 	switch want.Status {
-	case order.StatusAccepted:
+	case order.StatusAccepted, order.StatusPartiallyCancelled:
 		return p.accept()
 	case order.StatusPartiallyShipped, order.StatusShipped, order.StatusDelivered:
 		return p.ship()
@@ -169,6 +196,9 @@ func (p planner) ship() ([]Step, error) {
 		if len(step.Parcel.Lines) > 0 {
 			steps = append(steps, step)
 		}
+	}
+	if !p.caps.PerLine {
+		steps = p.wholeOrder(steps)
 	}
 	if needAccept {
 		steps = append([]Step{{Action: ActionAccept}}, steps...)

@@ -29,6 +29,8 @@ const (
 	TopicOrdersPaid               = "orders/paid"
 	TopicFulfillmentsCreate       = "fulfillments/create"
 	TopicFulfillmentsUpdate       = "fulfillments/update"
+	// TopicRefundsCreate carries the REST Refund JSON (unwrapped).
+	TopicRefundsCreate = "refunds/create"
 )
 
 // webhookOrder mirrors the fields of Shopify's REST Order JSON that
@@ -49,6 +51,30 @@ type webhookOrder struct {
 	LineItems         []webhookLineItem    `json:"line_items"`
 	ShippingAddress   *webhookAddress      `json:"shipping_address"`
 	Fulfillments      []webhookFulfillment `json:"fulfillments"`
+	Refunds           []webhookRefund      `json:"refunds"`
+}
+
+// webhookRefund mirrors Shopify's REST Refund JSON, as an order's refunds
+// and the refunds/create webhook carry it.
+type webhookRefund struct {
+	ID              webhook.Text            `json:"id"`
+	OrderID         webhook.Text            `json:"order_id"`
+	CreatedAt       webhook.Stamp           `json:"created_at"`
+	ProcessedAt     webhook.Stamp           `json:"processed_at"`
+	RefundLineItems []webhookRefundLineItem `json:"refund_line_items"`
+}
+
+type webhookRefundLineItem struct {
+	LineItemID webhook.Text  `json:"line_item_id"`
+	Quantity   webhook.Count `json:"quantity"`
+	// RestockType is no_restock, cancel (the line was not fulfilled),
+	// return (it was, and comes back) or legacy_restock.
+	RestockType webhook.Text `json:"restock_type"`
+	LineItem    struct {
+		ID                webhook.Text `json:"id"`
+		SKU               webhook.Text `json:"sku"`
+		FulfillmentStatus webhook.Text `json:"fulfillment_status"`
+	} `json:"line_item"`
 }
 
 type webhookAttribute struct {
@@ -122,6 +148,8 @@ func ParseWebhook(topic, eventID string, body []byte) (order.Event, error) {
 		return parseOrderWebhook(topic, eventID, body)
 	case TopicFulfillmentsCreate, TopicFulfillmentsUpdate:
 		return parseFulfillmentWebhook(topic, eventID, body)
+	case TopicRefundsCreate:
+		return parseRefundWebhook(topic, eventID, body)
 	}
 	return order.Event{}, webhook.E(webhook.CodeTopicUnsupported, HeaderTopic)
 }
@@ -179,7 +207,84 @@ func parseOrderWebhook(topic, eventID string, body []byte) (order.Event, error) 
 		}
 		e.Parcels = append(e.Parcels, webhookParcel(f))
 	}
+	fulfilled := map[string]bool{}
+	for _, p := range e.Parcels {
+		for _, l := range p.Lines {
+			fulfilled[l.StoreLineID] = true
+		}
+	}
+	for _, r := range o.Refunds {
+		e.Refunds = append(e.Refunds, webhookRefunds(r, fulfilled)...)
+	}
 	return e, nil
+}
+
+func parseRefundWebhook(topic, eventID string, body []byte) (order.Event, error) {
+	var r webhookRefund
+	if err := webhook.Decode(body, &r); err != nil {
+		return order.Event{}, err
+	}
+	if r.OrderID == "" {
+		return order.Event{}, webhook.E(webhook.CodeMissingField, "order_id")
+	}
+	if r.ID == "" {
+		return order.Event{}, webhook.E(webhook.CodeMissingField, "id")
+	}
+	return order.Event{
+		Source:        order.Shopify,
+		SourceEventID: eventID,
+		Topic:         topic,
+		OccurredAt:    webhook.FirstTime(r.ProcessedAt, r.CreatedAt),
+		Order:         order.Ref{StoreOrderID: string(r.OrderID)},
+		Refunds:       webhookRefunds(r, nil),
+	}, nil
+}
+
+// webhookRefunds reads one Shopify refund as ordersync's refunds, one per
+// kind its lines make: a line refunded before it was fulfilled (restock
+// type cancel, or a line neither marked fulfilled nor in one of the
+// order's fulfillments, fulfilled by store line id) is cancelled; one fulfilled is
+// returned when restocked (return, legacy_restock), else refunded. Each
+// is named by the refund's id and kind, the same from an order's payload
+// and from refunds/create. A refund of no line (money only: shipping, a
+// gesture) is not one ordersync can act on or explain per line: skipped.
+func webhookRefunds(r webhookRefund, fulfilledLines map[string]bool) []order.Refund {
+	if r.ID == "" {
+		return nil
+	}
+	at := map[order.RefundKind]int{}
+	var out []order.Refund
+	for _, li := range r.RefundLineItems {
+		if li.Quantity <= 0 {
+			continue
+		}
+		lineID := string(cmpText(li.LineItemID, li.LineItem.ID))
+		fulfilled := strings.EqualFold(string(li.LineItem.FulfillmentStatus), "fulfilled") || fulfilledLines[lineID]
+		kind := order.RefundRefund
+		switch restock := strings.ToLower(string(li.RestockType)); {
+		case restock == "cancel", !fulfilled && restock != "return":
+			kind = order.RefundCancel
+		case restock == "return", restock == "legacy_restock":
+			kind = order.RefundReturn
+		}
+		i, ok := at[kind]
+		if !ok {
+			i = len(out)
+			at[kind] = i
+			out = append(out, order.Refund{ID: string(r.ID) + "/" + string(kind), Kind: kind,
+				At: webhook.FirstTime(r.ProcessedAt, r.CreatedAt)})
+		}
+		out[i].Lines = append(out[i].Lines, order.Line{SKU: strings.TrimSpace(string(li.LineItem.SKU)),
+			Quantity: int(li.Quantity), StoreLineID: lineID})
+	}
+	return out
+}
+
+func cmpText(a, b webhook.Text) webhook.Text {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func parseFulfillmentWebhook(topic, eventID string, body []byte) (order.Event, error) {

@@ -49,6 +49,12 @@ func TestParseWebhookOrder(t *testing.T) {
 			Region: "KY", Country: "US", Phone: "+1(502)-459-2181",
 		},
 		// Its one fulfillment has status "failure": no parcel.
+		// Its refund restocks both fulfilled-in-name-only lines
+		// (legacy_restock, no parcel): they were cancelled before shipping.
+		Refunds: []order.Refund{{ID: "509562969/cancel", Kind: order.RefundCancel,
+			At: time.Date(2025, 7, 2, 16, 29, 59, 0, time.UTC),
+			Lines: []order.Line{{SKU: "IPOD2008BLACK", Quantity: 1, StoreLineID: "703073504"},
+				{SKU: "IPOD2008GREEN", Quantity: 1, StoreLineID: "466157049"}}}},
 	}
 	if !reflect.DeepEqual(e, want) {
 		t.Fatalf("ParseWebhook:\n got %+v\nwant %+v", e, want)
@@ -358,5 +364,53 @@ func TestParseWebhookLinksOnlyWhatTheAPISet(t *testing.T) {
 				t.Errorf("marketplace order %q, claimed %q; want %q, %q", e.Order.MarketplaceOrderID, e.Order.ClaimedMarketplaceOrderID, tt.wantMK, tt.wantClaim)
 			}
 		})
+	}
+}
+
+func TestParseWebhookRefund(t *testing.T) {
+	e, err := shopify.ParseWebhook("refunds/create", "evt-r", webhookTestdata(t, "shopify_refund_2026-07.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Order.StoreOrderID != "450789469" || e.Topic != "refunds/create" || e.Status != order.StatusUnknown {
+		t.Errorf("event = %+v; want order 450789469, topic refunds/create, no status", e)
+	}
+	if len(e.Refunds) != 1 || e.Refunds[0].ID != "509562969/cancel" || len(e.Refunds[0].Lines) != 2 {
+		t.Errorf("refunds = %+v; want the refund's two lines, cancelled", e.Refunds)
+	}
+}
+
+// TestWebhookRefundKinds reads refunds/create bodies derived from the
+// sample refund (shopify_refund_2026-07.json), one per restock type.
+func TestWebhookRefundKinds(t *testing.T) {
+	body := func(restock, fulfillment string) []byte {
+		return []byte(`{"id":7,"order_id":450789469,"processed_at":"2025-07-02T11:29:59-05:00","refund_line_items":[` +
+			`{"line_item_id":703073504,"quantity":1,"restock_type":"` + restock + `","line_item":{"id":703073504,"sku":"IPOD2008BLACK","fulfillment_status":` + fulfillment + `}}]}`)
+	}
+	tests := []struct {
+		name, restock, fulfillment string
+		want                       order.RefundKind
+	}{
+		{"cancel", "cancel", "null", order.RefundCancel},
+		{"no restock, not fulfilled", "no_restock", "null", order.RefundCancel},
+		{"no restock, fulfilled", "no_restock", `"fulfilled"`, order.RefundRefund},
+		{"return", "return", `"fulfilled"`, order.RefundReturn},
+		{"legacy restock, fulfilled", "legacy_restock", `"fulfilled"`, order.RefundReturn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := shopify.ParseWebhook("refunds/create", "evt", body(tt.restock, tt.fulfillment))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []order.Refund{{ID: "7/" + string(tt.want), Kind: tt.want, At: time.Date(2025, 7, 2, 16, 29, 59, 0, time.UTC),
+				Lines: []order.Line{{SKU: "IPOD2008BLACK", Quantity: 1, StoreLineID: "703073504"}}}}
+			if !reflect.DeepEqual(e.Refunds, want) {
+				t.Errorf("refunds = %+v, want %+v", e.Refunds, want)
+			}
+		})
+	}
+	if _, err := shopify.ParseWebhook("refunds/create", "evt", []byte(`{"id":7}`)); err == nil {
+		t.Errorf("a refund without order_id: no error")
 	}
 }

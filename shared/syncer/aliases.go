@@ -46,7 +46,7 @@ func (j *job) skuAliases(ctx context.Context) (toMarketplace, toStore map[string
 // marketplace's SKUs (MarketplaceWant), the connection's aliases read once
 // per job.
 func (j *job) marketplaceSKUs(ctx context.Context, remote order.MarketplaceOrder, want rules.Want) (rules.Want, error) {
-	if len(want.Parcels) == 0 {
+	if len(want.Parcels) == 0 && len(want.Refunds) == 0 {
 		return want, nil
 	}
 	toMarketplace, _, err := j.skuAliases(ctx)
@@ -66,7 +66,7 @@ func (j *job) marketplaceSKUs(ctx context.Context, remote order.MarketplaceOrder
 // for); lines that already name their marketplace line are left alone.
 // want itself is not changed.
 func MarketplaceWant(want rules.Want, remote order.MarketplaceOrder, toMarketplace map[string]string) rules.Want {
-	if len(want.Parcels) == 0 || len(toMarketplace) == 0 {
+	if (len(want.Parcels) == 0 && len(want.Refunds) == 0) || len(toMarketplace) == 0 {
 		return want
 	}
 	// One product per SKU: several lines of one SKU are rules.Plan's to
@@ -79,20 +79,34 @@ func MarketplaceWant(want rules.Want, remote order.MarketplaceOrder, toMarketpla
 			products = append(products, rules.Product{ID: ml.ID, SKU: sku})
 		}
 	}
-	parcels := make([]order.Parcel, len(want.Parcels))
-	for i, p := range want.Parcels {
-		p.Lines = append([]order.Line(nil), p.Lines...)
-		for k, l := range p.Lines {
+	translate := func(in []order.Line) []order.Line {
+		lines := append([]order.Line(nil), in...)
+		for k, l := range lines {
 			if strings.TrimSpace(l.MarketplaceLineID) != "" {
 				continue
 			}
 			if m, err := rules.MatchSKU(l.SKU, toMarketplace, products); err == nil {
-				p.Lines[k].SKU = m.SKU
+				lines[k].SKU = m.SKU
 			}
 		}
-		parcels[i] = p
+		return lines
 	}
-	want.Parcels = parcels
+	if len(want.Parcels) > 0 {
+		parcels := make([]order.Parcel, len(want.Parcels))
+		for i, p := range want.Parcels {
+			p.Lines = translate(p.Lines)
+			parcels[i] = p
+		}
+		want.Parcels = parcels
+	}
+	if len(want.Refunds) > 0 {
+		refunds := make([]order.Refund, len(want.Refunds))
+		for i, r := range want.Refunds {
+			r.Lines = translate(r.Lines)
+			refunds[i] = r
+		}
+		want.Refunds = refunds
+	}
 	return want
 }
 

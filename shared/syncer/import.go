@@ -136,5 +136,6 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 // (rules.WithOverride).
 func WantOf(s order.State) rules.Want {
 	s = rules.WithOverride(s)
-	return rules.Want{Status: s.StoreStatus, Parcels: s.Parcels, CancelReason: s.CancelReason, OccurredAt: s.StoreUpdatedAt}
+	return rules.Want{Status: rules.StoreStatusOf(s), Parcels: s.Parcels, CancelReason: s.CancelReason, OccurredAt: s.StoreUpdatedAt,
+		Refunds: s.Refunds}
 }

@@ -51,3 +51,15 @@ type Storefront interface {
 	// OrdersUpdatedSince lists store orders changed at or after since.
 	OrdersUpdatedSince(ctx context.Context, since time.Time) ([]order.Event, error)
 }
+
+// LineCanceller is a Marketplace that cancels single lines of an order
+// (Capabilities().CancelLines): the sync asks it only for lines
+// rules.Plan found live and cancellable.
+type LineCanceller interface {
+	// CancelLines cancels the lines of o named by lines' MarketplaceLineID
+	// (else SKU), each whole. A line already cancelled is a no-op, not an
+	// error; a line the marketplace refuses to cancel is
+	// invalid_transition, or cancel_unsupported when it offers no call for
+	// the line's state.
+	CancelLines(ctx context.Context, o order.MarketplaceOrder, lines []order.Line, reason string) error
+}

@@ -167,9 +167,17 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 	if err != nil {
 		return detail(err, j.state.Ref, conn)
 	}
-	for _, s := range steps {
+	j.noteMarketplaceRefunds(remote)
+	for i, s := range steps {
 		if err := j.call(ctx, mp, remote, s); err != nil {
 			return detail(err, j.state.Ref, conn)
+		}
+		if s.Action == rules.ActionCancelLines && i+1 < len(steps) {
+			// The calls after it (an accept of every line awaiting it)
+			// must not see the cancelled lines live.
+			if fresh, err := mp.Order(ctx, remote.ID); err == nil {
+				remote = fresh
+			}
 		}
 	}
 	after := remote.Status
@@ -184,6 +192,9 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 				return detail(syncerr.E(syncerr.MarketplaceOutOfStep, "reason", "not every change shows on the marketplace yet"), j.state.Ref, conn)
 			}
 		}
+	}
+	if err := j.unsent(mp, remote, want); err != nil {
+		return detail(err, j.state.Ref, conn)
 	}
 	prev := j.state.Sync
 	superseded, err := j.saveOutcome(ctx, order.SyncOutcome{Result: order.SyncSynced, Attempts: j.attempts}, func(s *order.State) {
@@ -311,7 +322,7 @@ func (j *job) applyEvent(ctx context.Context, st order.State, events ...order.Ev
 			j.basis = basis(st)
 			return nil
 		}
-		j.stamp(&next, false)
+		j.stamp(&next, false, j.refundEntries(st, next)...)
 		saved, err := j.p.store.SaveOrder(ctx, next)
 		if errors.Is(err, order.ErrConflict) {
 			continue
@@ -418,6 +429,9 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			f(&st)
 		}
 		st.AddCalls(j.made...)
+		for _, f := range j.extra {
+			f(&st)
+		}
 		entries, quiet := j.outcomeEntries(out, resolved, was)
 		j.stamp(&st, quiet, entries...)
 		saved, err := j.p.store.SaveOrder(ctx, st)
@@ -467,7 +481,8 @@ func basis(s order.State) string {
 		Address      *order.Address
 		StoreOrderID string
 		Override     *order.Override // the merchant's fix changes the plan too
-	}{s.StoreStatus, s.StoreUpdatedAt, s.Parcels, s.CancelReason, s.Lines, s.ShippingAddress, s.Ref.StoreOrderID, s.Override})
+		Refunds      []order.Refund  `json:",omitempty"`
+	}{s.StoreStatus, s.StoreUpdatedAt, s.Parcels, s.CancelReason, s.Lines, s.ShippingAddress, s.Ref.StoreOrderID, s.Override, s.Refunds})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }
@@ -500,6 +515,12 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 		err = mp.Ship(cctx, remote, s.Parcel)
 	case rules.ActionCancel:
 		err = mp.Cancel(cctx, remote, j.state.CancelReason)
+	case rules.ActionCancelLines:
+		if lc, ok := mp.(LineCanceller); ok {
+			err = lc.CancelLines(cctx, remote, s.Lines, j.state.CancelReason)
+		} else {
+			err = syncerr.E(syncerr.CancelUnsupported)
+		}
 	default:
 		err = fmt.Errorf("sync: unknown step %q", s.Action)
 	}

@@ -289,6 +289,10 @@ type job struct {
 	// the event was dead-lettered for when this delivery redrives it.
 	loaded      bool
 	redrivenFor string
+	// extra are changes every outcome write of the state carries (the
+	// store changes explained, the marketplace refunds recorded: see
+	// partial.go).
+	extra []func(*order.State)
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string

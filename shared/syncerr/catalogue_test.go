@@ -99,7 +99,7 @@ func TestKinds(t *testing.T) {
 // placeholders are the details failures carry; the catalogue's "about" text
 // lists them for support staff.
 var placeholders = []string{"code", "order", "missing", "from", "to", "sku", "products", "parcel",
-	"line", "marketplace", "platform", "field", "value", "retry_after"}
+	"line", "marketplace", "tracking", "others", "platform", "field", "value", "retry_after"}
 
 func TestPlaceholdersAreKnown(t *testing.T) {
 	re := regexp.MustCompile(`\{([^{}]*)\}`)
@@ -182,6 +182,8 @@ var actions = map[Code]string{
 	ShippingDataMissing:    "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",
 	InvalidTransition:      "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	CancelUnsupported:      "",
+	RefundUnsupported:      "",
+	ParcelsUnsupported:     "",
 	SKUNotFound:            "PUT /connections/{connection}/aliases/{sku}",
 	SKUDuplicate:           "POST /connections/{connection}/orders/{marketplaceOrderId}/resync",
 	AddressMissing:         "POST /connections/{connection}/orders/{marketplaceOrderId}/fix",

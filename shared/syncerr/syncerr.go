@@ -18,9 +18,17 @@ type Code string
 
 // The catalogue's codes.
 const (
-	ShippingDataMissing    Code = "shipping_data_missing"
-	InvalidTransition      Code = "invalid_transition"
-	CancelUnsupported      Code = "cancel_unsupported"
+	ShippingDataMissing Code = "shipping_data_missing"
+	InvalidTransition   Code = "invalid_transition"
+	CancelUnsupported   Code = "cancel_unsupported"
+	// RefundUnsupported: a refund or return made at the store after
+	// shipment that the marketplace's API cannot take: recorded on the
+	// order's timeline, explained once.
+	RefundUnsupported Code = "refund_unsupported"
+	// ParcelsUnsupported: an order shipped in several parcels to a
+	// marketplace that takes one tracking number per order (Mirakl
+	// without multiple shipments): the first was sent, the others named.
+	ParcelsUnsupported     Code = "parcels_unsupported"
 	SKUNotFound            Code = "sku_not_found"
 	SKUDuplicate           Code = "sku_duplicate"
 	AddressMissing         Code = "address_missing"

@@ -40,6 +40,11 @@ type webhookOrder struct {
 	MetaData        []webhookMeta     `json:"meta_data"`
 	LineItems       []webhookLineItem `json:"line_items"`
 	Shipping        *webhookAddress   `json:"shipping"`
+	// Refunds are the order's refunds ({id, reason, total}): WooCommerce's
+	// order names no lines for them.
+	Refunds []struct {
+		ID webhook.Text `json:"id"`
+	} `json:"refunds"`
 }
 
 type webhookMeta struct {
@@ -108,6 +113,13 @@ func ParseWebhook(topic, deliveryID string, body []byte) (order.Event, error) {
 	}
 	if s, err := Status(string(o.Status)); err == nil {
 		e.Status = s
+	}
+	for _, r := range o.Refunds {
+		// Money given back, lines unknown (the order JSON does not list
+		// them): recorded, and explained once the order has shipped.
+		if r.ID != "" {
+			e.Refunds = append(e.Refunds, order.Refund{ID: "refund/" + string(r.ID), Kind: order.RefundRefund, At: modified})
+		}
 	}
 	for _, m := range o.MetaData {
 		if k := string(m.Key); k != MarketplaceOrderMetaKey && k != ImportedOrderMetaKey {

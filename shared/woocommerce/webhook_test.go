@@ -86,6 +86,15 @@ func TestParseWebhookCases(t *testing.T) {
 					t.Errorf("got %q, want BM-1", e.Order.ClaimedMarketplaceOrderID)
 				}
 			}},
+		{name: "refunds, lines unknown", topic: "order.updated",
+			// The docs' refunds shape (id, reason, total), as in _orders.md's order properties.
+			body: `{"id":1,"status":"completed","date_modified_gmt":"2026-01-01T00:00:00","refunds":[{"id":726,"reason":"","total":"-10.00"}]}`,
+			check: func(t *testing.T, e order.Event) {
+				want := []order.Refund{{ID: "refund/726", Kind: order.RefundRefund, At: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+				if !reflect.DeepEqual(e.Refunds, want) {
+					t.Errorf("refunds = %+v, want %+v", e.Refunds, want)
+				}
+			}},
 		{name: "local date when gmt is missing", topic: "order.created",
 			body: `{"id":1,"status":"processing","date_modified":"2026-01-01T00:00:00"}`},
 		{name: "deleted", topic: "order.deleted", body: `{"id":1}`, wantCode: webhook.CodeTopicUnsupported},

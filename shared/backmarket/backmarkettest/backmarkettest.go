@@ -160,6 +160,11 @@ type Options struct {
 	// requests arrive within RateWindow (10s), with Retry-After.
 	RateLimit  int
 	RateWindow time.Duration
+	// RefuseAccepted lets a line already accepted (2) be refused (4), as
+	// well as one awaiting the merchant (1). The reference documents the
+	// refusal only beside the acceptance, so by default the fake refuses
+	// it: whether Back Market takes it after acceptance is UNCONFIRMED.
+	RefuseAccepted bool
 	// Now is the fake's clock (time.Now).
 	Now func() time.Time
 }
@@ -482,7 +487,16 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	l := &o.OrderLines[i]
 	now := s.stamp()
 	switch u.NewState {
-	case LineAccepted, LineCancelled:
+	case LineCancelled:
+		if l.State == LineCancelled {
+			break // refused already: the same answer again
+		}
+		if l.State != LineAwaitingMerchant && (l.State != LineAccepted || !s.opts.RefuseAccepted) {
+			writeError(w, http.StatusBadRequest, "invalid_state",
+				fmt.Sprintf("orderline %d is in state %d; only a line awaiting the merchant (1) can be refused", l.ID, l.State))
+			return
+		}
+	case LineAccepted:
 		if l.State != LineAwaitingMerchant {
 			writeError(w, http.StatusBadRequest, "invalid_state",
 				fmt.Sprintf("orderline %d is in state %d; it must be 1 to become %d", l.ID, l.State, u.NewState))

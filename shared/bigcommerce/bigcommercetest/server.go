@@ -75,6 +75,9 @@ type Product struct {
 	SKU             string
 	Quantity        int
 	QuantityShipped int
+	// QuantityRefunded is how many of the line were refunded (set by the
+	// test: the fake has no refund call).
+	QuantityRefunded int
 }
 
 // Address is an order shipping address.
@@ -269,7 +272,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, p := range o.Products {
 			out = append(out, map[string]any{"id": p.ID, "order_id": o.ID, "product_id": p.ProductID, "variant_id": p.VariantID,
 				"order_address_id": firstAddressID(o), "name": p.Name, "sku": p.SKU, "type": "physical",
-				"quantity": p.Quantity, "quantity_shipped": p.QuantityShipped})
+				"quantity": p.Quantity, "quantity_shipped": p.QuantityShipped, "quantity_refunded": p.QuantityRefunded})
 		}
 		writeCollection(w, out)
 	case sub == "shipping_addresses" && r.Method == http.MethodGet:

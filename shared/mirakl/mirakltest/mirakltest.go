@@ -1,5 +1,6 @@
 // Package mirakltest is a fake of a Mirakl marketplace's seller order API
-// (OR11 list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel),
+// (OR11 list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel, and
+// ST01 create shipments where Options.MultiShipment enables it),
 // faithful enough to test the mirakl connector.
 //
 // The fake keeps order state and enforces Mirakl's own rules: accept only
@@ -147,6 +148,12 @@ type Options struct {
 	// requests arrive within RateWindow (10s), with Retry-After.
 	RateLimit  int
 	RateWindow time.Duration
+	// MultiShipment enables the multiple shipments API (ST01, POST
+	// /api/shipments), as an operator does for a marketplace. Off, ST01
+	// is refused with 400 and this fake's own code
+	// MULTIPLE_SHIPMENTS_DISABLED (what Mirakl answers then is not
+	// documented here).
+	MultiShipment bool
 	// Now is the fake's clock (time.Now).
 	Now func() time.Time
 }
@@ -162,6 +169,10 @@ type Server struct {
 	orders   map[string]*Order
 	calls    []Call
 	requests int
+	// ST01's shipments: per order, and the quantity shipped per line.
+	shipmentsOf map[string][]Shipment
+	shippedQty  map[string]int
+	shipmentSeq int
 }
 
 // New returns a fake with no orders.
@@ -175,7 +186,7 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, orders: map[string]*Order{},
+	s := &Server{opts: opts, orders: map[string]*Order{}, shipmentsOf: map[string][]Shipment{}, shippedQty: map[string]int{},
 		limiter: &marketplacetest.Limiter{Limit: opts.RateLimit, Window: opts.RateWindow}}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /api/orders", s.api(s.list))
@@ -183,6 +194,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("PUT /api/orders/{id}/tracking", s.api(s.tracking))
 	m.HandleFunc("PUT /api/orders/{id}/ship", s.api(s.ship))
 	m.HandleFunc("PUT /api/orders/{id}/cancel", s.api(s.cancel))
+	m.HandleFunc("POST /api/shipments", s.api(s.shipments))
 	m.HandleFunc("/api/", s.api(func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
 	}))
@@ -286,7 +298,7 @@ func canCancel(state string) bool {
 	return state == StateWaitingDebit || state == StateWaitingDebitPay || state == StateShipping
 }
 
-var operations = map[string]string{"accept": "OR21", "tracking": "OR23", "ship": "OR24", "cancel": "OR29"}
+var operations = map[string]string{"accept": "OR21", "tracking": "OR23", "ship": "OR24", "cancel": "OR29", "shipments": "ST01"}
 
 func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -295,12 +307,16 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, body []byte)
 		s.mu.Unlock()
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		sw := &marketplacetest.StatusWriter{ResponseWriter: w}
-		if r.Method == http.MethodPut {
+		if r.Method == http.MethodPut || r.Method == http.MethodPost {
 			op := operations[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
+			id := r.PathValue("id")
+			if op == "ST01" {
+				id = shipmentOrder(body)
+			}
 			defer func() {
 				s.mu.Lock()
 				defer s.mu.Unlock()
-				s.calls = append(s.calls, Call{Operation: op, OrderID: r.PathValue("id"), Body: string(body),
+				s.calls = append(s.calls, Call{Operation: op, OrderID: id, Body: string(body),
 					ShopID: r.URL.Query().Get("shop_id"), Status: sw.Code()})
 			}()
 		}
@@ -533,6 +549,134 @@ func (s *Server) ship(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	s.setState(o, StateShipped, func(l OrderLine) bool { return l.OrderLineState == StateShipping })
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// st01 is the body of ST01, the fields the fake reads.
+type st01 struct {
+	Shipments []struct {
+		OrderID       string `json:"order_id"`
+		ShipmentLines []struct {
+			OrderLineID string `json:"order_line_id"`
+			OfferSKU    string `json:"offer_sku"`
+			Quantity    int    `json:"quantity"`
+		} `json:"shipment_lines"`
+		Shipped  bool `json:"shipped"`
+		Tracking struct {
+			CarrierCode    string `json:"carrier_code"`
+			CarrierName    string `json:"carrier_name"`
+			TrackingNumber string `json:"tracking_number"`
+			TrackingURL    string `json:"tracking_url"`
+		} `json:"tracking"`
+	} `json:"shipments"`
+}
+
+// shipmentOrder is the order of an ST01 body's first shipment, for Calls.
+func shipmentOrder(body []byte) string {
+	var req st01
+	if json.Unmarshal(body, &req) != nil || len(req.Shipments) == 0 {
+		return ""
+	}
+	return req.Shipments[0].OrderID
+}
+
+// shipments is ST01 (create shipments), as Mirakl's multiple shipments
+// API documents it: each shipment names its order, lines (order_line_id
+// or offer_sku, quantity) and tracking; shipped: true ships its lines at
+// once. A shipment Mirakl refuses is listed in shipment_errors of a 201
+// (its order must be SHIPPING; a line must be live and hold the quantity),
+// the others in shipment_success. A line is SHIPPED once shipments carry
+// its whole quantity; the order is SHIPPED once every live line is.
+func (s *Server) shipments(w http.ResponseWriter, r *http.Request, body []byte) {
+	if !s.opts.MultiShipment {
+		writeError(w, http.StatusBadRequest, "MULTIPLE_SHIPMENTS_DISABLED", "multiple shipments are not enabled on this marketplace")
+		return
+	}
+	var req st01
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Shipments) == 0 || len(req.Shipments) > 1000 {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "body is not 1 to 1000 shipments")
+		return
+	}
+	type shipErr struct {
+		OrderID string `json:"order_id"`
+		Message string `json:"message"`
+	}
+	var errs []shipErr
+	var ok []map[string]any
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sh := range req.Shipments {
+		o, found := s.orders[sh.OrderID]
+		switch {
+		case !found:
+			errs = append(errs, shipErr{sh.OrderID, "The order does not exist."})
+			continue
+		case o.OrderState != StateShipping:
+			errs = append(errs, shipErr{sh.OrderID, fmt.Sprintf("The order status must be 'SHIPPING' but it is '%s'.", o.OrderState)})
+			continue
+		case sh.Tracking.TrackingNumber == "" && sh.Shipped:
+			errs = append(errs, shipErr{sh.OrderID, "A shipped shipment needs a tracking number."})
+			continue
+		}
+		idx := make([]int, 0, len(sh.ShipmentLines))
+		bad := len(sh.ShipmentLines) == 0
+		for _, sl := range sh.ShipmentLines {
+			i := slices.IndexFunc(o.OrderLines, func(l OrderLine) bool {
+				return (sl.OrderLineID != "" && l.OrderLineID == sl.OrderLineID) || (sl.OrderLineID == "" && l.OfferSKU == sl.OfferSKU)
+			})
+			if i < 0 || o.OrderLines[i].OrderLineState != StateShipping || sl.Quantity < 1 ||
+				sl.Quantity > o.OrderLines[i].Quantity-s.shippedQty[o.OrderLines[i].OrderLineID] {
+				bad = true
+				break
+			}
+			idx = append(idx, i)
+		}
+		if bad {
+			errs = append(errs, shipErr{sh.OrderID, "Shipment quantity is invalid."})
+			continue
+		}
+		s.shipmentSeq++
+		id := fmt.Sprintf("shipment-%d", s.shipmentSeq)
+		if sh.Shipped {
+			for k, i := range idx {
+				l := &o.OrderLines[i]
+				s.shippedQty[l.OrderLineID] += sh.ShipmentLines[k].Quantity
+				if s.shippedQty[l.OrderLineID] >= l.Quantity {
+					l.OrderLineState = StateShipped
+				}
+			}
+			if o.ShippingTracking == "" {
+				o.ShippingCarrierCode, o.ShippingCompany = sh.Tracking.CarrierCode, cmp.Or(sh.Tracking.CarrierName, sh.Tracking.CarrierCode)
+				o.ShippingTracking, o.ShippingTrackingURL = sh.Tracking.TrackingNumber, sh.Tracking.TrackingURL
+			}
+			live := slices.ContainsFunc(o.OrderLines, func(l OrderLine) bool { return l.OrderLineState == StateShipping })
+			if !live {
+				s.setState(o, StateShipped, func(l OrderLine) bool { return false })
+			}
+			o.LastUpdatedDate = s.stamp()
+		}
+		s.shipmentsOf[sh.OrderID] = append(s.shipmentsOf[sh.OrderID], Shipment{ID: id, TrackingNumber: sh.Tracking.TrackingNumber})
+		status := StateShipping
+		if sh.Shipped {
+			status = StateShipped
+		}
+		ok = append(ok, map[string]any{"id": id, "order_id": sh.OrderID, "status": status,
+			"tracking": map[string]any{"carrier_code": sh.Tracking.CarrierCode, "carrier_name": sh.Tracking.CarrierName,
+				"tracking_number": sh.Tracking.TrackingNumber, "tracking_url": sh.Tracking.TrackingURL}})
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"shipment_errors": errs, "shipment_success": ok})
+}
+
+// Shipment is one shipment ST01 created.
+type Shipment struct {
+	ID             string
+	TrackingNumber string
+}
+
+// Shipments returns the shipments ST01 created for order id, oldest first.
+func (s *Server) Shipments(id string) []Shipment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.shipmentsOf[id])
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ []byte) {

@@ -87,7 +87,11 @@ func RunConformance(t *testing.T, h Harness) {
 		{"ShipWithoutTrackingNumber", testShipWithoutTracking},
 		{"ShipCancelledIsInvalidTransition", testShipCancelled},
 		{"ShipBeforeAccept", testShipBeforeAccept},
+		{"ShipInTwoParcels", testShipInTwoParcels},
 		{"Cancel", testCancel},
+		{"CancelLineAwaitingAcceptance", testCancelLineAwaiting},
+		{"CancelLineAccepted", testCancelLineAccepted},
+		{"CancelLineAgainIsNoop", testCancelLineAgain},
 		{"RateLimited", testRateLimited},
 		{"RateLimitedUpdate", testRateLimitedUpdate},
 		{"Unavailable", testUnavailable},
@@ -402,5 +406,160 @@ func testPaging(t *testing.T, f *Fixture) {
 	}
 	if !slices.Equal(ids, want) {
 		t.Errorf("OrdersUpdatedSince ids = %v; want %v", ids, want)
+	}
+}
+
+// lineCanceller is the connector's line cancel, or a skip when it has none
+// (its line cancels are explained as cancel_unsupported by the sync).
+func lineCanceller(t *testing.T, f *Fixture) syncer.LineCanceller {
+	t.Helper()
+	lc, ok := f.Marketplace.(syncer.LineCanceller)
+	caps := f.Marketplace.Capabilities()
+	switch {
+	case !ok && (caps.CancelLines || caps.CancelAcceptedLines):
+		t.Fatalf("Capabilities say lines can be cancelled, but %T has no CancelLines", f.Marketplace)
+	case !ok:
+		t.Skip("the marketplace cancels no single line: the sync explains it (cancel_unsupported)")
+	}
+	return lc
+}
+
+func lineOf(t *testing.T, o order.MarketplaceOrder, sku string) order.MarketplaceLine {
+	t.Helper()
+	i := slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == sku })
+	if i < 0 {
+		t.Fatalf("order %s has no line %s", o.ID, sku)
+	}
+	return o.Lines[i]
+}
+
+// testCancelLineAwaiting cancels one line of an order awaiting acceptance:
+// that line ends, the other still awaits the merchant, and accepting the
+// order then leaves it partially cancelled.
+func testCancelLineAwaiting(t *testing.T, f *Fixture) {
+	lc := lineCanceller(t, f)
+	id, o := seedAwaiting(t, f)
+	err := lc.CancelLines(context.Background(), o, []order.Line{{SKU: "SKU-B", Quantity: 1}}, "customer")
+	if !f.Marketplace.Capabilities().CancelLines {
+		wantCode(t, "CancelLines of a line awaiting acceptance", err, syncerr.CancelUnsupported)
+		return
+	}
+	if err != nil {
+		t.Fatalf("CancelLines: %v", err)
+	}
+	got := mustOrder(t, f, id)
+	if s := lineOf(t, got, "SKU-B").Status; !rules.Terminal(s) {
+		t.Errorf("cancelled line status = %q; want an ending", s)
+	}
+	if s := lineOf(t, got, "SKU-A").Status; s != order.StatusAwaitingAcceptance {
+		t.Errorf("other line status = %q; want %q", s, order.StatusAwaitingAcceptance)
+	}
+	if err := f.Marketplace.Accept(context.Background(), got); err != nil {
+		t.Fatalf("Accept after a line cancel: %v", err)
+	}
+	if got := mustOrder(t, f, id); got.Status != order.StatusPartiallyCancelled {
+		t.Errorf("status after Accept = %q; want %q", got.Status, order.StatusPartiallyCancelled)
+	}
+}
+
+// testCancelLineAccepted cancels one line of an accepted order where the
+// connector says it can; where it says it cannot, the answer is
+// cancel_unsupported without a call.
+func testCancelLineAccepted(t *testing.T, f *Fixture) {
+	lc := lineCanceller(t, f)
+	id, o := seedAccepted(t, f)
+	before := f.Updates()
+	err := lc.CancelLines(context.Background(), o, []order.Line{{SKU: "SKU-A", Quantity: 1}}, "customer")
+	if !f.Marketplace.Capabilities().CancelAcceptedLines {
+		wantCode(t, "CancelLines of an accepted line", err, syncerr.CancelUnsupported)
+		if got := f.Updates(); got != before {
+			t.Errorf("an unsupported line cancel made %d update calls; want 0", got-before)
+		}
+		if s := lineOf(t, mustOrder(t, f, id), "SKU-A").Status; s != order.StatusAccepted {
+			t.Errorf("line status = %q; want %q", s, order.StatusAccepted)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("CancelLines: %v", err)
+	}
+	got := mustOrder(t, f, id)
+	if got.Status != order.StatusPartiallyCancelled {
+		t.Errorf("status = %q; want %q", got.Status, order.StatusPartiallyCancelled)
+	}
+	if err := f.Marketplace.Ship(context.Background(), got, order.Parcel{ID: "F1", Tracking: parcel.Tracking,
+		Lines: []order.Line{{SKU: "SKU-B", Quantity: 1}}}); err != nil {
+		t.Fatalf("Ship of the rest: %v", err)
+	}
+	if got := mustOrder(t, f, id); got.Status != order.StatusShipped {
+		t.Errorf("status after shipping the rest = %q; want %q", got.Status, order.StatusShipped)
+	}
+}
+
+func testCancelLineAgain(t *testing.T, f *Fixture) {
+	lc := lineCanceller(t, f)
+	if !f.Marketplace.Capabilities().CancelLines {
+		t.Skip("no line awaiting acceptance can be cancelled")
+	}
+	id, stale := seedAwaiting(t, f)
+	lines := []order.Line{{SKU: "SKU-B", Quantity: 1}}
+	if err := lc.CancelLines(context.Background(), stale, lines, "customer"); err != nil {
+		t.Fatalf("CancelLines: %v", err)
+	}
+	fresh := mustOrder(t, f, id)
+	before := f.Updates()
+	if err := lc.CancelLines(context.Background(), fresh, lines, "customer"); err != nil {
+		t.Fatalf("CancelLines again: %v; want nil", err)
+	}
+	if got := f.Updates(); got != before {
+		t.Errorf("CancelLines of a cancelled line made %d update calls; want 0", got-before)
+	}
+	if err := lc.CancelLines(context.Background(), stale, lines, "customer"); err != nil {
+		t.Errorf("CancelLines again with the stale order: %v; want nil", err)
+	}
+}
+
+// testShipInTwoParcels ships an order's two lines in two parcels, each
+// with its tracking, where the marketplace ships per line (PerLine):
+// partially shipped after the first, shipped after the second, and the
+// first parcel sent again makes no call where the marketplace keeps each
+// line's tracking.
+func testShipInTwoParcels(t *testing.T, f *Fixture) {
+	if !f.Marketplace.Capabilities().PerLine {
+		t.Skip("the marketplace ships whole orders: the sync sends one tracking number (parcels_unsupported)")
+	}
+	id, o := seedAccepted(t, f)
+	first := order.Parcel{ID: "F1", Tracking: parcel.Tracking, Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}}
+	second := order.Parcel{ID: "F2", Tracking: order.Tracking{Number: "6A99999999999", Carrier: "Colissimo",
+		URL: "https://www.laposte.fr/outils/suivre-vos-envois?code=6A99999999999"}, Lines: []order.Line{{SKU: "SKU-B", Quantity: 1}}}
+	if err := f.Marketplace.Ship(context.Background(), o, first); err != nil {
+		t.Fatalf("Ship of the first parcel: %v", err)
+	}
+	got := mustOrder(t, f, id)
+	if got.Status != order.StatusPartiallyShipped {
+		t.Errorf("status after the first parcel = %q; want %q", got.Status, order.StatusPartiallyShipped)
+	}
+	if s := lineOf(t, got, "SKU-B").Status; s != order.StatusAccepted {
+		t.Errorf("line of the second parcel after the first = %q; want %q", s, order.StatusAccepted)
+	}
+	if err := f.Marketplace.Ship(context.Background(), got, second); err != nil {
+		t.Fatalf("Ship of the second parcel: %v", err)
+	}
+	got = mustOrder(t, f, id)
+	if got.Status != order.StatusShipped {
+		t.Errorf("status after both parcels = %q; want %q", got.Status, order.StatusShipped)
+	}
+	if !rules.SameTrackingNumber(lineOf(t, got, "SKU-A").Tracking.Number, first.Tracking.Number) {
+		// Back Market keeps one tracking number per order: the line no
+		// longer shows its parcel's, so the connector cannot tell a
+		// resend (the sync never resends a shipped line: rules.Plan).
+		return
+	}
+	before := f.Updates()
+	if err := f.Marketplace.Ship(context.Background(), got, first); err != nil {
+		t.Fatalf("Ship of the first parcel again: %v; want nil", err)
+	}
+	if n := f.Updates() - before; n != 0 {
+		t.Errorf("the first parcel sent again made %d update calls; want 0", n)
 	}
 }
