@@ -367,6 +367,9 @@ func (j *job) applyLater(st order.State, events ...order.Event) {
 	}
 	j.state, j.basis = next, basis(next)
 	j.unsaved, j.changed = events, true
+	// The store refunds the events bring, for the timeline of the write
+	// that carries them (applyEvent notes its own after a lost race).
+	j.unsavedRefunds = j.refundEntries(st, next)
 }
 
 // flush writes the change applyLater kept, on the order as stored now
@@ -382,7 +385,7 @@ func (j *job) flush(ctx context.Context) (superseded bool, err error) {
 		return false, err
 	}
 	events := j.unsaved
-	j.unsaved = nil
+	j.unsaved, j.unsavedRefunds = nil, nil
 	if err := j.applyEvent(ctx, fresh, events...); err != nil {
 		return false, err
 	}
@@ -433,11 +436,11 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			f(&st)
 		}
 		entries, quiet := j.outcomeEntries(out, resolved, was)
-		j.stamp(&st, quiet, entries...)
+		j.stamp(&st, quiet, append(slices.Clone(j.unsavedRefunds), entries...)...)
 		saved, err := j.p.store.SaveOrder(ctx, st)
 		if err == nil {
 			j.written()
-			j.state, j.unsaved, j.made = saved, nil, nil
+			j.state, j.unsaved, j.unsavedRefunds, j.made = saved, nil, nil, nil
 			return false, nil
 		}
 		if !errors.Is(err, order.ErrConflict) {

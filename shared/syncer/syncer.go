@@ -281,6 +281,9 @@ type job struct {
 	// (applyLater); changed says the event changed the order.
 	unsaved []order.Event
 	changed bool
+	// unsavedRefunds are the timeline entries of the store refunds the
+	// unsaved events bring.
+	unsavedRefunds []order.TimelineEntry
 	// made are the claim keys of the calls made and not yet named by a
 	// write of the order (State.Calls).
 	made    []string
