@@ -56,6 +56,8 @@ var remedies = map[syncerr.Code]remedyWalk{
 	syncerr.SKUNotFound:            {name: "TestSKUAliasReleasesTheHeldOrder", walk: TestSKUAliasReleasesTheHeldOrder, elsewhere: true},
 
 	syncerr.CancelUnsupported:   {outside: outsideOrdersync},
+	syncerr.RefundUnsupported:   {outside: outsideOrdersync},
+	syncerr.ParcelsUnsupported:  {outside: outsideOrdersync},
 	syncerr.OrderNotEditable:    {outside: outsideOrdersync},
 	syncerr.PlatformUnsupported: {outside: outsideOrdersync},
 

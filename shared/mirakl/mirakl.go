@@ -138,6 +138,7 @@ func New(hc *http.Client, opts Options) *Client {
 func (c *Client) Capabilities() order.Capabilities {
 	return order.Capabilities{
 		Cancel:              true,
+		CancelLines:         true, // OR21, refusing them, while the order awaits acceptance
 		AcceptRequired:      true,
 		TrackingURL:         true, // carrier_url, for a carrier without a code
 		TrackingURLRequired: c.opts.TrackingURLRequired,
@@ -421,6 +422,77 @@ func (c *Client) Cancel(ctx context.Context, o order.MarketplaceOrder, reason st
 		"from", string(o.Status), "to", string(order.StatusCancelled))
 	if err != nil && c.settled(ctx, err, o.ID, func(now order.MarketplaceOrder) bool {
 		return now.Status == order.StatusCancelled
+	}) {
+		return nil
+	}
+	return err
+}
+
+// CancelLines refuses the lines named (by marketplace line id, else SKU)
+// of an order still awaiting acceptance, with OR21: Mirakl decides every
+// line at once, so the other lines are accepted by the same call. Lines
+// already ended are skipped; when none is left to refuse, nothing is
+// sent. Once the order is accepted Mirakl has no line cancel ordersync
+// can make (OR30 needs amounts and reason codes, and the operator's
+// partial cancelation): cancel_unsupported without a call, as for a
+// marketplace configured without partial acceptance
+// (ORDER_PARTIAL_ACCEPTANCE_DISABLED). A refusal ORDER_INVALID_STATE
+// answers is done when a fresh read shows the lines ended (a retry).
+func (c *Client) CancelLines(ctx context.Context, o order.MarketplaceOrder, lines []order.Line, reason string) error {
+	o, err := c.current(ctx, o)
+	if err != nil {
+		return err
+	}
+	refuse := map[string]bool{}
+	for _, pl := range lines {
+		i := -1
+		if pl.MarketplaceLineID != "" {
+			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.ID == pl.MarketplaceLineID })
+		}
+		if i < 0 {
+			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU && !rules.Terminal(l.Status) })
+		}
+		if i < 0 {
+			if slices.ContainsFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU }) {
+				continue // every line of the SKU ended already
+			}
+			return syncerr.E(syncerr.SKUNotFound, "order", o.ID, "marketplace", c.market, "sku", pl.SKU)
+		}
+		if !rules.Terminal(o.Lines[i].Status) {
+			refuse[o.Lines[i].ID] = true
+		}
+	}
+	if len(refuse) == 0 {
+		return nil
+	}
+	if o.Status != order.StatusAwaitingAcceptance {
+		return syncerr.E(syncerr.CancelUnsupported, "order", o.ID, "marketplace", c.market)
+	}
+	type decision struct {
+		ID       string `json:"id"`
+		Accepted bool   `json:"accepted"`
+	}
+	body := struct {
+		OrderLines []decision `json:"order_lines"`
+	}{}
+	for _, l := range o.Lines {
+		body.OrderLines = append(body.OrderLines, decision{ID: l.ID, Accepted: !refuse[l.ID]})
+	}
+	err = c.call(ctx, http.MethodPut, "/api/orders/"+url.PathEscape(o.ID)+"/accept", nil, body, o.ID, nil,
+		"from", string(o.Status), "to", string(order.StatusCancelled))
+	if err == nil {
+		return nil
+	}
+	if e, ok := syncerr.As(err); ok && strings.Contains(strings.ToUpper(e.Error()), "ORDER_PARTIAL_ACCEPTANCE_DISABLED") {
+		return syncerr.E(syncerr.CancelUnsupported, "order", o.ID, "marketplace", c.market).Wrap(err)
+	}
+	if c.settled(ctx, err, o.ID, func(now order.MarketplaceOrder) bool {
+		for _, l := range now.Lines {
+			if refuse[l.ID] && !rules.Terminal(l.Status) {
+				return false
+			}
+		}
+		return true
 	}) {
 		return nil
 	}

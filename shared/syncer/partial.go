@@ -63,7 +63,11 @@ func (j *job) noteMarketplaceRefunds(remote order.MarketplaceOrder) {
 func (j *job) unsent(mp Marketplace, remote order.MarketplaceOrder, want rules.Want) error {
 	var first *syncerr.Error
 	var keys, lines []string
-	for _, u := range rules.Unsupported(j.conn.Marketplace.Platform, mp.Capabilities(), remote, want) {
+	unsent := rules.Unsupported(j.conn.Marketplace.Platform, mp.Capabilities(), remote, want)
+	if e, ok := syncerr.As(j.refusedCancel); ok {
+		unsent = append([]rules.Unsent{{Key: "cancel-refused:" + rules.DescribeLines(cancelledLines(want)), Err: e}}, unsent...)
+	}
+	for _, u := range unsent {
 		if slices.Contains(j.state.Explained, u.Key) || (first != nil && u.Err.Code != first.Code) {
 			continue
 		}
@@ -100,6 +104,17 @@ func joinLines(lines []string) string {
 	out := lines[0]
 	for _, l := range lines[1:] {
 		out += ", " + l
+	}
+	return out
+}
+
+// cancelledLines are the lines the store's refunds cancel.
+func cancelledLines(want rules.Want) []order.Line {
+	var out []order.Line
+	for _, r := range want.Refunds {
+		if r.Kind == order.RefundCancel {
+			out = append(out, r.Lines...)
+		}
 	}
 	return out
 }

@@ -170,6 +170,13 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 	j.noteMarketplaceRefunds(remote)
 	for i, s := range steps {
 		if err := j.call(ctx, mp, remote, s); err != nil {
+			if s.Action == rules.ActionCancelLines && syncerr.CodeOf(err) == syncerr.CancelUnsupported {
+				// The marketplace refused the lines after all (Mirakl
+				// configured without partial acceptance): explained once,
+				// like what it was known not to take; the rest goes on.
+				j.refusedCancel = err
+				continue
+			}
 			return detail(err, j.state.Ref, conn)
 		}
 		if s.Action == rules.ActionCancelLines && i+1 < len(steps) {

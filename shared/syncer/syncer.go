@@ -296,6 +296,9 @@ type job struct {
 	// store changes explained, the marketplace refunds recorded: see
 	// partial.go).
 	extra []func(*order.State)
+	// refusedCancel is a line cancel the marketplace answered
+	// cancel_unsupported to (partial.go).
+	refusedCancel error
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string
