@@ -106,9 +106,12 @@ type Report struct {
 	ReasonOnOrderOnly int
 	// Redriven counts the messages redriven from the DLQ to their source
 	// queue once the first run drained; RedrivenCounted, the sync's
-	// "redriven" metric lines (at most Redriven: a redriven event whose
-	// failure the order does not record, its bookkeeping throttled, say,
-	// is not known for one). Unsourced counts DLQ messages with no source
+	// "redriven" metric lines: at most Redriven plus the platform's
+	// duplicate deliveries (Deliveries-Events). The webhook no longer
+	// turns a duplicate away, so a copy of an event that already failed
+	// for good reaches the sync as a first receive of that event and is
+	// counted as redriven too; a redriven event whose failure the order
+	// does not record, its bookkeeping throttled, say, is not counted. Unsourced counts DLQ messages with no source
 	// queue on record (sent straight to the DLQ: the console's default
 	// redrive cannot move them); it must be 0.
 	Redriven, RedrivenCounted, Unsourced int
@@ -124,7 +127,7 @@ type Report struct {
 // OK reports whether every promise held.
 func (r Report) OK() bool {
 	return r.Lost == 0 && r.Rejected == 0 && r.DuplicateEffects == 0 && r.Regressions == 0 && r.InFlight == 0 && r.BadEmails == 0 &&
-		r.Unsourced == 0 && r.RedrivenCounted <= r.Redriven && r.Applied+r.FailedWithReason == r.Orders
+		r.Unsourced == 0 && r.RedrivenCounted <= r.Redriven+r.Deliveries-r.Events && r.Applied+r.FailedWithReason == r.Orders
 }
 
 // String is the report as `make soak` prints it.
