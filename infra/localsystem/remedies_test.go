@@ -74,6 +74,9 @@ var remedies = map[syncerr.Code]remedyWalk{
 	syncerr.InvalidData:          {name: "walkInvalidData", walk: walkInvalidData},
 	syncerr.InventoryHeld:        {outside: outsideOrdersync},
 
+	syncerr.AddressRestricted: {outside: "address_restricted needs an Amazon connection, and the local system has no " +
+		"Amazon sandbox yet; its fix action is the one walkAddressMissing walks (the address given, the order imported)"},
+
 	syncerr.InternalError: {outside: "internal_error is ordersync's own storage failing on an order's last try " +
 		"(syncer.go: infra errors); making it happen for real means stopping DynamoDB under the shared system, " +
 		"which every other test of the package uses"},
