@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/redrive"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -116,45 +117,13 @@ type Handler struct {
 	// failing remembers the jobs this handler failed for good and left to
 	// the redrive policy, by message id, with the receive count of their
 	// failure.
-	failing *failing
+	failing *redrive.Failing
 }
 
 // New returns a Handler. A job failed for good is recorded in reports
 // and left to the refresh queue's redrive policy.
 func New(cfg Config, r Refresher, queue Queue, reports Reports, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg.withDefaults(), refresh: r, queue: queue, reports: reports, log: log, failing: &failing{ids: map[string]int{}}}
-}
-
-// failing is the handler's memory of the jobs it failed for good and left
-// on the queue for SQS to move to the DLQ. It only saves work: a job
-// received again by this instance goes back at once, without a second
-// run; one another instance receives is run again, which is harmless (a
-// refresh run twice saves one report).
-type failing struct {
-	mu  sync.Mutex
-	ids map[string]int // message id -> receive count of its final failure
-}
-
-// maxFailing bounds the memory; past it, it starts over.
-const maxFailing = 10000
-
-func (f *failing) remember(id string, attempt int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.ids) >= maxFailing {
-		f.ids = map[string]int{}
-	}
-	f.ids[id] = attempt
-}
-
-// failedBefore reports whether job message id failed for good at a
-// receive before this one. A job redriven from the DLQ is a new message
-// (a new id, its receive count starting over), so it runs again.
-func (f *failing) failedBefore(id string, attempt int) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, ok := f.ids[id]
-	return ok && n < attempt
+	return &Handler{cfg: cfg.withDefaults(), refresh: r, queue: queue, reports: reports, log: log, failing: redrive.NewFailing()}
 }
 
 // DecodeJob reads a refresh queue message body: a refresh.Job as JSON,
@@ -200,7 +169,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) bool {
 	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	attempt = max(attempt, 1)
-	if h.failing.failedBefore(m.MessageId, attempt) {
+	if h.failing.FailedBefore(m.MessageId, attempt) {
 		// Failed for good already, and recorded: on its way to the DLQ.
 		h.retryIn(ctx, m, 0)
 		return false
@@ -283,7 +252,7 @@ func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refre
 	}
 	h.log.Error("refresh job dead-lettered", append([]any{"message_id", m.MessageId, "connection", job.Connection, "at", job.At,
 		"attempts", attempt, "error_code", string(code), "reason", reason}, h.emf(metric{"jobs_dead_lettered", 1, ""})...)...)
-	h.failing.remember(m.MessageId, attempt)
+	h.failing.Remember(m.MessageId, attempt)
 	// Released at once: its receive count passes maxReceiveCount after a
 	// few quick receives and SQS moves it. If the release fails, it still
 	// reaches the DLQ, after the visibility timeout.

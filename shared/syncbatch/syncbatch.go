@@ -22,6 +22,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/emf"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/redrive"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
 )
@@ -90,51 +91,13 @@ type Handler struct {
 	log   *slog.Logger
 	// failing remembers the messages this handler left to the redrive
 	// policy, by id, with the receive count of their failure.
-	failing *failing
+	failing *redrive.Failing
 }
 
 // New returns a Handler. A nil dlq leaves dead-lettering to the queue's
 // redrive policy (see DeadLetters).
 func New(cfg Config, s *syncer.Syncer, queue Queue, dlq DeadLetters, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg.withDefaults(), sync: s, queue: queue, dlq: dlq, log: log, failing: &failing{ids: map[string]int{}}}
-}
-
-// failing is the handler's memory of the messages it failed for good and
-// left on the queue for SQS to move to the DLQ. It only saves work: a
-// message received again by this instance goes back at once, without a
-// second sync; one another instance receives is synced again, which the
-// syncer makes harmless (no call made twice, no second email).
-type failing struct {
-	mu  sync.Mutex
-	ids map[string]int // message id -> receive count of its final failure
-}
-
-// maxFailing bounds the memory; past it, it starts over.
-const maxFailing = 10000
-
-func (f *failing) remember(id string, attempt int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.ids) >= maxFailing {
-		f.ids = map[string]int{}
-	}
-	f.ids[id] = attempt
-}
-
-func (f *failing) forget(id string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.ids, id)
-}
-
-// failedBefore reports whether message id failed for good at a receive
-// before this one. A message redriven from the DLQ starts its receive
-// count over, so it is synced again.
-func (f *failing) failedBefore(id string, attempt int) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, ok := f.ids[id]
-	return ok && n < attempt
+	return &Handler{cfg: cfg.withDefaults(), sync: s, queue: queue, dlq: dlq, log: log, failing: redrive.NewFailing()}
 }
 
 // Handle processes one SQS batch. Messages for the same order run in their
@@ -214,7 +177,7 @@ type result struct {
 func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) result {
 	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	d := syncer.Delivery{Attempt: max(attempt, 1)}
-	if h.dlq == nil && h.failing.failedBefore(m.MessageId, d.Attempt) {
+	if h.dlq == nil && h.failing.FailedBefore(m.MessageId, d.Attempt) {
 		// Failed for good already, and recorded: on its way to the DLQ.
 		return h.toRedrivePolicy(ctx, m, d.Attempt)
 	}
@@ -296,7 +259,7 @@ func (h *Handler) carryOut(ctx context.Context, m events.SQSMessage, out syncer.
 		// after its last try SQS's own redrive policy moves it to the DLQ.
 		h.log.Error("could not dead-letter the message; SQS redrive will", "err", err)
 	}
-	h.failing.forget(m.MessageId)
+	h.failing.Forget(m.MessageId)
 	if err := h.queue.RetryIn(ctx, m.ReceiptHandle, out.After); err != nil {
 		// The message still comes back, after the queue's visibility timeout.
 		h.log.Error("could not time the retry", "message_id", m.MessageId, "err", err)
@@ -310,7 +273,7 @@ func (h *Handler) carryOut(ctx context.Context, m events.SQSMessage, out syncer.
 // receive count passes maxReceiveCount after a few quick receives and
 // SQS moves it, noting the sync queue as its source.
 func (h *Handler) toRedrivePolicy(ctx context.Context, m events.SQSMessage, attempt int) result {
-	h.failing.remember(m.MessageId, attempt)
+	h.failing.Remember(m.MessageId, attempt)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendReserve)
 	defer cancel()
 	if err := h.queue.RetryIn(ctx, m.ReceiptHandle, 0); err != nil {
