@@ -488,13 +488,7 @@ func parcelItems(o order.MarketplaceOrder, p order.Parcel) ([]packageItem, error
 		return out, nil
 	}
 	for _, pl := range p.Lines {
-		i := -1
-		if pl.MarketplaceLineID != "" {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.ID == pl.MarketplaceLineID })
-		}
-		if i < 0 {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU })
-		}
+		i := order.LineIndex(o.Lines, pl.MarketplaceLineID, pl.SKU, nil)
 		if i < 0 {
 			return nil, syncerr.E(syncerr.SKUNotFound, "order", o.ID, "marketplace", Name, "sku", pl.SKU)
 		}

@@ -417,13 +417,7 @@ func parcelLines(o order.MarketplaceOrder, p order.Parcel) ([]order.MarketplaceL
 	}
 	var out []order.MarketplaceLine
 	for _, pl := range p.Lines {
-		i := -1
-		if pl.MarketplaceLineID != "" {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.ID == pl.MarketplaceLineID })
-		}
-		if i < 0 {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU })
-		}
+		i := order.LineIndex(o.Lines, pl.MarketplaceLineID, pl.SKU, nil)
 		if i < 0 {
 			return nil, syncerr.E(syncerr.SKUNotFound, "order", o.ID, "marketplace", Name, "sku", pl.SKU)
 		}

@@ -340,15 +340,9 @@ func (c *Client) shipParcel(ctx context.Context, o order.MarketplaceOrder, p ord
 		}
 	}
 	for _, pl := range p.Lines {
-		i := -1
-		if pl.MarketplaceLineID != "" {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.ID == pl.MarketplaceLineID })
-		}
-		if i < 0 {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool {
-				return l.SKU == pl.SKU && l.Status != order.StatusShipped && !rules.Terminal(l.Status)
-			})
-		}
+		i := order.LineIndex(o.Lines, pl.MarketplaceLineID, pl.SKU, func(l order.MarketplaceLine) bool {
+			return l.Status != order.StatusShipped && !rules.Terminal(l.Status)
+		})
 		if i < 0 {
 			if slices.ContainsFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU }) {
 				continue // every line of the SKU shipped or ended
@@ -445,13 +439,7 @@ func (c *Client) CancelLines(ctx context.Context, o order.MarketplaceOrder, line
 	}
 	refuse := map[string]bool{}
 	for _, pl := range lines {
-		i := -1
-		if pl.MarketplaceLineID != "" {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.ID == pl.MarketplaceLineID })
-		}
-		if i < 0 {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU && !rules.Terminal(l.Status) })
-		}
+		i := order.LineIndex(o.Lines, pl.MarketplaceLineID, pl.SKU, func(l order.MarketplaceLine) bool { return !rules.Terminal(l.Status) })
 		if i < 0 {
 			if slices.ContainsFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU }) {
 				continue // every line of the SKU ended already
@@ -551,13 +539,7 @@ func (c *Client) wholeOrder(o order.MarketplaceOrder, p order.Parcel) error {
 	}
 	in := map[string]bool{}
 	for _, pl := range p.Lines {
-		i := -1
-		if pl.MarketplaceLineID != "" {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.ID == pl.MarketplaceLineID })
-		}
-		if i < 0 {
-			i = slices.IndexFunc(o.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU })
-		}
+		i := order.LineIndex(o.Lines, pl.MarketplaceLineID, pl.SKU, nil)
 		if i < 0 {
 			return syncerr.E(syncerr.SKUNotFound, "order", o.ID, "marketplace", c.market, "sku", pl.SKU)
 		}

@@ -1,6 +1,9 @@
 package order
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // MarketplaceOrder is an order as a marketplace holds it, in ordersync's
 // terms. State keeps the marketplace's own words (a Back Market number, a
@@ -65,4 +68,17 @@ type Capabilities struct {
 	// explained as cancel_unsupported, the rest of the order synced.
 	CancelLines         bool `json:"cancel_lines,omitempty"`
 	CancelAcceptedLines bool `json:"cancel_accepted_lines,omitempty"`
+}
+
+// LineIndex returns the index in lines of the line whose ID is id or,
+// when id is empty or names no line, of the first line with sku that keep
+// accepts (nil keeps any); -1 when there is none. A store parcel line names
+// its marketplace line by ID where the order was imported, by SKU where not.
+func LineIndex(lines []MarketplaceLine, id, sku string, keep func(MarketplaceLine) bool) int {
+	if id != "" {
+		if i := slices.IndexFunc(lines, func(l MarketplaceLine) bool { return l.ID == id }); i >= 0 {
+			return i
+		}
+	}
+	return slices.IndexFunc(lines, func(l MarketplaceLine) bool { return l.SKU == sku && (keep == nil || keep(l)) })
 }
