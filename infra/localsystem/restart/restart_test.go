@@ -9,8 +9,11 @@ package restart_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,12 +71,7 @@ func TestMakeRunWorksTheSecondTime(t *testing.T) {
 	dir := t.TempDir()
 	id := fmt.Sprint(localsystem.ReadmeOrder.MarketplaceID)
 	// One API address for both starts, as make run's 127.0.0.1:3000.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiAddr := l.Addr().String()
-	l.Close()
+	apiAddr := fixedPort(t)
 
 	s, firstCurl := startOn(t, dir, apiAddr)
 	sent := time.Now()
@@ -132,4 +130,54 @@ func waitDone(t *testing.T, s *localsystem.System, id string, since time.Time) o
 	}
 	t.Fatalf("order %s: no final outcome; last state %+v", id, st)
 	return st
+}
+
+// fixedPort returns a free 127.0.0.1 address whose port is below the
+// kernel's ephemeral range, as make run's 3000 is. A port the kernel gave
+// a listener on :0 is an ephemeral one: once that listener is closed, any
+// outgoing connection on the machine (the emulators' clients, other test
+// packages) may take it as its local port, and the second start's bind
+// failed with "address already in use" (CI, stop 22).
+func fixedPort(t *testing.T) string {
+	t.Helper()
+	low := ephemeralLow()
+	for range 100 {
+		port := 10000 + rand.IntN(low-10000)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatalf("no free port in 10000-%d", low-1)
+	return ""
+}
+
+// ephemeralLow is the first port of Linux's ephemeral range, or 32768
+// (Linux's default, below macOS's 49152) where it cannot be read.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n <= 10001 {
+		return 32768
+	}
+	return n
+}
+
+// TestFixedPortIsNotEphemeral: the API port both starts share is one no
+// outgoing connection is given between them.
+func TestFixedPortIsNotEphemeral(t *testing.T) {
+	for range 20 {
+		_, p, _ := net.SplitHostPort(fixedPort(t))
+		if n, _ := strconv.Atoi(p); n >= ephemeralLow() {
+			t.Fatalf("port %d is in the ephemeral range (from %d)", n, ephemeralLow())
+		}
+	}
 }
