@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ordersync/ordersync/infra/localaws"
+	"github.com/ordersync/ordersync/infra/localstack"
 	"github.com/ordersync/ordersync/infra/localsystem"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/shopify"
@@ -27,22 +29,74 @@ import (
 // and the time from the POST to the sandbox marketplace recording the
 // order's shipment. Then it delivers one event as 5 concurrent copies
 // and counts the copies answered other than 2xx.
+//
+// It does so twice, on a new stack each time: first as deployed, with the
+// template's connection cache (ConnectionCacheSeconds: one connection read
+// per instance and connection in that time), then as the local stack runs
+// by default, the cache off (every webhook reads its connection from
+// DynamoDB), which is what issue 14's 1.54× measured.
 func latencySection(ctx context.Context, env Env) ([]Row, error) {
+	root, err := localaws.ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := localstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	cacheSecs := tmpl.Parameters["ConnectionCacheSeconds"]
+	deployed, err := measureLatency(ctx, env, "cached", map[string]string{"ConnectionCacheSeconds": cacheSecs})
+	if err != nil {
+		return nil, err
+	}
+	uncached, err := measureLatency(ctx, env, "uncached", nil)
+	if err != nil {
+		return nil, err
+	}
+	cached := fmt.Sprintf("connection cache %s s (the template's default, as deployed)", cacheSecs)
+	off := "connection cache off (the local stack's default: every webhook reads its connection)"
+	return []Row{
+		Row{Section: "latency", Name: "webhook answer p50", Value: ms(pct(deployed.answers, 0.50)), Unit: "ms", Note: deployed.note + "; " + cached}.
+			Compared("bare SQS SendMessage p50", ms(pct(deployed.bare, 0.50))),
+		Row{Section: "latency", Name: "webhook answer p99", Value: ms(pct(deployed.answers, 0.99)), Unit: "ms", Goal: 1.5, Note: deployed.note + "; " + cached}.
+			Compared("bare SQS SendMessage p99", ms(pct(deployed.bare, 0.99))),
+		Row{Section: "latency", Name: "webhook answer p50, cache off", Value: ms(pct(uncached.answers, 0.50)), Unit: "ms", Note: uncached.note + "; " + off}.
+			Compared("bare SQS SendMessage p50", ms(pct(uncached.bare, 0.50))),
+		Row{Section: "latency", Name: "webhook answer p99, cache off", Value: ms(pct(uncached.answers, 0.99)), Unit: "ms", Note: uncached.note + "; " + off}.
+			Compared("bare SQS SendMessage p99", ms(pct(uncached.bare, 0.99))),
+		{Section: "latency", Name: "webhook → marketplace p50", Value: ms(pct(deployed.endToEnd, 0.50)), Unit: "ms",
+			Note: "from the POST to the sandbox recording the shipment (polled every ms); includes the poller's receive wait; " + cached},
+		{Section: "latency", Name: "webhook → marketplace p99", Value: ms(pct(deployed.endToEnd, 0.99)), Unit: "ms", Note: deployed.note + "; " + cached},
+		{Section: "latency", Name: "copies of one delivery answered non-2xx", Value: float64(deployed.bad + uncached.bad), Unit: "copies",
+			Note: fmt.Sprintf("of %d: %d rounds of 5 concurrent copies (same event id) on each stack; goal 0", deployed.total+uncached.total, (deployed.total+uncached.total)/5)},
+	}, nil
+}
+
+// latencyRound is what measureLatency measured on one stack.
+type latencyRound struct {
+	answers, bare, endToEnd []time.Duration
+	bad, total              int // copies answered non-2xx, of copies sent
+	note                    string
+}
+
+// measureLatency runs latencySection's measurements on a new local stack
+// started with params (template parameters), its data in env.Dir/local-name.
+func measureLatency(ctx context.Context, env Env, name string, params map[string]string) (latencyRound, error) {
 	rate, secs, copyRounds := 20, 10, 5
 	if env.Quick {
 		secs, copyRounds = 3, 2
 	}
-	sys, err := localsystem.Start(ctx, localsystem.Options{Dir: filepath.Join(env.Dir, "local")})
+	sys, err := localsystem.Start(ctx, localsystem.Options{Dir: filepath.Join(env.Dir, "local-"+name), Params: params})
 	if err != nil {
-		return nil, fmt.Errorf("latency: starting the local stack: %w", err)
+		return latencyRound{}, fmt.Errorf("latency (%s): starting the local stack: %w", name, err)
 	}
 	defer sys.Stop()
 	if err := sys.SeedDemo(ctx); err != nil {
-		return nil, err
+		return latencyRound{}, err
 	}
 	q, err := sys.Clients.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench-bare-send")})
 	if err != nil {
-		return nil, err
+		return latencyRound{}, err
 	}
 	w := &shipWatch{sys: sys, seen: map[string]time.Time{}}
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -54,11 +108,11 @@ func latencySection(ctx context.Context, env Env) ([]Row, error) {
 	// are not what this measures.
 	for i := range 3 {
 		if _, err := l.deliver(ctx, 9_000+i, nil); err != nil {
-			return nil, fmt.Errorf("latency: warm-up: %w", err)
+			return latencyRound{}, fmt.Errorf("latency (%s): warm-up: %w", name, err)
 		}
 	}
 	if err := w.wait(ctx, l.ids, 60*time.Second); err != nil {
-		return nil, fmt.Errorf("latency: warm-up: %w", err)
+		return latencyRound{}, fmt.Errorf("latency (%s): warm-up: %w", name, err)
 	}
 
 	// The run: one delivery (and one bare send) every 1/rate s.
@@ -93,14 +147,14 @@ func latencySection(ctx context.Context, env Env) ([]Row, error) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		return nil, fmt.Errorf("latency: %w", err)
+		return latencyRound{}, fmt.Errorf("latency (%s): %w", name, err)
 	}
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = strconv.FormatInt(latencyOrder(10_000+i).MarketplaceID, 10)
 	}
 	if err := w.wait(ctx, ids, 120*time.Second); err != nil {
-		return nil, fmt.Errorf("latency: %w", err)
+		return latencyRound{}, fmt.Errorf("latency (%s): %w", name, err)
 	}
 	endToEnd := make([]time.Duration, n)
 	for i, id := range ids {
@@ -131,19 +185,8 @@ func latencySection(ctx context.Context, env Env) ([]Row, error) {
 		}
 		cwg.Wait()
 	}
-
-	rateNote := fmt.Sprintf("%d orders/fulfilled webhooks at %d/s through the local stack (emulators)", n, rate)
-	return []Row{
-		Row{Section: "latency", Name: "webhook answer p50", Value: ms(pct(answers, 0.50)), Unit: "ms", Note: rateNote}.
-			Compared("bare SQS SendMessage p50", ms(pct(bare, 0.50))),
-		Row{Section: "latency", Name: "webhook answer p99", Value: ms(pct(answers, 0.99)), Unit: "ms", Goal: 1.5, Note: rateNote}.
-			Compared("bare SQS SendMessage p99", ms(pct(bare, 0.99))),
-		{Section: "latency", Name: "webhook → marketplace p50", Value: ms(pct(endToEnd, 0.50)), Unit: "ms",
-			Note: "from the POST to the sandbox recording the shipment (polled every ms); includes the poller's receive wait"},
-		{Section: "latency", Name: "webhook → marketplace p99", Value: ms(pct(endToEnd, 0.99)), Unit: "ms", Note: rateNote},
-		{Section: "latency", Name: "copies of one delivery answered non-2xx", Value: float64(bad), Unit: "copies",
-			Note: fmt.Sprintf("of %d: %d rounds of 5 concurrent copies (same event id); goal 0", total, copyRounds)},
-	}, nil
+	return latencyRound{answers: answers, bare: bare, endToEnd: endToEnd, bad: bad, total: total,
+		note: fmt.Sprintf("%d orders/fulfilled webhooks at %d/s through the local stack (emulators)", n, rate)}, nil
 }
 
 // latencyRun delivers webhooks of new demo orders to the local stack.

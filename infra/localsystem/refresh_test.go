@@ -17,6 +17,7 @@ import (
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/refreshbatch"
 	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
+	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
 // refreshWorld is a connection of its own for the refresh's end-to-end
@@ -225,7 +226,8 @@ func TestAConnectionWhoseMarketplaceIsDownIsDeadLetteredWithItsReason(t *testing
 			failed = reps[0]
 		}
 	}
-	if failed.Failed == nil || failed.Failed.Code != "marketplace_unavailable" || failed.Failed.Reason == "" || failed.Failed.Attempts != 3 {
+	if failed.Failed == nil || failed.Failed.Code != "marketplace_unavailable" || failed.Failed.Detail == "" ||
+		failed.Failed.Cause != syncerr.ExplainRefresh(syncerr.E(syncerr.MarketplaceUnavailable)).Cause || failed.Failed.Attempts != 3 {
 		t.Fatalf("report of the connection that was down = %+v, want its failure after 3 tries", failed)
 	}
 	dlqURL := sys.Stack.Ref("RefreshDLQ")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -233,5 +234,40 @@ func TestSourcePacesEachConnectionsMarketplace(t *testing.T) {
 	clock.Advance(2 * time.Second)
 	if err := <-done; err != nil {
 		t.Errorf("Order after the Retry-After = %v", err)
+	}
+}
+
+// TestNewSourceIsPaced: the source the sync and the refresh both build
+// (NewSource) paces each connection's marketplace: after a 429 asking for
+// a minute, a request whose context ends sooner is refused at once as
+// rate_limited, with the wait, and never reaches the marketplace.
+func TestNewSourceIsPaced(t *testing.T) {
+	bm := backmarkettest.New(backmarkettest.Options{Token: bmToken})
+	bm.Seed(backmarkettest.AwaitingAcceptance(5, "A"))
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		bm.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	src := connectors.NewSource(secrets{"bm": bmToken})
+	ctx := context.Background()
+	mp, err := src.Marketplace(ctx, conn(order.BackMarket, srv.URL, "bm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm.SetFault(backmarkettest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "60", Count: 1})
+	if _, err := mp.Order(ctx, "5"); syncerr.CodeOf(err) != syncerr.RateLimited {
+		t.Fatalf("Order = %v, want rate_limited", err)
+	}
+	before := requests.Load()
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = mp.Order(sctx, "5")
+	if syncerr.CodeOf(err) != syncerr.RateLimited || syncerr.RetryAfterOf(err) < 50*time.Second {
+		t.Errorf("Order within the Retry-After = %v (retry after %v), want rate_limited after about a minute", err, syncerr.RetryAfterOf(err))
+	}
+	if got := requests.Load(); got != before {
+		t.Errorf("%d requests reached the marketplace within its Retry-After, want none", got-before)
 	}
 }

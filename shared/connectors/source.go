@@ -4,8 +4,11 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/ordersync/ordersync/shared/amazon"
 	"github.com/ordersync/ordersync/shared/backmarket"
+	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/mirakl"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/pace"
@@ -26,6 +29,17 @@ type Source struct {
 	// Amazon's token cache, so that one connection's events share an
 	// access token.
 	Options Options
+}
+
+// NewSource returns the source the sync and the refresh build once per
+// cold start: one HTTP client (10 s a call), each connection's marketplace
+// requests paced by its platform's RateLimit in buckets kept for the
+// instance's life (so the refresh's listings keep to the account's limit
+// as the sync's calls do), and one Amazon token cache.
+func NewSource(secrets Secrets) Source {
+	return Source{Secrets: secrets, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second}),
+		Pace:    pace.NewBuckets(nil),
+		Options: Options{Amazon: amazon.Options{Tokens: amazon.NewTokens()}}}
 }
 
 // Marketplace returns conn's marketplace client (see MarketplaceWith).

@@ -112,3 +112,42 @@ func BenchmarkHandleShopifyOrder(b *testing.B) {
 		})
 	}
 }
+
+// onlyEnqueue hides a queue's EnqueueEncoded: the queue encodes each event
+// again, as the SQS adapter did before the handler handed its message on.
+type onlyEnqueue struct{ q ingest.Queue }
+
+func (o onlyEnqueue) Enqueue(ctx context.Context, e order.Event) error { return o.q.Enqueue(ctx, e) }
+
+// BenchmarkEncodeOnce: the webhook as deployed (no deduper), its queue
+// given the handler's message ("handed on") or encoding the event again
+// ("encoded again"), side by side.
+func BenchmarkEncodeOnce(b *testing.B) {
+	for _, size := range []int{1 << 10, 5 << 10, 50 << 10} {
+		body := shopifyOrderOfSize(b, size)
+		for _, how := range []string{"encoded again", "handed on"} {
+			b.Run(fmt.Sprintf("%dKB/%s", size>>10, how), func(b *testing.B) {
+				conns := ingesttest.NewConnections(order.Connection{ID: "c-shop",
+					Store: order.Endpoint{Platform: order.Shopify}, WebhookSecretRefs: []string{"shop/new"}})
+				secrets := ingesttest.NewSecrets(map[string]string{"shop/new": shopSecret})
+				eq := &ingesttest.EncodingQueue{}
+				var q ingest.Queue = eq
+				if how == "encoded again" {
+					q = onlyEnqueue{eq}
+				}
+				h := ingest.New(ingest.Config{Now: func() time.Time { return now }}, conns, secrets, nil, q, slog.New(slog.DiscardHandler))
+				req := shopifyRequest(b, "orders/updated", body, shopSecret)
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					if resp, _ := h.Handle(ctx, req); resp.StatusCode != http.StatusAccepted {
+						b.Fatalf("status = %d (%s)", resp.StatusCode, resp.Body)
+					}
+				}
+				if n, _ := eq.Sent(); n == 0 {
+					b.Fatal("nothing queued")
+				}
+			})
+		}
+	}
+}

@@ -237,15 +237,17 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	// Before the claim: an event the queue can never take must be refused
 	// now, not claimed, sent, released and answered 503 until the platform
-	// gives up. The queue encodes it again, the same way.
-	if _, err := order.EncodeMessage(e); err != nil {
+	// gives up. An EncodedQueue sends this message; another encodes it again,
+	// the same way.
+	msg, err := order.EncodeMessage(e)
+	if err != nil {
 		if errors.Is(err, order.ErrEventTooLarge) {
 			return h.reject(ctx, d, http.StatusRequestEntityTooLarge, codeEventTooLarge, ""), nil
 		}
 		// Not expected: an event is plain fields.
 		return h.unavailable(ctx, d, codeUnavailable, "event encoding failed", err), nil
 	}
-	return h.enqueueOnce(ctx, d, e), nil
+	return h.enqueueOnce(ctx, d, e, msg), nil
 }
 
 // read verifies a delivery's signature and parses its body.
@@ -349,11 +351,19 @@ func invalidID(d delivery, e order.Event) string {
 	return ""
 }
 
-// enqueueOnce claims the event's dedup key, queues the event and confirms;
-// with no deduper, it queues the event.
-func (h *Handler) enqueueOnce(ctx context.Context, d delivery, e order.Event) events.APIGatewayV2HTTPResponse {
+// enqueue sends e, whose order.EncodeMessage is body.
+func (h *Handler) enqueue(ctx context.Context, e order.Event, body string) error {
+	if q, ok := h.queue.(EncodedQueue); ok {
+		return q.EnqueueEncoded(ctx, e, body)
+	}
+	return h.queue.Enqueue(ctx, e)
+}
+
+// enqueueOnce claims the event's dedup key, queues the event (body, its
+// encoding) and confirms; with no deduper, it queues the event.
+func (h *Handler) enqueueOnce(ctx context.Context, d delivery, e order.Event, body string) events.APIGatewayV2HTTPResponse {
 	if h.dedup == nil {
-		if err := h.queue.Enqueue(ctx, e); err != nil {
+		if err := h.enqueue(ctx, e, body); err != nil {
 			return h.unavailable(ctx, d, codeUnavailable, "enqueue failed", err)
 		}
 		return h.accepted(ctx, d, e)
@@ -375,7 +385,7 @@ func (h *Handler) enqueueOnce(ctx context.Context, d delivery, e order.Event) ev
 		return h.unavailable(ctx, d, codeUnavailable, "dedup claim returned an unknown result", nil)
 	}
 
-	if err := h.queue.Enqueue(ctx, e); err != nil {
+	if err := h.enqueue(ctx, e, body); err != nil {
 		cctx, cancel := h.cleanupContext(ctx)
 		defer cancel()
 		if rerr := h.dedup.Release(cctx, key); rerr != nil {

@@ -86,3 +86,15 @@ type Queue interface {
 	// accepted it durably; implementations never retry.
 	Enqueue(ctx context.Context, e order.Event) error
 }
+
+// EncodedQueue is a Queue that also takes an event already encoded: the
+// handler encodes each event (order.EncodeMessage) before anything else,
+// to refuse one too large for a message, and hands that body on rather
+// than have the queue encode it a second time on the answer's path.
+type EncodedQueue interface {
+	Queue
+	// EnqueueEncoded sends e, whose order.EncodeMessage is body, as
+	// Enqueue would send it. A nil error means the queue has accepted it
+	// durably; implementations never retry.
+	EnqueueEncoded(ctx context.Context, e order.Event, body string) error
+}

@@ -1,8 +1,8 @@
-// Package pace paces the sync's calls to each marketplace account by the
-// marketplace's own rate limit: a token bucket per connection, kept by
-// each Lambda instance, sized from the limit the connector documents
-// (backmarket.RateLimit, mirakl.RateLimit), and paused until the time a
-// marketplace names when it answers 429 with Retry-After.
+// Package pace paces the sync's and the refresh's calls to each
+// marketplace account by the marketplace's own rate limit: a token bucket
+// per connection, kept by each Lambda instance, sized from the limit the
+// connector documents (backmarket.RateLimit, mirakl.RateLimit), and paused
+// until the time a marketplace names when it answers 429 with Retry-After.
 //
 // Why a token bucket and not SQS FIFO message groups keyed by connection
 // (one group per connection would also keep one account's orders from

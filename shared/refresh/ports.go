@@ -164,8 +164,16 @@ type Report struct {
 
 // JobFailure is why a refresh job failed for good.
 type JobFailure struct {
-	Code          string    `json:"code"`   // the error catalogue's code
-	Reason        string    `json:"reason"` // the error, at most 1,000 bytes
+	Code string `json:"code"` // the error catalogue's code
+	// Title, Cause and Remedy are what the merchant reads: the catalogue's
+	// words for a refresh that failed with Code (syncerr.ExplainRefresh).
+	Title  string `json:"title"`
+	Cause  string `json:"cause"`
+	Remedy string `json:"remedy"`
+	// Detail is the error, for an operator (at most 1,000 bytes): what the
+	// log line of the failure says. Errors never carry a platform's
+	// answer's words, so no personal data (shared/httpclient.StatusError).
+	Detail        string    `json:"detail"`
 	Attempts      int       `json:"attempts"`
 	FirstFailedAt time.Time `json:"first_failed_at"`
 }

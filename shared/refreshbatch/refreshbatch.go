@@ -176,7 +176,7 @@ func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) bool {
 	}
 	job, err := DecodeJob(m.Body)
 	if err != nil {
-		return h.deadLetter(ctx, m, job, nil, attempt, syncerr.InvalidData, "unreadable refresh job: "+err.Error())
+		return h.deadLetter(ctx, m, job, nil, attempt, syncerr.E(syncerr.InvalidData).Wrap(fmt.Errorf("unreadable refresh job: %w", err)))
 	}
 	if dl, ok := ctx.Deadline(); ok && dl.Sub(h.cfg.Now()) < h.cfg.DeadlineMargin {
 		return h.failed(ctx, m, job, refresh.Report{}, attempt, errors.New("not started: the invocation was about to time out"))
@@ -207,11 +207,9 @@ func (h *Handler) handleOne(ctx context.Context, m events.SQSMessage) bool {
 func (h *Handler) failed(ctx context.Context, m events.SQSMessage, job refresh.Job, rep refresh.Report, attempt int, err error) bool {
 	switch {
 	case errors.Is(err, order.ErrNotFound):
-		return h.deadLetter(ctx, m, job, nil, attempt, syncerr.InvalidData, "connection "+job.Connection+" is not known: "+err.Error())
-	case syncerr.KindOf(err) != syncerr.Transient:
-		return h.deadLetter(ctx, m, job, &rep, attempt, syncerr.CodeOf(err), err.Error())
-	case attempt >= h.cfg.MaxReceives:
-		return h.deadLetter(ctx, m, job, &rep, attempt, syncerr.CodeOf(err), err.Error())
+		return h.deadLetter(ctx, m, job, nil, attempt, syncerr.E(syncerr.InvalidData).Wrap(fmt.Errorf("connection %s is not known: %w", job.Connection, err)))
+	case syncerr.KindOf(err) != syncerr.Transient, attempt >= h.cfg.MaxReceives:
+		return h.deadLetter(ctx, m, job, &rep, attempt, err)
 	}
 	wait := h.retryWait(attempt, err)
 	h.log.Warn("refresh failed; tried again", append([]any{"connection", job.Connection, "at", job.At, "attempt", attempt,
@@ -220,27 +218,30 @@ func (h *Handler) failed(ctx context.Context, m events.SQSMessage, job refresh.J
 	return false
 }
 
-// deadLetter fails the job for good: its reason is stored on the
+// deadLetter fails the job for good with err: its reason is stored on the
 // connection's report for the job's hour (rep, what the run did before it
-// failed, with the failure; nil for a job naming no connection, or one the
-// store does not know: no merchant reads it, the log and the DLQ keep
-// it), and the message is left on the queue, made visible again at once,
+// failed, with the failure: the catalogue's words for err's code, which the
+// merchant reads, and err's text as the operator's detail; nil for a job
+// naming no connection, or one the store does not know: no merchant reads
+// it, the log and the DLQ keep it), and the message is left on the queue, made visible again at once,
 // for the queue's redrive policy to move to the refresh DLQ, noting its
 // source queue. It reports false: the message is
 // never deleted. A report that could not be stored is logged (with its
 // reason) and, before the job's last try, tried again with the job.
-func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refresh.Job, rep *refresh.Report, attempt int, code syncerr.Code, reason string) bool {
+func (h *Handler) deadLetter(ctx context.Context, m events.SQSMessage, job refresh.Job, rep *refresh.Report, attempt int, err error) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.SendReserve)
 	defer cancel()
 	first := h.cfg.Now()
 	if ms, err := strconv.ParseInt(m.Attributes["ApproximateFirstReceiveTimestamp"], 10, 64); err == nil && ms > 0 {
 		first = time.UnixMilli(ms)
 	}
-	reason = truncate(reason, maxReasonBytes)
+	x := syncerr.ExplainRefresh(err)
+	code, reason := x.Code, truncate(err.Error(), maxReasonBytes)
 	if rep != nil {
 		r := *rep
 		r.Connection, r.At, r.FinishedAt = job.Connection, job.At.UTC(), h.cfg.Now().UTC()
-		r.Failed = &refresh.JobFailure{Code: string(code), Reason: reason, Attempts: attempt, FirstFailedAt: first.UTC()}
+		r.Failed = &refresh.JobFailure{Code: string(code), Title: x.Title, Cause: x.Cause, Remedy: x.Remedy,
+			Detail: reason, Attempts: attempt, FirstFailedAt: first.UTC()}
 		if err := h.reports.SaveReport(ctx, r); err != nil {
 			h.log.Error("could not store the refresh job's failure", "message_id", m.MessageId, "connection", job.Connection,
 				"attempts", attempt, "error_code", string(code), "reason", reason, "err", err)

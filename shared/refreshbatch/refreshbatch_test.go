@@ -208,7 +208,7 @@ func TestHandle(t *testing.T) {
 			wantFailed: true, wantRetry: 30 * time.Second},
 		{name: "a transient failure on the last try: the DLQ, its reason on the report", body: jobBody("acme"), receives: 3, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) { return refresh.Report{}, down },
-			wantDLQ: true, wantReport: map[string]string{"code": "marketplace_unavailable", "reason": `marketplace_unavailable status="503"`, "attempts": "3"}},
+			wantDLQ: true, wantReport: map[string]string{"code": "marketplace_unavailable", "detail": `marketplace_unavailable status="503"`, "attempts": "3"}},
 		{name: "a permanent failure: the DLQ at once, its reason on the report", body: jobBody("acme"), receives: 1, wantCalls: 1,
 			refresh: func(context.Context, refresh.Job) (refresh.Report, error) {
 				return refresh.Report{}, syncerr.E(syncerr.PlatformUnsupported, "platform", "amazon")
@@ -284,11 +284,23 @@ func TestHandle(t *testing.T) {
 			if r.Connection != "acme" || !r.At.Equal(at) || r.FinishedAt.IsZero() {
 				t.Errorf("report %+v: want the job's connection and hour", r)
 			}
-			if f.Code != tt.wantReport["code"] || fmt.Sprint(f.Attempts) != tt.wantReport["attempts"] || f.Reason == "" || f.FirstFailedAt.IsZero() {
-				t.Errorf("failure %+v, want %v with a reason and first_failed_at", f, tt.wantReport)
+			if f.Code != tt.wantReport["code"] || fmt.Sprint(f.Attempts) != tt.wantReport["attempts"] || f.Detail == "" || f.FirstFailedAt.IsZero() {
+				t.Errorf("failure %+v, want %v with a detail and first_failed_at", f, tt.wantReport)
 			}
-			if want, ok := tt.wantReport["reason"]; ok && f.Reason != want {
-				t.Errorf("reason %q, want %q", f.Reason, want)
+			if want, ok := tt.wantReport["detail"]; ok && f.Detail != want {
+				t.Errorf("detail %q, want %q", f.Detail, want)
+			}
+			// What the merchant reads is the catalogue's words for a
+			// refresh that failed with this code, not the Go error.
+			_, rerr := tt.refresh(context.Background(), refresh.Job{})
+			x := syncerr.ExplainRefresh(rerr)
+			if f.Title != x.Title || f.Cause != x.Cause || f.Remedy != x.Remedy {
+				t.Errorf("failure words %q / %q / %q, want the catalogue's %q / %q / %q", f.Title, f.Cause, f.Remedy, x.Title, x.Cause, x.Remedy)
+			}
+			for _, text := range []string{f.Title, f.Cause, f.Remedy} {
+				if text == "" || strings.Contains(text, f.Detail) || strings.Contains(text, "(unknown") {
+					t.Errorf("merchant words %q: want the catalogue's, filled, without the error's text %q", text, f.Detail)
+				}
 			}
 		})
 	}
@@ -379,7 +391,7 @@ func TestAJobThatWouldNotFinishFailsOnItsOwn(t *testing.T) {
 			t.Errorf("refresh deadline %v, want the invocation's less %s (%v)", gotDeadline, cfg.SendReserve, dl.Add(-cfg.SendReserve))
 		}
 		reps := e.reports.all()
-		if len(reps) != 1 || reps[0].Failed == nil || !strings.Contains(reps[0].Failed.Reason, "out of time") {
+		if len(reps) != 1 || reps[0].Failed == nil || !strings.Contains(reps[0].Failed.Detail, "out of time") {
 			t.Errorf("reports %+v, want the job's with an out-of-time reason", reps)
 		}
 	})

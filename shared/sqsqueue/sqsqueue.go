@@ -30,7 +30,7 @@ type Queue struct {
 	url string
 }
 
-var _ ingest.Queue = (*Queue)(nil)
+var _ ingest.EncodedQueue = (*Queue)(nil)
 var _ merchantapi.Queue = (*Queue)(nil)
 
 // New returns the queue at url.
@@ -45,6 +45,13 @@ func (q *Queue) Enqueue(ctx context.Context, e order.Event) error {
 	if err != nil {
 		return fmt.Errorf("sqsqueue: %w", err)
 	}
+	return q.EnqueueEncoded(ctx, e, body)
+}
+
+// EnqueueEncoded sends one order event already encoded: body is
+// order.EncodeMessage(e) (the webhook encodes each event once, to refuse
+// one too large). The message is Enqueue's.
+func (q *Queue) EnqueueEncoded(ctx context.Context, e order.Event, body string) error {
 	return q.Send(ctx, body, map[string]string{"connection": e.Connection, "source_event_id": e.SourceEventID})
 }
 

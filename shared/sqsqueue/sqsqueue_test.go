@@ -1,6 +1,7 @@
 package sqsqueue_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -35,45 +36,59 @@ func TestEnqueue(t *testing.T) {
 			Order: order.Ref{MarketplaceOrderID: "261674"}},
 			map[string]string{"connection": "acme"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := t.Context()
-			if err := q.Enqueue(ctx, tt.event); err != nil {
-				t.Fatal(err)
-			}
-			res, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url),
-				MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
+	// The webhook hands on the message it encoded (EnqueueEncoded); the
+	// message is the same.
+	sends := map[string]func(context.Context, order.Event) error{
+		"Enqueue": q.Enqueue,
+		"EnqueueEncoded": func(ctx context.Context, e order.Event) error {
+			body, err := order.EncodeMessage(e)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			if len(res.Messages) != 1 {
-				t.Fatalf("%d messages on the queue, want 1", len(res.Messages))
-			}
-			m := res.Messages[0]
-			if _, err := c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-			var got order.Event
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &got); err != nil {
-				t.Fatalf("message %s: %v", aws.ToString(m.Body), err)
-			}
-			want, _ := json.Marshal(tt.event)
-			if b, _ := json.Marshal(got); string(b) != string(want) {
-				t.Errorf("body = %s, want %s", b, want)
-			}
-			gotAttrs := map[string]string{}
-			for k, v := range m.MessageAttributes {
-				gotAttrs[k] = aws.ToString(v.StringValue)
-			}
-			if len(gotAttrs) != len(tt.wantAttrs) {
-				t.Errorf("attributes = %v, want %v", gotAttrs, tt.wantAttrs)
-			}
-			for k, v := range tt.wantAttrs {
-				if gotAttrs[k] != v {
-					t.Errorf("message attribute %s = %q, want %q", k, gotAttrs[k], v)
+			return q.EnqueueEncoded(ctx, e, body)
+		},
+	}
+	for _, tt := range tests {
+		for how, send := range sends {
+			t.Run(tt.name+", "+how, func(t *testing.T) {
+				ctx := t.Context()
+				if err := send(ctx, tt.event); err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				res, err := c.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url),
+					MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Messages) != 1 {
+					t.Fatalf("%d messages on the queue, want 1", len(res.Messages))
+				}
+				m := res.Messages[0]
+				if _, err := c.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+					t.Fatal(err)
+				}
+				var got order.Event
+				if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &got); err != nil {
+					t.Fatalf("message %s: %v", aws.ToString(m.Body), err)
+				}
+				want, _ := json.Marshal(tt.event)
+				if b, _ := json.Marshal(got); string(b) != string(want) {
+					t.Errorf("body = %s, want %s", b, want)
+				}
+				gotAttrs := map[string]string{}
+				for k, v := range m.MessageAttributes {
+					gotAttrs[k] = aws.ToString(v.StringValue)
+				}
+				if len(gotAttrs) != len(tt.wantAttrs) {
+					t.Errorf("attributes = %v, want %v", gotAttrs, tt.wantAttrs)
+				}
+				for k, v := range tt.wantAttrs {
+					if gotAttrs[k] != v {
+						t.Errorf("message attribute %s = %q, want %q", k, gotAttrs[k], v)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -226,3 +226,76 @@ func fill(s string, details map[string]string) string {
 		s = s[i+j+1:]
 	}
 }
+
+// Words are what a merchant reads about one code in one setting.
+type Words struct {
+	Code   Code   `json:"code"`
+	Title  string `json:"title"`
+	Cause  string `json:"cause"`
+	Remedy string `json:"remedy"`
+}
+
+// refreshWords are catalogue.json's words for a refresh job (one
+// connection's hourly check) that failed for good, by code; "" holds those
+// of a code without words of its own. Read once; never changed after init.
+var refreshWords = mustParseRefresh(catalogueJSON, catalogue)
+
+func mustParseRefresh(b []byte, entries map[Code]Entry) map[Code]Words {
+	m, err := parseRefresh(b, entries)
+	if err != nil {
+		panic(fmt.Sprintf("syncerr: catalogue.json: refresh: %v", err)) // caught by the package's tests
+	}
+	return m
+}
+
+// parseRefresh reads the refresh words of a catalogue document: each
+// complete, of a code entries holds, once, with default words (code "").
+func parseRefresh(b []byte, entries map[Code]Entry) (map[Code]Words, error) {
+	var doc struct {
+		Refresh struct {
+			Entries []Words `json:"entries"`
+		} `json:"refresh"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	m := make(map[Code]Words, len(doc.Refresh.Entries))
+	for _, w := range doc.Refresh.Entries {
+		if _, ok := entries[w.Code]; !ok && w.Code != "" {
+			return nil, fmt.Errorf("%s: not a code of the catalogue's entries", w.Code)
+		}
+		if w.Title == "" || w.Cause == "" || w.Remedy == "" {
+			return nil, fmt.Errorf("%q: title, cause and remedy are all required", w.Code)
+		}
+		if _, dup := m[w.Code]; dup {
+			return nil, fmt.Errorf("%q: listed twice", w.Code)
+		}
+		m[w.Code] = w
+	}
+	if _, ok := m[""]; !ok {
+		return nil, fmt.Errorf("no default words (code \"\")")
+	}
+	return m, nil
+}
+
+// ExplainRefresh renders what the merchant reads about a refresh job (one
+// connection's hourly check) that failed for good with err: the refresh
+// words of err's code, or the default ones, with the error's details
+// substituted for {placeholders}. Its Action is nil: a connection's fix is
+// named in the words.
+func ExplainRefresh(err error) Explanation {
+	code := CodeOf(err)
+	w, ok := refreshWords[code]
+	if !ok {
+		w = refreshWords[""]
+	}
+	details := map[string]string{}
+	if e, ok := As(err); ok {
+		for k, v := range e.Details {
+			details[k] = v
+		}
+	}
+	details["code"] = string(code)
+	return Explanation{Code: code, Kind: Lookup(code).Kind,
+		Title: fill(w.Title, details), Cause: fill(w.Cause, details), Remedy: fill(w.Remedy, details)}
+}

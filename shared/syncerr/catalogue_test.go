@@ -1,6 +1,8 @@
 package syncerr
 
 import (
+	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -266,5 +268,92 @@ func TestWithAddsDetailsAndKeepsItsOwn(t *testing.T) {
 	}
 	if len(e.Details) != 1 {
 		t.Errorf("With changed its receiver: %v", e.Details)
+	}
+}
+
+// refreshPlaceholders are those a refresh job's failure fills: the words
+// speak of a connection, never of one order.
+var refreshPlaceholders = map[string]bool{"code": true, "platform": true}
+
+func TestRefreshWords(t *testing.T) {
+	if len(refreshWords) == 0 {
+		t.Fatal("catalogue.json has no refresh words")
+	}
+	re := regexp.MustCompile(`\{([^{}]*)\}`)
+	for code, w := range refreshWords {
+		if code != "" {
+			if _, ok := catalogue[code]; !ok {
+				t.Errorf("refresh words for %q, which the catalogue does not list", code)
+			}
+		}
+		for _, text := range []string{w.Title, w.Cause, w.Remedy} {
+			for _, m := range re.FindAllStringSubmatch(text, -1) {
+				if !refreshPlaceholders[m[1]] {
+					t.Errorf("refresh %q: placeholder {%s} in %q: a refresh failure fills only %v", code, m[1], text, refreshPlaceholders)
+				}
+			}
+		}
+	}
+	if _, ok := refreshWords[""]; !ok {
+		t.Error("no default refresh words (code \"\"), for a code without words of its own")
+	}
+}
+
+func TestParseRefreshRejects(t *testing.T) {
+	known := map[Code]Entry{"x": {Code: "x"}}
+	tests := []struct {
+		name string
+		doc  string
+	}{
+		{"not json", `{"refresh": {"entries": [`},
+		{"none", `{}`},
+		{"no default", `{"refresh":{"entries":[{"code":"x","title":"t","cause":"c","remedy":"r"}]}}`},
+		{"unknown code", `{"refresh":{"entries":[{"code":"","title":"t","cause":"c","remedy":"r"},{"code":"y","title":"t","cause":"c","remedy":"r"}]}}`},
+		{"no remedy", `{"refresh":{"entries":[{"code":"","title":"t","cause":"c"}]}}`},
+		{"listed twice", `{"refresh":{"entries":[{"code":"","title":"t","cause":"c","remedy":"r"},{"code":"","title":"t","cause":"c","remedy":"r"}]}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := parseRefresh([]byte(tt.doc), known); err == nil {
+				t.Errorf("parseRefresh(%s) = nil error, want one", tt.doc)
+			}
+		})
+	}
+}
+
+func TestExplainRefresh(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code Code
+		want Code // whose words: the code's own, or the default ("")
+	}{
+		{"a marketplace down", fmt.Errorf("refresh acme: list marketplace orders: %w", E(MarketplaceUnavailable, "status", "503")), MarketplaceUnavailable, MarketplaceUnavailable},
+		{"an unclassified error", errors.New("dynamodb: throttled"), MarketplaceUnavailable, MarketplaceUnavailable},
+		{"a platform not supported", E(PlatformUnsupported, "platform", "Etsy"), PlatformUnsupported, PlatformUnsupported},
+		{"a code without refresh words", E(SKUDuplicate, "sku", "A-1"), SKUDuplicate, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x := ExplainRefresh(tt.err)
+			if x.Code != tt.code || x.Kind != Lookup(tt.code).Kind {
+				t.Errorf("code, kind = %q, %q; want %q, %q", x.Code, x.Kind, tt.code, Lookup(tt.code).Kind)
+			}
+			w := refreshWords[tt.want]
+			if want := fill(w.Title, map[string]string{"code": string(tt.code)}); x.Title != want {
+				t.Errorf("title %q, want %q", x.Title, want)
+			}
+			for _, text := range []string{x.Title, x.Cause, x.Remedy} {
+				if text == "" || strings.ContainsAny(text, "{}") || strings.Contains(text, "(unknown") || strings.Contains(text, tt.err.Error()) {
+					t.Errorf("%q: want the catalogue's words, filled, without the error's text", text)
+				}
+			}
+			if tt.want == "" && !strings.Contains(x.Cause+x.Remedy, string(tt.code)) {
+				t.Errorf("default words %q / %q do not name the code %q", x.Cause, x.Remedy, tt.code)
+			}
+		})
+	}
+	if got := ExplainRefresh(E(PlatformUnsupported, "platform", "Etsy")).Cause; !strings.Contains(got, "Etsy") {
+		t.Errorf("cause %q does not name the platform", got)
 	}
 }

@@ -8,10 +8,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/ordersync/ordersync/shared/amazon"
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/connectors"
-	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/refreshbatch"
 	"github.com/ordersync/ordersync/shared/secrets"
@@ -46,8 +44,10 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	if err := d.Env.Err(); err != nil {
 		return nil, err
 	}
-	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second}),
-		Options: connectors.Options{Amazon: amazon.Options{Tokens: amazon.NewTokens()}}}
+	// Paced as the sync is (a token bucket per connection for this
+	// instance's life): a listing of many pages keeps to the account's
+	// rate limit, and a 429's Retry-After holds the rest of the run.
+	src := connectors.NewSource(sec)
 	r := refresh.New(d.Store, src, syncQueue, d.Log).
 		WithStorefronts(src).
 		// The merchant's SKU aliases, to plan as the sync does.

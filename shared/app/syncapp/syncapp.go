@@ -10,12 +10,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/ordersync/ordersync/shared/amazon"
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/connectors"
-	"github.com/ordersync/ordersync/shared/httpclient"
 	"github.com/ordersync/ordersync/shared/notify"
-	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/secrets"
 	"github.com/ordersync/ordersync/shared/sesmail"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
@@ -58,9 +55,7 @@ func New(ctx context.Context, o app.Options) (func(context.Context, events.SQSEv
 	}
 	// Each connection's marketplace requests paced by its platform's rate
 	// limit, a token bucket per connection for this instance's life.
-	src := connectors.Source{Secrets: sec, HTTP: httpclient.New(httpclient.Options{Timeout: 10 * time.Second}),
-		Pace:    pace.NewBuckets(nil),
-		Options: connectors.Options{Amazon: amazon.Options{Tokens: amazon.NewTokens()}}}
+	src := connectors.NewSource(sec)
 	s := syncer.New(cfg, d.Store, src, nf, d.Log).
 		WithStorefronts(src).
 		// The merchant's SKU aliases, read once per event.

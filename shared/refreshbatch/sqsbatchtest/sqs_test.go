@@ -169,7 +169,8 @@ func TestAFailingJobIsTriedThenRedrivenToItsSource(t *testing.T) {
 	if len(reps) != 1 || reps[0].Failed == nil {
 		t.Fatalf("reports %+v, want the job's failure", reps)
 	}
-	if r, f := reps[0], reps[0].Failed; r.Connection != "acme" || !r.At.Equal(at) || f.Code != "rate_limited" || f.Reason != "rate_limited" ||
+	if r, f := reps[0], reps[0].Failed; r.Connection != "acme" || !r.At.Equal(at) || f.Code != "rate_limited" || f.Detail != "rate_limited" ||
+		f.Title != syncerr.ExplainRefresh(syncerr.E(syncerr.RateLimited)).Title ||
 		f.Attempts != 3 || f.FirstFailedAt.IsZero() {
 		t.Errorf("report %+v, failure %+v", r, *f)
 	}
