@@ -139,8 +139,9 @@ func New(hc *http.Client, opts Options) *Client {
 }
 
 // Capabilities says what Mirakl's API allows: cancel (OR29, when
-// can_cancel), accept before ship, whole-order shipping, a tracking URL
-// (carrier_url) for a carrier it knows no code for.
+// can_cancel), lines cancelled before acceptance (OR21) and, with a
+// reason code, after it (OR30), accept before ship, whole-order shipping,
+// a tracking URL (carrier_url) for a carrier it knows no code for.
 func (c *Client) Capabilities() order.Capabilities {
 	return order.Capabilities{
 		Cancel:      true,
