@@ -121,6 +121,14 @@ func TestMarketplaceTypes(t *testing.T) {
 	if m, err = connectors.Marketplace(context.Background(), split, sec, http.DefaultClient); err != nil || !m.Capabilities().PerLine {
 		t.Errorf("mirakl with split parcels: %v, PerLine %v; want parcels per line (ST01)", err, err == nil && m.Capabilities().PerLine)
 	}
+	if m.Capabilities().CancelAcceptedLines {
+		t.Errorf("mirakl without a cancel reason code cancels accepted lines; want cancel_unsupported (OR30 needs a reason code)")
+	}
+	reason := conn(order.Mirakl, "https://acme.mirakl.net", "k")
+	reason.Marketplace.CancelReasonCode = "34"
+	if m, err = connectors.Marketplace(context.Background(), reason, sec, http.DefaultClient); err != nil || !m.Capabilities().CancelAcceptedLines {
+		t.Errorf("mirakl with cancel_reason_code: %v, CancelAcceptedLines %v; want accepted lines cancelled (OR30)", err, err == nil && m.Capabilities().CancelAcceptedLines)
+	}
 }
 
 func TestMarketplaceErrors(t *testing.T) {

@@ -156,8 +156,10 @@ type endpointIn struct {
 	Platform order.Platform `json:"platform"`
 	BaseURL  string         `json:"base_url"`
 	Account  string         `json:"account"`
-	// SplitParcels: see order.Endpoint (the marketplace side only).
-	SplitParcels bool `json:"split_parcels,omitempty"`
+	// SplitParcels, CancelReasonCode: see order.Endpoint (the
+	// marketplace side only).
+	SplitParcels     bool   `json:"split_parcels,omitempty"`
+	CancelReasonCode string `json:"cancel_reason_code,omitempty"`
 }
 
 // createIn is the body of POST /connections.
@@ -192,6 +194,7 @@ type endpointView struct {
 	BaseURL       string         `json:"base_url,omitempty"`
 	Account       string         `json:"account,omitempty"`
 	SplitParcels  bool           `json:"split_parcels,omitempty"`
+	CancelReason  string         `json:"cancel_reason_code,omitempty"`
 	CredentialSet bool           `json:"credential_set"`
 }
 
@@ -222,7 +225,7 @@ type connectionView struct {
 func viewOf(c order.Connection, h healthView) connectionView {
 	ep := func(e order.Endpoint) endpointView {
 		return endpointView{Platform: e.Platform, BaseURL: e.BaseURL, Account: e.Account, SplitParcels: e.SplitParcels,
-			CredentialSet: e.CredentialRef != ""}
+			CancelReason: e.CancelReasonCode, CredentialSet: e.CredentialRef != ""}
 	}
 	return connectionView{ID: c.ID, MerchantName: c.MerchantName, MerchantEmail: c.MerchantEmail,
 		Store: ep(c.Store), Marketplace: ep(c.Marketplace), ImportOrders: c.ImportOrders, Health: h}
@@ -438,7 +441,7 @@ func (h *Handler) createConnection(ctx context.Context, c *call) events.APIGatew
 	conn := order.Connection{ID: id, MerchantName: in.MerchantName, MerchantEmail: in.MerchantEmail, ImportOrders: in.ImportOrders,
 		Store: order.Endpoint{Platform: in.Store.Platform, BaseURL: in.Store.BaseURL, Account: in.Store.Account},
 		Marketplace: order.Endpoint{Platform: in.Marketplace.Platform, BaseURL: in.Marketplace.BaseURL, Account: in.Marketplace.Account,
-			SplitParcels: in.Marketplace.SplitParcels}}
+			SplitParcels: in.Marketplace.SplitParcels, CancelReasonCode: strings.TrimSpace(in.Marketplace.CancelReasonCode)}}
 	apiKey, whsec := "osk_"+randomHex(24), "whsec_"+randomHex(24)
 	writes := []struct {
 		ref, value string

@@ -220,7 +220,7 @@ func TestCreateConnectionGeneratesAnID(t *testing.T) {
 func TestCreateConnectionSplitParcels(t *testing.T) {
 	e := newConnEnv(t)
 	body := `{"id": "mk-1", "merchant_name": "Woo", "merchant_email": "a@woo.test", "store": {"platform": "woocommerce", "base_url": "https://woo.test"},
-		"marketplace": {"platform": "mirakl", "base_url": "https://mirakl.test", "account": "2042", "split_parcels": true}}`
+		"marketplace": {"platform": "mirakl", "base_url": "https://mirakl.test", "account": "2042", "split_parcels": true, "cancel_reason_code": "34"}}`
 	r := e.do(http.MethodPost, merchantapi.RouteConnections, nil, body, provisioningKey)
 	if r.status != http.StatusCreated {
 		t.Fatalf("status %d: %s", r.status, r.body)
@@ -231,6 +231,9 @@ func TestCreateConnectionSplitParcels(t *testing.T) {
 	stored, err := e.store.Connection(context.Background(), "mk-1")
 	if err != nil || !stored.Marketplace.SplitParcels || stored.Store.SplitParcels {
 		t.Errorf("stored %+v, %v; want split parcels on the marketplace side only", stored, err)
+	}
+	if !strings.Contains(string(r.body), `"cancel_reason_code":"34"`) || stored.Marketplace.CancelReasonCode != "34" {
+		t.Errorf("answer %s, stored %+v: want the marketplace's cancel_reason_code kept and shown", r.body, stored.Marketplace)
 	}
 }
 

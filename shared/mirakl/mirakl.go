@@ -1,6 +1,7 @@
 // Package mirakl is the Mirakl connector: it implements sync.Marketplace
 // over the seller order API every Mirakl-run marketplace exposes (OR11
-// list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel).
+// list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel, OR30 cancel
+// order lines).
 //
 // Mirakl accepts per line (OR21 lists every line) but ships whole orders
 // (OR23 then OR24). Its refusals name an error code (ORDER_INVALID_STATE,
@@ -89,6 +90,11 @@ type Options struct {
 	// which the marketplace operator must have enabled (the connection's
 	// split_parcels). Off, an order ships whole (OR23 then OR24).
 	MultiShipment bool
+	// CancelReasonCode is the cancelation reason code OR30 sends (the
+	// connection's cancel_reason_code). Mirakl requires one and documents
+	// no default: each operator lists its own (RE01). Empty, a line
+	// cancelled once the order is accepted is cancel_unsupported.
+	CancelReasonCode string
 	// Now is the clock Retry-After dates are read against (time.Now).
 	Now func() time.Time
 }
@@ -133,12 +139,16 @@ func New(hc *http.Client, opts Options) *Client {
 }
 
 // Capabilities says what Mirakl's API allows: cancel (OR29, when
-// can_cancel), accept before ship, whole-order shipping, a tracking URL
-// (carrier_url) for a carrier it knows no code for.
+// can_cancel), lines cancelled before acceptance (OR21) and, with a
+// reason code, after it (OR30), accept before ship, whole-order shipping,
+// a tracking URL (carrier_url) for a carrier it knows no code for.
 func (c *Client) Capabilities() order.Capabilities {
 	return order.Capabilities{
-		Cancel:              true,
-		CancelLines:         true, // OR21, refusing them, while the order awaits acceptance
+		Cancel:      true,
+		CancelLines: true, // OR21, refusing them, while the order awaits acceptance
+		// OR30 once accepted, which needs a reason code: Mirakl has no
+		// default.
+		CancelAcceptedLines: c.opts.CancelReasonCode != "",
 		AcceptRequired:      true,
 		TrackingURL:         true, // carrier_url, for a carrier without a code
 		TrackingURLRequired: c.opts.TrackingURLRequired,
@@ -422,16 +432,15 @@ func (c *Client) Cancel(ctx context.Context, o order.MarketplaceOrder, reason st
 	return err
 }
 
-// CancelLines refuses the lines named (by marketplace line id, else SKU)
-// of an order still awaiting acceptance, with OR21: Mirakl decides every
-// line at once, so the other lines are accepted by the same call. Lines
-// already ended are skipped; when none is left to refuse, nothing is
-// sent. Once the order is accepted Mirakl has no line cancel ordersync
-// can make (OR30 needs amounts and reason codes, and the operator's
-// partial cancelation): cancel_unsupported without a call, as for a
-// marketplace configured without partial acceptance
-// (ORDER_PARTIAL_ACCEPTANCE_DISABLED). A refusal ORDER_INVALID_STATE
-// answers is done when a fresh read shows the lines ended (a retry).
+// CancelLines cancels the lines named (by marketplace line id, else SKU),
+// each whole. While the order awaits acceptance it refuses them with
+// OR21: Mirakl decides every line at once, so the other lines are
+// accepted by the same call (cancel_unsupported where the marketplace
+// has no partial acceptance, ORDER_PARTIAL_ACCEPTANCE_DISABLED). Once
+// accepted it cancels them with OR30 (see cancelAccepted). Lines already
+// ended are skipped; when none is left to cancel, nothing is sent. A
+// refusal ORDER_INVALID_STATE answers is done when a fresh read shows the
+// lines ended (a retry).
 func (c *Client) CancelLines(ctx context.Context, o order.MarketplaceOrder, lines []order.Line, reason string) error {
 	o, err := c.current(ctx, o)
 	if err != nil {
@@ -454,7 +463,7 @@ func (c *Client) CancelLines(ctx context.Context, o order.MarketplaceOrder, line
 		return nil
 	}
 	if o.Status != order.StatusAwaitingAcceptance {
-		return syncerr.E(syncerr.CancelUnsupported, "order", o.ID, "marketplace", c.market)
+		return c.cancelAccepted(ctx, o.ID, refuse)
 	}
 	type decision struct {
 		ID       string `json:"id"`
@@ -483,6 +492,97 @@ func (c *Client) CancelLines(ctx context.Context, o order.MarketplaceOrder, line
 		return true
 	}) {
 		return nil
+	}
+	return err
+}
+
+// cancellable are the line states OR30 takes: accepted and not shipped
+// (Mirakl: a non-debited order, or an unshipped one, by payment workflow).
+var cancellable = map[string]bool{"WAITING_DEBIT": true, "WAITING_DEBIT_PAYMENT": true, "SHIPPING": true}
+
+// cancelAccepted cancels whole lines of an accepted order with OR30 (PUT
+// /api/orders/cancel), each with its quantity, the amounts Mirakl's own
+// order states for it (price, shipping_price, their taxes, sent as
+// written, in the order's currency and tax mode) and the connection's
+// reason code. It reads the order first, so the amounts are Mirakl's
+// latest. Where an amount is not known it sends nothing and answers
+// cancel_unsupported: no reason code configured, a line without a price,
+// a line cancelled or refunded in part before (what is left of its
+// amounts is not stated). A line shipped, or in a state OR30 does not
+// take, is invalid_transition. Mirakl's refusal of the call (the shop's
+// partial cancelation not enabled by Mirakl, a reason code the operator
+// does not know) is cancel_unsupported; ORDER_INVALID_STATE is done when
+// a fresh read shows the lines ended.
+func (c *Client) cancelAccepted(ctx context.Context, id string, lines map[string]bool) error {
+	unsupported := func(why string) error {
+		return syncerr.E(syncerr.CancelUnsupported, "order", id, "marketplace", c.market).
+			Wrap(fmt.Errorf("mirakl: order %s: OR30 not sent: %s", id, why))
+	}
+	if c.opts.CancelReasonCode == "" {
+		return unsupported("the connection has no cancel_reason_code")
+	}
+	var p wirePage
+	if err := c.call(ctx, http.MethodGet, "/api/orders", url.Values{"order_ids": {id}}, nil, id, &p); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(p.Orders, func(w wireOrder) bool { return w.OrderID == id })
+	if i < 0 {
+		return syncerr.E(syncerr.OrderNotFound, "order", id, "marketplace", c.market)
+	}
+	w := p.Orders[i]
+	type cancelation struct {
+		OrderLineID     string      `json:"order_line_id"`
+		Quantity        int         `json:"quantity"`
+		Amount          json.Number `json:"amount"`
+		ShippingAmount  json.Number `json:"shipping_amount"`
+		ReasonCode      string      `json:"reason_code"`
+		CurrencyISOCode string      `json:"currency_iso_code,omitempty"`
+		Taxes           []wireTax   `json:"taxes,omitempty"`
+		ShippingTaxes   []wireTax   `json:"shipping_taxes,omitempty"`
+	}
+	body := struct {
+		Cancelations []cancelation `json:"cancelations"`
+		OrderTaxMode string        `json:"order_tax_mode,omitempty"`
+	}{OrderTaxMode: w.OrderTaxMode}
+	for _, l := range w.OrderLines {
+		if !lines[l.OrderLineID] {
+			continue
+		}
+		status, _ := State(l.OrderLineState)
+		switch {
+		case rules.Terminal(status):
+			continue // ended since: a retry, or cancelled on Mirakl
+		case !cancellable[strings.ToUpper(strings.TrimSpace(l.OrderLineState))]:
+			return syncerr.E(syncerr.InvalidTransition, "order", id, "marketplace", c.market,
+				"from", string(status), "to", string(order.StatusCancelled))
+		case l.Price == nil || l.ShippingPrice == nil:
+			return unsupported("order line " + l.OrderLineID + " states no price or shipping price: the amount to cancel is not known")
+		case len(l.Cancelations) > 0 || len(l.Refunds) > 0:
+			return unsupported("order line " + l.OrderLineID + " was cancelled or refunded in part: the amounts left are not stated")
+		}
+		body.Cancelations = append(body.Cancelations, cancelation{OrderLineID: l.OrderLineID, Quantity: l.Quantity,
+			Amount: *l.Price, ShippingAmount: *l.ShippingPrice, ReasonCode: c.opts.CancelReasonCode,
+			CurrencyISOCode: w.CurrencyISOCode, Taxes: l.Taxes, ShippingTaxes: l.ShippingTaxes})
+	}
+	if len(body.Cancelations) == 0 {
+		return nil
+	}
+	err := c.call(ctx, http.MethodPut, "/api/orders/cancel", nil, body, id, nil,
+		"from", string(order.StatusAccepted), "to", string(order.StatusCancelled))
+	switch syncerr.CodeOf(err) {
+	case "":
+		return nil
+	case syncerr.InvalidTransition:
+		if c.settled(ctx, err, id, func(now order.MarketplaceOrder) bool {
+			return !slices.ContainsFunc(now.Lines, func(l order.MarketplaceLine) bool { return lines[l.ID] && !rules.Terminal(l.Status) })
+		}) {
+			return nil
+		}
+		return err
+	case syncerr.InvalidData:
+		// Mirakl refused the call itself: partial cancelation off for
+		// the shop, or a reason code the operator does not list.
+		return syncerr.E(syncerr.CancelUnsupported, "order", id, "marketplace", c.market).Wrap(err)
 	}
 	return err
 }

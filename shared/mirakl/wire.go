@@ -2,6 +2,7 @@ package mirakl
 
 import (
 	"cmp"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -26,6 +27,8 @@ type wireOrder struct {
 	ShippingCompany     string        `json:"shipping_company"`
 	ShippingTracking    string        `json:"shipping_tracking"`
 	ShippingTrackingURL string        `json:"shipping_tracking_url"`
+	CurrencyISOCode     string        `json:"currency_iso_code"`
+	OrderTaxMode        string        `json:"order_tax_mode"`
 	Customer            *wireCustomer `json:"customer"`
 	OrderLines          []wireLine    `json:"order_lines"`
 }
@@ -36,6 +39,22 @@ type wireLine struct {
 	OfferSKU       string       `json:"offer_sku"`
 	Quantity       int          `json:"quantity"`
 	Refunds        []wireRefund `json:"refunds"`
+	// The line's amounts, as Mirakl states them (kept as written, never
+	// recomputed): price is the offer part (quantity × price_unit),
+	// shipping_price its shipping; taxes and shipping_taxes the tax in
+	// them by code. Nil when absent or null.
+	Price         *json.Number      `json:"price"`
+	ShippingPrice *json.Number      `json:"shipping_price"`
+	Taxes         []wireTax         `json:"taxes"`
+	ShippingTaxes []wireTax         `json:"shipping_taxes"`
+	Cancelations  []json.RawMessage `json:"cancelations"`
+}
+
+// wireTax is one tax amount of an order line, as OR11 gives it and OR30
+// takes it.
+type wireTax struct {
+	Amount json.Number `json:"amount"`
+	Code   string      `json:"code"`
 }
 
 // wireRefund is one refund of an order line (OR11's order_lines[].refunds).

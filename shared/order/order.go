@@ -256,6 +256,11 @@ type Endpoint struct {
 	// multiple shipments, ST01). Off, an order ships whole with one
 	// tracking number, the others explained (parcels_unsupported).
 	SplitParcels bool `json:"split_parcels,omitempty"`
+	// CancelReasonCode is the reason code a Mirakl marketplace's operator
+	// lists for a seller's cancelation (Mirakl has no default): with it, a
+	// line the store cancelled once the order was accepted is cancelled
+	// on Mirakl (OR30); without it, it is explained (cancel_unsupported).
+	CancelReasonCode string `json:"cancel_reason_code,omitempty"`
 }
 
 // displayNames are the names merchants know platforms by.

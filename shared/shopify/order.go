@@ -10,10 +10,14 @@ import (
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncerr"
+	"github.com/ordersync/ordersync/shared/webhook"
 )
 
 // orderFields selects what an event needs of an order. The connection
-// sizes keep one page of PageSize orders under Shopify's 1000-point limit.
+// sizes keep one page of PageSize orders under Shopify's 1000-point limit
+// (UNCONFIRMED against a live shop since refunds were added: the refresh
+// must see a refund whose webhook was lost, so an order's newest five
+// refunds, ten lines each, are read).
 const orderFields = `
 fragment OrderFields on Order {
   id
@@ -35,6 +39,11 @@ fragment OrderFields on Order {
     status
     trackingInfo(first: 1) { company number url }
     fulfillmentLineItems(first: 25) { nodes { quantity lineItem { id sku } } }
+  }
+  refunds(first: 5) {
+    id
+    createdAt
+    refundLineItems(first: 10) { nodes { quantity restockType lineItem { id sku } } }
   }
 }`
 
@@ -71,6 +80,39 @@ type gqlOrder struct {
 		Nodes []gqlLineItem `json:"nodes"`
 	} `json:"lineItems"`
 	Fulfillments []gqlFulfillment `json:"fulfillments"`
+	Refunds      []gqlRefund      `json:"refunds"`
+}
+
+// gqlRefund is one of an order's refunds.
+type gqlRefund struct {
+	ID              string    `json:"id"`
+	CreatedAt       time.Time `json:"createdAt"`
+	RefundLineItems struct {
+		Nodes []struct {
+			Quantity int `json:"quantity"`
+			// RestockType is CANCEL, RETURN, NO_RESTOCK or LEGACY_RESTOCK.
+			RestockType string `json:"restockType"`
+			LineItem    struct {
+				ID  string `json:"id"`
+				SKU string `json:"sku"`
+			} `json:"lineItem"`
+		} `json:"nodes"`
+	} `json:"refundLineItems"`
+}
+
+// refunds reads r as the webhooks read the same refund's REST JSON (see
+// webhookRefunds), so that both name it alike and it is recorded once:
+// its numeric id, GraphQL's restock types lower-cased, a line fulfilled
+// when one of the order's parcels holds it.
+func (r gqlRefund) refunds(fulfilled map[string]bool) []order.Refund {
+	w := webhookRefund{ID: webhook.Text(legacyID(r.ID)), CreatedAt: webhook.Stamp(r.CreatedAt)}
+	for _, n := range r.RefundLineItems.Nodes {
+		li := webhookRefundLineItem{LineItemID: webhook.Text(legacyID(n.LineItem.ID)), Quantity: webhook.Count(n.Quantity),
+			RestockType: webhook.Text(strings.ToLower(n.RestockType))}
+		li.LineItem.ID, li.LineItem.SKU = li.LineItemID, webhook.Text(n.LineItem.SKU)
+		w.RefundLineItems = append(w.RefundLineItems, li)
+	}
+	return webhookRefunds(w, fulfilled)
 }
 
 type gqlAddress struct {
@@ -228,6 +270,15 @@ func (c *Client) event(o gqlOrder) (order.Event, error) {
 			p.Lines = append(p.Lines, order.Line{SKU: n.LineItem.SKU, Quantity: n.Quantity, StoreLineID: legacyID(n.LineItem.ID)})
 		}
 		ev.Parcels = append(ev.Parcels, p)
+	}
+	fulfilled := map[string]bool{}
+	for _, p := range ev.Parcels {
+		for _, l := range p.Lines {
+			fulfilled[l.StoreLineID] = true
+		}
+	}
+	for _, r := range o.Refunds {
+		ev.Refunds = append(ev.Refunds, r.refunds(fulfilled)...)
 	}
 	return ev, nil
 }

@@ -349,6 +349,9 @@ func (c *Client) event(o wcOrder) (order.Event, error) {
 			if json.Unmarshal(m.Value, &v) == nil {
 				ev.Order.ClaimedMarketplaceOrderID = v // a claim, as in webhooks
 			}
+		case OrderedLinesMetaKey:
+			// A line the merchant cut, or removed: cancelled.
+			ev.Refunds = append(ev.Refunds, cuts(o.CreatedVia, m.Value, ev.Lines, at)...)
 		case c.cfg.TrackingMetaKey:
 			var items []trackingItem
 			if json.Unmarshal(m.Value, &items) != nil {

@@ -39,7 +39,9 @@ const restCreatedVia = "rest-api"
 // reduced) and returns the store's numeric order id. The marketplace order
 // id is the idempotency key: it is written as the order's
 // ImportedOrderMetaKey meta, and an order already holding it is returned
-// instead of a new one.
+// instead of a new one. The quantities ordered are written as
+// OrderedLinesMetaKey, so that a line the merchant cuts later reads as a
+// line cancel.
 //
 // WooCommerce cannot search orders by a meta value, so the order already
 // imported is looked for among the orders created since the marketplace
@@ -86,7 +88,7 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 		lines = append(lines, line)
 	}
 
-	meta := []map[string]any{{"key": ImportedOrderMetaKey, "value": o.ID}}
+	meta := []map[string]any{{"key": ImportedOrderMetaKey, "value": o.ID}, {"key": OrderedLinesMetaKey, "value": orderedLines(o.Lines)}}
 	if c.cfg.MarketplaceName != "" {
 		meta = append(meta, map[string]any{"key": ImportedMarketplaceMetaKey, "value": c.cfg.MarketplaceName})
 	}

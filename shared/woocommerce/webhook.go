@@ -37,6 +37,7 @@ type webhookOrder struct {
 	DateCreatedGMT  webhook.Stamp     `json:"date_created_gmt"`
 	DateModified    webhook.Stamp     `json:"date_modified"`
 	DateModifiedGMT webhook.Stamp     `json:"date_modified_gmt"`
+	CreatedVia      webhook.Text      `json:"created_via"`
 	MetaData        []webhookMeta     `json:"meta_data"`
 	LineItems       []webhookLineItem `json:"line_items"`
 	Shipping        *webhookAddress   `json:"shipping"`
@@ -122,6 +123,11 @@ func ParseWebhook(topic, deliveryID string, body []byte) (order.Event, error) {
 		}
 	}
 	for _, m := range o.MetaData {
+		if string(m.Key) == OrderedLinesMetaKey {
+			// A line the merchant cut, or removed: cancelled.
+			e.Refunds = append(e.Refunds, cuts(string(o.CreatedVia), m.Value, e.Lines, modified)...)
+			continue
+		}
 		if k := string(m.Key); k != MarketplaceOrderMetaKey && k != ImportedOrderMetaKey {
 			continue
 		}

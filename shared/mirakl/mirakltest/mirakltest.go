@@ -1,12 +1,14 @@
 // Package mirakltest is a fake of a Mirakl marketplace's seller order API
-// (OR11 list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel, and
+// (OR11 list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel, OR30
+// cancel order lines where Options.PartialCancelation enables it, and
 // ST01 create shipments where Options.MultiShipment enables it),
 // faithful enough to test the mirakl connector.
 //
 // The fake keeps order state and enforces Mirakl's own rules: accept only
 // in WAITING_ACCEPTANCE with every line listed, tracking and ship only in
 // SHIPPING, cancel only when can_cancel (after acceptance, before
-// shipping). Refusals answer 400 {"message": "<CODE>: …", "status": 400},
+// shipping), cancel lines only once accepted and before they ship, with
+// every field OR30 requires and no more than the line holds. Refusals answer 400 {"message": "<CODE>: …", "status": 400},
 // naming Mirakl's error code (ORDER_INVALID_STATE, …) in the message. It
 // checks the API key (401 on a wrong one), can rate-limit with 429 +
 // Retry-After, and has fault switches usable from Go (SetFault) and over
@@ -23,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -58,19 +61,64 @@ type Order struct {
 	ShippingCompany     string      `json:"shipping_company,omitempty"`
 	ShippingTracking    string      `json:"shipping_tracking,omitempty"`
 	ShippingTrackingURL string      `json:"shipping_tracking_url,omitempty"`
+	CurrencyISOCode     string      `json:"currency_iso_code,omitempty"`
+	OrderTaxMode        string      `json:"order_tax_mode,omitempty"`
 	Customer            *Customer   `json:"customer,omitempty"`
 	OrderLines          []OrderLine `json:"order_lines"`
 }
 
-// OrderLine is one line of an Order. OfferSKU is the shop's SKU.
+// OrderLine is one line of an Order. OfferSKU is the shop's SKU. Price
+// (the line's offer part, quantity × price_unit) and ShippingPrice are
+// nil when not given; Taxes and ShippingTaxes are the amounts of tax in
+// them, by tax code. Cancelations are those OR30 made.
 type OrderLine struct {
-	OrderLineID    string `json:"order_line_id"`
-	OrderLineIndex int    `json:"order_line_index,omitempty"`
-	OrderLineState string `json:"order_line_state"`
-	OfferSKU       string `json:"offer_sku"`
-	ProductTitle   string `json:"product_title,omitempty"`
-	Quantity       int    `json:"quantity"`
+	OrderLineID    string        `json:"order_line_id"`
+	OrderLineIndex int           `json:"order_line_index,omitempty"`
+	OrderLineState string        `json:"order_line_state"`
+	OfferSKU       string        `json:"offer_sku"`
+	ProductTitle   string        `json:"product_title,omitempty"`
+	Quantity       int           `json:"quantity"`
+	Price          *float64      `json:"price,omitempty"`
+	PriceUnit      *float64      `json:"price_unit,omitempty"`
+	ShippingPrice  *float64      `json:"shipping_price,omitempty"`
+	Taxes          []Tax         `json:"taxes,omitempty"`
+	ShippingTaxes  []Tax         `json:"shipping_taxes,omitempty"`
+	Cancelations   []Cancelation `json:"cancelations"`
 }
+
+// Tax is an amount of one tax code, as order lines and OR30 carry them.
+type Tax struct {
+	Amount float64 `json:"amount"`
+	Code   string  `json:"code"`
+	Rate   float64 `json:"rate,omitempty"`
+}
+
+// Cancelation is one cancellation of part or all of an order line (OR30).
+type Cancelation struct {
+	ID             string  `json:"id"`
+	Quantity       int     `json:"quantity"`
+	Amount         float64 `json:"amount"`
+	ShippingAmount float64 `json:"shipping_amount"`
+	ReasonCode     string  `json:"reason_code"`
+	Taxes          []Tax   `json:"taxes,omitempty"`
+	ShippingTaxes  []Tax   `json:"shipping_taxes,omitempty"`
+	CreatedDate    string  `json:"created_date,omitempty"`
+}
+
+// Priced returns l with a unit price, the line's price (quantity × unit),
+// a shipping price and, when rate is positive, the tax of that rate on
+// each under the code "TVA" (rounded to the cent).
+func (l OrderLine) Priced(unit, shipping, rate float64) OrderLine {
+	price := cents(unit * float64(max(l.Quantity, 1)))
+	l.PriceUnit, l.Price, l.ShippingPrice = &unit, &price, &shipping
+	if rate > 0 {
+		l.Taxes = []Tax{{Amount: cents(price * rate / 100), Code: "TVA", Rate: rate}}
+		l.ShippingTaxes = []Tax{{Amount: cents(shipping * rate / 100), Code: "TVA", Rate: rate}}
+	}
+	return l
+}
+
+func cents(v float64) float64 { return math.Round(v*100) / 100 }
 
 // Customer holds the order's shipping address.
 type Customer struct {
@@ -109,10 +157,11 @@ func AwaitingAcceptance(id string, skus ...string) Order {
 	return o
 }
 
-// Call is one state-changing request (OR21, OR23, OR24, OR29) the fake
+// Call is one state-changing request (OR21, OR23, OR24, OR29, OR30, ST01) the fake
 // received, whatever it answered.
 type Call struct {
-	// Operation is Mirakl's name for the call: OR21, OR23, OR24 or OR29.
+	// Operation is Mirakl's name for the call: OR21, OR23, OR24, OR29,
+	// OR30 or ST01. OR30 names no order: OrderID is its first line's.
 	Operation string `json:"operation"`
 	OrderID   string `json:"order_id"`
 	// Body is the request body as received.
@@ -148,6 +197,14 @@ type Options struct {
 	// requests arrive within RateWindow (10s), with Retry-After.
 	RateLimit  int
 	RateWindow time.Duration
+	// PartialCancelation enables OR30 (cancel order lines), as Mirakl's
+	// support team does for a shop on request. Off, OR30 is refused with
+	// 400 and this fake's own code SHOP_PARTIAL_CANCELATION_DISABLED (what
+	// Mirakl answers then is not documented).
+	PartialCancelation bool
+	// CancelReasons, when set, are the reason codes OR30 accepts (the
+	// operator's cancelation reasons); another is a VALIDATION_ERROR.
+	CancelReasons []string
 	// MultiShipment enables the multiple shipments API (ST01, POST
 	// /api/shipments), as an operator does for a marketplace. Off, ST01
 	// is refused with 400 and this fake's own code
@@ -173,6 +230,8 @@ type Server struct {
 	shipmentsOf map[string][]Shipment
 	shippedQty  map[string]int
 	shipmentSeq int
+	// OR30's cancelations, numbered.
+	cancelationSeq int
 }
 
 // New returns a fake with no orders.
@@ -194,6 +253,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("PUT /api/orders/{id}/tracking", s.api(s.tracking))
 	m.HandleFunc("PUT /api/orders/{id}/ship", s.api(s.ship))
 	m.HandleFunc("PUT /api/orders/{id}/cancel", s.api(s.cancel))
+	m.HandleFunc("PUT /api/orders/cancel", s.api(s.cancelLines))
 	m.HandleFunc("POST /api/shipments", s.api(s.shipments))
 	m.HandleFunc("/api/", s.api(func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
@@ -310,8 +370,11 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, body []byte)
 		if r.Method == http.MethodPut || r.Method == http.MethodPost {
 			op := operations[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
 			id := r.PathValue("id")
-			if op == "ST01" {
+			switch {
+			case op == "ST01":
 				id = shipmentOrder(body)
+			case r.URL.Path == "/api/orders/cancel":
+				op, id = "OR30", s.cancelationOrder(body)
 			}
 			defer func() {
 				s.mu.Lock()
@@ -694,6 +757,159 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ []byte) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// or30 is the body of OR30, the fields the fake reads.
+type or30 struct {
+	Cancelations []struct {
+		OrderLineID     string   `json:"order_line_id"`
+		Quantity        *int     `json:"quantity"`
+		Amount          *float64 `json:"amount"`
+		ShippingAmount  *float64 `json:"shipping_amount"`
+		ReasonCode      string   `json:"reason_code"`
+		CurrencyISOCode string   `json:"currency_iso_code"`
+		Taxes           []Tax    `json:"taxes"`
+		ShippingTaxes   []Tax    `json:"shipping_taxes"`
+	} `json:"cancelations"`
+	OrderTaxMode string `json:"order_tax_mode"`
+}
+
+// cancelationOrder is the order of an OR30 body's first line, for Calls.
+func (s *Server) cancelationOrder(body []byte) string {
+	var req or30
+	if json.Unmarshal(body, &req) != nil || len(req.Cancelations) == 0 {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, _ := s.lineOf(req.Cancelations[0].OrderLineID)
+	if o == nil {
+		return ""
+	}
+	return o.OrderID
+}
+
+// lineOf finds the order line with id among every order (Mirakl's line
+// ids are unique across orders). It is called with s.mu held.
+func (s *Server) lineOf(id string) (*Order, int) {
+	for _, o := range s.orders {
+		if i := slices.IndexFunc(o.OrderLines, func(l OrderLine) bool { return l.OrderLineID == id }); i >= 0 {
+			return o, i
+		}
+	}
+	return nil, -1
+}
+
+// cancelLines is OR30 (PUT /api/orders/cancel), as Mirakl documents it:
+// only where the shop's partial cancelation is enabled; each cancelation
+// names its line, the quantity, the amount and shipping amount to cancel
+// and a reason code (all required), and the taxes on them where the line
+// has taxes. A line can be cancelled once accepted and before it ships
+// (WAITING_DEBIT, WAITING_DEBIT_PAYMENT, SHIPPING), by no more than it
+// holds. The whole request is refused when one cancelation is; else each
+// line loses the quantity and amounts cancelled, a line left with none is
+// CANCELED, and an order whose lines all ended is CANCELED.
+func (s *Server) cancelLines(w http.ResponseWriter, _ *http.Request, body []byte) {
+	if !s.opts.PartialCancelation {
+		writeError(w, http.StatusBadRequest, "SHOP_PARTIAL_CANCELATION_DISABLED", "partial cancelation is not enabled for this shop")
+		return
+	}
+	var req or30
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Cancelations) == 0 {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "cancelations is required")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type target struct {
+		o *Order
+		i int
+	}
+	targets := make([]target, len(req.Cancelations))
+	taken := map[string]int{}
+	for k, c := range req.Cancelations {
+		switch {
+		case c.OrderLineID == "" || c.Quantity == nil || c.Amount == nil || c.ShippingAmount == nil || c.ReasonCode == "":
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+				"order_line_id, quantity, amount, shipping_amount and reason_code are required")
+			return
+		case len(s.opts.CancelReasons) > 0 && !slices.Contains(s.opts.CancelReasons, c.ReasonCode):
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("unknown cancelation reason code %q", c.ReasonCode))
+			return
+		}
+		o, i := s.lineOf(c.OrderLineID)
+		if o == nil {
+			writeError(w, http.StatusBadRequest, "ORDER_LINE_NOT_FOUND", fmt.Sprintf("order line %q not found", c.OrderLineID))
+			return
+		}
+		l := o.OrderLines[i]
+		if st := l.OrderLineState; st != StateWaitingDebit && st != StateWaitingDebitPay && st != StateShipping {
+			writeError(w, http.StatusBadRequest, "ORDER_INVALID_STATE",
+				fmt.Sprintf("order line %q is in state %s: cancelation is not allowed", l.OrderLineID, st))
+			return
+		}
+		taken[l.OrderLineID] += *c.Quantity
+		price, shipping := 0.0, 0.0
+		if l.Price != nil {
+			price = *l.Price
+		}
+		if l.ShippingPrice != nil {
+			shipping = *l.ShippingPrice
+		}
+		switch {
+		case *c.Quantity < 1 || taken[l.OrderLineID] > l.Quantity:
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("order line %q: quantity %d is more than the line holds", l.OrderLineID, *c.Quantity))
+			return
+		case *c.Amount < 0 || cents(*c.Amount) > cents(price) || *c.ShippingAmount < 0 || cents(*c.ShippingAmount) > cents(shipping):
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("order line %q: amount to cancel is more than the line's", l.OrderLineID))
+			return
+		case len(l.Taxes) > 0 && len(c.Taxes) == 0, len(l.ShippingTaxes) > 0 && len(c.ShippingTaxes) == 0:
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("order line %q has taxes: taxes and shipping_taxes are required", l.OrderLineID))
+			return
+		}
+		targets[k] = target{o, i}
+	}
+	var created []map[string]any
+	for k, c := range req.Cancelations {
+		o, l := targets[k].o, &targets[k].o.OrderLines[targets[k].i]
+		s.cancelationSeq++
+		id := fmt.Sprintf("cancelation-%d", s.cancelationSeq)
+		l.Quantity -= *c.Quantity
+		if l.Price != nil {
+			v := cents(*l.Price - *c.Amount)
+			l.Price = &v
+		}
+		if l.ShippingPrice != nil {
+			v := cents(*l.ShippingPrice - *c.ShippingAmount)
+			l.ShippingPrice = &v
+		}
+		l.Taxes, l.ShippingTaxes = minus(l.Taxes, c.Taxes), minus(l.ShippingTaxes, c.ShippingTaxes)
+		l.Cancelations = append(l.Cancelations, Cancelation{ID: id, Quantity: *c.Quantity, Amount: *c.Amount,
+			ShippingAmount: *c.ShippingAmount, ReasonCode: c.ReasonCode, Taxes: c.Taxes, ShippingTaxes: c.ShippingTaxes, CreatedDate: s.stamp()})
+		if l.Quantity == 0 {
+			l.OrderLineState = StateCanceled
+		}
+		if !slices.ContainsFunc(o.OrderLines, func(l OrderLine) bool {
+			return l.OrderLineState != StateCanceled && l.OrderLineState != StateRefused
+		}) {
+			s.setState(o, StateCanceled, func(OrderLine) bool { return false })
+		}
+		o.LastUpdatedDate = s.stamp()
+		created = append(created, map[string]any{"cancelation_id": id, "order_line_id": l.OrderLineID, "quantity": *c.Quantity,
+			"amount": *c.Amount, "shipping_amount": *c.ShippingAmount, "reason_code": c.ReasonCode})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cancelations": created, "order_tax_mode": cmp.Or(req.OrderTaxMode, "TAX_EXCLUDED")})
+}
+
+// minus returns have less the amounts of take, code by code.
+func minus(have, take []Tax) []Tax {
+	out := slices.Clone(have)
+	for _, t := range take {
+		if i := slices.IndexFunc(out, func(h Tax) bool { return h.Code == t.Code }); i >= 0 {
+			out[i].Amount = cents(out[i].Amount - t.Amount)
+		}
+	}
+	return out
+}
+
 func writeFault(w http.ResponseWriter, f Fault) {
 	switch {
 	case f.Status == http.StatusTooManyRequests:
@@ -720,6 +936,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func clone(o Order) Order {
 	o.OrderLines = slices.Clone(o.OrderLines)
+	for i := range o.OrderLines {
+		l := &o.OrderLines[i]
+		l.Taxes, l.ShippingTaxes = slices.Clone(l.Taxes), slices.Clone(l.ShippingTaxes)
+		l.Cancelations = slices.Clone(l.Cancelations)
+		if l.Cancelations == nil {
+			l.Cancelations = []Cancelation{} // OR11 lists none as []
+		}
+		for _, f := range []**float64{&l.Price, &l.PriceUnit, &l.ShippingPrice} {
+			if *f != nil {
+				v := **f
+				*f = &v
+			}
+		}
+	}
 	if o.Customer != nil {
 		c := *o.Customer
 		if c.ShippingAddress != nil {

@@ -2,6 +2,7 @@ package mirakltest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -115,5 +116,69 @@ func TestSandboxHTTP(t *testing.T) {
 	}
 	if status, body := do(t, "GET", srv.URL+"/_sandbox/orders/9-A", "", ""); status != 200 || !strings.Contains(body, `"order_id":"9-A"`) {
 		t.Errorf("get: %d %s", status, body)
+	}
+}
+
+// TestOR30 walks OR30's rules: every field required, taxes where the line
+// has them, only accepted lines not shipped, no more than a line holds.
+func TestOR30(t *testing.T) {
+	fake := mirakltest.New(mirakltest.Options{APIKey: "key", PartialCancelation: true, CancelReasons: []string{"34"}})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	o := mirakltest.AwaitingAcceptance("1-A", "A", "B")
+	o.OrderLines[0].Quantity = 2
+	o.OrderLines[0] = o.OrderLines[0].Priced(5, 2, 20) // price 10, shipping 2, taxes 2 and 0.40
+	fake.Seed(o)
+	u := srv.URL + "/api/orders/cancel"
+	line := func(id string, qty int, amount, shipping string, taxes bool) string {
+		tx := ""
+		if taxes {
+			tx = `, "taxes": [{"amount": 1, "code": "TVA"}], "shipping_taxes": [{"amount": 0.2, "code": "TVA"}]`
+		}
+		return `{"cancelations": [{"order_line_id": "` + id + `", "quantity": ` + fmt.Sprint(qty) + `, "amount": ` + amount +
+			`, "shipping_amount": ` + shipping + `, "reason_code": "34"` + tx + `}]}`
+	}
+	steps := []struct {
+		name     string
+		body     string
+		status   int
+		contains string
+	}{
+		{"before acceptance (OR21 refuses lines then)", line("1-A-1", 1, "5", "1", true), 400, "ORDER_INVALID_STATE"},
+		{"accept", "", 0, ""},
+		{"no reason code", `{"cancelations": [{"order_line_id": "1-A-1", "quantity": 1, "amount": 5, "shipping_amount": 1}]}`, 400, "VALIDATION_ERROR"},
+		{"a reason the operator does not list", strings.Replace(line("1-A-1", 1, "5", "1", true), `"34"`, `"99"`, 1), 400, "VALIDATION_ERROR"},
+		{"taxes left out", line("1-A-1", 1, "5", "1", false), 400, "taxes"},
+		{"more than the line holds", line("1-A-1", 3, "5", "1", true), 400, "quantity"},
+		{"more money than the line's", line("1-A-1", 1, "10.01", "1", true), 400, "amount"},
+		{"an unknown line", line("9-Z-1", 1, "0", "0", false), 400, "ORDER_LINE_NOT_FOUND"},
+		{"one unit cancelled", line("1-A-1", 1, "5", "1", true), 200, `"cancelation_id"`},
+		{"the other", line("1-A-1", 1, "5", "1", true), 200, `"cancelation_id"`},
+		{"the line ended", line("1-A-1", 1, "0", "0", true), 400, "ORDER_INVALID_STATE"},
+	}
+	for _, s := range steps {
+		if s.name == "accept" {
+			if st, b := do(t, "PUT", srv.URL+"/api/orders/1-A/accept", "key",
+				`{"order_lines": [{"id": "1-A-1", "accepted": true}, {"id": "1-A-2", "accepted": true}]}`); st != 204 {
+				t.Fatalf("accept: %d %s", st, b)
+			}
+			continue
+		}
+		st, b := do(t, "PUT", u, "key", s.body)
+		if st != s.status || !strings.Contains(b, s.contains) {
+			t.Errorf("%s: %d %s; want %d containing %q", s.name, st, b, s.status, s.contains)
+		}
+	}
+	got, _ := fake.Order("1-A")
+	a := got.OrderLines[0]
+	if a.OrderLineState != mirakltest.StateCanceled || a.Quantity != 0 || *a.Price != 0 || len(a.Cancelations) != 2 ||
+		got.OrderLines[1].OrderLineState != mirakltest.StateShipping || got.OrderState != mirakltest.StateShipping {
+		t.Errorf("after: order %s, line A %+v, line B %s; want A CANCELED with 2 cancelations, B and the order SHIPPING",
+			got.OrderState, a, got.OrderLines[1].OrderLineState)
+	}
+	disabled := httptest.NewServer(mirakltest.New(mirakltest.Options{APIKey: "key"}))
+	defer disabled.Close()
+	if st, b := do(t, "PUT", disabled.URL+"/api/orders/cancel", "key", line("1-A-1", 1, "5", "1", true)); st != 400 {
+		t.Errorf("OR30 without partial cancelation: %d %s; want 400", st, b)
 	}
 }

@@ -6,7 +6,9 @@
 // It does not parse GraphQL selections: it recognises the root field of
 // each document (order, orders, productVariants, orderCreate,
 // fulfillmentCreate) and answers with every field ordersync's client
-// selects, in Shopify's response shapes. Inputs are read from variables.
+// selects, in Shopify's response shapes (an order's refunds among them).
+// Inputs are read from variables; refunds are made from Go (Refund), as
+// a merchant makes them in the admin.
 //
 // As the sandbox store of make run it keeps its state in a file (Persist)
 // and answers GET /_sandbox/orders and GET /_sandbox/variants (no auth)
@@ -40,6 +42,24 @@ type Order struct {
 	// line item (CLOSED for a cancelled order).
 	FulfillmentOrders []FulfillmentOrder
 	Fulfillments      []Fulfillment
+	// Refunds are the order's refunds, oldest first (see Server.Refund).
+	Refunds []Refund
+}
+
+// Refund is a refund of an order: money back for some line items, each
+// with its restock type (CANCEL, RETURN, NO_RESTOCK; GraphQL's
+// RefundLineItemRestockType). ID is assigned by Server.Refund.
+type Refund struct {
+	ID        string
+	CreatedAt time.Time
+	Lines     []RefundLine
+}
+
+// RefundLine is a quantity of one line item in a refund.
+type RefundLine struct {
+	LineItemID  string
+	Quantity    int
+	RestockType string
 }
 
 // Attribute is a custom attribute (REST note attribute).

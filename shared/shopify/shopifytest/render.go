@@ -70,6 +70,18 @@ func renderOrder(o *Order) map[string]any {
 	}
 	m["fulfillments"] = fulfillments
 
+	refunds := []any{}
+	for _, r := range o.Refunds {
+		rl := []any{}
+		for _, l := range r.Lines {
+			li, _ := o.lineItem(l.LineItemID)
+			rl = append(rl, map[string]any{"quantity": l.Quantity, "restockType": l.RestockType, "lineItem": renderLineItem(li)})
+		}
+		refunds = append(refunds, map[string]any{"id": gid("Refund", r.ID), "createdAt": r.CreatedAt.UTC().Format(time.RFC3339),
+			"refundLineItems": map[string]any{"nodes": rl}})
+	}
+	m["refunds"] = refunds
+
 	fos := []any{}
 	for _, fo := range o.FulfillmentOrders {
 		items := []any{}

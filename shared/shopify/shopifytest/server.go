@@ -166,6 +166,83 @@ func (s *Server) UpdateOrder(id string, f func(*Order)) bool {
 	return true
 }
 
+// Refund records a refund of order id, as a merchant makes one in the
+// admin, and returns its id. Shopify's rules hold: each line item is the
+// order's, refunded no more than it holds in all; CANCEL restocks only a
+// quantity not fulfilled (the fulfillment orders then hold that much
+// less), RETURN only one fulfilled. The order's updatedAt moves to now and
+// its financial status to PARTIALLY_REFUNDED (REFUNDED once every unit is).
+func (s *Server) Refund(id string, r Refund) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.find(id)
+	if o == nil {
+		return "", fmt.Errorf("shopifytest: no order %s", id)
+	}
+	refunded := map[string]int{}
+	for _, old := range o.Refunds {
+		for _, l := range old.Lines {
+			refunded[l.LineItemID] += l.Quantity
+		}
+	}
+	for _, l := range r.Lines {
+		li, ok := o.lineItem(l.LineItemID)
+		if !ok {
+			return "", fmt.Errorf("shopifytest: order %s has no line item %s", id, l.LineItemID)
+		}
+		refunded[l.LineItemID] += l.Quantity
+		unfulfilled := 0
+		for _, fo := range o.FulfillmentOrders {
+			for _, fli := range fo.LineItems {
+				if fli.LineItemID == l.LineItemID {
+					unfulfilled += fli.RemainingQuantity
+				}
+			}
+		}
+		switch {
+		case l.Quantity < 1 || refunded[l.LineItemID] > li.Quantity:
+			return "", fmt.Errorf("shopifytest: line item %s: refund quantity is more than the line holds", l.LineItemID)
+		case l.RestockType == "CANCEL" && l.Quantity > unfulfilled:
+			return "", fmt.Errorf("shopifytest: line item %s: CANCEL restocks only a quantity not fulfilled", l.LineItemID)
+		case l.RestockType == "RETURN" && l.Quantity > li.Quantity-unfulfilled:
+			return "", fmt.Errorf("shopifytest: line item %s: RETURN restocks only a quantity fulfilled", l.LineItemID)
+		case l.RestockType != "CANCEL" && l.RestockType != "RETURN" && l.RestockType != "NO_RESTOCK":
+			return "", fmt.Errorf("shopifytest: restock type %q is not CANCEL, RETURN or NO_RESTOCK", l.RestockType)
+		}
+	}
+	for _, l := range r.Lines {
+		if l.RestockType != "CANCEL" {
+			continue
+		}
+		left := l.Quantity
+		for i := range o.FulfillmentOrders {
+			for j := range o.FulfillmentOrders[i].LineItems {
+				fli := &o.FulfillmentOrders[i].LineItems[j]
+				if fli.LineItemID == l.LineItemID && left > 0 {
+					n := min(left, fli.RemainingQuantity)
+					fli.RemainingQuantity -= n
+					fli.TotalQuantity -= n
+					left -= n
+				}
+			}
+		}
+	}
+	r.ID, r.CreatedAt, r.Lines = s.id(), s.now(), slices.Clone(r.Lines)
+	o.Refunds = append(o.Refunds, r)
+	o.UpdatedAt = r.CreatedAt
+	o.FinancialStatus = "PARTIALLY_REFUNDED"
+	all := true
+	for _, li := range o.LineItems {
+		all = all && refunded[li.ID] >= li.Quantity
+	}
+	if all {
+		o.FinancialStatus = "REFUNDED"
+	}
+	*o = o.clone()
+	s.save()
+	return r.ID, nil
+}
+
 // SetThrottle makes the next t.Count requests fail with THROTTLED.
 func (s *Server) SetThrottle(t Throttle) {
 	s.mu.Lock()
@@ -200,6 +277,11 @@ func (o Order) clone() Order {
 		f.Tracking = slices.Clone(f.Tracking)
 		f.Lines = slices.Clone(f.Lines)
 		c.Fulfillments[i] = f
+	}
+	c.Refunds = make([]Refund, len(o.Refunds))
+	for i, r := range o.Refunds {
+		r.Lines = slices.Clone(r.Lines)
+		c.Refunds[i] = r
 	}
 	return c
 }

@@ -151,6 +151,44 @@ func (s *Server) clock() time.Time {
 	return time.Now().UTC()
 }
 
+// EditLine sets the quantity of line lineID of order id, as a merchant
+// edits an order in WooCommerce's admin (0 removes the line), and moves
+// the order's date_modified to now. It reports whether the line exists.
+func (s *Server) EditLine(id, lineID int64, quantity int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.orders, func(o Order) bool { return o.ID == id })
+	if i < 0 {
+		return false
+	}
+	o := &s.orders[i]
+	j := slices.IndexFunc(o.LineItems, func(li LineItem) bool { return li.ID == lineID })
+	if j < 0 {
+		return false
+	}
+	o.LineItems = slices.Clone(o.LineItems)
+	if quantity <= 0 {
+		o.LineItems = slices.Delete(o.LineItems, j, j+1)
+	} else {
+		o.LineItems[j].Quantity = quantity
+	}
+	o.DateModified = s.clock()
+	return true
+}
+
+// RenderOrder is order id as the REST API answers it, which is also the
+// body of its order.* webhooks; nil when there is no such order.
+func (s *Server) RenderOrder(id int64) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.orders, func(o Order) bool { return o.ID == id })
+	if i < 0 {
+		return nil
+	}
+	b, _ := json.Marshal(render(s.orders[i])) // maps of plain values: cannot fail
+	return b
+}
+
 // Orders returns a copy of every order.
 func (s *Server) Orders() []Order {
 	s.mu.Lock()
