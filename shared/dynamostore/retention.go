@@ -35,18 +35,21 @@ func (s *Store) orderExpiry(st order.State, extra map[string]types.AttributeValu
 }
 
 // expireLink gives the closed order's store order link the state's expiry,
-// so that the link (which names the order) goes with it. A link that is
-// not there, or names another marketplace order, is left alone. It runs
-// on every save of a closed order, so a save that failed here is mended by
-// the next.
+// so that the link (which names the order) goes with it. A link naming
+// another marketplace order is left alone; one that is not there is made
+// again: the sync writes the link only for an order whose state does not
+// name its store order yet (process.go), so a link the TTL deleted before
+// its state (both expired, neither gone) would otherwise never come back
+// once the state is saved again. It runs on every save of a closed order,
+// so a save that failed here is mended by the next.
 func (s *Store) expireLink(ctx context.Context, st order.State, expires int64) error {
 	if expires == 0 || st.Ref.StoreOrderID == "" {
 		return nil
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK"),
-		UpdateExpression:          aws.String("SET expires_at = :e"),
-		ConditionExpression:       aws.String("marketplace_order_id = :m"),
+		UpdateExpression:          aws.String("SET expires_at = :e, marketplace_order_id = :m"),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR marketplace_order_id = :m"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":e": num(expires), ":m": str(st.Ref.MarketplaceOrderID)},
 	})
 	if err != nil && !isConditionFailed(err) {

@@ -16,8 +16,9 @@ func (s *Store) WithOrderRetention(d time.Duration) *Store {
 }
 
 // expireOrder returns the TTL of st's state item (0 while the order is
-// open) and gives its store order's link, if it names st, the same one.
-// The caller holds the lock.
+// open) and gives its store order's link, if it names st or is not there
+// (made again: the sync writes no link for an order whose state names its
+// store order), the same one. The caller holds the lock.
 func (s *Store) expireOrder(st order.State) int64 {
 	at, ok := st.ExpiresAt(s.now(), s.retention)
 	if !ok {
@@ -25,8 +26,8 @@ func (s *Store) expireOrder(st order.State) int64 {
 	}
 	if id := st.Ref.StoreOrderID; id != "" {
 		pk := linkPK(st.Connection, id)
-		if s.t.links[pk] == st.Ref.MarketplaceOrderID {
-			s.t.linkExpiry[pk] = at.Unix()
+		if m, ok := s.t.links[pk]; !ok || m == st.Ref.MarketplaceOrderID {
+			s.t.links[pk], s.t.linkExpiry[pk] = st.Ref.MarketplaceOrderID, at.Unix()
 		}
 	}
 	return at.Unix()

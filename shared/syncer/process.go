@@ -97,7 +97,12 @@ func (j *job) sync(ctx context.Context) error {
 			return nil
 		}
 	}
-	if e.Order.StoreOrderID != "" {
+	if e.Order.StoreOrderID != "" && e.Order.StoreOrderID != stored.Ref.StoreOrderID {
+		// The link is written before the state that names its store order
+		// (a state naming it means the link was made), so only an order's
+		// first event of a store order writes it: a write unit per event
+		// saved. SaveOrder makes it again for a closed order whose link the
+		// TTL took before its state.
 		if err := p.store.LinkOrder(ctx, conn.ID, e.Order.StoreOrderID, mkID); err != nil {
 			return infra(err)
 		}

@@ -17,7 +17,12 @@ import (
 // countingStore counts the writes of an order's state.
 type countingStore struct {
 	syncer.Store
-	saves, confirms atomic.Int32
+	saves, confirms, links atomic.Int32
+}
+
+func (c *countingStore) LinkOrder(ctx context.Context, conn, storeOrderID, marketplaceOrderID string) error {
+	c.links.Add(1)
+	return c.Store.LinkOrder(ctx, conn, storeOrderID, marketplaceOrderID)
 }
 
 func (c *countingStore) ConfirmEffect(ctx context.Context, key string) error {
@@ -54,28 +59,28 @@ func TestASyncThatGoesWellWritesTheOrderOnce(t *testing.T) {
 	if err != nil || st.Sync.Result != order.SyncSynced || st.StoreStatus != order.StatusShipped || len(st.Timeline) == 0 ||
 		st.Timeline[0].Kind != order.TimelineReceived {
 		t.Errorf("state = %+v, %v; want the event applied, synced, and its received entry first on the timeline", st, err)
-		// Past the claims' lease, a redelivery of the event, its marketplace
-		// read lagging (the order as before the calls), makes no call again.
-		accepts := 0
-		for _, c := range e.fake.Calls() {
-			if c.OrderID == mk {
-				accepts++
-			}
+	}
+	// Past the claims' lease, a redelivery of the event, its marketplace
+	// read lagging (the order as before the calls), makes no call again.
+	accepts := 0
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mk {
+			accepts++
 		}
-		e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A"))
-		late := syncer.New(syncer.Config{EffectLease: time.Nanosecond}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-			return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
-		}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-		late.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 2})
-		after := 0
-		for _, c := range e.fake.Calls() {
-			if c.OrderID == mk {
-				after++
-			}
+	}
+	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A"))
+	late := syncer.New(syncer.Config{EffectLease: time.Nanosecond}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+		return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
+	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	late.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 2})
+	after := 0
+	for _, c := range e.fake.Calls() {
+		if c.OrderID == mk {
+			after++
 		}
-		if after != accepts {
-			t.Errorf("marketplace calls of the order: %d before the redelivery, %d after; want none more", accepts, after)
-		}
+	}
+	if after != accepts {
+		t.Errorf("marketplace calls of the order: %d before the redelivery, %d after; want none more", accepts, after)
 	}
 }
 
@@ -131,5 +136,30 @@ func TestANewerWordDuringTheCallsIsNotLost(t *testing.T) {
 	}
 	if st.Sync.Result != order.SyncSynced {
 		t.Errorf("sync = %+v, want synced", st.Sync)
+	}
+}
+
+// TestAKnownOrderIsNotLinkedAgain: the store order's link is written with
+// the order's first event, before its state; a later event of the same
+// store order, finding the state naming it, writes no link again (a write
+// unit per event that changed nothing).
+func TestAKnownOrderIsNotLinkedAgain(t *testing.T) {
+	e := newEnv(t)
+	cs := &countingStore{Store: e.store}
+	s := syncer.New(syncer.Config{}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+		return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
+	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	mk, store := e.order()
+	at := time.Now()
+	for i, ev := range []order.Event{shipped(mk, store, "6A1", at), shipped(mk, store, "6A1", at.Add(time.Minute))} {
+		if out := s.Sync(t.Context(), syncer.Delivery{Event: ev, Attempt: 1}); out.Verdict != syncer.Done {
+			t.Fatalf("event %d: verdict = %v (%+v), want Done", i, out.Verdict, out)
+		}
+	}
+	if n := cs.links.Load(); n != 1 {
+		t.Errorf("%d link writes for two events of one store order, want 1", n)
+	}
+	if got, err := e.store.FindOrder(t.Context(), "acme", store); err != nil || got != mk {
+		t.Errorf("FindOrder(%s) = %q, %v; want %q", store, got, err, mk)
 	}
 }

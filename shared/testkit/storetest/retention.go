@@ -33,7 +33,7 @@ func (s *suite) retention(t *testing.T) {
 		{"refused", order.StatusRefused, "m1", ttl, ttl},
 		{"refunded", order.StatusRefunded, "m1", ttl, ttl},
 		{"closed, its store order now linked to another", order.StatusShipped, "m2", ttl, 0},
-		{"closed, without a link", order.StatusShipped, "", ttl, 0},
+		{"closed, without a link: made again, with the TTL", order.StatusShipped, "", ttl, ttl},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
