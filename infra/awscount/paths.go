@@ -33,10 +33,14 @@ const (
 	// Failed: the marketplace does not know the order (order_not_found,
 	// permanent): recorded, emailed, and moved to the DLQ.
 	Failed Path = "failed"
+	// Known: a later webhook of an order already synced (a store's
+	// orders/updated after its fulfilment, the commonest event of an
+	// order's life): the sync finds it shipped and has nothing to call.
+	Known Path = "known"
 )
 
 // Paths lists the paths in the order Measure drives them.
-var Paths = []Path{Happy, Retried, Failed}
+var Paths = []Path{Happy, Retried, Failed, Known}
 
 // Event is what one event of a path cost, by function.
 type Event struct {
@@ -194,6 +198,7 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 	id := int64(i)
 	o := localsystem.DemoOrder{MarketplaceID: id, StoreID: 450789000 + id, Name: fmt.Sprintf("#C%d", id), SKUs: []string{"IPH12-64-BLK"}}
 	mkID := strconv.FormatInt(id, 10)
+	var after int64 // the order's version before the event
 	switch p {
 	case Happy:
 		s.SeedMarketplaceOrder(o)
@@ -203,6 +208,22 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 		defer s.Sandbox.ClearFaults()
 	case Failed:
 		// Not seeded: the marketplace answers 404.
+	case Known:
+		s.SeedMarketplaceOrder(o)
+		body := localsystem.FulfilledOrder(o, localsystem.Tracking{Carrier: "Colissimo", Number: "6A" + mkID}, time.Now().UTC().Add(-time.Minute))
+		if st, resp, err := s.PostShopify(ctx, shopify.TopicOrdersFulfilled, fmt.Sprintf("evt-known-%d-%d", time.Now().UnixNano(), i), body); err != nil || st/100 != 2 {
+			return Event{}, "", fmt.Errorf("awscount: known: its first event answered %d %s (%v)", st, resp, err)
+		}
+		if err := s.settle(ctx, mkID, order.SyncSynced, 0); err != nil {
+			return Event{}, "", fmt.Errorf("awscount: known: its first event: %w", err)
+		}
+		// The order reads synced already: settle waits for the write of
+		// this event.
+		st, err := s.Store.LoadOrder(ctx, localsystem.DemoConnection, mkID)
+		if err != nil {
+			return Event{}, "", fmt.Errorf("awscount: known: %w", err)
+		}
+		after = st.Version
 	default:
 		return Event{}, "", fmt.Errorf("awscount: unknown path %q", p)
 	}
@@ -236,19 +257,19 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 	if p == Failed {
 		want = order.SyncFailed
 	}
-	if err := s.settle(ctx, mkID, want); err != nil {
+	if err := s.settle(ctx, mkID, want, after); err != nil {
 		return Event{}, "", fmt.Errorf("awscount: %s event: %w", p, err)
 	}
 	return Event{Webhook: w1.Minus(w0), Sync: s.sync.Snapshot().Minus(s0), Answer: status}, mkID, nil
 }
 
-// settle waits until the order's state reads want and the sync's calls
-// (empty receives aside) have stopped for a second.
-func (s *System) settle(ctx context.Context, mkID string, want order.SyncResult) error {
+// settle waits until the order's state, past version after, reads want and
+// the sync's calls (empty receives aside) have stopped for a second.
+func (s *System) settle(ctx context.Context, mkID string, want order.SyncResult, after int64) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		st, err := s.Store.LoadOrder(ctx, localsystem.DemoConnection, mkID)
-		if err == nil && st.Sync.Result == want {
+		if err == nil && st.Sync.Result == want && st.Version > after {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -55,6 +55,16 @@ func TestPathsAreCounted(t *testing.T) {
 	if d := happy.All().Total("dynamodb:"); d.RRU > 2 || d.WRU > 8 {
 		t.Errorf("happy: %g RRU and %g WRU, want at most 2 and 8 (%s)", d.RRU, d.WRU, happy.All())
 	}
+	// A later event of a synced order writes its state once (2 units, over
+	// 1 KB, and gsi4 and gsi5) and the closed order's link expiry: its link
+	// is not written again (e79a1e2: it was, a put per event).
+	known := got[awscount.Known]
+	if n := known.Sync["dynamodb:PutItem"].Calls; n != 1 {
+		t.Errorf("known: %d puts, want 1 (the order's state; no link, no claims): %s", n, known.Sync)
+	}
+	if d := known.All().Total("dynamodb:"); d.RRU > 2 || d.WRU > 5 {
+		t.Errorf("known: %g RRU and %g WRU, want at most 2 and 5 (%s)", d.RRU, d.WRU, known.All())
+	}
 	if n := got[awscount.Failed].Sync["sesv2:SendEmail"].Calls; n != 1 {
 		t.Errorf("failed: %d emails sent, want 1", n)
 	}
