@@ -10,7 +10,8 @@ import (
 
 // Partial cancellations, refunds and returns, and parcels a marketplace
 // cannot take. Lines the store cancelled are cancelled on the marketplace
-// by rules.Plan's steps where it can; what it cannot (rules.Unsupported)
+// by rules.Plan's steps where it can, and whole shipped lines it refunded
+// or took back are refunded there (Mirakl's OR28); what it cannot (rules.Unsupported)
 // is explained to the merchant once per change, and never holds the rest
 // of the order: the sync that meets it makes its calls, then fails with
 // the explanation (recorded, emailed, its key kept in State.Explained),
@@ -66,6 +67,10 @@ func (j *job) unsent(mp Marketplace, remote order.MarketplaceOrder, want rules.W
 	unsent := rules.Unsupported(j.conn.Marketplace.Platform, mp.Capabilities(), remote, want)
 	if e, ok := syncerr.As(j.refusedCancel); ok {
 		unsent = append([]rules.Unsent{{Key: "cancel-refused:" + rules.DescribeLines(cancelledLines(want)), Err: e}}, unsent...)
+	}
+	if e, ok := syncerr.As(j.refusedRefund); ok {
+		lines := rules.DescribeLines(j.refusedLines)
+		unsent = append([]rules.Unsent{{Key: "refund-refused:" + lines, Err: e.With("line", lines)}}, unsent...)
 	}
 	for _, u := range unsent {
 		if slices.Contains(j.state.Explained, u.Key) || (first != nil && u.Err.Code != first.Code) {
