@@ -97,7 +97,7 @@ func (p planner) lineRefunds() ([]order.Line, []Unsent) {
 	for _, r := range p.remote.Refunds {
 		for _, l := range r.Lines {
 			if l.MarketplaceLineID != "" {
-				refunded[l.MarketplaceLineID] += max(l.Quantity, 1)
+				refunded[l.MarketplaceLineID] += max(l.Quantity, 0) // one of no quantity counts for none: never a refund missed
 			}
 		}
 	}
