@@ -11,9 +11,10 @@ import (
 // Partial cancellations, refunds and returns, and parcels a marketplace
 // cannot take. Lines the store cancelled are cancelled on the marketplace
 // by rules.Plan's steps where it can, and whole shipped lines it refunded
-// or took back are refunded there (Mirakl's OR28); what it cannot (rules.Unsupported)
-// is explained to the merchant once per change, and never holds the rest
-// of the order: the sync that meets it makes its calls, then fails with
+// or took back are refunded there (Mirakl's OR28); what it cannot
+// (rules.Unsupported, or a refusal the connector answers with
+// cancel_unsupported or refund_unsupported) is explained to the merchant
+// once per change, and never holds the rest of the order: the sync that meets it makes its calls, then fails with
 // the explanation (recorded, emailed, its key kept in State.Explained),
 // and the next sync of the order passes it by. Refunds on either side are
 // recorded on the order's timeline.
