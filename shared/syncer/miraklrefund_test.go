@@ -76,6 +76,9 @@ func TestMiraklRefundAfterShipment(t *testing.T) {
 			if out := s.Sync(ctx, syncer.Delivery{Event: e, Attempt: 1}); out.Verdict != tt.verdict {
 				t.Fatalf("first delivery: verdict %v (%+v), want %v", out.Verdict, out.Failure, tt.verdict)
 			}
+			if st, _ := store.LoadOrder(ctx, "acme", "M1-A"); len(st.MarketplaceRefunds) != tt.or28 {
+				t.Errorf("after the first delivery the order records Mirakl refunds %v; want %d (the refund its call made)", st.MarketplaceRefunds, tt.or28)
+			}
 			for i, d := range []syncer.Delivery{{Event: e, Attempt: 2}, {Event: replay, Attempt: 1}} {
 				if out := s.Sync(ctx, d); out.Verdict != syncer.Done {
 					t.Fatalf("delivery %d again: verdict %v (%+v), want done (nothing new)", i+2, out.Verdict, out.Failure)

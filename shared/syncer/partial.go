@@ -34,12 +34,13 @@ func (j *job) refundEntries(before, next order.State) []order.TimelineEntry {
 }
 
 // noteMarketplaceRefunds notes on the timeline the refunds remote shows
-// that the order's state has not recorded yet, and records them with the
-// outcome.
+// that the order's state has not recorded yet (nor this job noted), and
+// records them with the outcome. The sync notes them as read before its
+// calls and after (a refund its own call made: Mirakl's OR28).
 func (j *job) noteMarketplaceRefunds(remote order.MarketplaceOrder) {
 	var ids []string
 	for _, r := range remote.Refunds {
-		if r.ID == "" || slices.Contains(j.state.MarketplaceRefunds, r.ID) || slices.Contains(ids, r.ID) {
+		if r.ID == "" || slices.Contains(j.state.MarketplaceRefunds, r.ID) || slices.Contains(ids, r.ID) || slices.Contains(j.notedRefunds, r.ID) {
 			continue
 		}
 		ids = append(ids, r.ID)
@@ -49,6 +50,7 @@ func (j *job) noteMarketplaceRefunds(remote order.MarketplaceOrder) {
 	if len(ids) == 0 {
 		return
 	}
+	j.notedRefunds = append(j.notedRefunds, ids...)
 	j.extra = append(j.extra, func(s *order.State) {
 		for _, id := range ids {
 			if !slices.Contains(s.MarketplaceRefunds, id) {

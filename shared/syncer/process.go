@@ -199,6 +199,7 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 		if fresh, err := mp.Order(ctx, remote.ID); err == nil {
 			after = fresh.Status
 			remote = fresh
+			j.noteMarketplaceRefunds(fresh) // a refund the calls made
 			// Every call said yes; check the order shows it before
 			// calling it synced (a call may have been cut half-way).
 			if rest, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), fresh, want); err == nil && len(j.unrefused(rest)) > 0 {

@@ -301,6 +301,9 @@ type job struct {
 	// refund_unsupported to (partial.go); refusedLines, the refund's lines.
 	refusedCancel, refusedRefund error
 	refusedLines                 []order.Line
+	// notedRefunds are the marketplace refunds this job noted
+	// (noteMarketplaceRefunds).
+	notedRefunds []string
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string
