@@ -602,13 +602,13 @@ func (c *Client) cancelAccepted(ctx context.Context, id string, lines map[string
 // shipping_price, their taxes, sent as written, in the order's currency
 // and tax mode) and the connection's refund reason code. It reads the
 // order first, so the amounts are Mirakl's latest and a line whose
-// refunds (OR11) cover its quantity already is skipped, as a retry whose
-// answer was lost; when none is left, nothing is sent. Where an amount
-// is not known it sends nothing and answers refund_unsupported: no
-// reason code configured, a line without a price or shipping price, a
-// line refunded or cancelled in part before (what is left of its amounts
-// is not stated). A line not shipped (SHIPPED, TO_COLLECT, RECEIVED,
-// CLOSED) is invalid_transition: before shipment a line is cancelled
+// refunds (OR11) cover it already, quantity and amount (refundedWhole),
+// is skipped, as a retry whose answer was lost; when none is left,
+// nothing is sent. Where an amount is not known it sends nothing and
+// answers refund_unsupported: no reason code configured, a line without a
+// price or shipping price, a line refunded or cancelled in part before
+// (what is left of its amounts is not stated). A line not shipped (not
+// SHIPPED, TO_COLLECT, RECEIVED or CLOSED) is invalid_transition: before shipment a line is cancelled
 // (OR30). Mirakl's refusal of the call (an amount above what is left, a
 // reason code the operator does not list) is refund_unsupported;
 // ORDER_INVALID_STATE is done when a fresh read shows the lines refunded.
@@ -633,15 +633,6 @@ func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, line
 	}
 	w := p.Orders[i]
 	now, _ := w.domain() // line statuses; an unknown state is refused below
-	// refundedWhole: the line's refunds cover its quantity (Mirakl's
-	// refund quantity is informative; ordersync's own OR28 states it).
-	refundedWhole := func(l wireLine) bool {
-		n := 0
-		for _, r := range l.Refunds {
-			n += max(r.Quantity, 0)
-		}
-		return len(l.Refunds) > 0 && n >= l.Quantity
-	}
 	byID := map[string]wireLine{}
 	for _, l := range w.OrderLines {
 		byID[l.OrderLineID] = l
@@ -649,7 +640,7 @@ func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, line
 	refund := map[string]bool{}
 	for _, pl := range lines {
 		k := order.LineIndex(now.Lines, pl.MarketplaceLineID, pl.SKU, func(l order.MarketplaceLine) bool {
-			return !refund[l.ID] && !refundedWhole(byID[l.ID])
+			return !refund[l.ID] && !byID[l.ID].refundedWhole()
 		})
 		if k < 0 {
 			if slices.ContainsFunc(now.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU }) {
@@ -674,7 +665,7 @@ func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, line
 		OrderTaxMode string       `json:"order_tax_mode,omitempty"`
 	}{OrderTaxMode: w.OrderTaxMode}
 	for _, l := range w.OrderLines {
-		if !refund[l.OrderLineID] || refundedWhole(l) {
+		if !refund[l.OrderLineID] || l.refundedWhole() {
 			continue // refunded since: a retry, or refunded on Mirakl
 		}
 		status, _ := State(l.OrderLineState)

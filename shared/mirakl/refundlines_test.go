@@ -189,7 +189,8 @@ func TestRefundLinesRateLimited(t *testing.T) {
 
 // TestRefundLinesPublishedOrder: on the order of Mirakl's own fixture
 // (testdata/or11_orders_list_with_refunds.json, shipped since), a line
-// refunded in part before is never refunded again with guessed amounts.
+// refunded in part before (by quantity, or by amount where the quantity
+// says whole) is never refunded again with guessed amounts.
 func TestRefundLinesPublishedOrder(t *testing.T) {
 	b, err := os.ReadFile("testdata/or11_orders_list_with_refunds.json")
 	if err != nil {
@@ -208,8 +209,13 @@ func TestRefundLinesPublishedOrder(t *testing.T) {
 	}
 	fake, c, _ := start(t, mirakltest.Options{}, mirakl.Options{RefundReasonCode: "17"})
 	fake.Seed(o)
-	err = c.RefundLines(context.Background(), order.MarketplaceOrder{ID: o.OrderID}, []order.Line{{SKU: "24-MB01", Quantity: 4, MarketplaceLineID: "95"}})
-	if syncerr.CodeOf(err) != syncerr.RefundUnsupported || len(or28Calls(fake)) != 0 {
-		t.Errorf("RefundLines of line 95 (1 of 4 refunded) = %v, %d OR28 calls; want refund_unsupported, none", err, len(or28Calls(fake)))
+	for _, l := range []order.Line{
+		{SKU: "24-MB01", Quantity: 4, MarketplaceLineID: "95"},        // 1 of 4 refunded
+		{SKU: "MH01-XL-Orange", Quantity: 1, MarketplaceLineID: "96"}, // refunded "1" for 20.00 of 89.00
+	} {
+		err = c.RefundLines(context.Background(), order.MarketplaceOrder{ID: o.OrderID}, []order.Line{l})
+		if syncerr.CodeOf(err) != syncerr.RefundUnsupported || len(or28Calls(fake)) != 0 {
+			t.Errorf("RefundLines of line %s = %v, %d OR28 calls; want refund_unsupported, none", l.MarketplaceLineID, err, len(or28Calls(fake)))
+		}
 	}
 }

@@ -40,6 +40,12 @@ type MarketplaceLine struct {
 	Status   Status   `json:"status"`
 	State    string   `json:"state"`
 	Tracking Tracking `json:"tracking,omitempty"`
+	// RefundedInPart means the marketplace's refunds of the line (in
+	// MarketplaceOrder.Refunds) cover less than the whole line, whatever
+	// quantity they state: Mirakl's refund quantity is informative, and a
+	// refund of it for less than the line's price is a part. Such a line
+	// cannot be refunded whole any more.
+	RefundedInPart bool `json:"refunded_in_part,omitempty"`
 }
 
 // Capabilities says what a marketplace's API lets an integration do.

@@ -64,8 +64,9 @@ func (p planner) refundLines() []Step {
 // lineRefunds matches the store's refunded and returned quantities (kinds
 // refund and return), SKU by SKU, to the lines of that SKU of an order
 // the marketplace shows shipped: lines ended there or already refunded
-// whole (remote.Refunds, by line) count first, then shipped lines not
-// refunded at all are refunded whole while the quantity lasts. What is
+// whole (remote.Refunds, by line, and not RefundedInPart) count first,
+// then shipped lines not refunded at all are refunded whole while the
+// quantity lasts. What is
 // left cannot be sent whole (part of a line's quantity, the rest of a
 // line refunded in part there, a line not shipped, a SKU the order does
 // not hold): one Unsent per SKU. A refund of no line is money only, for
@@ -107,6 +108,7 @@ func (p planner) lineRefunds() ([]order.Line, []Unsent) {
 	}
 	slices.Sort(skus)
 	var todo []order.Line
+	done := map[string]int{} // marketplace line ID: quantity counted as refunded there
 	for _, sku := range skus {
 		left := qty[sku]
 		var live []order.MarketplaceLine
@@ -115,11 +117,14 @@ func (p planner) lineRefunds() ([]order.Line, []Unsent) {
 				continue
 			}
 			n := max(ml.Quantity, 1)
-			if Terminal(lineStatus(ml, p.remote)) || refunded[ml.ID] >= n {
+			if Terminal(lineStatus(ml, p.remote)) || (refunded[ml.ID] >= n && !ml.RefundedInPart) {
 				left -= n
 				continue
 			}
-			left -= refunded[ml.ID] // the part refunded there already
+			// The part refunded there already; at least a unit of a line
+			// refunded in part is left, whatever quantity it states.
+			done[ml.ID] = min(refunded[ml.ID], n-1)
+			left -= done[ml.ID]
 			live = append(live, ml)
 		}
 		cut := 0
@@ -127,8 +132,9 @@ func (p planner) lineRefunds() ([]order.Line, []Unsent) {
 			if left <= 0 {
 				break
 			}
-			n := max(ml.Quantity, 1) - refunded[ml.ID]
-			if shippedOrBeyond(lineStatus(ml, p.remote)) && refunded[ml.ID] == 0 && n <= left {
+			n := max(ml.Quantity, 1) - done[ml.ID]
+			whole := refunded[ml.ID] == 0 && !ml.RefundedInPart
+			if shippedOrBeyond(lineStatus(ml, p.remote)) && whole && n <= left {
 				todo = append(todo, order.Line{SKU: ml.SKU, Quantity: n, MarketplaceLineID: ml.ID})
 				left -= n
 				continue

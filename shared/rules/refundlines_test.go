@@ -65,6 +65,14 @@ func TestPlanRefundLines(t *testing.T) {
 		{"a line refunded in part there: the rest is part of a line, explained", refunds, shippedOrder(mkRefund("9", "LB", "SKU-B", 1)),
 			Want{Status: order.StatusShipped, Refunds: []order.Refund{storeRefund("r1", order.RefundReturn, line("SKU-B", 2))}},
 			nil, []string{"refund:SKU-B=2"}},
+		{"refunds that state the whole quantity for less money (Mirakl's quantity is informative): explained", refunds,
+			func() order.MarketplaceOrder {
+				o := shippedOrder(mkRefund("9", "LA", "SKU-A", 1))
+				o.Lines[0].RefundedInPart = true
+				return o
+			}(),
+			Want{Status: order.StatusShipped, Refunds: []order.Refund{storeRefund("r1", order.RefundReturn, order.Line{SKU: "SKU-A", Quantity: 1, MarketplaceLineID: "LA"})}},
+			nil, []string{"refund:SKU-A=1"}},
 		{"a whole line and part of another: the whole one sent, the part explained", refunds, shippedOrder(),
 			Want{Status: order.StatusShipped, Refunds: []order.Refund{storeRefund("r1", order.RefundReturn, line("SKU-A", 1), line("SKU-B", 1))}},
 			[]Step{refundStep(order.Line{SKU: "SKU-A", Quantity: 1, MarketplaceLineID: "LA"})}, []string{"refund:SKU-B=1"}},
