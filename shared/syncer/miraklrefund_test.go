@@ -33,17 +33,20 @@ func TestMiraklRefundAfterShipment(t *testing.T) {
 	tests := []struct {
 		name     string
 		reason   string
-		qtyA     int // line SKU-A's quantity on Mirakl
+		qtyA     int  // line SKU-A's quantity on Mirakl
+		noPrice  bool // Mirakl states no shipping price for SKU-A
 		verdict  syncer.Verdict
 		or28     int
 		told     []string
 		timeline []string // the call and Mirakl's refund, as Step/Source
 	}{
-		{"with a reason code: refunded once with OR28", "17", 1, syncer.Done, 1, nil,
+		{"with a reason code: refunded once with OR28", "17", 1, false, syncer.Done, 1, nil,
 			[]string{"refund-lines/mirakl", "refund/mirakl"}},
-		{"without: explained once, nothing sent", "", 1, syncer.DeadLetter, 0,
+		{"without: explained once, nothing sent", "", 1, false, syncer.DeadLetter, 0,
 			[]string{string(syncerr.RefundUnsupported)}, nil},
-		{"part of a line: explained once, nothing sent", "17", 2, syncer.DeadLetter, 0,
+		{"part of a line: explained once, nothing sent", "17", 2, false, syncer.DeadLetter, 0,
+			[]string{string(syncerr.RefundUnsupported)}, nil},
+		{"the connector finds no amount to refund: explained once, nothing sent", "17", 1, true, syncer.DeadLetter, 0,
 			[]string{string(syncerr.RefundUnsupported)}, nil},
 	}
 	for _, tt := range tests {
@@ -63,6 +66,9 @@ func TestMiraklRefundAfterShipment(t *testing.T) {
 			for i := range o.OrderLines {
 				o.OrderLines[i] = o.OrderLines[i].Priced(12.5, 4.9, 20)
 				o.OrderLines[i].OrderLineState = mirakltest.StateShipped
+			}
+			if tt.noPrice {
+				o.OrderLines[0].ShippingPrice = nil
 			}
 			fake.Seed(o)
 			notes := &notices{}
