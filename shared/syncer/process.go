@@ -234,13 +234,14 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 }
 
 // unrefused are the steps left of a plan made after the calls, less those
-// the marketplace answered it cannot take (the refund of lines whose
+// the marketplace answered it cannot take (a line cancel Mirakl refuses,
+// partial cancelation not enabled for the shop; the refund of lines whose
 // amounts it does not state): they are explained, not out of step.
 func (j *job) unrefused(steps []rules.Step) []rules.Step {
-	if j.refusedRefund == nil {
-		return steps
-	}
-	return slices.DeleteFunc(slices.Clone(steps), func(s rules.Step) bool { return s.Action == rules.ActionRefundLines })
+	return slices.DeleteFunc(slices.Clone(steps), func(s rules.Step) bool {
+		return (s.Action == rules.ActionCancelLines && j.refusedCancel != nil) ||
+			(s.Action == rules.ActionRefundLines && j.refusedRefund != nil)
+	})
 }
 
 // resolvedBy names what synced an order whose last sync had failed: a
