@@ -102,6 +102,7 @@ func MarketplaceWith(ctx context.Context, conn order.Connection, secrets Secrets
 		o.ShopID = cmp.Or(strings.TrimSpace(ep.Account), strings.TrimSpace(o.ShopID))
 		o.MultiShipment = o.MultiShipment || ep.SplitParcels
 		o.CancelReasonCode = cmp.Or(strings.TrimSpace(ep.CancelReasonCode), o.CancelReasonCode)
+		o.RefundReasonCode = cmp.Or(strings.TrimSpace(ep.RefundReasonCode), o.RefundReasonCode)
 		return mirakl.New(hc, o), nil
 	case order.Amazon:
 		return amazonClient(ctx, conn, secrets, hc, opts.Amazon)

@@ -129,6 +129,13 @@ func TestMarketplaceTypes(t *testing.T) {
 	if m, err = connectors.Marketplace(context.Background(), reason, sec, http.DefaultClient); err != nil || !m.Capabilities().CancelAcceptedLines {
 		t.Errorf("mirakl with cancel_reason_code: %v, CancelAcceptedLines %v; want accepted lines cancelled (OR30)", err, err == nil && m.Capabilities().CancelAcceptedLines)
 	}
+	if m.Capabilities().RefundLines {
+		t.Errorf("mirakl without a refund reason code refunds lines; want refund_unsupported (OR28 needs a reason code)")
+	}
+	reason.Marketplace.RefundReasonCode = "17"
+	if m, err = connectors.Marketplace(context.Background(), reason, sec, http.DefaultClient); err != nil || !m.Capabilities().RefundLines {
+		t.Errorf("mirakl with refund_reason_code: %v, RefundLines %v; want shipped lines refunded (OR28)", err, err == nil && m.Capabilities().RefundLines)
+	}
 }
 
 func TestMarketplaceErrors(t *testing.T) {

@@ -156,10 +156,11 @@ type endpointIn struct {
 	Platform order.Platform `json:"platform"`
 	BaseURL  string         `json:"base_url"`
 	Account  string         `json:"account"`
-	// SplitParcels, CancelReasonCode: see order.Endpoint (the
-	// marketplace side only).
+	// SplitParcels, CancelReasonCode, RefundReasonCode: see
+	// order.Endpoint (the marketplace side only).
 	SplitParcels     bool   `json:"split_parcels,omitempty"`
 	CancelReasonCode string `json:"cancel_reason_code,omitempty"`
+	RefundReasonCode string `json:"refund_reason_code,omitempty"`
 }
 
 // createIn is the body of POST /connections.
@@ -195,6 +196,7 @@ type endpointView struct {
 	Account       string         `json:"account,omitempty"`
 	SplitParcels  bool           `json:"split_parcels,omitempty"`
 	CancelReason  string         `json:"cancel_reason_code,omitempty"`
+	RefundReason  string         `json:"refund_reason_code,omitempty"`
 	CredentialSet bool           `json:"credential_set"`
 }
 
@@ -225,7 +227,7 @@ type connectionView struct {
 func viewOf(c order.Connection, h healthView) connectionView {
 	ep := func(e order.Endpoint) endpointView {
 		return endpointView{Platform: e.Platform, BaseURL: e.BaseURL, Account: e.Account, SplitParcels: e.SplitParcels,
-			CancelReason: e.CancelReasonCode, CredentialSet: e.CredentialRef != ""}
+			CancelReason: e.CancelReasonCode, RefundReason: e.RefundReasonCode, CredentialSet: e.CredentialRef != ""}
 	}
 	return connectionView{ID: c.ID, MerchantName: c.MerchantName, MerchantEmail: c.MerchantEmail,
 		Store: ep(c.Store), Marketplace: ep(c.Marketplace), ImportOrders: c.ImportOrders, Health: h}
@@ -441,7 +443,8 @@ func (h *Handler) createConnection(ctx context.Context, c *call) events.APIGatew
 	conn := order.Connection{ID: id, MerchantName: in.MerchantName, MerchantEmail: in.MerchantEmail, ImportOrders: in.ImportOrders,
 		Store: order.Endpoint{Platform: in.Store.Platform, BaseURL: in.Store.BaseURL, Account: in.Store.Account},
 		Marketplace: order.Endpoint{Platform: in.Marketplace.Platform, BaseURL: in.Marketplace.BaseURL, Account: in.Marketplace.Account,
-			SplitParcels: in.Marketplace.SplitParcels, CancelReasonCode: strings.TrimSpace(in.Marketplace.CancelReasonCode)}}
+			SplitParcels: in.Marketplace.SplitParcels, CancelReasonCode: strings.TrimSpace(in.Marketplace.CancelReasonCode),
+			RefundReasonCode: strings.TrimSpace(in.Marketplace.RefundReasonCode)}}
 	apiKey, whsec := "osk_"+randomHex(24), "whsec_"+randomHex(24)
 	writes := []struct {
 		ref, value string

@@ -220,7 +220,7 @@ func TestCreateConnectionGeneratesAnID(t *testing.T) {
 func TestCreateConnectionSplitParcels(t *testing.T) {
 	e := newConnEnv(t)
 	body := `{"id": "mk-1", "merchant_name": "Woo", "merchant_email": "a@woo.test", "store": {"platform": "woocommerce", "base_url": "https://woo.test"},
-		"marketplace": {"platform": "mirakl", "base_url": "https://mirakl.test", "account": "2042", "split_parcels": true, "cancel_reason_code": "34"}}`
+		"marketplace": {"platform": "mirakl", "base_url": "https://mirakl.test", "account": "2042", "split_parcels": true, "cancel_reason_code": "34", "refund_reason_code": "17"}}`
 	r := e.do(http.MethodPost, merchantapi.RouteConnections, nil, body, provisioningKey)
 	if r.status != http.StatusCreated {
 		t.Fatalf("status %d: %s", r.status, r.body)
@@ -234,6 +234,9 @@ func TestCreateConnectionSplitParcels(t *testing.T) {
 	}
 	if !strings.Contains(string(r.body), `"cancel_reason_code":"34"`) || stored.Marketplace.CancelReasonCode != "34" {
 		t.Errorf("answer %s, stored %+v: want the marketplace's cancel_reason_code kept and shown", r.body, stored.Marketplace)
+	}
+	if !strings.Contains(string(r.body), `"refund_reason_code":"17"`) || stored.Marketplace.RefundReasonCode != "17" {
+		t.Errorf("answer %s, stored %+v: want the marketplace's refund_reason_code kept and shown", r.body, stored.Marketplace)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package mirakl is the Mirakl connector: it implements sync.Marketplace
 // over the seller order API every Mirakl-run marketplace exposes (OR11
 // list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel, OR30 cancel
-// order lines).
+// order lines, OR28 refund order lines).
 //
 // Mirakl accepts per line (OR21 lists every line) but ships whole orders
 // (OR23 then OR24). Its refusals name an error code (ORDER_INVALID_STATE,
@@ -95,6 +95,12 @@ type Options struct {
 	// no default: each operator lists its own (RE01). Empty, a line
 	// cancelled once the order is accepted is cancel_unsupported.
 	CancelReasonCode string
+	// RefundReasonCode is the refund reason code OR28 sends (the
+	// connection's refund_reason_code): the operator's reason of type
+	// REFUND (RE01) for a refund or return the store made once the order
+	// shipped. Mirakl requires one and documents no default. Empty, such a
+	// refund is refund_unsupported.
+	RefundReasonCode string
 	// Now is the clock Retry-After dates are read against (time.Now).
 	Now func() time.Time
 }
@@ -140,7 +146,8 @@ func New(hc *http.Client, opts Options) *Client {
 
 // Capabilities says what Mirakl's API allows: cancel (OR29, when
 // can_cancel), lines cancelled before acceptance (OR21) and, with a
-// reason code, after it (OR30), accept before ship, whole-order shipping,
+// reason code, after it (OR30), whole lines refunded once shipped (OR28,
+// with a refund reason code), accept before ship, whole-order shipping,
 // a tracking URL (carrier_url) for a carrier it knows no code for.
 func (c *Client) Capabilities() order.Capabilities {
 	return order.Capabilities{
@@ -149,6 +156,8 @@ func (c *Client) Capabilities() order.Capabilities {
 		// OR30 once accepted, which needs a reason code: Mirakl has no
 		// default.
 		CancelAcceptedLines: c.opts.CancelReasonCode != "",
+		// OR28 once shipped, which needs a reason code too.
+		RefundLines:         c.opts.RefundReasonCode != "",
 		AcceptRequired:      true,
 		TrackingURL:         true, // carrier_url, for a carrier without a code
 		TrackingURLRequired: c.opts.TrackingURLRequired,
@@ -586,6 +595,141 @@ func (c *Client) cancelAccepted(ctx context.Context, id string, lines map[string
 	}
 	return err
 }
+
+// RefundLines refunds whole lines of a shipped order with OR28 (PUT
+// /api/orders/refund), named by marketplace line id, else SKU: each with
+// its quantity, the amounts Mirakl's own order states for it (price,
+// shipping_price, their taxes, sent as written, in the order's currency
+// and tax mode) and the connection's refund reason code. It reads the
+// order first, so the amounts are Mirakl's latest and a line whose
+// refunds (OR11) cover it already, quantity and amount (refundedWhole),
+// is skipped, as a retry whose answer was lost; when none is left,
+// nothing is sent. Where an amount is not known it sends nothing and
+// answers refund_unsupported: no reason code configured, a line without a
+// price or shipping price, a line refunded or cancelled in part before
+// (what is left of its amounts is not stated). A line not shipped (not
+// SHIPPED, TO_COLLECT, RECEIVED or CLOSED) is invalid_transition: before shipment a line is cancelled
+// (OR30). Mirakl's refusal of the call (an amount above what is left, a
+// reason code the operator does not list) is refund_unsupported;
+// ORDER_INVALID_STATE is done when a fresh read shows the lines refunded.
+// An answer that lists a refund for fewer lines than were sent made part
+// of its change (syncerr.PartlyApplied): the caller reads the order.
+func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, lines []order.Line) error {
+	id := o.ID
+	unsupported := func(why string) error {
+		return syncerr.E(syncerr.RefundUnsupported, "order", id, "marketplace", c.market).
+			Wrap(fmt.Errorf("mirakl: order %s: OR28 not sent: %s", id, why))
+	}
+	if c.opts.RefundReasonCode == "" {
+		return unsupported("the connection has no refund_reason_code")
+	}
+	var p wirePage
+	if err := c.call(ctx, http.MethodGet, "/api/orders", url.Values{"order_ids": {id}}, nil, id, &p); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(p.Orders, func(w wireOrder) bool { return w.OrderID == id })
+	if i < 0 {
+		return syncerr.E(syncerr.OrderNotFound, "order", id, "marketplace", c.market)
+	}
+	w := p.Orders[i]
+	now, _ := w.domain() // line statuses; an unknown state is refused below
+	byID := map[string]wireLine{}
+	for _, l := range w.OrderLines {
+		byID[l.OrderLineID] = l
+	}
+	refund := map[string]bool{}
+	for _, pl := range lines {
+		k := order.LineIndex(now.Lines, pl.MarketplaceLineID, pl.SKU, func(l order.MarketplaceLine) bool {
+			return !refund[l.ID] && !byID[l.ID].refundedWhole()
+		})
+		if k < 0 {
+			if slices.ContainsFunc(now.Lines, func(l order.MarketplaceLine) bool { return l.SKU == pl.SKU }) {
+				continue // every line of the SKU refunded already
+			}
+			return syncerr.E(syncerr.SKUNotFound, "order", id, "marketplace", c.market, "sku", pl.SKU)
+		}
+		refund[now.Lines[k].ID] = true
+	}
+	type refundLine struct {
+		OrderLineID     string      `json:"order_line_id"`
+		Quantity        int         `json:"quantity"`
+		Amount          json.Number `json:"amount"`
+		ShippingAmount  json.Number `json:"shipping_amount"`
+		ReasonCode      string      `json:"reason_code"`
+		CurrencyISOCode string      `json:"currency_iso_code,omitempty"`
+		Taxes           []wireTax   `json:"taxes,omitempty"`
+		ShippingTaxes   []wireTax   `json:"shipping_taxes,omitempty"`
+	}
+	body := struct {
+		Refunds      []refundLine `json:"refunds"`
+		OrderTaxMode string       `json:"order_tax_mode,omitempty"`
+	}{OrderTaxMode: w.OrderTaxMode}
+	for _, l := range w.OrderLines {
+		if !refund[l.OrderLineID] || l.refundedWhole() {
+			continue // refunded since: a retry, or refunded on Mirakl
+		}
+		status, _ := State(l.OrderLineState)
+		switch {
+		case !refundStates[strings.ToUpper(strings.TrimSpace(l.OrderLineState))]:
+			return syncerr.E(syncerr.InvalidTransition, "order", id, "marketplace", c.market,
+				"from", string(status), "to", string(order.StatusRefunded))
+		case l.Price == nil || l.ShippingPrice == nil:
+			return unsupported("order line " + l.OrderLineID + " states no price or shipping price: the amount to refund is not known")
+		case len(l.Refunds) > 0 || len(l.Cancelations) > 0:
+			return unsupported("order line " + l.OrderLineID + " was refunded or cancelled in part: the amounts left are not stated")
+		}
+		body.Refunds = append(body.Refunds, refundLine{OrderLineID: l.OrderLineID, Quantity: l.Quantity,
+			Amount: *l.Price, ShippingAmount: *l.ShippingPrice, ReasonCode: c.opts.RefundReasonCode,
+			CurrencyISOCode: w.CurrencyISOCode, Taxes: l.Taxes, ShippingTaxes: l.ShippingTaxes})
+	}
+	if len(body.Refunds) == 0 {
+		return nil
+	}
+	type created struct {
+		RefundID    string `json:"refund_id"`
+		OrderLineID string `json:"order_line_id"`
+	}
+	var answer struct {
+		Refunds []created `json:"refunds"`
+	}
+	err := c.call(ctx, http.MethodPut, "/api/orders/refund", nil, body, id, &answer,
+		"from", string(now.Status), "to", string(order.StatusRefunded))
+	switch syncerr.CodeOf(err) {
+	case "":
+		for _, r := range body.Refunds {
+			if !slices.ContainsFunc(answer.Refunds, func(a created) bool { return a.OrderLineID == r.OrderLineID && a.RefundID != "" }) {
+				return syncerr.PartlyApplied(syncerr.E(syncerr.MarketplaceUnavailable, "order", id, "marketplace", c.market).
+					Wrap(fmt.Errorf("mirakl: OR28 answered no refund of order line %s", r.OrderLineID)))
+			}
+		}
+		return nil
+	case syncerr.InvalidTransition:
+		if c.settled(ctx, err, id, func(now order.MarketplaceOrder) bool {
+			for lineID := range refund {
+				if !slices.ContainsFunc(now.Refunds, func(r order.Refund) bool {
+					return slices.ContainsFunc(r.Lines, func(l order.Line) bool { return l.MarketplaceLineID == lineID })
+				}) {
+					return false
+				}
+			}
+			return true
+		}) {
+			return nil
+		}
+		return err
+	case syncerr.InvalidData:
+		// Mirakl refused the call itself: an amount above what is left
+		// (refunded on Mirakl meanwhile), or a reason code the operator
+		// does not list.
+		return syncerr.E(syncerr.RefundUnsupported, "order", id, "marketplace", c.market).Wrap(err)
+	}
+	return err
+}
+
+// refundStates are the line states ordersync refunds with OR28: the goods
+// have left. Mirakl takes refunds once a line is debited (SHIPPING too),
+// but a line not shipped is the store's cancel (OR30), never a refund.
+var refundStates = map[string]bool{"SHIPPED": true, "TO_COLLECT": true, "RECEIVED": true, "CLOSED": true}
 
 // tracking is OR23's body.
 type tracking struct {

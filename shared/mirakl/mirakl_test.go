@@ -43,9 +43,11 @@ func TestConformance(t *testing.T) {
 
 // TestConformanceMultiShipment runs the suite on a marketplace whose
 // operator enabled multiple shipments (ST01), the connection's
-// split_parcels set.
+// split_parcels set, and a connection that names a refund reason code
+// (OR28 refunds shipped lines).
 func TestConformanceMultiShipment(t *testing.T) {
-	marketplacetest.RunConformance(t, harness(mirakltest.Options{MultiShipment: true}, mirakl.Options{PageSize: 3, MultiShipment: true}))
+	marketplacetest.RunConformance(t, harness(mirakltest.Options{MultiShipment: true, RefundReasons: []string{"17"}},
+		mirakl.Options{PageSize: 3, MultiShipment: true, RefundReasonCode: "17"}))
 }
 
 func harness(fopts mirakltest.Options, opts mirakl.Options) marketplacetest.Harness {
@@ -63,6 +65,9 @@ func harness(fopts mirakltest.Options, opts mirakl.Options) marketplacetest.Harn
 				id := fmt.Sprintf("%d-A", next)
 				mu.Unlock()
 				o := mirakltest.AwaitingAcceptance(id, s.SKUs...)
+				for i := range o.OrderLines {
+					o.OrderLines[i] = o.OrderLines[i].Priced(10, 2, 20) // the amounts OR28 refunds
+				}
 				if s.Status == order.StatusCancelled {
 					o.OrderState = mirakltest.StateCanceled
 					for i := range o.OrderLines {

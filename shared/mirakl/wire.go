@@ -59,9 +59,36 @@ type wireTax struct {
 
 // wireRefund is one refund of an order line (OR11's order_lines[].refunds).
 type wireRefund struct {
-	ID          string `json:"id"`
-	Quantity    int    `json:"quantity"`
-	CreatedDate string `json:"created_date"`
+	ID          string       `json:"id"`
+	Quantity    int          `json:"quantity"`
+	Amount      *json.Number `json:"amount"`
+	CreatedDate string       `json:"created_date"`
+}
+
+// refundedWhole reports whether l's refunds cover the whole line: its
+// quantity and, where the line states a price, that amount. Mirakl calls
+// a refund's quantity informative (its own fixture refunds a line of 1
+// for 20.00 of 89.00 with quantity 1), so the amount decides too.
+func (l wireLine) refundedWhole() bool {
+	if len(l.Refunds) == 0 {
+		return false
+	}
+	qty, amount := 0, 0.0
+	for _, r := range l.Refunds {
+		qty += max(r.Quantity, 0)
+		if r.Amount != nil {
+			v, _ := r.Amount.Float64()
+			amount += v
+		}
+	}
+	if qty < l.Quantity {
+		return false
+	}
+	if l.Price == nil {
+		return true
+	}
+	price, err := l.Price.Float64()
+	return err != nil || amount >= price-0.005 // within the cent
 }
 
 type wireCustomer struct {
@@ -103,7 +130,7 @@ func (w wireOrder) domain() (order.MarketplaceOrder, error) {
 			firstErr = err
 		}
 		l := order.MarketplaceLine{ID: wl.OrderLineID, SKU: wl.OfferSKU, Quantity: wl.Quantity,
-			Status: s, State: wl.OrderLineState}
+			Status: s, State: wl.OrderLineState, RefundedInPart: len(wl.Refunds) > 0 && !wl.refundedWhole()}
 		if s == order.StatusShipped || s == order.StatusDelivered {
 			l.Tracking = o.Tracking // Mirakl keeps one tracking per order
 		}

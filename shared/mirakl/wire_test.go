@@ -28,8 +28,10 @@ func TestDecodeGolden(t *testing.T) {
 	want := order.MarketplaceOrder{
 		ID: "1234561-A", Status: order.StatusAccepted, State: "SHIPPING",
 		Lines: []order.MarketplaceLine{
-			{ID: "95", SKU: "24-MB01", Quantity: 4, Status: order.StatusAccepted, State: "SHIPPING"},
-			{ID: "96", SKU: "MH01-XL-Orange", Quantity: 1, Status: order.StatusAccepted, State: "SHIPPING"},
+			// 1 of 4 refunded; 96 refunded for 20.00 of its 89.00, though
+			// its refund states the line's quantity: both in part.
+			{ID: "95", SKU: "24-MB01", Quantity: 4, Status: order.StatusAccepted, State: "SHIPPING", RefundedInPart: true},
+			{ID: "96", SKU: "MH01-XL-Orange", Quantity: 1, Status: order.StatusAccepted, State: "SHIPPING", RefundedInPart: true},
 		},
 		ShippingAddress: &order.Address{Name: "Johann Reinké", Line1: "45 rue de la Bienfaisance", City: "Paris",
 			PostalCode: "75008", Country: "FR", Phone: "0987654321"},

@@ -40,6 +40,12 @@ type MarketplaceLine struct {
 	Status   Status   `json:"status"`
 	State    string   `json:"state"`
 	Tracking Tracking `json:"tracking,omitempty"`
+	// RefundedInPart means the marketplace's refunds of the line (in
+	// MarketplaceOrder.Refunds) cover less than the whole line, whatever
+	// quantity they state: Mirakl's refund quantity is informative, and a
+	// refund of it for less than the line's price is a part. Such a line
+	// cannot be refunded whole any more.
+	RefundedInPart bool `json:"refunded_in_part,omitempty"`
 }
 
 // Capabilities says what a marketplace's API lets an integration do.
@@ -68,6 +74,12 @@ type Capabilities struct {
 	// explained as cancel_unsupported, the rest of the order synced.
 	CancelLines         bool `json:"cancel_lines,omitempty"`
 	CancelAcceptedLines bool `json:"cancel_accepted_lines,omitempty"`
+	// RefundLines means a whole line of an order the marketplace shows
+	// shipped can be refunded (Mirakl's OR28), with the marketplace's own
+	// amounts for it. Without it a refund or return the store makes after
+	// shipment is explained as refund_unsupported; with it, only what is
+	// not a whole shipped line (part of a line's quantity, money only).
+	RefundLines bool `json:"refund_lines,omitempty"`
 }
 
 // LineIndex returns the index in lines of the line whose ID is id or,

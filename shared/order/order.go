@@ -261,6 +261,12 @@ type Endpoint struct {
 	// line the store cancelled once the order was accepted is cancelled
 	// on Mirakl (OR30); without it, it is explained (cancel_unsupported).
 	CancelReasonCode string `json:"cancel_reason_code,omitempty"`
+	// RefundReasonCode is the reason code a Mirakl marketplace's operator
+	// lists for a refund (RE01, type REFUND; Mirakl has no default): with
+	// it, a whole line the store refunded or took back once the order
+	// shipped is refunded on Mirakl (OR28); without it, it is explained
+	// (refund_unsupported).
+	RefundReasonCode string `json:"refund_reason_code,omitempty"`
 }
 
 // displayNames are the names merchants know platforms by.

@@ -31,26 +31,125 @@ type Unsent struct {
 //     quantity cancelled (no marketplace here cancels part of a line):
 //     cancel_unsupported, "line" naming quantity and SKU.
 //   - A refund or return the store made (kind refund or return) of an
-//     order the marketplace shows shipped (and not ended): no marketplace
-//     connector here has a refund call, so each is refund_unsupported
-//     (the sync records every refund on the order's timeline).
+//     order the marketplace shows shipped (and not ended) that Plan cannot
+//     send: refund_unsupported (the sync records every refund on the
+//     order's timeline). Without caps.RefundLines that is each of them,
+//     keyed by refund; with it (Mirakl's OR28), only what is not a whole
+//     shipped line (see lineRefunds), keyed by SKU and quantity, and a
+//     refund of money only (no lines), keyed by refund.
 //   - Parcels beyond the first of an order shipped whole (!caps.PerLine):
 //     parcels_unsupported naming the tracking sent and the others.
 func Unsupported(platform order.Platform, caps order.Capabilities, remote order.MarketplaceOrder, want Want) []Unsent {
 	p := planner{platform: platform, caps: caps, remote: remote, want: want}
 	_, out := p.lineCancels()
-	shipped := Rank(remote.Status) >= Rank(order.StatusPartiallyShipped) && !Terminal(remote.Status)
-	for _, r := range want.Refunds {
-		if r.Kind == order.RefundCancel || r.ID == "" || !shipped {
-			continue // before shipment a refund of no line is money only; an ended order needs nothing
-		}
-		out = append(out, Unsent{Key: "refund:" + r.ID,
-			Err: p.fail(syncerr.RefundUnsupported, "line", DescribeLines(r.Lines))})
-	}
+	_, refunds := p.lineRefunds()
+	out = append(out, refunds...)
 	if u, ok := p.extraParcels(); ok {
 		out = append(out, u)
 	}
 	return out
+}
+
+// refundLines is the step that refunds on the marketplace the shipped
+// lines the store refunded or took back, where caps allow; nil when there
+// are none.
+func (p planner) refundLines() []Step {
+	lines, _ := p.lineRefunds()
+	if len(lines) == 0 {
+		return nil
+	}
+	return []Step{{Action: ActionRefundLines, Lines: lines}}
+}
+
+// lineRefunds matches the store's refunded and returned quantities (kinds
+// refund and return), SKU by SKU, to the lines of that SKU of an order
+// the marketplace shows shipped: lines ended there or already refunded
+// whole (remote.Refunds, by line, and not RefundedInPart) count first,
+// then shipped lines not refunded at all are refunded whole while the
+// quantity lasts. What is
+// left cannot be sent whole (part of a line's quantity, the rest of a
+// line refunded in part there, a line not shipped, a SKU the order does
+// not hold): one Unsent per SKU. A refund of no line is money only, for
+// the back office. Before shipment, and once the order ended, there is
+// nothing: a refund then is a cancel, or done.
+func (p planner) lineRefunds() ([]order.Line, []Unsent) {
+	if Rank(p.remote.Status) < Rank(order.StatusPartiallyShipped) || Terminal(p.remote.Status) {
+		return nil, nil
+	}
+	var unsent []Unsent
+	qty := map[string]int{}
+	for _, r := range p.want.Refunds {
+		if r.Kind == order.RefundCancel {
+			continue
+		}
+		lined := false
+		for _, l := range r.Lines {
+			if sku := strings.TrimSpace(l.SKU); sku != "" && l.Quantity > 0 && p.caps.RefundLines {
+				qty[sku] += l.Quantity
+				lined = true
+			}
+		}
+		if !lined && r.ID != "" {
+			unsent = append(unsent, Unsent{Key: "refund:" + r.ID,
+				Err: p.fail(syncerr.RefundUnsupported, "line", DescribeLines(r.Lines))})
+		}
+	}
+	refunded := map[string]int{} // marketplace line ID: quantity refunded there
+	for _, r := range p.remote.Refunds {
+		for _, l := range r.Lines {
+			if l.MarketplaceLineID != "" {
+				refunded[l.MarketplaceLineID] += max(l.Quantity, 0) // one of no quantity counts for none: never a refund missed
+			}
+		}
+	}
+	skus := make([]string, 0, len(qty))
+	for sku := range qty {
+		skus = append(skus, sku)
+	}
+	slices.Sort(skus)
+	var todo []order.Line
+	done := map[string]int{} // marketplace line ID: quantity counted as refunded there
+	for _, sku := range skus {
+		left := qty[sku]
+		var live []order.MarketplaceLine
+		for _, ml := range p.remote.Lines {
+			if strings.TrimSpace(ml.SKU) != sku {
+				continue
+			}
+			n := max(ml.Quantity, 1)
+			if Terminal(lineStatus(ml, p.remote)) || (refunded[ml.ID] >= n && !ml.RefundedInPart) {
+				left -= n
+				continue
+			}
+			// The part refunded there already; at least a unit of a line
+			// refunded in part is left, whatever quantity it states.
+			done[ml.ID] = min(refunded[ml.ID], n-1)
+			left -= done[ml.ID]
+			live = append(live, ml)
+		}
+		cut := 0
+		for _, ml := range live {
+			if left <= 0 {
+				break
+			}
+			n := max(ml.Quantity, 1) - done[ml.ID]
+			whole := refunded[ml.ID] == 0 && !ml.RefundedInPart
+			if shippedOrBeyond(lineStatus(ml, p.remote)) && whole && n <= left {
+				todo = append(todo, order.Line{SKU: ml.SKU, Quantity: n, MarketplaceLineID: ml.ID})
+				left -= n
+				continue
+			}
+			c := min(n, left) // part of a line, or a line not shipped: not a whole refund
+			cut += c
+			left -= c
+		}
+		cut += max(left, 0) // more than the order holds of the SKU
+		if cut > 0 {
+			unsent = append(unsent, Unsent{Key: "refund:" + sku + "=" + strconv.Itoa(qty[sku]),
+				Err: p.fail(syncerr.RefundUnsupported, "line", strconv.Itoa(cut)+" × "+sku, "sku", sku)})
+		}
+	}
+	return todo, unsent
 }
 
 // cancelLines is the step that cancels on the marketplace the lines the

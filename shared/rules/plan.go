@@ -39,6 +39,9 @@ const (
 	// ActionCancelLines cancels some lines of an order (Step.Lines, each
 	// naming its MarketplaceLineID), the rest left to ship.
 	ActionCancelLines Action = "cancel-lines"
+	// ActionRefundLines refunds whole shipped lines of an order (Step.Lines,
+	// each naming its MarketplaceLineID and the quantity it holds).
+	ActionRefundLines Action = "refund-lines"
 )
 
 // Step is one marketplace call to make. Parcel is set for ActionShip only:
@@ -48,7 +51,8 @@ const (
 type Step struct {
 	Action Action
 	Parcel order.Parcel
-	// Lines are the lines ActionCancelLines cancels.
+	// Lines are the lines ActionCancelLines cancels, or ActionRefundLines
+	// refunds.
 	Lines []order.Line `json:",omitempty"`
 }
 
@@ -76,8 +80,13 @@ type Step struct {
 //     unpaid order, cancel a shipped one) are invalid_transition with
 //     "from", "to" and "marketplace".
 //   - Cancelling where !caps.Cancel is cancel_unsupported.
-//   - A wanted refund before shipping is a cancellation; after shipping it
-//     is the marketplace's own return process and needs no call.
+//   - A wanted refund before shipping is a cancellation; after shipping
+//     the order's status needs no call.
+//   - Lines the store refunded or took back (Want.Refunds of kind refund
+//     or return) of an order the marketplace shows shipped are refunded
+//     there, whole shipped lines only, one step for them all, last, where
+//     caps.RefundLines (see lineRefunds); lines it shows refunded already
+//     are not sent again. The rest is left to Unsupported.
 //   - Lines the store cancelled (Want.Refunds of kind cancel) that the
 //     marketplace still has live are cancelled first, one step for them
 //     all, where caps allow (CancelLines, CancelAcceptedLines); the rest
@@ -102,12 +111,12 @@ func Plan(platform order.Platform, caps order.Capabilities, remote order.Marketp
 	case !Known(remote.Status):
 		return nil, p.fail(syncerr.InvalidData, "field", "marketplace status "+strconv.Quote(remote.State))
 	}
-	cancels := p.cancelLines()
+	cancels, refunds := p.cancelLines(), p.refundLines()
 	steps, err := p.plan()
-	if err != nil || len(cancels) == 0 {
+	if err != nil || len(cancels)+len(refunds) == 0 {
 		return steps, err
 	}
-	return append(cancels, steps...), nil
+	return append(append(cancels, steps...), refunds...), nil
 }
 
 func (p planner) plan() ([]Step, error) {

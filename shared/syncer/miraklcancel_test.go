@@ -26,20 +26,25 @@ func TestMiraklCancelAcceptedLine(t *testing.T) {
 	tests := []struct {
 		name     string
 		reason   string
+		disabled bool // Mirakl has not enabled partial cancelation for the shop
 		verdicts []syncer.Verdict
 		ops      []string // the fake's state-changing calls answered yes, in order
 		told     []string
 		stateA   string
 	}{
-		{"with a reason code: OR30, then the rest ships", "34",
+		{"with a reason code: OR30, then the rest ships", "34", false,
 			[]syncer.Verdict{syncer.Done, syncer.Done}, []string{"OR30", "OR23", "OR24"}, nil, mirakltest.StateCanceled},
-		{"without: explained once, nothing sent", "",
+		{"without: explained once, nothing sent", "", false,
+			[]syncer.Verdict{syncer.DeadLetter}, nil, []string{string(syncerr.CancelUnsupported)}, mirakltest.StateShipping},
+		// Mirakl refuses OR30 itself: explained once as what it cannot
+		// take, not retried as out of step.
+		{"partial cancelation not enabled: explained once after OR30", "34", true,
 			[]syncer.Verdict{syncer.DeadLetter}, nil, []string{string(syncerr.CancelUnsupported)}, mirakltest.StateShipping},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := memstore.New()
-			fake := mirakltest.New(mirakltest.Options{APIKey: "mk", PartialCancelation: true, CancelReasons: []string{"34"}})
+			fake := mirakltest.New(mirakltest.Options{APIKey: "mk", PartialCancelation: !tt.disabled, CancelReasons: []string{"34"}})
 			srv := httptest.NewServer(fake)
 			t.Cleanup(srv.Close)
 			conn := order.Connection{ID: "acme", MerchantName: "Acme", MerchantEmail: "ops@acme.test", Store: order.Endpoint{Platform: order.Shopify},

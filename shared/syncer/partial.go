@@ -10,9 +10,11 @@ import (
 
 // Partial cancellations, refunds and returns, and parcels a marketplace
 // cannot take. Lines the store cancelled are cancelled on the marketplace
-// by rules.Plan's steps where it can; what it cannot (rules.Unsupported)
-// is explained to the merchant once per change, and never holds the rest
-// of the order: the sync that meets it makes its calls, then fails with
+// by rules.Plan's steps where it can, and whole shipped lines it refunded
+// or took back are refunded there (Mirakl's OR28); what it cannot
+// (rules.Unsupported, or a refusal the connector answers with
+// cancel_unsupported or refund_unsupported) is explained to the merchant
+// once per change, and never holds the rest of the order: the sync that meets it makes its calls, then fails with
 // the explanation (recorded, emailed, its key kept in State.Explained),
 // and the next sync of the order passes it by. Refunds on either side are
 // recorded on the order's timeline.
@@ -32,12 +34,13 @@ func (j *job) refundEntries(before, next order.State) []order.TimelineEntry {
 }
 
 // noteMarketplaceRefunds notes on the timeline the refunds remote shows
-// that the order's state has not recorded yet, and records them with the
-// outcome.
+// that the order's state has not recorded yet (nor this job noted), and
+// records them with the outcome. The sync notes them as read before its
+// calls and after (a refund its own call made: Mirakl's OR28).
 func (j *job) noteMarketplaceRefunds(remote order.MarketplaceOrder) {
 	var ids []string
 	for _, r := range remote.Refunds {
-		if r.ID == "" || slices.Contains(j.state.MarketplaceRefunds, r.ID) || slices.Contains(ids, r.ID) {
+		if r.ID == "" || slices.Contains(j.state.MarketplaceRefunds, r.ID) || slices.Contains(ids, r.ID) || slices.Contains(j.notedRefunds, r.ID) {
 			continue
 		}
 		ids = append(ids, r.ID)
@@ -47,6 +50,7 @@ func (j *job) noteMarketplaceRefunds(remote order.MarketplaceOrder) {
 	if len(ids) == 0 {
 		return
 	}
+	j.notedRefunds = append(j.notedRefunds, ids...)
 	j.extra = append(j.extra, func(s *order.State) {
 		for _, id := range ids {
 			if !slices.Contains(s.MarketplaceRefunds, id) {
@@ -66,6 +70,10 @@ func (j *job) unsent(mp Marketplace, remote order.MarketplaceOrder, want rules.W
 	unsent := rules.Unsupported(j.conn.Marketplace.Platform, mp.Capabilities(), remote, want)
 	if e, ok := syncerr.As(j.refusedCancel); ok {
 		unsent = append([]rules.Unsent{{Key: "cancel-refused:" + rules.DescribeLines(cancelledLines(want)), Err: e}}, unsent...)
+	}
+	if e, ok := syncerr.As(j.refusedRefund); ok {
+		lines := rules.DescribeLines(j.refusedLines)
+		unsent = append([]rules.Unsent{{Key: "refund-refused:" + lines, Err: e.With("line", lines)}}, unsent...)
 	}
 	for _, u := range unsent {
 		if slices.Contains(j.state.Explained, u.Key) || (first != nil && u.Err.Code != first.Code) {

@@ -63,3 +63,18 @@ type LineCanceller interface {
 	// the line's state.
 	CancelLines(ctx context.Context, o order.MarketplaceOrder, lines []order.Line, reason string) error
 }
+
+// LineRefunder is a Marketplace that refunds whole lines of a shipped
+// order (Capabilities().RefundLines): the sync asks it only for lines
+// rules.Plan found shipped and not refunded there, once per refund (the
+// step's claim, as for every call).
+type LineRefunder interface {
+	// RefundLines refunds the lines of o named by lines' MarketplaceLineID
+	// (else SKU), each whole, with the marketplace's own amounts for them.
+	// A line the marketplace shows refunded already is a no-op, not an
+	// error, so a retry whose answer was lost sends nothing again; a line
+	// it refuses to refund for its state is invalid_transition, and one
+	// whose amounts are not known (or that it offers no refund of) is
+	// refund_unsupported, nothing sent.
+	RefundLines(ctx context.Context, o order.MarketplaceOrder, lines []order.Line) error
+}

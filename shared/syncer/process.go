@@ -182,6 +182,13 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 				j.refusedCancel = err
 				continue
 			}
+			if s.Action == rules.ActionRefundLines && syncerr.CodeOf(err) == syncerr.RefundUnsupported {
+				// The marketplace could not refund the lines after all
+				// (Mirakl states no amount for one): explained once, like
+				// what it was known not to take.
+				j.refusedRefund, j.refusedLines = err, s.Lines
+				continue
+			}
 			return detail(err, j.state.Ref, conn)
 		}
 		if s.Action == rules.ActionCancelLines && i+1 < len(steps) {
@@ -197,9 +204,10 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 		if fresh, err := mp.Order(ctx, remote.ID); err == nil {
 			after = fresh.Status
 			remote = fresh
+			j.noteMarketplaceRefunds(fresh) // a refund the calls made
 			// Every call said yes; check the order shows it before
 			// calling it synced (a call may have been cut half-way).
-			if rest, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), fresh, want); err == nil && len(rest) > 0 {
+			if rest, err := rules.Plan(conn.Marketplace.Platform, mp.Capabilities(), fresh, want); err == nil && len(j.unrefused(rest)) > 0 {
 				// It answered: the words must not say it did not.
 				return detail(syncerr.E(syncerr.MarketplaceOutOfStep, "reason", "not every change shows on the marketplace yet"), j.state.Ref, conn)
 			}
@@ -228,6 +236,17 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 		_ = j.p.store.ClearNotified(ctx, keys...)
 	}
 	return nil
+}
+
+// unrefused are the steps left of a plan made after the calls, less those
+// the marketplace answered it cannot take (a line cancel Mirakl refuses,
+// partial cancelation not enabled for the shop; the refund of lines whose
+// amounts it does not state): they are explained, not out of step.
+func (j *job) unrefused(steps []rules.Step) []rules.Step {
+	return slices.DeleteFunc(slices.Clone(steps), func(s rules.Step) bool {
+		return (s.Action == rules.ActionCancelLines && j.refusedCancel != nil) ||
+			(s.Action == rules.ActionRefundLines && j.refusedRefund != nil)
+	})
 }
 
 // resolvedBy names what synced an order whose last sync had failed: a
@@ -535,6 +554,12 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 			err = lc.CancelLines(cctx, remote, s.Lines, j.state.CancelReason)
 		} else {
 			err = syncerr.E(syncerr.CancelUnsupported)
+		}
+	case rules.ActionRefundLines:
+		if lr, ok := mp.(LineRefunder); ok {
+			err = lr.RefundLines(cctx, remote, s.Lines)
+		} else {
+			err = syncerr.E(syncerr.RefundUnsupported)
 		}
 	default:
 		err = fmt.Errorf("sync: unknown step %q", s.Action)

@@ -297,8 +297,13 @@ type job struct {
 	// partial.go).
 	extra []func(*order.State)
 	// refusedCancel is a line cancel the marketplace answered
-	// cancel_unsupported to (partial.go).
-	refusedCancel error
+	// cancel_unsupported to, refusedRefund a line refund it answered
+	// refund_unsupported to (partial.go); refusedLines, the refund's lines.
+	refusedCancel, refusedRefund error
+	refusedLines                 []order.Line
+	// notedRefunds are the marketplace refunds this job noted
+	// (noteMarketplaceRefunds).
+	notedRefunds []string
 	// The connection's SKU aliases, both ways, once read (aliases.go).
 	aliasesRead            bool
 	toMarketplace, toStore map[string]string

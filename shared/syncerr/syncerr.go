@@ -22,8 +22,9 @@ const (
 	InvalidTransition   Code = "invalid_transition"
 	CancelUnsupported   Code = "cancel_unsupported"
 	// RefundUnsupported: a refund or return made at the store after
-	// shipment that the marketplace's API cannot take: recorded on the
-	// order's timeline, explained once.
+	// shipment that the marketplace's API cannot take (no refund call, or
+	// not a whole shipped line where only those are refunded: Mirakl's
+	// OR28): recorded on the order's timeline, explained once.
 	RefundUnsupported Code = "refund_unsupported"
 	// ParcelsUnsupported: an order shipped in several parcels to a
 	// marketplace that takes one tracking number per order (Mirakl

@@ -1,14 +1,17 @@
 // Package mirakltest is a fake of a Mirakl marketplace's seller order API
 // (OR11 list, OR21 accept, OR23 tracking, OR24 ship, OR29 cancel, OR30
-// cancel order lines where Options.PartialCancelation enables it, and
-// ST01 create shipments where Options.MultiShipment enables it),
-// faithful enough to test the mirakl connector.
+// cancel order lines where Options.PartialCancelation enables it, OR28
+// refund order lines, and ST01 create shipments where
+// Options.MultiShipment enables it), faithful enough to test the mirakl
+// connector.
 //
 // The fake keeps order state and enforces Mirakl's own rules: accept only
 // in WAITING_ACCEPTANCE with every line listed, tracking and ship only in
 // SHIPPING, cancel only when can_cancel (after acceptance, before
 // shipping), cancel lines only once accepted and before they ship, with
-// every field OR30 requires and no more than the line holds. Refusals answer 400 {"message": "<CODE>: …", "status": 400},
+// every field OR30 requires and no more than the line holds, refund lines
+// only once shipped, with every field OR28 requires and no more than is
+// left to refund. Refusals answer 400 {"message": "<CODE>: …", "status": 400},
 // naming Mirakl's error code (ORDER_INVALID_STATE, …) in the message. It
 // checks the API key (401 on a wrong one), can rate-limit with 429 +
 // Retry-After, and has fault switches usable from Go (SetFault) and over
@@ -70,7 +73,9 @@ type Order struct {
 // OrderLine is one line of an Order. OfferSKU is the shop's SKU. Price
 // (the line's offer part, quantity × price_unit) and ShippingPrice are
 // nil when not given; Taxes and ShippingTaxes are the amounts of tax in
-// them, by tax code. Cancelations are those OR30 made.
+// them, by tax code. Cancelations are those OR30 made, Refunds those OR28
+// made; CanRefund is derived, as Mirakl's can_refund, when OR11 lists the
+// line.
 type OrderLine struct {
 	OrderLineID    string        `json:"order_line_id"`
 	OrderLineIndex int           `json:"order_line_index,omitempty"`
@@ -84,6 +89,23 @@ type OrderLine struct {
 	Taxes          []Tax         `json:"taxes,omitempty"`
 	ShippingTaxes  []Tax         `json:"shipping_taxes,omitempty"`
 	Cancelations   []Cancelation `json:"cancelations"`
+	Refunds        []Refund      `json:"refunds"`
+	CanRefund      bool          `json:"can_refund"`
+}
+
+// Refund is one refund of part or all of an order line (OR28), as OR11
+// lists it under the line (Mirakl's connector fixtures: id, amount,
+// quantity, reason_code, shipping_amount, taxes, state WAITING_REFUND).
+type Refund struct {
+	ID             string  `json:"id"`
+	Quantity       int     `json:"quantity"`
+	Amount         float64 `json:"amount"`
+	ShippingAmount float64 `json:"shipping_amount"`
+	ReasonCode     string  `json:"reason_code"`
+	Taxes          []Tax   `json:"taxes"`
+	ShippingTaxes  []Tax   `json:"shipping_taxes"`
+	State          string  `json:"state"`
+	CreatedDate    string  `json:"created_date,omitempty"`
 }
 
 // Tax is an amount of one tax code, as order lines and OR30 carry them.
@@ -157,11 +179,12 @@ func AwaitingAcceptance(id string, skus ...string) Order {
 	return o
 }
 
-// Call is one state-changing request (OR21, OR23, OR24, OR29, OR30, ST01) the fake
-// received, whatever it answered.
+// Call is one state-changing request (OR21, OR23, OR24, OR28, OR29, OR30,
+// ST01) the fake received, whatever it answered.
 type Call struct {
-	// Operation is Mirakl's name for the call: OR21, OR23, OR24, OR29,
-	// OR30 or ST01. OR30 names no order: OrderID is its first line's.
+	// Operation is Mirakl's name for the call: OR21, OR23, OR24, OR28,
+	// OR29, OR30 or ST01. OR28 and OR30 name no order: OrderID is their
+	// first line's.
 	Operation string `json:"operation"`
 	OrderID   string `json:"order_id"`
 	// Body is the request body as received.
@@ -205,6 +228,10 @@ type Options struct {
 	// CancelReasons, when set, are the reason codes OR30 accepts (the
 	// operator's cancelation reasons); another is a VALIDATION_ERROR.
 	CancelReasons []string
+	// RefundReasons, when set, are the reason codes OR28 accepts (the
+	// operator's refund reasons, RE01 type REFUND); another is a
+	// VALIDATION_ERROR.
+	RefundReasons []string
 	// MultiShipment enables the multiple shipments API (ST01, POST
 	// /api/shipments), as an operator does for a marketplace. Off, ST01
 	// is refused with 400 and this fake's own code
@@ -230,8 +257,8 @@ type Server struct {
 	shipmentsOf map[string][]Shipment
 	shippedQty  map[string]int
 	shipmentSeq int
-	// OR30's cancelations, numbered.
-	cancelationSeq int
+	// OR30's cancelations and OR28's refunds, numbered.
+	cancelationSeq, refundSeq int
 }
 
 // New returns a fake with no orders.
@@ -254,6 +281,7 @@ func New(opts Options) *Server {
 	m.HandleFunc("PUT /api/orders/{id}/ship", s.api(s.ship))
 	m.HandleFunc("PUT /api/orders/{id}/cancel", s.api(s.cancel))
 	m.HandleFunc("PUT /api/orders/cancel", s.api(s.cancelLines))
+	m.HandleFunc("PUT /api/orders/refund", s.api(s.refundLines))
 	m.HandleFunc("POST /api/shipments", s.api(s.shipments))
 	m.HandleFunc("/api/", s.api(func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
@@ -375,6 +403,8 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, body []byte)
 				id = shipmentOrder(body)
 			case r.URL.Path == "/api/orders/cancel":
 				op, id = "OR30", s.cancelationOrder(body)
+			case r.URL.Path == "/api/orders/refund":
+				op, id = "OR28", s.refundOrder(body)
 			}
 			defer func() {
 				s.mu.Lock()
@@ -448,7 +478,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, _ []byte) {
 			!until.IsZero() && upd.After(until):
 			continue
 		}
-		all = append(all, clone(*o))
+		c := clone(*o)
+		for i := range c.OrderLines {
+			c.OrderLines[i].CanRefund = refundable(c.OrderLines[i])
+		}
+		all = append(all, c)
 	}
 	s.mu.Unlock()
 	// Mirakl sorts by creation date; paging walks that order.
@@ -899,6 +933,151 @@ func (s *Server) cancelLines(w http.ResponseWriter, _ *http.Request, body []byte
 	writeJSON(w, http.StatusOK, map[string]any{"cancelations": created, "order_tax_mode": cmp.Or(req.OrderTaxMode, "TAX_EXCLUDED")})
 }
 
+// or28 is the body of OR28, the fields the fake reads.
+type or28 struct {
+	Refunds []struct {
+		OrderLineID     string   `json:"order_line_id"`
+		Quantity        *int     `json:"quantity"`
+		Amount          *float64 `json:"amount"`
+		ShippingAmount  *float64 `json:"shipping_amount"`
+		ReasonCode      string   `json:"reason_code"`
+		CurrencyISOCode string   `json:"currency_iso_code"`
+		Taxes           []Tax    `json:"taxes"`
+		ShippingTaxes   []Tax    `json:"shipping_taxes"`
+	} `json:"refunds"`
+	OrderTaxMode string `json:"order_tax_mode"`
+}
+
+// refundOrder is the order of an OR28 body's first line, for Calls.
+func (s *Server) refundOrder(body []byte) string {
+	var req or28
+	if json.Unmarshal(body, &req) != nil || len(req.Refunds) == 0 {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, _ := s.lineOf(req.Refunds[0].OrderLineID)
+	if o == nil {
+		return ""
+	}
+	return o.OrderID
+}
+
+// refundStates are the line states the fake's OR28 refunds: the goods
+// have left. Mirakl documents refunds once the line is debited (SHIPPING
+// too, UNCONFIRMED); the fake keeps a line not shipped for OR30, as the
+// connector does.
+var refundStates = map[string]bool{StateShipped: true, "TO_COLLECT": true, "RECEIVED": true, "CLOSED": true}
+
+// refundedOf is what OR28 has refunded of l already.
+func refundedOf(l OrderLine) (qty int, amount, shipping float64) {
+	for _, r := range l.Refunds {
+		qty, amount, shipping = qty+r.Quantity, amount+r.Amount, shipping+r.ShippingAmount
+	}
+	return qty, cents(amount), cents(shipping)
+}
+
+// refundable is Mirakl's can_refund for l: shipped, and something left.
+func refundable(l OrderLine) bool {
+	qty, _, _ := refundedOf(l)
+	return refundStates[l.OrderLineState] && qty < l.Quantity
+}
+
+// refundLines is OR28 (PUT /api/orders/refund), as Mirakl documents it:
+// each refund names its line, the amount and shipping amount to refund
+// and a reason code (all required; quantity is informative, but the fake
+// checks it is not more than is left), and the taxes on them where the
+// line has taxes. A line can be refunded once shipped (see
+// refundStates), by no more than is left of its quantity, price and
+// shipping price once earlier refunds are taken off. The whole request is
+// refused when one refund is; else each refund is listed under its line
+// (OR11's refunds, state WAITING_REFUND) and the line keeps its state,
+// quantity and amounts, as in Mirakl's own fixtures.
+func (s *Server) refundLines(w http.ResponseWriter, _ *http.Request, body []byte) {
+	var req or28
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Refunds) == 0 {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "refunds is required")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type target struct {
+		o *Order
+		i int
+	}
+	targets := make([]target, len(req.Refunds))
+	taken := map[string]struct {
+		qty              int
+		amount, shipping float64
+	}{}
+	for k, r := range req.Refunds {
+		switch {
+		case r.OrderLineID == "" || r.Amount == nil || r.ShippingAmount == nil || r.ReasonCode == "":
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+				"order_line_id, amount, shipping_amount and reason_code are required")
+			return
+		case len(s.opts.RefundReasons) > 0 && !slices.Contains(s.opts.RefundReasons, r.ReasonCode):
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("unknown refund reason code %q", r.ReasonCode))
+			return
+		}
+		o, i := s.lineOf(r.OrderLineID)
+		if o == nil {
+			writeError(w, http.StatusBadRequest, "ORDER_LINE_NOT_FOUND", fmt.Sprintf("order line %q not found", r.OrderLineID))
+			return
+		}
+		l := o.OrderLines[i]
+		if !refundStates[l.OrderLineState] {
+			writeError(w, http.StatusBadRequest, "ORDER_INVALID_STATE",
+				fmt.Sprintf("order line %q is in state %s: refund is not allowed", l.OrderLineID, l.OrderLineState))
+			return
+		}
+		qty := 0
+		if r.Quantity != nil {
+			qty = *r.Quantity
+		}
+		t := taken[l.OrderLineID]
+		t.qty, t.amount, t.shipping = t.qty+qty, cents(t.amount+*r.Amount), cents(t.shipping+*r.ShippingAmount)
+		taken[l.OrderLineID] = t
+		doneQty, doneAmount, doneShipping := refundedOf(l)
+		price, shipping := 0.0, 0.0
+		if l.Price != nil {
+			price = *l.Price
+		}
+		if l.ShippingPrice != nil {
+			shipping = *l.ShippingPrice
+		}
+		switch {
+		case qty < 0 || doneQty+t.qty > l.Quantity || doneQty >= l.Quantity:
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("order line %q: quantity %d is more than is left to refund", l.OrderLineID, qty))
+			return
+		case *r.Amount < 0 || *r.ShippingAmount < 0 || cents(doneAmount+t.amount) > cents(price) || cents(doneShipping+t.shipping) > cents(shipping):
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("order line %q: amount to refund is more than is left of the line's", l.OrderLineID))
+			return
+		case len(l.Taxes) > 0 && len(r.Taxes) == 0, len(l.ShippingTaxes) > 0 && len(r.ShippingTaxes) == 0:
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", fmt.Sprintf("order line %q has taxes: taxes and shipping_taxes are required", l.OrderLineID))
+			return
+		}
+		targets[k] = target{o, i}
+	}
+	var created []map[string]any
+	for k, r := range req.Refunds {
+		o, l := targets[k].o, &targets[k].o.OrderLines[targets[k].i]
+		s.refundSeq++
+		id := strconv.Itoa(1000 + s.refundSeq)
+		qty := 0
+		if r.Quantity != nil {
+			qty = *r.Quantity
+		}
+		l.Refunds = append(l.Refunds, Refund{ID: id, Quantity: qty, Amount: *r.Amount, ShippingAmount: *r.ShippingAmount,
+			ReasonCode: r.ReasonCode, Taxes: r.Taxes, ShippingTaxes: r.ShippingTaxes, State: "WAITING_REFUND", CreatedDate: s.stamp()})
+		o.LastUpdatedDate = s.stamp()
+		created = append(created, map[string]any{"refund_id": id, "order_line_id": l.OrderLineID, "quantity": qty,
+			"amount": *r.Amount, "shipping_amount": *r.ShippingAmount, "reason_code": r.ReasonCode,
+			"currency_iso_code": r.CurrencyISOCode, "taxes": r.Taxes, "shipping_taxes": r.ShippingTaxes})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"refunds": created, "order_tax_mode": cmp.Or(req.OrderTaxMode, "TAX_EXCLUDED")})
+}
+
 // minus returns have less the amounts of take, code by code.
 func minus(have, take []Tax) []Tax {
 	out := slices.Clone(have)
@@ -939,9 +1118,12 @@ func clone(o Order) Order {
 	for i := range o.OrderLines {
 		l := &o.OrderLines[i]
 		l.Taxes, l.ShippingTaxes = slices.Clone(l.Taxes), slices.Clone(l.ShippingTaxes)
-		l.Cancelations = slices.Clone(l.Cancelations)
+		l.Cancelations, l.Refunds = slices.Clone(l.Cancelations), slices.Clone(l.Refunds)
 		if l.Cancelations == nil {
 			l.Cancelations = []Cancelation{} // OR11 lists none as []
+		}
+		if l.Refunds == nil {
+			l.Refunds = []Refund{}
 		}
 		for _, f := range []**float64{&l.Price, &l.PriceUnit, &l.ShippingPrice} {
 			if *f != nil {

@@ -182,3 +182,93 @@ func TestOR30(t *testing.T) {
 		t.Errorf("OR30 without partial cancelation: %d %s; want 400", st, b)
 	}
 }
+
+// TestOR28 walks OR28's rules: order line, amount, shipping amount and
+// reason code required, taxes where the line has them, only shipped or
+// received lines, no more than is left to refund; a refund shows in
+// OR11's refunds of the line, and a 429 fault answers as any call's.
+func TestOR28(t *testing.T) {
+	fake := mirakltest.New(mirakltest.Options{APIKey: "key", RefundReasons: []string{"17"}})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	o := mirakltest.AwaitingAcceptance("1-A", "A", "B")
+	o.OrderState = mirakltest.StateShipping
+	o.OrderLines[0].Quantity = 2
+	o.OrderLines[0] = o.OrderLines[0].Priced(5, 2, 20) // price 10, shipping 2, taxes 2 and 0.40
+	for i := range o.OrderLines {
+		o.OrderLines[i].OrderLineState = mirakltest.StateShipping
+	}
+	fake.Seed(o)
+	u := srv.URL + "/api/orders/refund"
+	line := func(id string, qty int, amount, shipping string, taxes bool) string {
+		tx := ""
+		if taxes {
+			tx = `, "taxes": [{"amount": 1, "code": "TVA"}], "shipping_taxes": [{"amount": 0.2, "code": "TVA"}]`
+		}
+		return `{"refunds": [{"order_line_id": "` + id + `", "quantity": ` + fmt.Sprint(qty) + `, "amount": ` + amount +
+			`, "shipping_amount": ` + shipping + `, "reason_code": "17", "currency_iso_code": "EUR"` + tx + `}]}`
+	}
+	steps := []struct {
+		name     string
+		body     string
+		status   int
+		contains string
+	}{
+		{"before shipment (OR30 cancels then)", line("1-A-1", 1, "5", "1", true), 400, "ORDER_INVALID_STATE"},
+		{"ship", "", 0, ""},
+		{"no reason code", `{"refunds": [{"order_line_id": "1-A-1", "quantity": 1, "amount": 5, "shipping_amount": 1}]}`, 400, "VALIDATION_ERROR"},
+		{"no amount", `{"refunds": [{"order_line_id": "1-A-1", "quantity": 1, "shipping_amount": 1, "reason_code": "17"}]}`, 400, "VALIDATION_ERROR"},
+		{"a reason the operator does not list", strings.Replace(line("1-A-1", 1, "5", "1", true), `"17"`, `"99"`, 1), 400, "VALIDATION_ERROR"},
+		{"taxes left out", line("1-A-1", 1, "5", "1", false), 400, "taxes"},
+		{"more than the line holds", line("1-A-1", 3, "5", "1", true), 400, "quantity"},
+		{"more money than the line's", line("1-A-1", 1, "10.01", "1", true), 400, "amount"},
+		{"an unknown line", line("9-Z-1", 1, "0", "0", false), 400, "ORDER_LINE_NOT_FOUND"},
+		{"rate limited", "429", 429, "TOO_MANY_REQUESTS"},
+		{"one unit refunded", line("1-A-1", 1, "5", "1", true), 200, `"refund_id"`},
+		{"more money than is left", line("1-A-1", 1, "5.01", "1", true), 400, "amount"},
+		{"the rest", line("1-A-1", 1, "5", "1", true), 200, `"refund_id"`},
+		{"nothing left", line("1-A-1", 1, "0", "0", true), 400, "quantity"},
+	}
+	for _, s := range steps {
+		switch s.name {
+		case "ship":
+			if st, b := do(t, "PUT", srv.URL+"/api/orders/1-A/ship", "key", ""); st != 204 {
+				t.Fatalf("ship: %d %s", st, b)
+			}
+			continue
+		case "rate limited":
+			fake.SetFault(mirakltest.Fault{Status: 429, RetryAfter: "3", Count: 1})
+			s.body = line("1-A-1", 1, "5", "1", true)
+		}
+		st, b := do(t, "PUT", u, "key", s.body)
+		if st != s.status || !strings.Contains(b, s.contains) {
+			t.Errorf("%s: %d %s; want %d containing %q", s.name, st, b, s.status, s.contains)
+		}
+	}
+	st, b := do(t, "GET", srv.URL+"/api/orders?order_ids=1-A", "key", "")
+	var page struct {
+		Orders []struct {
+			OrderState string `json:"order_state"`
+			OrderLines []struct {
+				OrderLineState string `json:"order_line_state"`
+				CanRefund      bool   `json:"can_refund"`
+				Refunds        []struct {
+					ID       string  `json:"id"`
+					Quantity int     `json:"quantity"`
+					Amount   float64 `json:"amount"`
+				} `json:"refunds"`
+			} `json:"order_lines"`
+		} `json:"orders"`
+	}
+	if err := json.Unmarshal([]byte(b), &page); err != nil || st != 200 || len(page.Orders) != 1 {
+		t.Fatalf("OR11: %d %s (%v)", st, b, err)
+	}
+	a, other := page.Orders[0].OrderLines[0], page.Orders[0].OrderLines[1]
+	if len(a.Refunds) != 2 || a.Refunds[0].ID == "" || a.Refunds[0].Quantity != 1 || a.Refunds[0].Amount != 5 || a.CanRefund ||
+		a.OrderLineState != mirakltest.StateShipped {
+		t.Errorf("line A after: %+v; want two refunds of 1 and 5, can_refund false, still SHIPPED", a)
+	}
+	if len(other.Refunds) != 0 || !other.CanRefund {
+		t.Errorf("line B after: %+v; want no refund, can_refund", other)
+	}
+}

@@ -92,6 +92,7 @@ func RunConformance(t *testing.T, h Harness) {
 		{"CancelLineAwaitingAcceptance", testCancelLineAwaiting},
 		{"CancelLineAccepted", testCancelLineAccepted},
 		{"CancelLineAgainIsNoop", testCancelLineAgain},
+		{"RefundLineShipped", testRefundLineShipped},
 		{"RateLimited", testRateLimited},
 		{"RateLimitedUpdate", testRateLimitedUpdate},
 		{"Unavailable", testUnavailable},
@@ -518,6 +519,69 @@ func testCancelLineAgain(t *testing.T, f *Fixture) {
 	}
 	if err := lc.CancelLines(context.Background(), stale, lines, "customer"); err != nil {
 		t.Errorf("CancelLines again with the stale order: %v; want nil", err)
+	}
+}
+
+// lineRefunder is the connector's line refund, or a skip when it has none
+// (its refunds after shipment are explained as refund_unsupported by the
+// sync).
+func lineRefunder(t *testing.T, f *Fixture) syncer.LineRefunder {
+	t.Helper()
+	lr, ok := f.Marketplace.(syncer.LineRefunder)
+	switch {
+	case !ok && f.Marketplace.Capabilities().RefundLines:
+		t.Fatalf("Capabilities say lines can be refunded, but %T has no RefundLines", f.Marketplace)
+	case !ok:
+		t.Skip("the marketplace refunds no line: the sync explains it (refund_unsupported)")
+	}
+	return lr
+}
+
+// testRefundLineShipped refunds one whole line of a shipped order where
+// the connector says it can: the order then shows the line refunded (its
+// Refunds, by marketplace line), as rules.Plan reads it (nothing left to
+// plan for the same store refund), the other line not, and the same
+// refund again, with the order as read before, makes no call. Where it
+// says it cannot, the answer is refund_unsupported without a call.
+func testRefundLineShipped(t *testing.T, f *Fixture) {
+	lr := lineRefunder(t, f)
+	id, o := seedAccepted(t, f)
+	if err := f.Marketplace.Ship(context.Background(), o, parcel); err != nil {
+		t.Fatalf("Ship: %v", err)
+	}
+	stale := mustOrder(t, f, id)
+	lines := []order.Line{{SKU: "SKU-A", Quantity: 1}}
+	before := f.Updates()
+	err := lr.RefundLines(context.Background(), stale, lines)
+	if !f.Marketplace.Capabilities().RefundLines {
+		wantCode(t, "RefundLines without the capability", err, syncerr.RefundUnsupported)
+		if got := f.Updates(); got != before {
+			t.Errorf("an unsupported line refund made %d update calls; want 0", got-before)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("RefundLines: %v", err)
+	}
+	got := mustOrder(t, f, id)
+	refunded := func(lineID string) bool {
+		return slices.ContainsFunc(got.Refunds, func(r order.Refund) bool {
+			return slices.ContainsFunc(r.Lines, func(l order.Line) bool { return l.MarketplaceLineID == lineID })
+		})
+	}
+	if !refunded(lineOf(t, got, "SKU-A").ID) || refunded(lineOf(t, got, "SKU-B").ID) {
+		t.Errorf("refunds after RefundLines of SKU-A = %+v; want SKU-A's line refunded, SKU-B's not", got.Refunds)
+	}
+	want := rules.Want{Status: order.StatusShipped, Refunds: []order.Refund{{ID: "R1", Kind: order.RefundReturn, Lines: lines}}}
+	if steps, err := rules.Plan(order.Mirakl, f.Marketplace.Capabilities(), got, want); err != nil || len(steps) != 0 {
+		t.Errorf("Plan of the same store refund on the order as read after = %+v, %v; want nothing left", steps, err)
+	}
+	before = f.Updates()
+	if err := lr.RefundLines(context.Background(), stale, lines); err != nil {
+		t.Errorf("RefundLines again with the order as read before: %v; want nil", err)
+	}
+	if n := f.Updates() - before; n != 0 {
+		t.Errorf("RefundLines of a refunded line made %d update calls; want 0", n)
 	}
 }
 
