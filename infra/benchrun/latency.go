@@ -65,7 +65,9 @@ func latencySection(ctx context.Context, env Env) ([]Row, error) {
 		Row{Section: "latency", Name: "webhook answer p99, cache off", Value: ms(pct(uncached.answers, 0.99)), Unit: "ms", Note: uncached.note + "; " + off}.
 			Compared("bare SQS SendMessage p99", ms(pct(uncached.bare, 0.99))),
 		{Section: "latency", Name: "webhook → marketplace p50", Value: ms(pct(deployed.endToEnd, 0.50)), Unit: "ms",
-			Note: "from the POST to the sandbox recording the shipment (polled every ms); includes the poller's receive wait; " + cached},
+			Note: "from the POST to the sandbox recording the shipment (polled every ms); includes the poller's receive wait; " +
+				"every order is of one Back Market connection, about 3 calls each, above the pace its rate limit allows (shared/pace): " +
+				"this is the connection's backlog, not the sync's own time; " + cached},
 		{Section: "latency", Name: "webhook → marketplace p99", Value: ms(pct(deployed.endToEnd, 0.99)), Unit: "ms", Note: deployed.note + "; " + cached},
 		{Section: "latency", Name: "copies of one delivery answered non-2xx", Value: float64(deployed.bad + uncached.bad), Unit: "copies",
 			Note: fmt.Sprintf("of %d: %d rounds of 5 concurrent copies (same event id) on each stack; goal 0", deployed.total+uncached.total, (deployed.total+uncached.total)/5)},
