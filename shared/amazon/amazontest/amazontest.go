@@ -15,7 +15,8 @@
 // {"errors":[{"code","message","details"}]}. Calls need an access token the
 // fake's LWA endpoint issued (403 Unauthorized otherwise); getOrderAddress
 // needs a restricted data token, which the fake refuses (403) to an
-// account set up without the role. Fault switches work from Go (SetFault)
+// account set up without the role, and for an order marked AddressRefused.
+// Persist keeps the orders in a file (make run's sandbox). Fault switches work from Go (SetFault)
 // and over HTTP under /_sandbox/ (no auth): POST/DELETE /_sandbox/faults,
 // PUT and GET /_sandbox/orders/{id}, GET /_sandbox/calls.
 //
@@ -32,6 +33,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +71,10 @@ type Order struct {
 	Items    []OrderItem `json:"-"`
 	Address  *Address    `json:"-"`
 	Packages []Package   `json:"-"`
+	// AddressRefused refuses restricted data tokens for this order's
+	// address (403), as NoAddressRole does for every order: one account's
+	// fake (the local system's) can then show both outcomes.
+	AddressRefused bool `json:"-"`
 }
 
 // OrderItem is one item as getOrderItems returns it.
@@ -186,6 +192,8 @@ type Server struct {
 	rdts     map[string]string    // restricted data token → the path it opens
 	buckets  map[string]*bucket
 	grants   int
+	path     string      // the Persist file, if any
+	saveErr  func(error) // hears of failures to write it
 }
 
 type bucket struct {
@@ -230,15 +238,16 @@ func New(opts Options) *Server {
 	m.HandleFunc("PUT /_sandbox/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Order
-			Items   []OrderItem `json:"OrderItems"`
-			Address *Address    `json:"Address"`
+			Items          []OrderItem `json:"OrderItems"`
+			Address        *Address    `json:"Address"`
+			AddressRefused bool        `json:"AddressRefused"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			writeError(w, http.StatusBadRequest, "InvalidInput", "body is not an order", "")
 			return
 		}
 		o := in.Order
-		o.AmazonOrderID, o.Items, o.Address = r.PathValue("id"), in.Items, in.Address
+		o.AmazonOrderID, o.Items, o.Address, o.AddressRefused = r.PathValue("id"), in.Items, in.Address, in.AddressRefused
 		s.Seed(o)
 		got, _ := s.Order(o.AmazonOrderID)
 		writeJSON(w, http.StatusOK, got)
@@ -276,6 +285,7 @@ func (s *Server) Seed(o Order) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.orders[o.AmazonOrderID] = &o
+	s.save()
 }
 
 // Order returns the current state of order id, and whether it exists.
@@ -636,7 +646,12 @@ func (s *Server) createRDT(w http.ResponseWriter, r *http.Request, body []byte) 
 		writeError(w, http.StatusBadRequest, "InvalidInput", "restrictedResources must name one GET of an order resource", "")
 		return
 	}
-	if s.opts.NoAddressRole {
+	s.mu.Lock()
+	id, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(req.RestrictedResources[0].Path, "/orders/v0/orders/"), "/address"))
+	o := s.orders[id]
+	refused := o != nil && o.AddressRefused
+	s.mu.Unlock()
+	if s.opts.NoAddressRole || refused {
 		writeError(w, http.StatusForbidden, "Unauthorized", "Access to requested resource is denied.",
 			"The application is not authorized for the restricted role required.")
 		return
@@ -703,6 +718,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, body []byte) {
 		// The same package again: its details are edited, nothing ships twice.
 		o.Packages[edit] = p
 		o.LastUpdateDate = s.stamp()
+		s.save()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -723,6 +739,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, body []byte) {
 	o.Packages = append(o.Packages, p)
 	recount(o)
 	o.LastUpdateDate = s.stamp()
+	s.save()
 	w.WriteHeader(http.StatusNoContent)
 }
 
