@@ -18,7 +18,8 @@
 // account set up without the role, and for an order marked AddressRefused.
 // Persist keeps the orders in a file (make run's sandbox). Fault switches work from Go (SetFault)
 // and over HTTP under /_sandbox/ (no auth): POST/DELETE /_sandbox/faults,
-// PUT and GET /_sandbox/orders/{id}, GET /_sandbox/calls.
+// POST /_sandbox/orders ({"skus": [...]}: a new Unshipped order), PUT and
+// GET /_sandbox/orders/{id}, GET /_sandbox/calls.
 //
 // Payload shapes follow Amazon's published samples (testdata/SOURCES.md).
 package amazontest
@@ -235,6 +236,17 @@ func New(opts Options) *Server {
 		s.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	m.HandleFunc("POST /_sandbox/orders", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			SKUs []string `json:"skus"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || len(in.SKUs) == 0 || slices.Contains(in.SKUs, "") {
+			writeError(w, http.StatusBadRequest, "InvalidInput", `body must be {"skus": [...]}, at least one SKU, none empty`, "")
+			return
+		}
+		o := s.Create(in.SKUs...)
+		writeJSON(w, http.StatusCreated, map[string]any{"order": o, "OrderItems": o.Items})
+	})
 	m.HandleFunc("PUT /_sandbox/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Order
@@ -286,6 +298,29 @@ func (s *Server) Seed(o Order) {
 	defer s.mu.Unlock()
 	s.orders[o.AmazonOrderID] = &o
 	s.save()
+}
+
+// Create seeds a new Unshipped order (Unshipped) with one item per SKU
+// under the next free sandbox id, 402-1000001-0000001 and on, bought now,
+// and returns it: a buyer's purchase, as the sandbox's POST /_sandbox/orders
+// makes one.
+func (s *Server) Create(skus ...string) Order {
+	s.mu.Lock()
+	id := ""
+	for n := len(s.orders) + 1; ; n++ {
+		if id = fmt.Sprintf("402-%07d-%07d", 1000000+n, n); s.orders[id] == nil {
+			break
+		}
+	}
+	// Held while seeding, so that two creates never take the same id.
+	o := Unshipped(id, skus...)
+	o.PurchaseDate, o.LastUpdateDate = s.stamp(), s.stamp()
+	recount(&o)
+	c := clone(o)
+	s.orders[id] = &c
+	s.save()
+	s.mu.Unlock()
+	return o
 }
 
 // Order returns the current state of order id, and whether it exists.

@@ -85,3 +85,18 @@ func token(t *testing.T, base string) string {
 	}
 	return tok
 }
+
+// TestCreateMakesNewUnshippedOrders: each create is a new order, to ship,
+// with an item per SKU, under an id no other order has.
+func TestCreateMakesNewUnshippedOrders(t *testing.T) {
+	fake := amazontest.New(amazontest.Options{})
+	fake.Seed(amazontest.Unshipped("402-1000002-0000002", "SKU-A")) // the id the second create would take first
+	a, b := fake.Create("SKU-A"), fake.Create("SKU-B", "SKU-C")
+	if a.AmazonOrderID == b.AmazonOrderID || b.AmazonOrderID == "402-1000002-0000002" {
+		t.Fatalf("ids %s and %s, want two new ones", a.AmazonOrderID, b.AmazonOrderID)
+	}
+	got, ok := fake.Order(b.AmazonOrderID)
+	if !ok || got.OrderStatus != amazontest.StatusUnshipped || len(got.Items) != 2 || got.NumberOfItemsUnshipped != 2 || got.Address == nil {
+		t.Errorf("created order = %+v, want Unshipped with two items to ship and an address", got)
+	}
+}
