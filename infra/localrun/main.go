@@ -163,12 +163,13 @@ func waitFor(ctx context.Context, sys *localsystem.System, o localsystem.DemoOrd
 }
 
 // printSandboxes prints the banner's block on the sandboxes: the store,
-// the import demo, and how to use them.
+// the import demo, the Amazon demo, and how to use them.
 func printSandboxes(sys *localsystem.System, dir string) {
 	fmt.Printf(`Sandboxes (their orders in %s, kept across restarts, as DynamoDB's are):
 
   sandbox store     %s   (Shopify Admin API; its orders: GET /_sandbox/orders)
   import demo       %q  (sandbox store <- sandbox marketplace account %s, import on)
+  Amazon demo       %q  (sandbox store <- Amazon sandbox %s: SP-API and its LWA endpoint, import on)
 
 The curl above sends X-Shopify-Event-Id: %s: pasted again as is, it is the
 same event (answered 202; nothing is made twice); change the id for a new delivery.
@@ -179,6 +180,14 @@ curl -s -X POST %s/_sandbox/orders -d '{"skus": ["PIXEL7-128"]}'
 curl -X POST %s/_local/schedules/Hourly
 curl -s %s/_sandbox/orders
 
+The same for Amazon (a new Unshipped order; its shipment confirmations: GET /_sandbox/calls):
+
+curl -s -X POST %s/_sandbox/orders -d '{"skus": ["GALAXY-S21"]}'
+curl -X POST %s/_local/schedules/Hourly
+curl -s -H 'Authorization: Bearer %s' '%s/connections/%s/orders?state=synced&limit=5'
+
 `, filepath.Join(dir, "sandbox"), sys.StoreURL, localsystem.DemoImportConnection, sys.SandboxURL+localsystem.ImportAccountPath,
-		localsystem.ReadmeEventID, sys.SandboxURL+localsystem.ImportAccountPath, sys.APIURL, sys.StoreURL)
+		localsystem.DemoAmazonConnection, sys.SandboxURL+localsystem.AmazonAccountPath,
+		localsystem.ReadmeEventID, sys.SandboxURL+localsystem.ImportAccountPath, sys.APIURL, sys.StoreURL,
+		sys.SandboxURL+localsystem.AmazonAccountPath, sys.APIURL, sys.Secrets[localsystem.DemoAPIKeyRef], sys.APIURL, localsystem.DemoAmazonConnection)
 }

@@ -35,11 +35,14 @@ const (
 // for connections to a fake WooCommerce store.
 const WooCommerceKeysRef = "demo-woocommerce-keys"
 
-// SeedDemo creates the demo connection, its store the sandbox store, and
-// the import demo (DemoImportConnection). It is idempotent.
+// SeedDemo creates the demo connection, its store the sandbox store, the
+// import demo (DemoImportConnection) and the Amazon demo
+// (DemoAmazonConnection). It is idempotent.
 func (s *System) SeedDemo(ctx context.Context) error {
-	if err := s.Store.PutConnection(ctx, s.importConnection()); err != nil {
-		return err
+	for _, c := range []order.Connection{s.importConnection(), s.amazonConnection()} {
+		if err := s.Store.PutConnection(ctx, c); err != nil {
+			return err
+		}
 	}
 	return s.Store.PutConnection(ctx, order.Connection{
 		ID: DemoConnection, MerchantName: "Demo Shop", MerchantEmail: DemoMerchantMail,
@@ -118,10 +121,18 @@ func SignShopify(secret string, body []byte) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// PostShopify delivers a signed Shopify webhook to the local API, as Shopify
-// would, and returns the status and body of the answer.
+// PostShopify delivers a signed Shopify webhook for the demo connection to
+// the local API, as Shopify would, and returns the status and body of the
+// answer.
 func (s *System) PostShopify(ctx context.Context, topic, eventID string, body []byte) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.APIURL+"/webhooks/shopify/"+DemoConnection, bytes.NewReader(body))
+	return s.PostShopifyTo(ctx, DemoConnection, topic, eventID, body)
+}
+
+// PostShopifyTo is PostShopify for connection conn, one of the demo
+// connections signed with the demo's webhook secret (the Amazon demo's
+// store is the same sandbox store).
+func (s *System) PostShopifyTo(ctx context.Context, conn, topic, eventID string, body []byte) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.APIURL+"/webhooks/shopify/"+conn, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/infra/localsystem"
+	"github.com/ordersync/ordersync/shared/amazon/amazontest"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
@@ -74,8 +75,7 @@ var remedies = map[syncerr.Code]remedyWalk{
 	syncerr.InvalidData:          {name: "walkInvalidData", walk: walkInvalidData},
 	syncerr.InventoryHeld:        {outside: outsideOrdersync},
 
-	syncerr.AddressRestricted: {outside: "address_restricted needs an Amazon connection, and the local system has no " +
-		"Amazon sandbox yet; its fix action is the one walkAddressMissing walks (the address given, the order imported)"},
+	syncerr.AddressRestricted: {name: "walkAddressRestricted", walk: walkAddressRestricted},
 
 	syncerr.InternalError: {outside: "internal_error is ordersync's own storage failing on an order's last try " +
 		"(syncer.go: infra errors); making it happen for real means stopping DynamoDB under the shared system, " +
@@ -430,6 +430,40 @@ func walkAddressMissing(t *testing.T) {
 		t.Errorf("store orders imported %v, want the linked one, %s", ids, st.Ref.StoreOrderID)
 	}
 	acceptedOn(t, mp, mk)
+}
+
+// walkAddressRestricted: Amazon withholds the address of the order to
+// import from ordersync's role (the restricted data token refused); the
+// import is held (address_restricted), no store order made. The remedy:
+// give the address to ordersync's fix, which imports the order with it.
+func walkAddressRestricted(t *testing.T) {
+	conn := localsystem.DemoAmazonConnection
+	o := amazontest.Unshipped(fmt.Sprintf("402-9714000-%07d", nextID.Add(1)), "GALAXY-S21")
+	o.AddressRefused = true
+	sys.AmazonSandbox.Seed(o)
+	mk := o.AmazonOrderID
+	fireRefresh(t)
+	held := wantFailed(t, conn, mk, order.SyncHeld, syncerr.AddressRestricted)
+	// The merchant reads which marketplace withholds it, and why.
+	if !strings.Contains(held.Sync.Message, "Amazon") {
+		t.Errorf("message %q, want it to name Amazon", held.Sync.Message)
+	}
+	if got := storeOrdersOf(mk); len(got) != 0 {
+		t.Fatalf("store orders %+v made without an address", got)
+	}
+
+	apiCall(t, conn, http.MethodPost, "/orders/"+mk+"/fix", map[string]any{"shipping_address": completeAddress}, http.StatusAccepted)
+	st := wantResolved(t, conn, mk, syncerr.AddressRestricted, "merchant/fix")
+	got := storeOrdersOf(mk)
+	if len(got) != 1 || got[0].ID != st.Ref.StoreOrderID {
+		t.Fatalf("store orders imported %+v, want the linked one, %s", got, st.Ref.StoreOrderID)
+	}
+	if a := got[0].ShippingAddress; a == nil || a.Address1 != completeAddress.Line1 || a.City != completeAddress.City {
+		t.Errorf("imported address %+v, want the merchant's %+v", a, completeAddress)
+	}
+	if a, _ := sys.AmazonSandbox.Order(mk); a.OrderStatus != amazontest.StatusUnshipped {
+		t.Errorf("Amazon order status %s, want %s (to ship)", a.OrderStatus, amazontest.StatusUnshipped)
+	}
 }
 
 // walkAddressInvalid: the marketplace order to import has an address

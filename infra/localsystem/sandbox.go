@@ -1,6 +1,7 @@
 package localsystem
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ordersync/ordersync/shared/amazon/amazontest"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
@@ -36,6 +38,21 @@ func (s *System) persistSandboxes(dir string) error {
 			return fmt.Errorf("sandbox marketplace: %w", err)
 		}
 	}
+	var c amazonCredential
+	if err := json.Unmarshal([]byte(s.Secrets[AmazonCredentialRef]), &c); err != nil {
+		return fmt.Errorf("sandbox marketplace: secret %s: %w", AmazonCredentialRef, err)
+	}
+	// Without rate limits: the local schedule fires on demand (the tests
+	// fire it dozens of times a minute), where getOrders allows one call a
+	// minute; a 429 is shown with a fault instead (POST /_sandbox/faults).
+	s.AmazonSandbox = amazontest.New(amazontest.Options{ClientID: c.ClientID, ClientSecret: c.ClientSecret,
+		RefreshToken: c.RefreshToken, NoRateLimits: true})
+	s.AmazonSandbox.SetSaveErrorLog(func(err error) {
+		s.log.Error("sandbox marketplace: saving its orders", "file", "amazon.json", "err", err)
+	})
+	if err := s.AmazonSandbox.Persist(filepath.Join(dir, sandboxDir, "amazon.json")); err != nil {
+		return fmt.Errorf("sandbox marketplace: %w", err)
+	}
 	return nil
 }
 
@@ -44,11 +61,19 @@ func (s *System) persistSandboxes(dir string) error {
 // account, so that the import demo imports only the orders made for it.
 const ImportAccountPath = "/import"
 
+// AmazonAccountPath is where the Amazon sandbox (the SP-API fake, its
+// Login with Amazon token endpoint included) is served, under the sandbox
+// marketplace's address: one more port to free for `make run` would buy
+// nothing, as the fake's routes are all under its own prefixes.
+const AmazonAccountPath = "/amazon"
+
 // sandboxMarketplaces serves the demo connection's sandbox marketplace
-// account at the root and the import demo's under ImportAccountPath.
+// account at the root, the import demo's under ImportAccountPath and the
+// Amazon sandbox under AmazonAccountPath.
 func (s *System) sandboxMarketplaces() http.Handler {
 	m := http.NewServeMux()
 	m.Handle(ImportAccountPath+"/", http.StripPrefix(ImportAccountPath, s.ImportSandbox))
+	m.Handle(AmazonAccountPath+"/", http.StripPrefix(AmazonAccountPath, s.AmazonSandbox))
 	m.Handle("/", s.Sandbox)
 	return m
 }
@@ -93,6 +118,72 @@ func (s *System) importConnection() order.Connection {
 		ID: DemoImportConnection, MerchantName: "Demo Shop (imports)", MerchantEmail: DemoMerchantMail, ImportOrders: true,
 		Store:       order.Endpoint{Platform: order.Shopify, BaseURL: s.StoreURL, Account: "demo-shop.myshopify.com", CredentialRef: StoreTokenRef},
 		Marketplace: order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL + ImportAccountPath, CredentialRef: SandboxTokenRef},
+	}
+}
+
+// DemoAmazonConnection is the Amazon demo: the sandbox store selling on the
+// Amazon sandbox (amazon.fr) with ImportOrders on, as every Amazon
+// connection is (its orders are made on Amazon, never in the store): the
+// refresh creates each new Unshipped order in the store, and the store's
+// fulfilment, sent to /webhooks/shopify/demo-amazon, confirms the shipment
+// on Amazon.
+const DemoAmazonConnection = "demo-amazon"
+
+// AmazonCredentialRef names the Amazon demo's credential, the JSON
+// connectors reads for an app of the connection's own: the sandbox app's
+// LWA client id and secret, the seller's refresh token and the sandbox's
+// token endpoint. A deployed connection's credential is the bare refresh
+// token, its app's credentials in connectors.AmazonAppRef.
+const AmazonCredentialRef = "demo-amazon-credential"
+
+// amazonCredential is the JSON of AmazonCredentialRef, as connectors
+// reads it.
+type amazonCredential struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	RefreshToken string `json:"refresh_token"`
+	TokenURL     string `json:"token_url,omitempty"`
+}
+
+// newAmazonCredential is a new sandbox app and seller authorisation, in
+// the shapes Amazon's have. Its token endpoint is set once the sandbox is
+// served (pointAmazonCredential).
+func newAmazonCredential() string {
+	b, _ := json.Marshal(amazonCredential{ClientID: "amzn1.application-oa2-client." + randomHex(16),
+		ClientSecret: "amzn1.oa2-cs.v1." + randomHex(32), RefreshToken: "Atzr|" + randomHex(32)})
+	return string(b)
+}
+
+// pointAmazonCredential sets the Amazon demo's token endpoint to the
+// sandbox's, saving the secrets file when it changed: a data folder
+// started on other ports (or made before the Amazon sandbox) keeps its
+// app and refresh token, with the endpoint of this run.
+func (s *System) pointAmazonCredential(secretsFile string) error {
+	var c amazonCredential
+	if err := json.Unmarshal([]byte(s.Secrets[AmazonCredentialRef]), &c); err != nil {
+		return fmt.Errorf("localsystem: secret %s: %w", AmazonCredentialRef, err)
+	}
+	tokenURL := s.SandboxURL + AmazonAccountPath + "/auth/o2/token"
+	if c.TokenURL == tokenURL {
+		return nil
+	}
+	c.TokenURL = tokenURL
+	b, _ := json.Marshal(c)
+	s.Secrets[AmazonCredentialRef] = string(b)
+	return saveSecrets(secretsFile, s.Secrets)
+}
+
+// amazonConnection is the Amazon demo's connection. Its webhook secret
+// and API key are the demo connection's, so that the README's curls
+// (and the tests) sign and call for it alike.
+func (s *System) amazonConnection() order.Connection {
+	return order.Connection{
+		ID: DemoAmazonConnection, MerchantName: "Demo Shop (Amazon)", MerchantEmail: DemoMerchantMail, ImportOrders: true,
+		Store: order.Endpoint{Platform: order.Shopify, BaseURL: s.StoreURL, Account: "demo-shop.myshopify.com", CredentialRef: StoreTokenRef},
+		Marketplace: order.Endpoint{Platform: order.Amazon, BaseURL: s.SandboxURL + AmazonAccountPath,
+			Account: amazontest.MarketplaceFR, CredentialRef: AmazonCredentialRef},
+		WebhookSecretRefs: []string{WebhookSecretRef},
+		APIKeyRefs:        []string{DemoAPIKeyRef},
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ordersync/ordersync/infra/localaws"
 	"github.com/ordersync/ordersync/infra/localstack"
+	"github.com/ordersync/ordersync/shared/amazon/amazontest"
 	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/app/apiapp"
 	"github.com/ordersync/ordersync/shared/app/dispatchapp"
@@ -88,6 +89,9 @@ type System struct {
 	StoreURL      string
 	SandboxStore  *shopifytest.Server
 	ImportSandbox *backmarkettest.Server
+	// AmazonSandbox is the Amazon demo's marketplace, served under
+	// SandboxURL+AmazonAccountPath.
+	AmazonSandbox *amazontest.Server
 
 	log         *slog.Logger
 	emu         *localaws.Stack
@@ -173,6 +177,9 @@ func (s *System) start(ctx context.Context, o Options) error {
 	}
 	if s.SandboxURL, err = s.serve(o.SandboxAddr, s.sandboxMarketplaces()); err != nil {
 		return fmt.Errorf("sandbox marketplace: %w", err)
+	}
+	if err := s.pointAmazonCredential(secretsFile); err != nil {
+		return err
 	}
 	if err := s.startSandboxStore(o.StoreAddr, dir); err != nil {
 		return err
@@ -348,6 +355,8 @@ func loadOrCreateSecrets(path string) (map[string]string, error) {
 		WooCommerceKeysRef: func() string { return "ck_" + randomHex(20) + ":cs_" + randomHex(20) },
 		// The sandbox store's Admin API access token.
 		StoreTokenRef: func() string { return "shpat_" + randomHex(16) },
+		// The Amazon demo's LWA app and refresh token.
+		AmazonCredentialRef: newAmazonCredential,
 	} {
 		if m[ref] == "" {
 			m[ref], added = gen(), true
@@ -356,11 +365,16 @@ func loadOrCreateSecrets(path string) (map[string]string, error) {
 	if !added {
 		return m, nil
 	}
-	b, _ = json.MarshalIndent(m, "", "  ")
+	return m, saveSecrets(path, m)
+}
+
+// saveSecrets writes the local secrets file.
+func saveSecrets(path string, m map[string]string) error {
+	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+		return err
 	}
-	return m, os.WriteFile(path, b, 0o600)
+	return os.WriteFile(path, b, 0o600)
 }
 
 func randomHex(n int) string {

@@ -110,21 +110,36 @@ func TestOrderReadsItemsAndAddress(t *testing.T) {
 }
 
 func TestAddressWithoutTheRoleIsRestricted(t *testing.T) {
-	fake, c, _ := start(t, amazontest.Options{NoAddressRole: true}, amazon.Options{})
-	seed(fake, "402-1111111-3333333", "SKU-A")
-	o, err := c.Order(context.Background(), "402-1111111-3333333")
-	if err != nil {
-		t.Fatalf("Order: %v; want the order without its address", err)
-	}
-	if o.ShippingAddress != nil || !o.AddressRestricted {
-		t.Errorf("address = %+v, restricted = %v; want none, restricted", o.ShippingAddress, o.AddressRestricted)
-	}
-	// The role's refusal is not a refused key: the next call still works.
-	if _, err := c.Order(context.Background(), "402-1111111-3333333"); err != nil {
-		t.Errorf("Order again: %v", err)
-	}
-	if g := fake.Grants(); g != 1 {
-		t.Errorf("access tokens granted = %d; want 1 (a restricted refusal keeps the token)", g)
+	for _, tc := range []struct {
+		name  string
+		fopts amazontest.Options
+		edit  func(*amazontest.Order)
+	}{
+		{"the app has no role", amazontest.Options{NoAddressRole: true}, nil},
+		{"the order's address is refused", amazontest.Options{}, func(o *amazontest.Order) { o.AddressRefused = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, c, _ := start(t, tc.fopts, amazon.Options{})
+			o := amazontest.Unshipped("402-1111111-3333333", "SKU-A")
+			if tc.edit != nil {
+				tc.edit(&o)
+			}
+			fake.Seed(o)
+			got, err := c.Order(context.Background(), o.AmazonOrderID)
+			if err != nil {
+				t.Fatalf("Order: %v; want the order without its address", err)
+			}
+			if got.ShippingAddress != nil || !got.AddressRestricted {
+				t.Errorf("address = %+v, restricted = %v; want none, restricted", got.ShippingAddress, got.AddressRestricted)
+			}
+			// The role's refusal is not a refused key: the next call still works.
+			if _, err := c.Order(context.Background(), o.AmazonOrderID); err != nil {
+				t.Errorf("Order again: %v", err)
+			}
+			if g := fake.Grants(); g != 1 {
+				t.Errorf("access tokens granted = %d; want 1 (a restricted refusal keeps the token)", g)
+			}
+		})
 	}
 }
 

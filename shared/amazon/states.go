@@ -1,8 +1,5 @@
-// Package amazon is where ordersync's connector to Amazon (the Selling
-// Partner API) belongs. The connector is not built yet: connections to
-// Amazon fail with platform_unsupported (see shared/connectors). The
-// package holds only Amazon's state map, so that what ordersync knows about
-// the platform already lives in its own home.
+// Amazon's state map: what its order statuses mean in ordersync's lifecycle.
+
 package amazon
 
 import (

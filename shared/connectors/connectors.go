@@ -48,8 +48,10 @@ const DefaultAmazonEndpoint = "https://sellingpartnerapi-eu.amazon.com"
 
 // AmazonAppRef is the secret holding ordersync's own LWA app credentials,
 // {"client_id": …, "client_secret": …}, read when a connection's credential
-// is a bare refresh token and Options carry none.
-const AmazonAppRef = "ordersync/amazon-lwa-app"
+// is a bare refresh token and Options carry none. Like every secret it is
+// read under the stack's SecretsPrefix (/ordersync/prod/amazon-lwa-app),
+// which already names ordersync and the stage.
+const AmazonAppRef = "amazon-lwa-app"
 
 // DefaultBackMarketURL is the Back Market API used when a connection names
 // no base URL (the EU site).

@@ -15,9 +15,11 @@
 // {"errors":[{"code","message","details"}]}. Calls need an access token the
 // fake's LWA endpoint issued (403 Unauthorized otherwise); getOrderAddress
 // needs a restricted data token, which the fake refuses (403) to an
-// account set up without the role. Fault switches work from Go (SetFault)
+// account set up without the role, and for an order marked AddressRefused.
+// Persist keeps the orders in a file (make run's sandbox). Fault switches work from Go (SetFault)
 // and over HTTP under /_sandbox/ (no auth): POST/DELETE /_sandbox/faults,
-// PUT and GET /_sandbox/orders/{id}, GET /_sandbox/calls.
+// POST /_sandbox/orders ({"skus": [...]}: a new Unshipped order), PUT and
+// GET /_sandbox/orders/{id}, GET /_sandbox/calls.
 //
 // Payload shapes follow Amazon's published samples (testdata/SOURCES.md).
 package amazontest
@@ -32,6 +34,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +72,10 @@ type Order struct {
 	Items    []OrderItem `json:"-"`
 	Address  *Address    `json:"-"`
 	Packages []Package   `json:"-"`
+	// AddressRefused refuses restricted data tokens for this order's
+	// address (403), as NoAddressRole does for every order: one account's
+	// fake (the local system's) can then show both outcomes.
+	AddressRefused bool `json:"-"`
 }
 
 // OrderItem is one item as getOrderItems returns it.
@@ -186,6 +193,8 @@ type Server struct {
 	rdts     map[string]string    // restricted data token → the path it opens
 	buckets  map[string]*bucket
 	grants   int
+	path     string      // the Persist file, if any
+	saveErr  func(error) // hears of failures to write it
 }
 
 type bucket struct {
@@ -227,18 +236,30 @@ func New(opts Options) *Server {
 		s.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	m.HandleFunc("POST /_sandbox/orders", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			SKUs []string `json:"skus"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || len(in.SKUs) == 0 || slices.Contains(in.SKUs, "") {
+			writeError(w, http.StatusBadRequest, "InvalidInput", `body must be {"skus": [...]}, at least one SKU, none empty`, "")
+			return
+		}
+		o := s.Create(in.SKUs...)
+		writeJSON(w, http.StatusCreated, map[string]any{"order": o, "OrderItems": o.Items})
+	})
 	m.HandleFunc("PUT /_sandbox/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Order
-			Items   []OrderItem `json:"OrderItems"`
-			Address *Address    `json:"Address"`
+			Items          []OrderItem `json:"OrderItems"`
+			Address        *Address    `json:"Address"`
+			AddressRefused bool        `json:"AddressRefused"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			writeError(w, http.StatusBadRequest, "InvalidInput", "body is not an order", "")
 			return
 		}
 		o := in.Order
-		o.AmazonOrderID, o.Items, o.Address = r.PathValue("id"), in.Items, in.Address
+		o.AmazonOrderID, o.Items, o.Address, o.AddressRefused = r.PathValue("id"), in.Items, in.Address, in.AddressRefused
 		s.Seed(o)
 		got, _ := s.Order(o.AmazonOrderID)
 		writeJSON(w, http.StatusOK, got)
@@ -276,6 +297,30 @@ func (s *Server) Seed(o Order) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.orders[o.AmazonOrderID] = &o
+	s.save()
+}
+
+// Create seeds a new Unshipped order (Unshipped) with one item per SKU
+// under the next free sandbox id, 402-1000001-0000001 and on, bought now,
+// and returns it: a buyer's purchase, as the sandbox's POST /_sandbox/orders
+// makes one.
+func (s *Server) Create(skus ...string) Order {
+	s.mu.Lock()
+	id := ""
+	for n := len(s.orders) + 1; ; n++ {
+		if id = fmt.Sprintf("402-%07d-%07d", 1000000+n, n); s.orders[id] == nil {
+			break
+		}
+	}
+	// Held while seeding, so that two creates never take the same id.
+	o := Unshipped(id, skus...)
+	o.PurchaseDate, o.LastUpdateDate = s.stamp(), s.stamp()
+	recount(&o)
+	c := clone(o)
+	s.orders[id] = &c
+	s.save()
+	s.mu.Unlock()
+	return o
 }
 
 // Order returns the current state of order id, and whether it exists.
@@ -636,7 +681,12 @@ func (s *Server) createRDT(w http.ResponseWriter, r *http.Request, body []byte) 
 		writeError(w, http.StatusBadRequest, "InvalidInput", "restrictedResources must name one GET of an order resource", "")
 		return
 	}
-	if s.opts.NoAddressRole {
+	s.mu.Lock()
+	id, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(req.RestrictedResources[0].Path, "/orders/v0/orders/"), "/address"))
+	o := s.orders[id]
+	refused := o != nil && o.AddressRefused
+	s.mu.Unlock()
+	if s.opts.NoAddressRole || refused {
 		writeError(w, http.StatusForbidden, "Unauthorized", "Access to requested resource is denied.",
 			"The application is not authorized for the restricted role required.")
 		return
@@ -703,6 +753,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, body []byte) {
 		// The same package again: its details are edited, nothing ships twice.
 		o.Packages[edit] = p
 		o.LastUpdateDate = s.stamp()
+		s.save()
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -723,6 +774,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request, body []byte) {
 	o.Packages = append(o.Packages, p)
 	recount(o)
 	o.LastUpdateDate = s.stamp()
+	s.save()
 	w.WriteHeader(http.StatusNoContent)
 }
 
