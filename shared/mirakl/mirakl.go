@@ -166,19 +166,28 @@ func (c *Client) Capabilities() order.Capabilities {
 	}
 }
 
-// Order fetches one order (OR11 by order_ids). An order in a state the
-// lifecycle does not know returns invalid_data.
-func (c *Client) Order(ctx context.Context, id string) (order.MarketplaceOrder, error) {
+// readOrder reads one order with OR11, as Mirakl states it;
+// order_not_found when OR11 does not list it.
+func (c *Client) readOrder(ctx context.Context, id string) (wireOrder, error) {
 	var p wirePage
-	q := url.Values{"order_ids": {id}}
-	if err := c.call(ctx, http.MethodGet, "/api/orders", q, nil, id, &p); err != nil {
-		return order.MarketplaceOrder{}, err
+	if err := c.call(ctx, http.MethodGet, "/api/orders", url.Values{"order_ids": {id}}, nil, id, &p); err != nil {
+		return wireOrder{}, err
 	}
 	i := slices.IndexFunc(p.Orders, func(w wireOrder) bool { return w.OrderID == id })
 	if i < 0 {
-		return order.MarketplaceOrder{}, syncerr.E(syncerr.OrderNotFound, "order", id, "marketplace", c.market)
+		return wireOrder{}, syncerr.E(syncerr.OrderNotFound, "order", id, "marketplace", c.market)
 	}
-	o, err := p.Orders[i].domain()
+	return p.Orders[i], nil
+}
+
+// Order fetches one order (OR11 by order_ids). An order in a state the
+// lifecycle does not know returns invalid_data.
+func (c *Client) Order(ctx context.Context, id string) (order.MarketplaceOrder, error) {
+	w, err := c.readOrder(ctx, id)
+	if err != nil {
+		return order.MarketplaceOrder{}, err
+	}
+	o, err := w.domain()
 	if e, ok := syncerr.As(err); ok {
 		return o, e.Wrap(fmt.Errorf("mirakl order %s", id))
 	}
@@ -530,15 +539,10 @@ func (c *Client) cancelAccepted(ctx context.Context, id string, lines map[string
 	if c.opts.CancelReasonCode == "" {
 		return unsupported("the connection has no cancel_reason_code")
 	}
-	var p wirePage
-	if err := c.call(ctx, http.MethodGet, "/api/orders", url.Values{"order_ids": {id}}, nil, id, &p); err != nil {
+	w, err := c.readOrder(ctx, id)
+	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(p.Orders, func(w wireOrder) bool { return w.OrderID == id })
-	if i < 0 {
-		return syncerr.E(syncerr.OrderNotFound, "order", id, "marketplace", c.market)
-	}
-	w := p.Orders[i]
 	type cancelation struct {
 		OrderLineID     string      `json:"order_line_id"`
 		Quantity        int         `json:"quantity"`
@@ -576,7 +580,7 @@ func (c *Client) cancelAccepted(ctx context.Context, id string, lines map[string
 	if len(body.Cancelations) == 0 {
 		return nil
 	}
-	err := c.call(ctx, http.MethodPut, "/api/orders/cancel", nil, body, id, nil,
+	err = c.call(ctx, http.MethodPut, "/api/orders/cancel", nil, body, id, nil,
 		"from", string(order.StatusAccepted), "to", string(order.StatusCancelled))
 	switch syncerr.CodeOf(err) {
 	case "":
@@ -623,15 +627,10 @@ func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, line
 	if c.opts.RefundReasonCode == "" {
 		return unsupported("the connection has no refund_reason_code")
 	}
-	var p wirePage
-	if err := c.call(ctx, http.MethodGet, "/api/orders", url.Values{"order_ids": {id}}, nil, id, &p); err != nil {
+	w, err := c.readOrder(ctx, id)
+	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(p.Orders, func(w wireOrder) bool { return w.OrderID == id })
-	if i < 0 {
-		return syncerr.E(syncerr.OrderNotFound, "order", id, "marketplace", c.market)
-	}
-	w := p.Orders[i]
 	now, _ := w.domain() // line statuses; an unknown state is refused below
 	byID := map[string]wireLine{}
 	for _, l := range w.OrderLines {
@@ -692,7 +691,7 @@ func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, line
 	var answer struct {
 		Refunds []created `json:"refunds"`
 	}
-	err := c.call(ctx, http.MethodPut, "/api/orders/refund", nil, body, id, &answer,
+	err = c.call(ctx, http.MethodPut, "/api/orders/refund", nil, body, id, &answer,
 		"from", string(now.Status), "to", string(order.StatusRefunded))
 	switch syncerr.CodeOf(err) {
 	case "":
