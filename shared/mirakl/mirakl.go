@@ -543,19 +543,9 @@ func (c *Client) cancelAccepted(ctx context.Context, id string, lines map[string
 	if err != nil {
 		return err
 	}
-	type cancelation struct {
-		OrderLineID     string      `json:"order_line_id"`
-		Quantity        int         `json:"quantity"`
-		Amount          json.Number `json:"amount"`
-		ShippingAmount  json.Number `json:"shipping_amount"`
-		ReasonCode      string      `json:"reason_code"`
-		CurrencyISOCode string      `json:"currency_iso_code,omitempty"`
-		Taxes           []wireTax   `json:"taxes,omitempty"`
-		ShippingTaxes   []wireTax   `json:"shipping_taxes,omitempty"`
-	}
 	body := struct {
-		Cancelations []cancelation `json:"cancelations"`
-		OrderTaxMode string        `json:"order_tax_mode,omitempty"`
+		Cancelations []wireLineAmounts `json:"cancelations"`
+		OrderTaxMode string            `json:"order_tax_mode,omitempty"`
 	}{OrderTaxMode: w.OrderTaxMode}
 	for _, l := range w.OrderLines {
 		if !lines[l.OrderLineID] {
@@ -573,9 +563,7 @@ func (c *Client) cancelAccepted(ctx context.Context, id string, lines map[string
 		case len(l.Cancelations) > 0 || len(l.Refunds) > 0:
 			return unsupported("order line " + l.OrderLineID + " was cancelled or refunded in part: the amounts left are not stated")
 		}
-		body.Cancelations = append(body.Cancelations, cancelation{OrderLineID: l.OrderLineID, Quantity: l.Quantity,
-			Amount: *l.Price, ShippingAmount: *l.ShippingPrice, ReasonCode: c.opts.CancelReasonCode,
-			CurrencyISOCode: w.CurrencyISOCode, Taxes: l.Taxes, ShippingTaxes: l.ShippingTaxes})
+		body.Cancelations = append(body.Cancelations, w.amountsOf(l, c.opts.CancelReasonCode))
 	}
 	if len(body.Cancelations) == 0 {
 		return nil
@@ -649,19 +637,9 @@ func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, line
 		}
 		refund[now.Lines[k].ID] = true
 	}
-	type refundLine struct {
-		OrderLineID     string      `json:"order_line_id"`
-		Quantity        int         `json:"quantity"`
-		Amount          json.Number `json:"amount"`
-		ShippingAmount  json.Number `json:"shipping_amount"`
-		ReasonCode      string      `json:"reason_code"`
-		CurrencyISOCode string      `json:"currency_iso_code,omitempty"`
-		Taxes           []wireTax   `json:"taxes,omitempty"`
-		ShippingTaxes   []wireTax   `json:"shipping_taxes,omitempty"`
-	}
 	body := struct {
-		Refunds      []refundLine `json:"refunds"`
-		OrderTaxMode string       `json:"order_tax_mode,omitempty"`
+		Refunds      []wireLineAmounts `json:"refunds"`
+		OrderTaxMode string            `json:"order_tax_mode,omitempty"`
 	}{OrderTaxMode: w.OrderTaxMode}
 	for _, l := range w.OrderLines {
 		if !refund[l.OrderLineID] || l.refundedWhole() {
@@ -677,9 +655,7 @@ func (c *Client) RefundLines(ctx context.Context, o order.MarketplaceOrder, line
 		case len(l.Refunds) > 0 || len(l.Cancelations) > 0:
 			return unsupported("order line " + l.OrderLineID + " was refunded or cancelled in part: the amounts left are not stated")
 		}
-		body.Refunds = append(body.Refunds, refundLine{OrderLineID: l.OrderLineID, Quantity: l.Quantity,
-			Amount: *l.Price, ShippingAmount: *l.ShippingPrice, ReasonCode: c.opts.RefundReasonCode,
-			CurrencyISOCode: w.CurrencyISOCode, Taxes: l.Taxes, ShippingTaxes: l.ShippingTaxes})
+		body.Refunds = append(body.Refunds, w.amountsOf(l, c.opts.RefundReasonCode))
 	}
 	if len(body.Refunds) == 0 {
 		return nil

@@ -209,3 +209,24 @@ func country(isoCode, name string) string {
 	}
 	return countryNames[strings.ToUpper(strings.TrimSpace(name))]
 }
+
+// wireLineAmounts is one line of OR30's cancelations and of OR28's refunds
+// (the two take the same fields): a whole line, for the amounts Mirakl's
+// order states.
+type wireLineAmounts struct {
+	OrderLineID     string      `json:"order_line_id"`
+	Quantity        int         `json:"quantity"`
+	Amount          json.Number `json:"amount"`
+	ShippingAmount  json.Number `json:"shipping_amount"`
+	ReasonCode      string      `json:"reason_code"`
+	CurrencyISOCode string      `json:"currency_iso_code,omitempty"`
+	Taxes           []wireTax   `json:"taxes,omitempty"`
+	ShippingTaxes   []wireTax   `json:"shipping_taxes,omitempty"`
+}
+
+// amountsOf is the whole of line l of w, with reason; l's price and
+// shipping price must be stated (the callers check).
+func (w wireOrder) amountsOf(l wireLine, reason string) wireLineAmounts {
+	return wireLineAmounts{OrderLineID: l.OrderLineID, Quantity: l.Quantity, Amount: *l.Price, ShippingAmount: *l.ShippingPrice,
+		ReasonCode: reason, CurrencyISOCode: w.CurrencyISOCode, Taxes: l.Taxes, ShippingTaxes: l.ShippingTaxes}
+}
