@@ -402,9 +402,9 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, body []byte)
 			case op == "ST01":
 				id = shipmentOrder(body)
 			case r.URL.Path == "/api/orders/cancel":
-				op, id = "OR30", s.cancelationOrder(body)
+				op, id = "OR30", s.lineCallOrder(body)
 			case r.URL.Path == "/api/orders/refund":
-				op, id = "OR28", s.refundOrder(body)
+				op, id = "OR28", s.lineCallOrder(body)
 			}
 			defer func() {
 				s.mu.Lock()
@@ -791,30 +791,42 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, _ []byte) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// or30 is the body of OR30, the fields the fake reads.
-type or30 struct {
-	Cancelations []struct {
-		OrderLineID     string   `json:"order_line_id"`
-		Quantity        *int     `json:"quantity"`
-		Amount          *float64 `json:"amount"`
-		ShippingAmount  *float64 `json:"shipping_amount"`
-		ReasonCode      string   `json:"reason_code"`
-		CurrencyISOCode string   `json:"currency_iso_code"`
-		Taxes           []Tax    `json:"taxes"`
-		ShippingTaxes   []Tax    `json:"shipping_taxes"`
-	} `json:"cancelations"`
-	OrderTaxMode string `json:"order_tax_mode"`
+// lineAmounts is one line of OR30's cancelations and of OR28's refunds
+// (the two take the same fields), the fields the fake reads.
+type lineAmounts struct {
+	OrderLineID     string   `json:"order_line_id"`
+	Quantity        *int     `json:"quantity"`
+	Amount          *float64 `json:"amount"`
+	ShippingAmount  *float64 `json:"shipping_amount"`
+	ReasonCode      string   `json:"reason_code"`
+	CurrencyISOCode string   `json:"currency_iso_code"`
+	Taxes           []Tax    `json:"taxes"`
+	ShippingTaxes   []Tax    `json:"shipping_taxes"`
 }
 
-// cancelationOrder is the order of an OR30 body's first line, for Calls.
-func (s *Server) cancelationOrder(body []byte) string {
-	var req or30
-	if json.Unmarshal(body, &req) != nil || len(req.Cancelations) == 0 {
+// or30 is the body of OR30, the fields the fake reads.
+type or30 struct {
+	Cancelations []lineAmounts `json:"cancelations"`
+	OrderTaxMode string        `json:"order_tax_mode"`
+}
+
+// lineCallOrder is the order of an OR30 or OR28 body's first line, for
+// Calls.
+func (s *Server) lineCallOrder(body []byte) string {
+	var req struct {
+		Cancelations []lineAmounts `json:"cancelations"`
+		Refunds      []lineAmounts `json:"refunds"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return ""
+	}
+	lines := append(req.Cancelations, req.Refunds...)
+	if len(lines) == 0 {
 		return ""
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, _ := s.lineOf(req.Cancelations[0].OrderLineID)
+	o, _ := s.lineOf(lines[0].OrderLineID)
 	if o == nil {
 		return ""
 	}
@@ -935,32 +947,8 @@ func (s *Server) cancelLines(w http.ResponseWriter, _ *http.Request, body []byte
 
 // or28 is the body of OR28, the fields the fake reads.
 type or28 struct {
-	Refunds []struct {
-		OrderLineID     string   `json:"order_line_id"`
-		Quantity        *int     `json:"quantity"`
-		Amount          *float64 `json:"amount"`
-		ShippingAmount  *float64 `json:"shipping_amount"`
-		ReasonCode      string   `json:"reason_code"`
-		CurrencyISOCode string   `json:"currency_iso_code"`
-		Taxes           []Tax    `json:"taxes"`
-		ShippingTaxes   []Tax    `json:"shipping_taxes"`
-	} `json:"refunds"`
-	OrderTaxMode string `json:"order_tax_mode"`
-}
-
-// refundOrder is the order of an OR28 body's first line, for Calls.
-func (s *Server) refundOrder(body []byte) string {
-	var req or28
-	if json.Unmarshal(body, &req) != nil || len(req.Refunds) == 0 {
-		return ""
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, _ := s.lineOf(req.Refunds[0].OrderLineID)
-	if o == nil {
-		return ""
-	}
-	return o.OrderID
+	Refunds      []lineAmounts `json:"refunds"`
+	OrderTaxMode string        `json:"order_tax_mode"`
 }
 
 // refundStates are the line states the fake's OR28 refunds: the goods
