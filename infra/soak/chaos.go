@@ -231,11 +231,11 @@ func (s chaosStore) SaveOrder(ctx context.Context, st order.State) (order.State,
 	return s.Store.SaveOrder(ctx, st)
 }
 
-func (s chaosStore) ClaimEffect(ctx context.Context, key string, lease time.Duration) (syncer.EffectClaim, error) {
+func (s chaosStore) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
 	if err := s.fail(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return s.Store.ClaimEffect(ctx, key, lease)
+	return s.Store.ClaimEffects(ctx, scope, keys, lease)
 }
 
 func (s chaosStore) RecordError(ctx context.Context, r order.ErrorRecord) error {

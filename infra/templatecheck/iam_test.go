@@ -82,11 +82,11 @@ var want = map[string]needs{
 	// redrive policy, never sent there.
 	"SyncFunction": {
 		items: map[string][]string{
-			"dynamodb:GetItem":    {"CONN#*", "EFFECT#*", "LINK#*", "ORDER#*"},
+			"dynamodb:GetItem":    {"CONN#*", "EFFECTS#*", "LINK#*", "ORDER#*"},
 			"dynamodb:Query":      {"ALIAS#*"},
-			"dynamodb:PutItem":    {"DIGEST#*", "EFFECT#*", "LINK#*", "NOTIFIED#*", "ORDER#*"},
-			"dynamodb:UpdateItem": {"CONN#*", "DIGEST#*", "EFFECT#*", "LINK#*"},
-			"dynamodb:DeleteItem": {"EFFECT#*", "NOTIFIED#*"},
+			"dynamodb:PutItem":    {"DIGEST#*", "LINK#*", "NOTIFIED#*", "ORDER#*"},
+			"dynamodb:UpdateItem": {"CONN#*", "DIGEST#*", "EFFECTS#*", "LINK#*"},
+			"dynamodb:DeleteItem": {"NOTIFIED#*"},
 		},
 		send: []string{"SyncQueue"}, poll: []string{"SyncQueue"}, ssmRead: true, ses: true,
 	},

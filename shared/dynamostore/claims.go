@@ -12,13 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/shared/syncer"
 )
-
-// effectTTL is how long a confirmed marketplace call is remembered. Past it
-// the sync still reads the marketplace order before any call, so a replay
-// finds the effect there.
-const effectTTL = 30 * 24 * time.Hour
 
 // claimState is the outcome of a two-phase claim (pending, then done).
 type claimState int
@@ -29,16 +23,12 @@ const (
 	claimBusy                    // another caller holds a fresh, unconfirmed claim
 )
 
-// claim takes pk for the caller unless it is confirmed, or claimed less than
-// lease ago and not confirmed. It is one conditional write.
-func (s *Store) claim(ctx context.Context, pk string, lease, ttl time.Duration) (claimState, error) {
-	return s.claimOrRecover(ctx, pk, lease, ttl, 0)
-}
-
-// claimOrRecover is claim that also takes over a dedup item whose event
-// is still unsynced (on gsi2) and was last queued before unsyncedBefore
-// (Unix milliseconds; 0 for never): its message was lost, and the
-// redelivery is queued in its place.
+// claimOrRecover takes pk for the caller unless it is confirmed, or
+// claimed less than lease ago and not confirmed, in one conditional
+// write. It also takes over a dedup item whose event is still unsynced
+// (on gsi2) and was last queued before unsyncedBefore (Unix milliseconds;
+// 0 for never): its message was lost, and the redelivery is queued in its
+// place.
 func (s *Store) claimOrRecover(ctx context.Context, pk string, lease, ttl time.Duration, unsyncedBefore int64) (claimState, error) {
 	now := s.now()
 	cond := "attribute_not_exists(pk) OR (#s = :pending AND claimed_at < :stale) OR expires_at < :now"
@@ -78,19 +68,6 @@ func (s *Store) claimOrRecover(ctx context.Context, pk string, lease, ttl time.D
 	return claimBusy, nil
 }
 
-func (s *Store) confirm(ctx context.Context, pk string, ttl time.Duration) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(pk, "CLAIM"),
-		UpdateExpression:          aws.String("SET #s = :done, expires_at = :exp"),
-		ExpressionAttributeNames:  map[string]string{"#s": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str("done"), ":exp": num(s.now().Add(ttl).Unix())},
-	})
-	if err != nil {
-		return fmt.Errorf("dynamostore: confirm %s: %w", pk, err)
-	}
-	return nil
-}
-
 // confirmKeepTTL marks a claim done and leaves its expiry as claimed.
 func (s *Store) confirmKeepTTL(ctx context.Context, pk string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -116,22 +93,6 @@ func (s *Store) release(ctx context.Context, pk string) error {
 		return fmt.Errorf("dynamostore: release %s: %w", pk, err)
 	}
 	return nil
-}
-
-// ClaimEffect claims one marketplace call.
-func (s *Store) ClaimEffect(ctx context.Context, key string, lease time.Duration) (syncer.EffectClaim, error) {
-	st, err := s.claim(ctx, "EFFECT#"+key, lease, effectTTL)
-	return [...]syncer.EffectClaim{syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy}[st], err
-}
-
-// ConfirmEffect records a claimed call as made.
-func (s *Store) ConfirmEffect(ctx context.Context, key string) error {
-	return s.confirm(ctx, "EFFECT#"+key, effectTTL)
-}
-
-// ReleaseEffect drops a claim whose call did not happen.
-func (s *Store) ReleaseEffect(ctx context.Context, key string) error {
-	return s.release(ctx, "EFFECT#"+key)
 }
 
 // sortableLayout is RFC 3339 in UTC with all nine digits of the fraction,

@@ -17,7 +17,8 @@
 //	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order (its order's TTL once closed)
 //	DEDUP#<key>                     CLAIM                 a webhook delivery claim (TTL), and its accepted
 //	                                                      event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
-//	EFFECT#<key>                    CLAIM                 a marketplace call claim (TTL)
+//	EFFECTS#<conn>#<marketplace id> EFFECTS               the order's marketplace call claims, an attribute
+//	                                                      each (TTL; effects.go)
 //	NOTIFIED#<key>                  NOTIFIED              an email already sent (TTL)
 //	ALIAS#<conn>                    S#<store sku>         a merchant's SKU alias, store to marketplace, and
 //	ALIAS#<conn>                    M#<marketplace sku>   the same alias the other way (aliases.go)

@@ -66,7 +66,7 @@ func TestAnOutageIsNeitherNotFoundNorConflict(t *testing.T) {
 			_, err := s.SaveOrder(ctx, order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "m1"}, Version: 1})
 			return err
 		}},
-		{"ClaimEffect", func() error { _, err := s.ClaimEffect(ctx, "k", time.Minute); return err }},
+		{"ClaimEffects", func() error { _, err := s.ClaimEffects(ctx, "acme#m1", []string{"k"}, time.Minute); return err }},
 		{"RecentErrors", func() error { _, err := s.RecentErrors(ctx, "acme", time.Now().Add(-time.Hour), 20); return err }},
 		{"MarkNotified", func() error { _, err := s.MarkNotified(ctx, "k", time.Hour); return err }},
 		{"Deduper.Claim", func() error { _, err := s.Deduper(time.Minute).Claim(ctx, "k", time.Hour); return err }},

@@ -61,18 +61,23 @@ func (s *Store) takeOrRecover(pk string, lease, ttl time.Duration, unsyncedBefor
 	}
 	now := s.now()
 	defer s.lock()()
+	return s.takeLocked(pk, now, lease, ttl, unsyncedBefore), nil
+}
+
+// takeLocked is takeOrRecover under the lock, for a checked key.
+func (s *Store) takeLocked(pk string, now time.Time, lease, ttl time.Duration, unsyncedBefore int64) claimState {
 	c, ok := s.t.claims[pk]
 	stale := !c.done && c.hasClaimed && c.claimedAt < now.Add(-lease).UnixMilli()
 	expired := c.hasExpires && c.expiresAt < now.Unix()
 	lost := unsyncedBefore > 0 && c.unsynced && c.queuedAt < unsyncedBefore
 	if !ok || stale || expired || lost {
 		s.t.claims[pk] = claim{claimedAt: now.UnixMilli(), expiresAt: now.Add(ttl).Unix(), hasClaimed: true, hasExpires: true}
-		return claimTaken, nil
+		return claimTaken
 	}
 	if c.done {
-		return claimDone, nil
+		return claimDone
 	}
-	return claimBusy, nil
+	return claimBusy
 }
 
 // confirm marks pk done, claimed or not. With keepTTL its expiry stays as
@@ -104,24 +109,55 @@ func (s *Store) release(pk string) error {
 	return nil
 }
 
-// ClaimEffect claims one marketplace call: EffectClaimed if the caller may
-// make it, EffectDone if it was confirmed (for 30 days), EffectBusy if
-// another caller claimed it less than lease ago.
-func (s *Store) ClaimEffect(_ context.Context, key string, lease time.Duration) (syncer.EffectClaim, error) {
-	st, err := s.take("EFFECT#"+key, lease, effectTTL)
-	return [...]syncer.EffectClaim{syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy}[st], err
+// ClaimEffects claims marketplace calls of one order, each as its own
+// claim: EffectClaimed if the caller may make it, EffectDone if it was
+// confirmed (for 30 days), EffectBusy if another caller claimed it less
+// than lease ago. (dynamostore writes a scope's claims together; here
+// each is its own, which answers the same.)
+func (s *Store) ClaimEffects(_ context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
+	if err := checkKey("EFFECTS#"+scope, "EFFECTS"); err != nil {
+		return nil, err
+	}
+	for _, key := range keys {
+		if err := checkKey("EFFECT#"+key, "CLAIM"); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]syncer.EffectClaim, len(keys))
+	seen := map[string]syncer.EffectClaim{}
+	now := s.now()
+	defer s.lock()() // all at once, as dynamostore's one write
+	for i, key := range keys {
+		st, ok := seen[key]
+		if !ok {
+			st = [...]syncer.EffectClaim{syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy}[s.takeLocked("EFFECT#"+key, now, lease, effectTTL, 0)]
+			seen[key] = st
+		}
+		out[i] = st
+	}
+	return out, nil
 }
 
-// ConfirmEffect records a call as made, whoever holds its claim. It is
+// ConfirmEffects records calls as made, whoever holds their claims. It is
 // idempotent.
-func (s *Store) ConfirmEffect(_ context.Context, key string) error {
-	return s.confirm("EFFECT#"+key, false, effectTTL)
+func (s *Store) ConfirmEffects(_ context.Context, _ string, keys ...string) error {
+	for _, key := range keys {
+		if err := s.confirm("EFFECT#"+key, false, effectTTL); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// ReleaseEffect drops a claim whose call did not happen. It never drops a
-// confirmed one.
-func (s *Store) ReleaseEffect(_ context.Context, key string) error {
-	return s.release("EFFECT#" + key)
+// ReleaseEffects drops claims whose calls did not happen. It never drops
+// a confirmed one.
+func (s *Store) ReleaseEffects(_ context.Context, _ string, keys ...string) error {
+	for _, key := range keys {
+		if err := s.release("EFFECT#" + key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Deduper remembers webhook deliveries, as dynamostore's does.

@@ -167,25 +167,25 @@ func (s *store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	return s.Store.SaveOrder(ctx, st)
 }
 
-func (s *store) ClaimEffect(ctx context.Context, key string, lease time.Duration) (syncer.EffectClaim, error) {
+func (s *store) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
 	if err := s.check(ctx); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return s.Store.ClaimEffect(ctx, key, lease)
+	return s.Store.ClaimEffects(ctx, scope, keys, lease)
 }
 
-func (s *store) ConfirmEffect(ctx context.Context, key string) error {
+func (s *store) ConfirmEffects(ctx context.Context, scope string, keys ...string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	return s.Store.ConfirmEffect(ctx, key)
+	return s.Store.ConfirmEffects(ctx, scope, keys...)
 }
 
-func (s *store) ReleaseEffect(ctx context.Context, key string) error {
+func (s *store) ReleaseEffects(ctx context.Context, scope string, keys ...string) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	return s.Store.ReleaseEffect(ctx, key)
+	return s.Store.ReleaseEffects(ctx, scope, keys...)
 }
 
 func (s *store) RecordError(ctx context.Context, r order.ErrorRecord) error {

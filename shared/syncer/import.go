@@ -86,10 +86,12 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 		return err
 	}
 	key := effectKey(conn.ID, remote.ID, rules.Step{Action: actionImport})
-	claim, err := p.store.ClaimEffect(ctx, key, p.cfg.EffectLease)
+	scope := effectScope(conn.ID, remote.ID)
+	claims, err := p.store.ClaimEffects(ctx, scope, []string{key}, p.cfg.EffectLease)
 	if err != nil {
 		return infra(err)
 	}
+	claim := claims[0]
 	if claim == EffectBusy {
 		return errBusy
 	}
@@ -103,7 +105,7 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	j.noteCall(conn.Store.Platform, actionImport, err, how)
 	if err != nil {
 		if claim == EffectClaimed && !outcomeUnknown(err) {
-			if rerr := p.store.ReleaseEffect(ctx, key); rerr != nil {
+			if rerr := p.store.ReleaseEffects(ctx, scope, key); rerr != nil {
 				p.log.Error("could not release a failed import's claim", "err", rerr)
 			}
 		}
@@ -124,7 +126,7 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	if err := j.applyEvent(ctx, j.state, imported); err != nil {
 		return err
 	}
-	if err := p.store.ConfirmEffect(ctx, key); err != nil {
+	if err := p.store.ConfirmEffects(ctx, scope, key); err != nil {
 		p.log.Error("order imported but its claim not confirmed", "err", err)
 	}
 	return nil

@@ -173,6 +173,10 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 		return detail(err, j.state.Ref, conn)
 	}
 	j.noteMarketplaceRefunds(remote)
+	if err := j.claimAll(ctx, remote.ID, steps); err != nil {
+		return err
+	}
+	defer j.releaseUnused(ctx, remote.ID)
 	for i, s := range steps {
 		if err := j.call(ctx, mp, remote, s); err != nil {
 			if s.Action == rules.ActionCancelLines && syncerr.CodeOf(err) == syncerr.CancelUnsupported {
@@ -521,6 +525,89 @@ func basis(s order.State) string {
 	return hex.EncodeToString(sum[:12])
 }
 
+// heldClaim is what a claim of a call found, and when it was asked for.
+type heldClaim struct {
+	claim EffectClaim
+	at    time.Time
+}
+
+// claimAll claims, in one write, the calls of the plan not made yet: a
+// plan of an accept and a shipment pays one claim, not one per call. Each
+// call takes its claim as it is made (call); releaseUnused gives back
+// those the job did not get to.
+func (j *job) claimAll(ctx context.Context, orderID string, steps []rules.Step) error {
+	var keys []string
+	for _, s := range steps {
+		key := effectKey(j.conn.ID, orderID, j.intent(s))
+		if !j.state.CallMade(key) && !slices.Contains(j.made, key) && !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	at := time.Now()
+	got, err := j.p.store.ClaimEffects(ctx, effectScope(j.conn.ID, orderID), keys, j.p.cfg.EffectLease)
+	if err != nil {
+		return infra(err)
+	}
+	j.claims = map[string]heldClaim{}
+	for i, k := range keys {
+		j.claims[k] = heldClaim{claim: got[i], at: at}
+	}
+	return nil
+}
+
+// claimOf is the claim of the call named by key: the one claimAll took if
+// it is fresh enough to make the call under, else a new one. It answers
+// with how long the call may take.
+func (j *job) claimOf(ctx context.Context, orderID, key string) (EffectClaim, time.Duration, error) {
+	scope, lease := effectScope(j.conn.ID, orderID), j.p.cfg.EffectLease
+	held, ok := j.claims[key]
+	delete(j.claims, key)
+	if ok && held.claim == EffectClaimed && time.Since(held.at) > lease/2 {
+		// The calls before this one took half its lease: take it again
+		// for a whole one rather than cut the call short.
+		if err := j.p.store.ReleaseEffects(ctx, scope, key); err != nil {
+			return 0, 0, infra(err)
+		}
+		ok = false
+	}
+	if !ok {
+		held.at = time.Now()
+		got, err := j.p.store.ClaimEffects(ctx, scope, []string{key}, lease)
+		if err != nil {
+			return 0, 0, infra(err)
+		}
+		held.claim = got[0]
+	}
+	// The call must end while the claim holds: past its lease, another
+	// worker may take the claim over and make the call too.
+	return held.claim, lease*9/10 - time.Since(held.at), nil
+}
+
+// releaseUnused gives back the claims claimAll took for calls the job did
+// not make (a call before them failed), and those of calls that certainly
+// failed, in one write.
+func (j *job) releaseUnused(ctx context.Context, orderID string) {
+	keys := j.failed
+	for k, held := range j.claims {
+		if held.claim == EffectClaimed {
+			keys = append(keys, k)
+		}
+	}
+	j.claims, j.failed = nil, nil
+	if len(keys) == 0 {
+		return
+	}
+	if err := j.p.store.ReleaseEffects(ctx, effectScope(j.conn.ID, orderID), keys...); err != nil {
+		j.p.log.Error("could not release the claims of calls not made; they hold until their lease ends", "err", err)
+	}
+}
+
+// effectScope names an order's calls for Store.ClaimEffects.
+func effectScope(conn, orderID string) string { return conn + "#" + orderID }
+
 // call makes one marketplace call at most once per business identity.
 func (j *job) call(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, s rules.Step) error {
 	key := effectKey(j.conn.ID, remote.ID, j.intent(s))
@@ -528,9 +615,9 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 		j.noteCall(j.conn.Marketplace.Platform, s.Action, nil, "made before; not sent again")
 		return nil
 	}
-	claim, err := j.p.store.ClaimEffect(ctx, key, j.p.cfg.EffectLease)
+	claim, left, err := j.claimOf(ctx, remote.ID, key)
 	if err != nil {
-		return infra(err)
+		return err
 	}
 	switch claim {
 	case EffectDone:
@@ -539,9 +626,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 	case EffectBusy:
 		return errBusy
 	}
-	// The call must end while the claim holds: past its lease, another
-	// worker may take the claim over and make the call too.
-	cctx, cancel := context.WithTimeout(ctx, j.p.cfg.EffectLease*9/10)
+	cctx, cancel := context.WithTimeout(ctx, left)
 	switch s.Action {
 	case rules.ActionAccept:
 		err = mp.Accept(cctx, remote)
@@ -583,7 +668,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 		case landed:
 			j.p.log.Info("call timed out but the marketplace shows it made", "action", string(s.Action))
 			j.noteCall(j.conn.Marketplace.Platform, s.Action, nil, "answer lost; the marketplace shows it made")
-			if cerr := j.p.store.ConfirmEffect(ctx, key); cerr != nil {
+			if cerr := j.p.store.ConfirmEffects(ctx, effectScope(j.conn.ID, remote.ID), key); cerr != nil {
 				j.p.log.Error("could not confirm the call", "err", cerr)
 			}
 			return nil
@@ -595,9 +680,8 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 			"action", string(s.Action), "lease", j.p.cfg.EffectLease.String())
 		return err
 	}
-	if rerr := j.p.store.ReleaseEffect(ctx, key); rerr != nil {
-		j.p.log.Error("could not release a failed call's claim", "err", rerr)
-	}
+	// It certainly failed: its claim goes back with the unused ones.
+	j.failed = append(j.failed, key)
 	return err
 }
 
@@ -683,9 +767,9 @@ func notifyKey(s order.State, code string) string {
 // write of the order named (it was superseded, or failed): a claim left
 // unconfirmed could be taken over once its lease ran out.
 func (j *job) confirmCalls(ctx context.Context) {
-	for _, key := range j.made {
-		if err := j.p.store.ConfirmEffect(ctx, key); err != nil {
-			j.p.log.Error("call made but not confirmed; the next try reads the marketplace first", "err", err)
+	if len(j.made) > 0 {
+		if err := j.p.store.ConfirmEffects(ctx, effectScope(j.conn.ID, j.state.Ref.MarketplaceOrderID), j.made...); err != nil {
+			j.p.log.Error("calls made but not confirmed; the next try reads the marketplace first", "err", err)
 		}
 	}
 	j.made = nil

@@ -7,7 +7,7 @@ import (
 	"github.com/ordersync/ordersync/shared/order"
 )
 
-// EffectClaim is what Store.ClaimEffect found.
+// EffectClaim is what Store.ClaimEffects found for a call.
 type EffectClaim int
 
 // Effect claims.
@@ -41,13 +41,17 @@ type Store interface {
 	// state exists and s.Version is 0), and returns s with its new version.
 	// On a lost race it returns a wrapped order.ErrConflict and writes nothing.
 	SaveOrder(ctx context.Context, s order.State) (order.State, error)
-	// ClaimEffect claims the right to make one marketplace call, named by
-	// its business identity. A claim older than lease may be taken over.
-	ClaimEffect(ctx context.Context, key string, lease time.Duration) (EffectClaim, error)
-	// ConfirmEffect records that the claimed call succeeded.
-	ConfirmEffect(ctx context.Context, key string) error
-	// ReleaseEffect forgets a claim whose call certainly did not happen.
-	ReleaseEffect(ctx context.Context, key string) error
+	// ClaimEffects claims the right to make marketplace calls of one order
+	// (scope: EffectScope of its connection and marketplace order id),
+	// each named by its business identity: what each claim found, in
+	// keys' order. A store writes a scope's claims together, so a plan's
+	// calls cost one write. A claim older than lease may be taken over.
+	ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]EffectClaim, error)
+	// ConfirmEffects records that claimed calls of one order succeeded.
+	ConfirmEffects(ctx context.Context, scope string, keys ...string) error
+	// ReleaseEffects forgets claims of one order's calls that certainly
+	// did not happen.
+	ReleaseEffects(ctx context.Context, scope string, keys ...string) error
 	// RecordError adds a failure to the merchant's error list (kept 7 days).
 	RecordError(ctx context.Context, r order.ErrorRecord) error
 	// RecentErrors lists a connection's failures since a time, newest first.

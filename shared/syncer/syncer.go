@@ -286,7 +286,12 @@ type job struct {
 	unsavedRefunds []order.TimelineEntry
 	// made are the claim keys of the calls made and not yet named by a
 	// write of the order (State.Calls).
-	made    []string
+	made []string
+	// claims are the claims claimAll took for the plan's calls, until
+	// each call takes its own; failed, the keys of calls that certainly
+	// failed, whose claims releaseUnused gives back.
+	claims  map[string]heldClaim
+	failed  []string
 	retryIn time.Duration
 	// loaded: the order's state was read; redrivenFor, then, the code
 	// the event was dead-lettered for when this delivery redrives it.

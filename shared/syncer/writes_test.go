@@ -12,12 +12,13 @@ import (
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
 // countingStore counts the writes of an order's state.
 type countingStore struct {
 	syncer.Store
-	saves, confirms, links atomic.Int32
+	saves, confirms, links, claims atomic.Int32
 }
 
 func (c *countingStore) LinkOrder(ctx context.Context, conn, storeOrderID, marketplaceOrderID string) error {
@@ -25,9 +26,14 @@ func (c *countingStore) LinkOrder(ctx context.Context, conn, storeOrderID, marke
 	return c.Store.LinkOrder(ctx, conn, storeOrderID, marketplaceOrderID)
 }
 
-func (c *countingStore) ConfirmEffect(ctx context.Context, key string) error {
+func (c *countingStore) ConfirmEffects(ctx context.Context, scope string, keys ...string) error {
 	c.confirms.Add(1)
-	return c.Store.ConfirmEffect(ctx, key)
+	return c.Store.ConfirmEffects(ctx, scope, keys...)
+}
+
+func (c *countingStore) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
+	c.claims.Add(1)
+	return c.Store.ClaimEffects(ctx, scope, keys, lease)
 }
 
 func (c *countingStore) SaveOrder(ctx context.Context, s order.State) (order.State, error) {
@@ -51,9 +57,13 @@ func TestASyncThatGoesWellWritesTheOrderOnce(t *testing.T) {
 	if n := cs.saves.Load(); n != 1 {
 		t.Errorf("%d writes of the order, want 1", n)
 	}
-	// The calls are named on the order, not confirmed one by one.
+	// The calls are named on the order, not confirmed one by one; and
+	// claimed together (accept and ship: one write).
 	if n := cs.confirms.Load(); n != 0 {
 		t.Errorf("%d claims confirmed, want 0", n)
+	}
+	if n := cs.claims.Load(); n != 1 {
+		t.Errorf("%d claim writes for the accept and the shipment, want 1", n)
 	}
 	st, err := e.store.LoadOrder(t.Context(), "acme", mk)
 	if err != nil || st.Sync.Result != order.SyncSynced || st.StoreStatus != order.StatusShipped || len(st.Timeline) == 0 ||
@@ -161,5 +171,68 @@ func TestAKnownOrderIsNotLinkedAgain(t *testing.T) {
 	}
 	if got, err := e.store.FindOrder(t.Context(), "acme", store); err != nil || got != mk {
 		t.Errorf("FindOrder(%s) = %q, %v; want %q", store, got, err, mk)
+	}
+}
+
+// slowAccept makes the accept take a while, or fail, before the shipment.
+type slowAccept struct {
+	syncer.Marketplace
+	delay time.Duration
+	fail  error
+}
+
+func (s *slowAccept) Accept(ctx context.Context, o order.MarketplaceOrder) error {
+	time.Sleep(s.delay)
+	if s.fail != nil {
+		return s.fail
+	}
+	return s.Marketplace.Accept(ctx, o)
+}
+
+// TestAFailedCallGivesBackTheClaimsOfThoseAfterIt: the plan's accept and
+// shipment are claimed together; the accept fails, and the retry at once
+// finds neither claimed (not busy for a lease because the shipment was
+// claimed and never made).
+func TestAFailedCallGivesBackTheClaimsOfThoseAfterIt(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	sa := &slowAccept{fail: syncerr.E(syncerr.MarketplaceUnavailable)}
+	e.wrap = func(mp syncer.Marketplace) syncer.Marketplace { sa.Marketplace = mp; return sa }
+	s := e.syncer(syncer.Config{})
+	ev := shipped(mk, store, "6A1", time.Now())
+	if out := s.Sync(t.Context(), syncer.Delivery{Event: ev, Attempt: 1}); out.Verdict != syncer.Retry {
+		t.Fatalf("first try: %+v, want Retry", out)
+	}
+	sa.fail = nil
+	if out := s.Sync(t.Context(), syncer.Delivery{Event: ev, Attempt: 2}); out.Verdict != syncer.Done {
+		t.Fatalf("second try: %+v, want Done (no claim held by the first)", out)
+	}
+	if n := e.ships(mk); n != 1 {
+		t.Errorf("ship calls = %d, want 1", n)
+	}
+}
+
+// TestACallAfterASlowOneIsClaimedAgain: the shipment's claim was taken
+// with the accept's; the accept took more than half the lease, so the
+// shipment is claimed again (a whole lease for its call) before it is
+// made, and is made once.
+func TestACallAfterASlowOneIsClaimedAgain(t *testing.T) {
+	e := newEnv(t)
+	cs := &countingStore{Store: e.store}
+	mk, store := e.order()
+	const lease = 200 * time.Millisecond
+	sa := &slowAccept{delay: lease * 6 / 10}
+	s := syncer.New(syncer.Config{EffectLease: lease}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+		sa.Marketplace = backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"})
+		return sa, nil
+	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if out := s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 1}); out.Verdict != syncer.Done {
+		t.Fatalf("verdict = %+v, want Done", out)
+	}
+	if n := cs.claims.Load(); n != 2 {
+		t.Errorf("%d claim writes, want 2 (both calls, then the shipment again)", n)
+	}
+	if n := e.ships(mk); n != 1 {
+		t.Errorf("ship calls = %d, want 1", n)
 	}
 }

@@ -1,6 +1,10 @@
 package storetest
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,13 +75,13 @@ func (s *suite) effects(t *testing.T) {
 				switch st.do {
 				case "claim":
 					var got syncer.EffectClaim
-					if got, err = h.Store.ClaimEffect(ctx, "acme#m1#ship#f1", lease); err == nil && got != syncer.EffectClaim(st.want) {
+					if got, err = claimOne(ctx, h.Store, "acme#m1#ship#f1", lease); err == nil && got != syncer.EffectClaim(st.want) {
 						t.Errorf("%s: ClaimEffect = %v, want %v", st.name, got, syncer.EffectClaim(st.want))
 					}
 				case "confirm":
-					err = h.Store.ConfirmEffect(ctx, "acme#m1#ship#f1")
+					err = h.Store.ConfirmEffects(ctx, scopeOf("acme#m1#ship#f1"), "acme#m1#ship#f1")
 				case "release":
-					err = h.Store.ReleaseEffect(ctx, "acme#m1#ship#f1")
+					err = h.Store.ReleaseEffects(ctx, scopeOf("acme#m1#ship#f1"), "acme#m1#ship#f1")
 				}
 				if err != nil {
 					t.Fatalf("%s: %s: %v", st.name, st.do, err)
@@ -90,7 +94,7 @@ func (s *suite) effects(t *testing.T) {
 		h := s.fresh(t)
 		const n = 8
 		got := race(n, func(int) syncer.EffectClaim {
-			c, err := h.Store.ClaimEffect(t.Context(), "acme#m1#accept", lease)
+			c, err := claimOne(t.Context(), h.Store, "acme#m1#accept", lease)
 			if err != nil {
 				t.Error(err)
 				return -1
@@ -110,17 +114,17 @@ func (s *suite) effects(t *testing.T) {
 		h := s.fresh(t)
 		ctx := t.Context()
 		for _, k := range []string{"acme#m1#ship#f1", "acme#m1#ship#f2", "other#m1#ship#f1"} {
-			if got, err := h.Store.ClaimEffect(ctx, k, lease); err != nil || got != syncer.EffectClaimed {
+			if got, err := claimOne(ctx, h.Store, k, lease); err != nil || got != syncer.EffectClaimed {
 				t.Errorf("ClaimEffect(%s) = %v, %v; want claimed", k, got, err)
 			}
 		}
-		if err := h.Store.ConfirmEffect(ctx, "acme#m1#ship#f1"); err != nil {
+		if err := h.Store.ConfirmEffects(ctx, "acme#m1", "acme#m1#ship#f1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Store.ReleaseEffect(ctx, "acme#m1#ship#f2"); err != nil {
+		if err := h.Store.ReleaseEffects(ctx, "acme#m1", "acme#m1#ship#f2"); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := h.Store.ClaimEffect(ctx, "other#m1#ship#f1", lease); err != nil || got != syncer.EffectBusy {
+		if got, err := claimOne(ctx, h.Store, "other#m1#ship#f1", lease); err != nil || got != syncer.EffectBusy {
 			t.Errorf("ClaimEffect(other#m1#ship#f1) = %v, %v; want busy, untouched by the others", got, err)
 		}
 	})
@@ -130,7 +134,7 @@ func (s *suite) effects(t *testing.T) {
 	t.Run("effects, deliveries and notices do not share keys", func(t *testing.T) {
 		h := s.fresh(t)
 		ctx := t.Context()
-		if err := h.Store.ConfirmEffect(ctx, "acme#k"); err != nil {
+		if err := h.Store.ConfirmEffects(ctx, "acme#k", "acme#k"); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := h.Deduper(10*time.Second).Claim(ctx, "acme#k", time.Hour); err != nil || got != ingest.Claimed {
@@ -139,8 +143,108 @@ func (s *suite) effects(t *testing.T) {
 		if first, err := h.Store.MarkNotified(ctx, "acme#k", time.Hour); err != nil || !first {
 			t.Errorf("MarkNotified = %v, %v; want true", first, err)
 		}
-		if got, err := h.Store.ClaimEffect(ctx, "acme#k", lease); err != nil || got != syncer.EffectDone {
+		if got, err := claimOne(ctx, h.Store, "acme#k", lease); err != nil || got != syncer.EffectDone {
 			t.Errorf("ClaimEffect = %v, %v; want done, as confirmed", got, err)
+		}
+	})
+}
+
+// scopeOf is the scope the sync gives an effect key of these tests: its
+// connection and order, the key's first two fields.
+func scopeOf(key string) string {
+	f := strings.SplitN(key, "#", 3)
+	return strings.Join(f[:min(2, len(f))], "#")
+}
+
+// claimOne claims one call, as the import does.
+func claimOne(ctx context.Context, st Store, key string, lease time.Duration) (syncer.EffectClaim, error) {
+	got, err := st.ClaimEffects(ctx, scopeOf(key), []string{key}, lease)
+	if err != nil {
+		return 0, err
+	}
+	if len(got) != 1 {
+		return 0, fmt.Errorf("ClaimEffects answered %d claims for 1 key", len(got))
+	}
+	return got[0], nil
+}
+
+// effectsTogether: the calls of one order claimed in one ClaimEffects
+// each get their own answer, as one by one: a plan's accept and shipment
+// are claimed together.
+func (s *suite) effectsTogether(t *testing.T) {
+	const lease, scope = time.Minute, "acme#m7"
+	a, b, c := "acme#m7#accept#1", "acme#m7#ship#2", "acme#m7#ship#3"
+	claim := func(t *testing.T, h Harness, want []syncer.EffectClaim, keys ...string) {
+		t.Helper()
+		got, err := h.Store.ClaimEffects(t.Context(), scope, keys, lease)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("ClaimEffects(%v) = %v, %v; want %v", keys, got, err, want)
+		}
+	}
+	claimed, done, busy := syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy
+	t.Run("each call answered as its own", func(t *testing.T) {
+		h := s.fresh(t)
+		if err := h.Store.ConfirmEffects(t.Context(), scope, a); err != nil {
+			t.Fatal(err)
+		}
+		claim(t, h, []syncer.EffectClaim{claimed}, b)
+		claim(t, h, []syncer.EffectClaim{done, busy, claimed}, a, b, c)
+		claim(t, h, []syncer.EffectClaim{done, busy, busy}, a, b, c)
+	})
+	t.Run("a key named twice is claimed once", func(t *testing.T) {
+		h := s.fresh(t)
+		claim(t, h, []syncer.EffectClaim{claimed, claimed}, a, a)
+		claim(t, h, []syncer.EffectClaim{busy}, a)
+	})
+	t.Run("each claim's lease and memory are its own", func(t *testing.T) {
+		h := s.fresh(t)
+		claim(t, h, []syncer.EffectClaim{claimed}, a)
+		h.Clock.Advance(40 * time.Second)
+		claim(t, h, []syncer.EffectClaim{claimed}, b)
+		h.Clock.Advance(21 * time.Second) // a's lease is out, b's is not
+		claim(t, h, []syncer.EffectClaim{claimed, busy}, a, b)
+		if err := h.Store.ConfirmEffects(t.Context(), scope, a); err != nil {
+			t.Fatal(err)
+		}
+		h.Clock.Advance(20 * 24 * time.Hour)
+		if err := h.Store.ConfirmEffects(t.Context(), scope, b); err != nil {
+			t.Fatal(err)
+		}
+		h.Clock.Advance(11 * 24 * time.Hour) // a confirmed 31 days ago, b 11
+		claim(t, h, []syncer.EffectClaim{claimed, done}, a, b)
+	})
+	t.Run("release drops the pending claims, never a confirmed one", func(t *testing.T) {
+		h := s.fresh(t)
+		claim(t, h, []syncer.EffectClaim{claimed, claimed}, a, b)
+		if err := h.Store.ConfirmEffects(t.Context(), scope, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Store.ReleaseEffects(t.Context(), scope, a, b, c); err != nil {
+			t.Fatal(err)
+		}
+		claim(t, h, []syncer.EffectClaim{done, claimed, claimed}, a, b, c)
+		if err := h.Store.ConfirmEffects(t.Context(), scope, b, c); err != nil {
+			t.Fatal(err)
+		}
+		claim(t, h, []syncer.EffectClaim{done, done, done}, a, b, c)
+	})
+	t.Run("concurrent claims of the same calls: one worker gets them", func(t *testing.T) {
+		h := s.fresh(t)
+		const n = 8
+		got := race(n, func(int) string {
+			c, err := h.Store.ClaimEffects(t.Context(), scope, []string{a, b}, lease)
+			if err != nil {
+				t.Error(err)
+				return "error"
+			}
+			return fmt.Sprint(c)
+		})
+		count := map[string]int{}
+		for _, c := range got {
+			count[c]++
+		}
+		if count[fmt.Sprint([]syncer.EffectClaim{claimed, claimed})] != 1 || count[fmt.Sprint([]syncer.EffectClaim{busy, busy})] != n-1 {
+			t.Errorf("claims = %v, want one worker with both and %d with neither", got, n-1)
 		}
 	})
 }

@@ -317,7 +317,11 @@ func (s *suite) keyLimits(t *testing.T) {
 			_, err := h.Store.SaveOrder(ctx, order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: long}})
 			return err
 		}},
-		{"ClaimEffect", func() error { _, err := h.Store.ClaimEffect(ctx, long, time.Minute); return err }},
+		{"ClaimEffects", func() error {
+			_, err := h.Store.ClaimEffects(ctx, "acme#m1", []string{"k", long}, time.Minute)
+			return err
+		}},
+		{"ClaimEffects of a long scope", func() error { _, err := h.Store.ClaimEffects(ctx, long, []string{"k"}, time.Minute); return err }},
 		{"MarkNotified", func() error { _, err := h.Store.MarkNotified(ctx, long, time.Hour); return err }},
 		{"Deduper.Claim", func() error { _, err := h.Deduper(time.Minute).Claim(ctx, long, time.Hour); return err }},
 	}

@@ -45,9 +45,9 @@ type Store interface {
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
 	SaveOrder(ctx context.Context, s order.State) (order.State, error)
 
-	ClaimEffect(ctx context.Context, key string, lease time.Duration) (syncer.EffectClaim, error)
-	ConfirmEffect(ctx context.Context, key string) error
-	ReleaseEffect(ctx context.Context, key string) error
+	ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error)
+	ConfirmEffects(ctx context.Context, scope string, keys ...string) error
+	ReleaseEffects(ctx context.Context, scope string, keys ...string) error
 
 	RecordError(ctx context.Context, r order.ErrorRecord) error
 	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
@@ -140,6 +140,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("links", s.links)
 	t.Run("orders", s.orders)
 	t.Run("effects", s.effects)
+	t.Run("effects together", s.effectsTogether)
 	t.Run("dedup", s.dedup)
 	t.Run("ledger", s.ledger)
 	t.Run("errors", s.errors)
