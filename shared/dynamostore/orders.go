@@ -236,6 +236,13 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	listingKeys(st, extra)
 	// A closed order expires (retention.go).
 	expires := s.orderExpiry(st, extra)
+	// Its link first, where the mark it carries does not cover it.
+	mark, err := s.expireLink(ctx, st, expires)
+	if err != nil {
+		st.Version = prev
+		return st, err
+	}
+	st.LinkExpiry = mark
 	si, err := newStateItem(st)
 	if err != nil {
 		return st, err
@@ -257,9 +264,6 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 			return st, fmt.Errorf("dynamostore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, order.ErrConflict)
 		}
 		return st, fmt.Errorf("dynamostore: save order %s: %w", st.Ref.MarketplaceOrderID, err)
-	}
-	if err := s.expireLink(ctx, st, expires); err != nil {
-		return st, err
 	}
 	return st, nil
 }

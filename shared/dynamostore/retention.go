@@ -3,6 +3,8 @@ package dynamostore
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,26 +36,64 @@ func (s *Store) orderExpiry(st order.State, extra map[string]types.AttributeValu
 	return at.Unix()
 }
 
-// expireLink gives the closed order's store order link the state's expiry,
-// so that the link (which names the order) goes with it. A link naming
+// linkBucket is what a link's expiry is rounded up to: a closed order's
+// later saves within it (the store's next webhooks of a shipped order)
+// leave the link alone, a write unit each, and the link outlives its
+// state by less than it.
+const linkBucket = 7 * 24 * 60 * 60
+
+// linkUntil is the expiry a link gets for a state expiring at expires
+// (Unix seconds): the next whole bucket.
+func linkUntil(expires int64) int64 {
+	return (expires + linkBucket - 1) / linkBucket * linkBucket
+}
+
+// linkMark is State.LinkExpiry: the store order and its link's expiry.
+func linkMark(storeOrderID string, until int64) string {
+	return storeOrderID + "@" + strconv.FormatInt(until, 10)
+}
+
+// linkCovers reports whether the link mark carried from the stored state
+// says the link of st's store order expires at or after expires already.
+func linkCovers(st order.State, expires int64) bool {
+	id, at, ok := strings.Cut(st.LinkExpiry, "@")
+	if !ok || id != st.Ref.StoreOrderID {
+		return false
+	}
+	until, err := strconv.ParseInt(at, 10, 64)
+	return err == nil && until >= expires
+}
+
+// expireLink gives the closed order's store order link an expiry at or
+// after the state's (linkUntil), so that the link (which names the order)
+// goes with it, and returns the mark the state records of it. It writes
+// only when the mark the stored state carries does not cover the state's
+// expiry already, and before the state: a save that then fails leaves the
+// link outliving its state, never the other way round. A link naming
 // another marketplace order is left alone; one that is not there is made
 // again: the sync writes the link only for an order whose state does not
-// name its store order yet (process.go), so a link the TTL deleted before
-// its state (both expired, neither gone) would otherwise never come back
-// once the state is saved again. It runs on every save of a closed order,
-// so a save that failed here is mended by the next.
-func (s *Store) expireLink(ctx context.Context, st order.State, expires int64) error {
+// name its store order yet (process.go), so a link gone (deleted by hand,
+// or a legacy one the TTL took before its state) would otherwise never
+// come back once the state is saved again.
+func (s *Store) expireLink(ctx context.Context, st order.State, expires int64) (string, error) {
 	if expires == 0 || st.Ref.StoreOrderID == "" {
-		return nil
+		return "", nil
 	}
+	if linkCovers(st, expires) {
+		return st.LinkExpiry, nil
+	}
+	until := linkUntil(expires)
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK"),
 		UpdateExpression:          aws.String("SET expires_at = :e, marketplace_order_id = :m"),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR marketplace_order_id = :m"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": num(expires), ":m": str(st.Ref.MarketplaceOrderID)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": num(until), ":m": str(st.Ref.MarketplaceOrderID)},
 	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("dynamostore: expire the link of order %s: %w", st.Ref.MarketplaceOrderID, err)
+	if isConditionFailed(err) {
+		return "", nil // linked to another order: not this state's to expire
 	}
-	return nil
+	if err != nil {
+		return "", fmt.Errorf("dynamostore: expire the link of order %s: %w", st.Ref.MarketplaceOrderID, err)
+	}
+	return linkMark(st.Ref.StoreOrderID, until), nil
 }

@@ -22,11 +22,14 @@ import (
 type stateItem struct {
 	order.State
 	TimelineZ []byte `json:"timeline_z,omitempty"`
+	// LinkExpiry is State.LinkExpiry (retention.go), which the state's
+	// own encoding leaves out.
+	LinkExpiry string `json:"link_expiry,omitempty"`
 }
 
 // newStateItem packs st's timeline.
 func newStateItem(st order.State) (stateItem, error) {
-	it := stateItem{State: st}
+	it := stateItem{State: st, LinkExpiry: st.LinkExpiry}
 	if len(st.Timeline) == 0 {
 		return it, nil
 	}
@@ -54,6 +57,7 @@ const maxTimelineBytes = 1 << 20
 // timeline_z) is read as it is.
 func (it stateItem) state() (order.State, error) {
 	st := it.State
+	st.LinkExpiry = it.LinkExpiry
 	if len(it.TimelineZ) == 0 {
 		return st, nil
 	}

@@ -18,7 +18,7 @@ func (s *Store) WithOrderRetention(d time.Duration) *Store {
 // expireOrder returns the TTL of st's state item (0 while the order is
 // open) and gives its store order's link, if it names st or is not there
 // (made again: the sync writes no link for an order whose state names its
-// store order), the same one. The caller holds the lock.
+// store order), one at or after it (linkUntil). The caller holds the lock.
 func (s *Store) expireOrder(st order.State) int64 {
 	at, ok := st.ExpiresAt(s.now(), s.retention)
 	if !ok {
@@ -27,10 +27,18 @@ func (s *Store) expireOrder(st order.State) int64 {
 	if id := st.Ref.StoreOrderID; id != "" {
 		pk := linkPK(st.Connection, id)
 		if m, ok := s.t.links[pk]; !ok || m == st.Ref.MarketplaceOrderID {
-			s.t.links[pk], s.t.linkExpiry[pk] = st.Ref.MarketplaceOrderID, at.Unix()
+			s.t.links[pk], s.t.linkExpiry[pk] = st.Ref.MarketplaceOrderID, linkUntil(at.Unix())
 		}
 	}
 	return at.Unix()
+}
+
+// linkUntil is the expiry a link gets for a state expiring at expires
+// (Unix seconds): the next whole week, as dynamostore's (which leaves the
+// link alone on later saves within it).
+func linkUntil(expires int64) int64 {
+	const bucket = 7 * 24 * 60 * 60
+	return (expires + bucket - 1) / bucket * bucket
 }
 
 // Expiries returns the TTLs (Unix seconds, 0 for none) of an order's state

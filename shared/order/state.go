@@ -64,6 +64,11 @@ type State struct {
 
 	// Version increments on every write; writes are conditional on it.
 	Version int64 `json:"version"`
+	// LinkExpiry is the store's own, carried from LoadOrder to SaveOrder
+	// and set by nothing else: which store order's link the save of this
+	// version left with which expiry, so that a later save of the closed
+	// order leaves the link alone while that expiry covers the state's.
+	LinkExpiry string `json:"-"`
 
 	// Override is what the merchant filled in for the order through the
 	// merchant API's fix route, where the store's data fell short (a

@@ -9,8 +9,12 @@ import (
 
 // retention: a closed order's state item, which holds the shipping
 // address, carries a TTL of the store's order retention (the default,
-// order.DefaultRetention) counted from its save, and so does its store
-// order's link; an open order's items carry none.
+// order.DefaultRetention) counted from its save, and its store order's
+// link one at the next whole week (Unix time) at or after it; an open
+// order's items carry none.
+// weekSeconds is what a link's expiry is rounded up to.
+const weekSeconds = 7 * 24 * 60 * 60
+
 func (s *suite) retention(t *testing.T) {
 	h := s.fresh(t)
 	if h.Expiries == nil {
@@ -18,6 +22,7 @@ func (s *suite) retention(t *testing.T) {
 	}
 	ctx := t.Context()
 	ttl := s.base.Add(order.DefaultRetention).Unix()
+	week := ttl + weekSeconds - 1 - (ttl+weekSeconds-1)%weekSeconds
 	tests := []struct {
 		name              string
 		status            order.Status
@@ -27,13 +32,13 @@ func (s *suite) retention(t *testing.T) {
 		{"awaiting acceptance", order.StatusAwaitingAcceptance, "m1", 0, 0},
 		{"accepted", order.StatusAccepted, "m1", 0, 0},
 		{"partially shipped", order.StatusPartiallyShipped, "m1", 0, 0},
-		{"shipped", order.StatusShipped, "m1", ttl, ttl},
-		{"delivered", order.StatusDelivered, "m1", ttl, ttl},
-		{"cancelled", order.StatusCancelled, "m1", ttl, ttl},
-		{"refused", order.StatusRefused, "m1", ttl, ttl},
-		{"refunded", order.StatusRefunded, "m1", ttl, ttl},
+		{"shipped", order.StatusShipped, "m1", ttl, week},
+		{"delivered", order.StatusDelivered, "m1", ttl, week},
+		{"cancelled", order.StatusCancelled, "m1", ttl, week},
+		{"refused", order.StatusRefused, "m1", ttl, week},
+		{"refunded", order.StatusRefunded, "m1", ttl, week},
 		{"closed, its store order now linked to another", order.StatusShipped, "m2", ttl, 0},
-		{"closed, without a link: made again, with the TTL", order.StatusShipped, "", ttl, ttl},
+		{"closed, without a link: made again, with the TTL", order.StatusShipped, "", ttl, week},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,8 +84,8 @@ func (s *suite) retention(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := h.Clock.Now().Add(order.DefaultRetention).Unix()
-			if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != want || gl != want {
-				t.Errorf("after %v: expiries = %d, %d; want %d for both", step, gs, gl, want)
+			if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != want || gl < want || gl >= want+weekSeconds || gl%weekSeconds != 0 {
+				t.Errorf("after %v: expiries = %d, %d; want %d, and a whole week at or after it", step, gs, gl, want)
 			}
 		}
 	})
