@@ -236,8 +236,9 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	listingKeys(st, extra)
 	// A closed order expires (retention.go).
 	expires := s.orderExpiry(st, extra)
-	// Its link first, where the mark it carries does not cover it.
-	mark, err := s.expireLink(ctx, st, expires)
+	// Its store order's link first, where the mark it carries does not
+	// cover it.
+	mark, err := s.linkOrder(ctx, st, expires)
 	if err != nil {
 		st.Version = prev
 		return st, err

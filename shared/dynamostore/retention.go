@@ -54,46 +54,55 @@ func linkMark(storeOrderID string, until int64) string {
 }
 
 // linkCovers reports whether the link mark carried from the stored state
-// says the link of st's store order expires at or after expires already.
+// says the link of st's store order is there and expires as st needs: at
+// or after expires, or never while the order is open (expires 0).
 func linkCovers(st order.State, expires int64) bool {
 	id, at, ok := strings.Cut(st.LinkExpiry, "@")
 	if !ok || id != st.Ref.StoreOrderID {
 		return false
 	}
 	until, err := strconv.ParseInt(at, 10, 64)
-	return err == nil && until >= expires
+	if err != nil || (expires == 0) != (until == 0) {
+		return false
+	}
+	return until >= expires
 }
 
-// expireLink gives the closed order's store order link an expiry at or
+// linkOrder makes the store order's link of st, before st is written:
+// with no expiry while the order is open, and once closed an expiry at or
 // after the state's (linkUntil), so that the link (which names the order)
-// goes with it, and returns the mark the state records of it. It writes
-// only when the mark the stored state carries does not cover the state's
-// expiry already, and before the state: a save that then fails leaves the
-// link outliving its state, never the other way round. A link naming
-// another marketplace order is left alone; one that is not there is made
-// again: the sync writes the link only for an order whose state does not
-// name its store order yet (process.go), so a link gone (deleted by hand,
-// or a legacy one the TTL took before its state) would otherwise never
-// come back once the state is saved again.
-func (s *Store) expireLink(ctx context.Context, st order.State, expires int64) (string, error) {
-	if expires == 0 || st.Ref.StoreOrderID == "" {
+// goes with it. It returns the mark the state records of it
+// (State.LinkExpiry), and writes only when the mark the stored state
+// carries does not cover the state already: an order's first save, the
+// one that closes it, a later one past the link's week. Written before the
+// state, a save that then fails leaves a link outliving its state, never a
+// state without its link. A link naming another marketplace order is left
+// alone (a store order never takes over another's order).
+func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (string, error) {
+	if st.Ref.StoreOrderID == "" {
 		return "", nil
 	}
 	if linkCovers(st, expires) {
 		return st.LinkExpiry, nil
 	}
-	until := linkUntil(expires)
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK"),
-		UpdateExpression:          aws.String("SET expires_at = :e, marketplace_order_id = :m"),
+		UpdateExpression:          aws.String("SET marketplace_order_id = :m REMOVE expires_at"),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR marketplace_order_id = :m"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": num(until), ":m": str(st.Ref.MarketplaceOrderID)},
-	})
+		ExpressionAttributeValues: map[string]types.AttributeValue{":m": str(st.Ref.MarketplaceOrderID)},
+	}
+	var until int64
+	if expires != 0 {
+		until = linkUntil(expires)
+		in.UpdateExpression = aws.String("SET expires_at = :e, marketplace_order_id = :m")
+		in.ExpressionAttributeValues[":e"] = num(until)
+	}
+	_, err := s.db.UpdateItem(ctx, in)
 	if isConditionFailed(err) {
-		return "", nil // linked to another order: not this state's to expire
+		return "", nil // linked to another order: not this state's
 	}
 	if err != nil {
-		return "", fmt.Errorf("dynamostore: expire the link of order %s: %w", st.Ref.MarketplaceOrderID, err)
+		return "", fmt.Errorf("dynamostore: link order %s: %w", st.Ref.MarketplaceOrderID, err)
 	}
 	return linkMark(st.Ref.StoreOrderID, until), nil
 }

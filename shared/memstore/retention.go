@@ -16,21 +16,21 @@ func (s *Store) WithOrderRetention(d time.Duration) *Store {
 }
 
 // expireOrder returns the TTL of st's state item (0 while the order is
-// open) and gives its store order's link, if it names st or is not there
-// (made again: the sync writes no link for an order whose state names its
-// store order), one at or after it (linkUntil). The caller holds the lock.
+// open) and links its store order to it, unless the link names another
+// order, with none while it is open and one at or after the state's once
+// closed (linkUntil), as dynamostore's SaveOrder. The caller holds the lock.
 func (s *Store) expireOrder(st order.State) int64 {
-	at, ok := st.ExpiresAt(s.now(), s.retention)
-	if !ok {
-		return 0
+	var expires, until int64
+	if at, ok := st.ExpiresAt(s.now(), s.retention); ok {
+		expires, until = at.Unix(), linkUntil(at.Unix())
 	}
 	if id := st.Ref.StoreOrderID; id != "" {
 		pk := linkPK(st.Connection, id)
 		if m, ok := s.t.links[pk]; !ok || m == st.Ref.MarketplaceOrderID {
-			s.t.links[pk], s.t.linkExpiry[pk] = st.Ref.MarketplaceOrderID, linkUntil(at.Unix())
+			s.t.links[pk], s.t.linkExpiry[pk] = st.Ref.MarketplaceOrderID, until
 		}
 	}
-	return at.Unix()
+	return expires
 }
 
 // linkUntil is the expiry a link gets for a state expiring at expires

@@ -97,16 +97,10 @@ func (j *job) sync(ctx context.Context) error {
 			return nil
 		}
 	}
-	if e.Order.StoreOrderID != "" && e.Order.StoreOrderID != stored.Ref.StoreOrderID {
-		// The link is written before the state that names its store order
-		// (a state naming it means the link was made), so only an order's
-		// first event of a store order writes it: a write unit per event
-		// saved. SaveOrder makes it again for a closed order whose link the
-		// TTL took before its state.
-		if err := p.store.LinkOrder(ctx, conn.ID, e.Order.StoreOrderID, mkID); err != nil {
-			return infra(err)
-		}
-	}
+	// The store order's link is made by the first write of the state that
+	// names it (SaveOrder links before it writes), with the closed order's
+	// expiry when the event closes it: one write, not a put and then an
+	// update.
 	events := []order.Event{e}
 	if e.Fetch {
 		fresh, err := j.fromStore(ctx, e.Order.StoreOrderID)

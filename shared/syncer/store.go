@@ -40,6 +40,9 @@ type Store interface {
 	// SaveOrder writes s if the stored version is still s.Version (or no
 	// state exists and s.Version is 0), and returns s with its new version.
 	// On a lost race it returns a wrapped order.ErrConflict and writes nothing.
+	// Before the state, it links the store order the state names to it
+	// (as LinkOrder, unless the link names another marketplace order), so
+	// a state naming a store order is found from it.
 	SaveOrder(ctx context.Context, s order.State) (order.State, error)
 	// ClaimEffects claims the right to make marketplace calls of one order
 	// (scope: EffectScope of its connection and marketplace order id),

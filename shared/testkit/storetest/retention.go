@@ -64,6 +64,30 @@ func (s *suite) retention(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a save links the store order it names, never one linked to another", func(t *testing.T) {
+		st := shippedOrder(s.base)
+		st.MarketplaceStatus = order.StatusAccepted
+		st.Ref.MarketplaceOrderID, st.Ref.StoreOrderID = "ret-link", "sret-link"
+		if _, err := h.Store.SaveOrder(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.Store.FindOrder(ctx, "acme", "sret-link"); err != nil || got != "ret-link" {
+			t.Errorf("FindOrder after the save = %q, %v; want ret-link", got, err)
+		}
+		if _, gl := h.Expiries(t, "acme", "ret-link", "sret-link"); gl != 0 {
+			t.Errorf("an open order's link expires at %d, want never", gl)
+		}
+		if err := h.Store.LinkOrder(ctx, "acme", "sret-taken", "ret-owner"); err != nil {
+			t.Fatal(err)
+		}
+		st.Ref.MarketplaceOrderID, st.Ref.StoreOrderID = "ret-intruder", "sret-taken"
+		if _, err := h.Store.SaveOrder(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := h.Store.FindOrder(ctx, "acme", "sret-taken"); err != nil || got != "ret-owner" {
+			t.Errorf("FindOrder of a store order linked to another = %q, %v; want ret-owner, untouched", got, err)
+		}
+	})
 	t.Run("an open order saved closed gains the TTL; a later save counts from it", func(t *testing.T) {
 		st := shippedOrder(s.base)
 		st.Ref.MarketplaceOrderID, st.Ref.StoreOrderID = "ret-open", "sret-open"
