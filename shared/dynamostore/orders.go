@@ -236,11 +236,7 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	listingKeys(st, extra)
 	// A closed order expires (retention.go).
 	expires := s.orderExpiry(st, extra)
-	si, err := newStateItem(st)
-	if err != nil {
-		return st, err
-	}
-	it, err := item(si, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", extra)
+	it, err := orderItem(st, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", extra)
 	if err != nil {
 		return st, err
 	}

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -33,7 +36,8 @@ type stateItem struct {
 	order.State
 	StateZ []byte `json:"state_z,omitempty"`
 	// TimelineZ is the timeline alone, gzipped, as items were written
-	// before state_z (with the rest of their state as attributes).
+	// before state_z (with the rest of their state as attributes): read,
+	// never written.
 	TimelineZ []byte `json:"timeline_z,omitempty"`
 }
 
@@ -105,27 +109,46 @@ const packDictV1 = `{"cancel_reason":"","test":true,"refunds":[{"id":"","kind":"
 // an item (400 KB) as attributes.
 const maxPackedBytes = 1 << 20
 
-// newStateItem packs st's timeline, as items were written before
-// state_z: SaveOrder does not pack the rest yet, so that every running
-// function reads state_z before one writes it.
-func newStateItem(st order.State) (stateItem, error) {
-	it := stateItem{State: st}
-	if len(st.Timeline) == 0 {
-		return it, nil
-	}
-	b, err := json.Marshal(st.Timeline)
+// orderItem is st's item, pk, sk and extra added: packed (newStateItem),
+// and a zero sync.first_failed_at (an order that never failed) left out,
+// not stored as the year 1: absent, it reads as zero.
+func orderItem(st order.State, pk, sk string, extra map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	si, err := newStateItem(st)
 	if err != nil {
-		return it, fmt.Errorf("dynamostore: encode timeline: %w", err)
+		return nil, err
 	}
-	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression) // a valid level: never fails
+	it, err := item(si, pk, sk, extra)
+	if err != nil {
+		return nil, err
+	}
+	if sync, ok := it["sync"].(*types.AttributeValueMemberM); ok && st.Sync.FirstFailedAt.IsZero() {
+		delete(sync.Value, "first_failed_at")
+	}
+	return it, nil
+}
+
+// newStateItem packs st: its listed attributes stay as they are.
+func newStateItem(st order.State) (stateItem, error) {
+	it := stateItem{State: merchantapi.Listed(st)}
+	b, err := json.Marshal(packedOf(st))
+	if err != nil {
+		return it, fmt.Errorf("dynamostore: encode order %s: %w", st.Ref.MarketplaceOrderID, err)
+	}
+	if string(b) == "{}" {
+		return it, nil // nothing to pack
+	}
+	if len(b) > maxPackedBytes {
+		return it, fmt.Errorf("dynamostore: pack order %s: %d bytes, over %d", st.Ref.MarketplaceOrderID, len(b), maxPackedBytes)
+	}
+	z := bytes.NewBuffer([]byte{packV1})
+	zw, _ := flate.NewWriterDict(z, flate.BestCompression, []byte(packDictV1)) // a valid level: never fails
 	if _, err := zw.Write(b); err != nil {
-		return it, fmt.Errorf("dynamostore: pack timeline: %w", err)
+		return it, fmt.Errorf("dynamostore: pack order %s: %w", st.Ref.MarketplaceOrderID, err)
 	}
 	if err := zw.Close(); err != nil {
-		return it, fmt.Errorf("dynamostore: pack timeline: %w", err)
+		return it, fmt.Errorf("dynamostore: pack order %s: %w", st.Ref.MarketplaceOrderID, err)
 	}
-	it.Timeline, it.TimelineZ = nil, z.Bytes()
+	it.StateZ = z.Bytes()
 	return it, nil
 }
 
