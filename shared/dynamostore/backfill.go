@@ -37,6 +37,8 @@ func (s *Store) BackfillListing(ctx context.Context, db Scanner) (int, error) {
 			return n, fmt.Errorf("dynamostore: backfill: scan: %w", err)
 		}
 		for _, it := range page.Items {
+			// listingKeys reads listed attributes only, which no item
+			// packs (pack.go): the attributes decode to all it needs.
 			var st order.State
 			if err := attributevalue.UnmarshalMapWithOptions(it, &st, jsonTags); err != nil {
 				return n, fmt.Errorf("dynamostore: backfill: decode: %w", err)

@@ -244,11 +244,7 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 		return st, err
 	}
 	st.LinkExpiry = mark
-	si, err := newStateItem(st)
-	if err != nil {
-		return st, err
-	}
-	it, err := item(si, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", extra)
+	it, err := orderItem(st, orderPK(st.Connection, st.Ref.MarketplaceOrderID), "STATE", extra)
 	if err != nil {
 		return st, err
 	}

@@ -14,14 +14,14 @@ import (
 // DynamoDB put is charged by the item's size, a write unit a KiB, and
 // every put of the state carries the whole timeline again; so the bound
 // is set by what a full timeline adds to each write. shared/dynamostore
-// stores it gzipped (about 20 to 35 bytes an entry, against about 105 as
-// attributes); measured on DynamoDB Local (TestTimelineItemSize), a busy
-// order (three lines, two parcels) puts 1.5 KiB and 2 units without a
-// timeline, 2.5 KiB and 3 units with 50 entries (3.6 KiB and 4 units for
-// 20 entries unpacked). 50 entries hold an order's whole normal life
-// (received, calls, synced, a dozen events) and its last failures and
-// retries; one extra item per entry instead would cost a unit an entry,
-// 3 to 5 more per event.
+// packs it compressed with the rest of the state (about 15 bytes an
+// entry, against about 105 as attributes); measured on DynamoDB Local
+// (TestTimelineItemSize), a busy order (three lines, two parcels) puts
+// 0.6 KiB and 1 unit without a timeline, 1.4 KiB and 2 units with 50
+// entries (3.6 KiB and 4 units for 20 entries unpacked). 50 entries hold
+// an order's whole normal life (received, calls, synced, a dozen events)
+// and its last failures and retries; one extra item per entry instead
+// would cost a unit an entry, 3 to 5 more per event.
 const MaxTimeline = 50
 
 // MaxTimelineDetail bounds an entry's Detail, in bytes: a short summary,
