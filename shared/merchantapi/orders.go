@@ -25,13 +25,19 @@ func SyncState(st order.State) order.SyncState {
 	return order.SyncStateOf(st.Sync, syncerr.IsTransient)
 }
 
-// ListedAt is the time the listing sorts an order by: its last sync's, or,
-// for an order never tried, when the store last changed it.
+// ListedAt is the time the listing sorts an order by: when it entered its
+// sync state (SyncOutcome.Since); for a state recorded without it, its
+// last sync's; for an order never tried, when the store last changed it.
+// A sync that leaves an order in its state leaves its key alone, and the
+// index's write is one unit, not a delete and a put.
 func ListedAt(st order.State) time.Time {
-	if st.Sync.At.IsZero() {
-		return st.StoreUpdatedAt.UTC()
+	switch {
+	case !st.Sync.Since.IsZero():
+		return st.Sync.Since.UTC()
+	case !st.Sync.At.IsZero():
+		return st.Sync.At.UTC()
 	}
-	return st.Sync.At.UTC()
+	return st.StoreUpdatedAt.UTC()
 }
 
 // keyLayout is the time of an OrderKey: RFC 3339 in UTC with all nine

@@ -155,7 +155,8 @@ type OrderQuery struct {
 	// code, when not empty.
 	Code string
 	// Since and Until keep only the orders listed at or after Since and
-	// before Until (ListedAt), each when not zero.
+	// before Until (ListedAt: when they entered their state), each when
+	// not zero.
 	Since, Until time.Time
 	// After is the OrderKey of the last order of the page before; empty
 	// for the first page.

@@ -124,6 +124,11 @@ type SyncOutcome struct {
 	At        time.Time  `json:"at"`
 	// FirstFailedAt is when the current run of failures began.
 	FirstFailedAt time.Time `json:"first_failed_at,omitempty"`
+	// Since is when the order entered its sync state (SyncStateOf): the
+	// outcome that moved it there. The merchant's listing files an order
+	// by it, so a sync that leaves the order where it stood (a later
+	// webhook of a synced order) leaves its place in the listing alone.
+	Since time.Time `json:"since,omitempty"`
 	// SKU is the order line's SKU a product failure (sku_not_found,
 	// sku_duplicate) is about, as its error's "sku" detail has it: an
 	// alias set for it finds the orders it holds.

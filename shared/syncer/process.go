@@ -456,6 +456,11 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			}
 			st.RefreshTries = 0
 		}
+		out.Since = out.At
+		if was, now := order.SyncStateOf(st.Sync, syncerr.IsTransient), order.SyncStateOf(out, syncerr.IsTransient); was == now && !st.Sync.At.IsZero() {
+			// Where it stood: its place in the listing stays.
+			out.Since = cmp.Or(st.Sync.Since, st.Sync.At)
+		}
 		st.Sync = out
 		for _, f := range also {
 			f(&st)

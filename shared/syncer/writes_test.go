@@ -10,6 +10,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/backmarket"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
+	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/syncerr"
@@ -235,5 +236,49 @@ func TestACallAfterASlowOneIsClaimedAgain(t *testing.T) {
 	}
 	if n := e.ships(mk); n != 1 {
 		t.Errorf("ship calls = %d, want 1", n)
+	}
+}
+
+// TestALaterEventKeepsTheOrdersPlaceInTheListing: the listing files an
+// order by when it entered its sync state (Sync.Since): a later event of
+// a synced order leaves it (its index key, so the index's write is one
+// unit, not a delete and a put); a failure moves it.
+func TestALaterEventKeepsTheOrdersPlaceInTheListing(t *testing.T) {
+	e := newEnv(t)
+	s := e.syncer(syncer.Config{})
+	mk, store := e.order()
+	at := time.Now()
+	load := func() order.State {
+		t.Helper()
+		st, err := e.store.LoadOrder(t.Context(), "acme", mk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if out := s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", at), Attempt: 1}); out.Verdict != syncer.Done {
+		t.Fatalf("first event: %+v", out)
+	}
+	first := load()
+	if first.Sync.Since.IsZero() || !first.Sync.Since.Equal(first.Sync.At) {
+		t.Fatalf("first sync: since %v, at %v; want since its sync", first.Sync.Since, first.Sync.At)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if out := s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", at.Add(time.Minute)), Attempt: 1}); out.Verdict != syncer.Done {
+		t.Fatalf("later event: %+v", out)
+	}
+	later := load()
+	if !later.Sync.At.After(first.Sync.At) || !later.Sync.Since.Equal(first.Sync.Since) {
+		t.Errorf("later sync: at %v since %v; want a newer at and the first since %v", later.Sync.At, later.Sync.Since, first.Sync.Since)
+	}
+	if got, want := merchantapi.OrderKey(later), merchantapi.OrderKey(first); got != want {
+		t.Errorf("listing key %s after the later event, want %s as before", got, want)
+	}
+	// A new parcel the marketplace refuses: the order fails, and moves.
+	e.fake.SetFault(backmarkettest.Fault{Status: http.StatusNotFound, Count: 10, Methods: "POST,GET"})
+	s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A2", at.Add(2*time.Minute)), Attempt: 3})
+	failed := load()
+	if failed.Sync.Result == order.SyncSynced || !failed.Sync.Since.After(first.Sync.Since) {
+		t.Errorf("after a failure: %+v; want it failed, since that failure", failed.Sync)
 	}
 }
