@@ -56,12 +56,27 @@ func TestPathsAreCounted(t *testing.T) {
 	if d := happy.All().Total("dynamodb:"); d.RRU > 2 || d.WRU > 5 {
 		t.Errorf("happy: %g RRU and %g WRU, want at most 2 and 5 (%s)", d.RRU, d.WRU, happy.All())
 	}
+	// The sync reads the order's state (1 unit), and its connection (half
+	// a unit) only when its cache entry, 10 s old, expires during the run:
+	// the SKUs match, so no alias is read (a Query, billed even when it
+	// finds none).
+	for _, p := range []awscount.Path{awscount.Happy, awscount.Known} {
+		sync := got[p].Sync
+		if n := sync["dynamodb:Query"].Calls; n != 0 {
+			t.Errorf("%s: the sync made %d Query calls, want none (its SKUs need no alias): %s", p, n, sync)
+		}
+		if r := sync.Total("dynamodb:").RRU; r > 1.5 {
+			t.Errorf("%s: the sync read %g units, want at most 1.5 (the order's state, its connection): %s", p, r, sync)
+		}
+	}
 	// A later event of a synced order writes its state once (1 unit,
 	// packed, and gsi4's entry 1: its key, when the order entered its
 	// state, stays; gsi5's too), and nothing else: its link is not
 	// written again (e79a1e2: it was, a put per event), nor its expiry,
 	// which the first save of the closed order set to a week covering the
-	// state's (it was an update per event).
+	// state's (it was an update per event). It reads its state (1 unit),
+	// and the webhook and the sync each their connection (half a unit)
+	// when a cache entry expires during the run.
 	known := got[awscount.Known]
 	if n := known.Sync["dynamodb:PutItem"].Calls; n != 1 {
 		t.Errorf("known: %d puts, want 1 (the order's state; no link, no claims): %s", n, known.Sync)

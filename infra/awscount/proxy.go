@@ -5,7 +5,9 @@
 // the capacity each request consumed (it sets ReturnConsumedCapacity to
 // INDEXES: the total, GSI writes included, with the split per index), and
 // sums what the responses say. The numbers are what the emulators answered,
-// not computed from our code.
+// not computed from our code, but for two things DynamoDB bills and the
+// emulator does not report: a refused conditional write, and a read that
+// found less than the least a read costs (see leastRead).
 package awscount
 
 import (
@@ -31,7 +33,8 @@ type Op struct {
 	// Calls counts the requests.
 	Calls int `json:"calls"`
 	// WRU and RRU are the write and read request units the responses
-	// reported (DynamoDB only), GSI writes included.
+	// reported (DynamoDB only), GSI writes included; a read's RRU are at
+	// least what DynamoDB bills for one that returned nothing.
 	WRU float64 `json:"wru,omitempty"`
 	RRU float64 `json:"rru,omitempty"`
 	// GSIWRU is the part of WRU spent on global secondary indexes.
@@ -190,8 +193,12 @@ func Start(target string, c *Counter) (*Proxy, error) {
 func (p *Proxy) Close() error { return p.srv.Close() }
 
 // opHeader carries the operation's name from prepare to count, on the
-// forwarded request (the emulators ignore it).
-const opHeader = "X-Awscount-Op"
+// forwarded request (the emulators ignore it), and leastHeader a read's
+// leastRead.
+const (
+	opHeader    = "X-Awscount-Op"
+	leastHeader = "X-Awscount-Least-RRU"
+)
 
 // capacityOps are the DynamoDB operations that accept ReturnConsumedCapacity.
 var capacityOps = map[string]bool{
@@ -226,6 +233,13 @@ func prepare(r *http.Request) error {
 			if body, err = json.Marshal(m); err != nil {
 				return err
 			}
+		}
+		if readOps[op] {
+			least, err := leastRead(op, body)
+			if err != nil {
+				return fmt.Errorf("awscount: %s body: %w", op, err)
+			}
+			r.Header.Set(leastHeader, strconv.FormatFloat(least, 'g', -1, 64))
 		}
 	case strings.HasPrefix(target, "AmazonSQS."):
 		name = "sqs:" + strings.TrimPrefix(target, "AmazonSQS.")
@@ -320,6 +334,13 @@ func count(c *Counter, resp *http.Response) error {
 				o.GSIWRU += gsi
 			}
 		}
+		if readOps[op] {
+			least, err := leastBilled(op, resp.Request.Header.Get(leastHeader), plain)
+			if err != nil {
+				return fmt.Errorf("awscount: %s: %w", op, err)
+			}
+			o.RRU = max(o.RRU, least)
+		}
 	case name == "sqs:ReceiveMessage":
 		var out struct {
 			Messages []json.RawMessage
@@ -331,4 +352,70 @@ func count(c *Counter, resp *http.Response) error {
 	}
 	c.add(name, o)
 	return nil
+}
+
+// readRequest is what leastRead needs of a read's request: its
+// consistency, and a batch's or transaction's keys.
+type readRequest struct {
+	ConsistentRead bool
+	RequestItems   map[string]struct {
+		Keys           []json.RawMessage
+		ConsistentRead bool
+	}
+	TransactItems []json.RawMessage
+}
+
+// leastRead returns the read units DynamoDB bills a read request (body)
+// at the least, whatever it finds: 1 for a strongly consistent read, 0.5
+// for an eventually consistent one, 2 for a transactional one, per item
+// named (GetItem, BatchGetItem, TransactGetItems) or per request (Query,
+// Scan). DynamoDB Local reports 0 for a Query or BatchGetItem that found
+// nothing, but DynamoDB bills it: "If you perform a read operation on an
+// item that doesn't exist, DynamoDB will still consume read throughput
+// [...]. For Query/Scan operations, you'll still be charged additional
+// read throughput based on read consistency and the number of partitions
+// searched to serve the request, even if no data exists."
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html,
+// Capacity unit consumption for read operations). A Scan's partitions are
+// not known here: it is counted as one.
+func leastRead(op string, body []byte) (float64, error) {
+	var r readRequest
+	if err := json.Unmarshal(body, &r); err != nil {
+		return 0, err
+	}
+	unit := func(consistent bool) float64 {
+		if consistent {
+			return 1
+		}
+		return 0.5
+	}
+	switch op {
+	case "BatchGetItem":
+		var least float64
+		for _, t := range r.RequestItems {
+			least += float64(len(t.Keys)) * unit(t.ConsistentRead)
+		}
+		return least, nil
+	case "TransactGetItems":
+		return 2 * float64(len(r.TransactItems)), nil
+	}
+	return unit(r.ConsistentRead), nil
+}
+
+// leastBilled returns the least of a read's response (plain) whose
+// request's leastRead is least: a BatchGetItem's unprocessed keys were
+// not read, and are not billed.
+func leastBilled(op, least string, plain []byte) (float64, error) {
+	n, err := strconv.ParseFloat(least, 64)
+	if err != nil || op != "BatchGetItem" {
+		return n, err
+	}
+	var out struct {
+		UnprocessedKeys json.RawMessage
+	}
+	if err := json.Unmarshal(plain, &out); err != nil || len(out.UnprocessedKeys) == 0 || string(out.UnprocessedKeys) == "null" {
+		return n, err
+	}
+	unread, err := leastRead(op, []byte(`{"RequestItems":`+string(out.UnprocessedKeys)+`}`))
+	return max(n-unread, 0), err
 }

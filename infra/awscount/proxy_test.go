@@ -21,7 +21,8 @@ func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 
 // TestProxyCountsWhatDynamoDBReports: the units come from the emulator's
 // ConsumedCapacity, by item size, with a GSI's write counted beside the
-// table's, and a refused conditional write counted as one unit.
+// table's, a refused conditional write counted as one unit, and a read
+// that found nothing as the least a read costs.
 func TestProxyCountsWhatDynamoDBReports(t *testing.T) {
 	ctx := t.Context()
 	st := stacktest.New(t, nil)
@@ -45,6 +46,15 @@ func TestProxyCountsWhatDynamoDBReports(t *testing.T) {
 			in.ConditionExpression = aws.String(cond)
 		}
 		_, err := db.PutItem(ctx, in)
+		return err
+	}
+	get := func(pk string, consistent bool) error {
+		_, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{"pk": s(pk), "sk": s("X")}, ConsistentRead: aws.Bool(consistent)})
+		return err
+	}
+	query := func(pk string, consistent bool) error {
+		_, err := db.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(table), KeyConditionExpression: aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(pk)}, ConsistentRead: aws.Bool(consistent)})
 		return err
 	}
 	big := strings.Repeat("x", 1500) // 2 KB item: 2 units
@@ -73,6 +83,19 @@ func TestProxyCountsWhatDynamoDBReports(t *testing.T) {
 			_, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{"pk": s("A"), "sk": s("X")}})
 			return err
 		}, awscount.Op{Calls: 1, RRU: 0.5}},
+		// What is not there is billed too, at the least a read costs; the
+		// emulator reports less (0 for an empty Query).
+		{"consistent get of a missing item", func() error { return get("nothing", true) }, awscount.Op{Calls: 1, RRU: 1}},
+		{"eventually consistent get of a missing item", func() error { return get("nothing", false) }, awscount.Op{Calls: 1, RRU: 0.5}},
+		{"consistent query of an empty partition", func() error { return query("nothing", true) }, awscount.Op{Calls: 1, RRU: 1}},
+		{"eventually consistent query of an empty partition", func() error { return query("nothing", false) }, awscount.Op{Calls: 1, RRU: 0.5}},
+		{"consistent query of one item", func() error { return query("A", true) }, awscount.Op{Calls: 1, RRU: 1}},
+		{"consistent batch get of two missing items", func() error {
+			_, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: {
+				Keys:           []map[string]types.AttributeValue{{"pk": s("nothing"), "sk": s("X")}, {"pk": s("nothing either"), "sk": s("X")}},
+				ConsistentRead: aws.Bool(true)}}})
+			return err
+		}, awscount.Op{Calls: 1, RRU: 2}},
 	}
 	for _, step := range steps {
 		before := c.Snapshot()

@@ -129,7 +129,8 @@ func (r *Refresher) WithStorefronts(s syncer.Storefronts) *Refresher {
 // WithAliases lets the refresh plan as the sync does where the merchant
 // set SKU aliases (syncer.MarketplaceWant), so that an order whose store
 // SKU is aliased is found behind like any other. The aliases are read at
-// most once per run, and only when an order needs them.
+// most once per run, and only when an order needs them: one with a parcel
+// line whose SKU the marketplace order lacks (syncer.NeedsAlias).
 func (r *Refresher) WithAliases(a syncer.Aliases) *Refresher {
 	r.aliases = a
 	return r
@@ -574,7 +575,7 @@ func (u *run) behind(ctx context.Context, o order.MarketplaceOrder, st order.Sta
 		return nil
 	}
 	want := syncer.WantOf(st)
-	if len(want.Parcels) > 0 {
+	if len(want.Parcels) > 0 && syncer.NeedsAlias(want, o) {
 		want = syncer.MarketplaceWant(want, o, u.skuAliases(ctx))
 	}
 	steps, err := rules.Plan(u.c.Marketplace.Platform, u.mp.Capabilities(), o, want)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/rules"
+	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
 // Aliases is where the sync reads the merchant's SKU aliases.
@@ -25,8 +26,10 @@ func (p *Syncer) WithAliases(a Aliases) *Syncer {
 	return p
 }
 
-// skuAliases reads the connection's aliases, once per job: every one of
-// them (order.MaxSKUAliases at most) comes in one read.
+// skuAliases reads the connection's aliases, once per job and only when
+// they are needed (marketplaceSKUs; an import always needs them, as an
+// alias names the store's SKU even where the store has the marketplace's
+// too): every one of them (order.MaxSKUAliases at most) comes in one read.
 func (j *job) skuAliases(ctx context.Context) (toMarketplace, toStore map[string]string, err error) {
 	if j.p.aliases == nil {
 		return nil, nil, nil
@@ -42,11 +45,17 @@ func (j *job) skuAliases(ctx context.Context) (toMarketplace, toStore map[string
 	return j.toMarketplace, j.toStore, nil
 }
 
-// marketplaceSKUs returns want with its parcels' lines named by the
-// marketplace's SKUs (MarketplaceWant), the connection's aliases read once
-// per job.
+// marketplaceSKUs returns want with its parcels' and refunds' lines named
+// by the marketplace's SKUs (MarketplaceWant), reading the connection's
+// aliases only when a line needs one (NeedsAlias). Most connections set no
+// alias, and most lines of those that do carry the marketplace's SKU:
+// their sync saves the read, a consistent Query billed even when it finds
+// nothing. Where an alias can matter it is read fresh, not judged by a
+// count cached with the connection, so the re-sync a new alias queues
+// (the sku_not_found remedy) finds it however long the instance caches
+// the connection.
 func (j *job) marketplaceSKUs(ctx context.Context, remote order.MarketplaceOrder, want rules.Want) (rules.Want, error) {
-	if len(want.Parcels) == 0 && len(want.Refunds) == 0 {
+	if !NeedsAlias(want, remote) {
 		return want, nil
 	}
 	toMarketplace, _, err := j.skuAliases(ctx)
@@ -54,6 +63,52 @@ func (j *job) marketplaceSKUs(ctx context.Context, remote order.MarketplaceOrder
 		return want, err
 	}
 	return MarketplaceWant(want, remote, toMarketplace), nil
+}
+
+// NeedsAlias reports whether an alias could rename a line of want's
+// parcels or refunds in MarketplaceWant: one that does not name its
+// marketplace line, whose SKU is not empty and matches no line of remote.
+// MarketplaceWant leaves every other line as it is, so where it is false
+// the aliases need not be read.
+func NeedsAlias(want rules.Want, remote order.MarketplaceOrder) bool {
+	products := productsOf(remote)
+	unmatched := func(lines []order.Line) bool {
+		for _, l := range lines {
+			if strings.TrimSpace(l.MarketplaceLineID) != "" || strings.TrimSpace(l.SKU) == "" {
+				continue
+			}
+			if _, err := rules.MatchSKU(l.SKU, nil, products); syncerr.CodeOf(err) == syncerr.SKUNotFound {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range want.Parcels {
+		if unmatched(p.Lines) {
+			return true
+		}
+	}
+	for _, r := range want.Refunds {
+		if unmatched(r.Lines) {
+			return true
+		}
+	}
+	return false
+}
+
+// productsOf returns remote's lines as rules.MatchSKU's products: one per
+// SKU, as several lines of one SKU are rules.Plan's to tell apart, not a
+// duplicate product.
+func productsOf(remote order.MarketplaceOrder) []rules.Product {
+	var products []rules.Product
+	seen := map[string]bool{}
+	for _, ml := range remote.Lines {
+		if sku := strings.TrimSpace(ml.SKU); sku != "" && !seen[sku] {
+			seen[sku] = true
+			products = append(products, rules.Product{ID: ml.ID, SKU: sku})
+		}
+	}
+	return products
 }
 
 // MarketplaceWant returns want with its parcels' lines named by the
@@ -69,16 +124,7 @@ func MarketplaceWant(want rules.Want, remote order.MarketplaceOrder, toMarketpla
 	if (len(want.Parcels) == 0 && len(want.Refunds) == 0) || len(toMarketplace) == 0 {
 		return want
 	}
-	// One product per SKU: several lines of one SKU are rules.Plan's to
-	// tell apart, not a duplicate product.
-	var products []rules.Product
-	seen := map[string]bool{}
-	for _, ml := range remote.Lines {
-		if sku := strings.TrimSpace(ml.SKU); sku != "" && !seen[sku] {
-			seen[sku] = true
-			products = append(products, rules.Product{ID: ml.ID, SKU: sku})
-		}
-	}
+	products := productsOf(remote)
 	translate := func(in []order.Line) []order.Line {
 		lines := append([]order.Line(nil), in...)
 		for k, l := range lines {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/rules"
 	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 	"github.com/ordersync/ordersync/shared/syncer"
@@ -59,16 +60,20 @@ func TestSyncTranslatesStoreSKUsByAlias(t *testing.T) {
 		listings   []string
 		listingIDs []int64
 		ships      []string // the store's SKUs
-		wantCode   string
-		wantSKU    string
+		// wantReads is 1 where a line's SKU is not the marketplace's: the
+		// aliases are read only then.
+		wantReads int64
+		wantCode  string
+		wantSKU   string
 	}{
-		{name: "a store SKU by its alias", listings: []string{"BM-CAP"}, ships: []string{"CAP"}},
-		{name: "two lines, each by its alias", listings: []string{"BM-CAP", "BM-MUG"}, ships: []string{"CAP", "MUG"}},
+		{name: "a store SKU by its alias", listings: []string{"BM-CAP"}, ships: []string{"CAP"}, wantReads: 1},
+		{name: "two lines, each by its alias", listings: []string{"BM-CAP", "BM-MUG"}, ships: []string{"CAP", "MUG"}, wantReads: 1},
+		{name: "two lines, one by its own SKU, one by its alias", listings: []string{"CAP", "BM-MUG"}, ships: []string{"CAP", "MUG"}, wantReads: 1},
 		// The match is by SKU only: the listing's id is not looked at, so
 		// a listing deleted and recreated under a new id still matches.
-		{name: "a listing deleted and recreated under a new id", listings: []string{"BM-CAP"}, listingIDs: []int64{777002}, ships: []string{"CAP"}},
+		{name: "a listing deleted and recreated under a new id", listings: []string{"BM-CAP"}, listingIDs: []int64{777002}, ships: []string{"CAP"}, wantReads: 1},
 		{name: "the marketplace has the store's own SKU", listings: []string{"CAP"}, ships: []string{"CAP"}},
-		{name: "a SKU with no alias and no match", listings: []string{"BM-CAP"}, ships: []string{"HAT"}, wantCode: "sku_not_found", wantSKU: "HAT"},
+		{name: "a SKU with no alias and no match", listings: []string{"BM-CAP"}, ships: []string{"HAT"}, wantReads: 1, wantCode: "sku_not_found", wantSKU: "HAT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,8 +91,8 @@ func TestSyncTranslatesStoreSKUsByAlias(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := counted.reads.Load(); got != 1 {
-				t.Errorf("alias reads = %d, want 1 per sync", got)
+			if got := counted.reads.Load(); got != tt.wantReads {
+				t.Errorf("alias reads = %d, want %d", got, tt.wantReads)
 			}
 			if tt.wantCode != "" {
 				if out.Verdict != syncer.DeadLetter || st.Sync.ErrorCode != tt.wantCode || st.Sync.SKU != tt.wantSKU {
@@ -213,4 +218,30 @@ type storefrontsFunc func(ctx context.Context, conn order.Connection) (syncer.St
 
 func (f storefrontsFunc) Storefront(ctx context.Context, conn order.Connection) (syncer.Storefront, error) {
 	return f(ctx, conn)
+}
+
+func TestNeedsAlias(t *testing.T) {
+	remote := order.MarketplaceOrder{Lines: []order.MarketplaceLine{{ID: "1", SKU: "BM-CAP"}, {ID: "2", SKU: " MUG "}}}
+	line := func(sku string) order.Line { return order.Line{SKU: sku, Quantity: 1} }
+	parcel := func(lines ...order.Line) rules.Want { return rules.Want{Parcels: []order.Parcel{{Lines: lines}}} }
+	tests := []struct {
+		name string
+		want rules.Want
+		need bool
+	}{
+		{"nothing to ship or refund", rules.Want{Status: order.StatusShipped}, false},
+		{"every SKU the marketplace's, spaces aside", parcel(line("BM-CAP"), line("MUG")), false},
+		{"a SKU the marketplace has not", parcel(line("MUG"), line("CAP")), true},
+		{"a line naming its marketplace line", parcel(order.Line{SKU: "CAP", MarketplaceLineID: "1", Quantity: 1}), false},
+		{"a line with no SKU", parcel(line(" ")), false},
+		{"a refund's SKU the marketplace has not", rules.Want{Refunds: []order.Refund{{Lines: []order.Line{line("CAP")}}}}, true},
+		{"a refund's SKU the marketplace has", rules.Want{Refunds: []order.Refund{{Lines: []order.Line{line("BM-CAP")}}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := syncer.NeedsAlias(tt.want, remote); got != tt.need {
+				t.Errorf("NeedsAlias = %v, want %v", got, tt.need)
+			}
+		})
+	}
 }
