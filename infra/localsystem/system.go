@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -109,6 +110,22 @@ type System struct {
 	env map[string]*string
 }
 
+// systems counts the systems this process started in memory.
+var systems atomic.Int64
+
+// stackPrefix starts the names of a system's table and queues: the one
+// the ordersync CLI knows for a system kept in dir, and one of its own
+// for each system in memory. Systems a test binary starts one after the
+// other share its emulators; on shared queues, the long poll a stopped
+// system's poller had in flight could take the next system's first
+// message, and hide it for the queue's visibility timeout (6 minutes).
+func stackPrefix(dir string) string {
+	if dir != "" {
+		return "ordersync-local-"
+	}
+	return fmt.Sprintf("ordersync-local-%d-%d-", os.Getpid(), systems.Add(1))
+}
+
 // Start brings the system up. Stop ends it.
 func Start(ctx context.Context, o Options) (*System, error) {
 	s := &System{log: o.Log, ddbOpts: o.DynamoDB, sqsOpts: o.SQS, sesEndpoint: o.SESEndpoint, params: o.Params}
@@ -157,7 +174,7 @@ func (s *System) start(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if s.Stack, err = localstack.Provision(ctx, tmpl, "ordersync-local-", localstack.Clients{DynamoDB: s.Clients.DynamoDB, SQS: s.Clients.SQS}, o.Params); err != nil {
+	if s.Stack, err = localstack.Provision(ctx, tmpl, stackPrefix(o.Dir), localstack.Clients{DynamoDB: s.Clients.DynamoDB, SQS: s.Clients.SQS}, o.Params); err != nil {
 		return err
 	}
 	s.Store = dynamostore.New(s.Clients.DynamoDB, s.Stack.Ref("Table"))
