@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ordersync/ordersync/infra/localsystem"
 	"github.com/ordersync/ordersync/shared/backmarket/backmarkettest"
@@ -263,8 +264,11 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 	return Event{Webhook: w1.Minus(w0), Sync: s.sync.Snapshot().Minus(s0), Answer: status}, mkID, nil
 }
 
-// settle waits until the order's state, past version after, reads want and
-// the sync's calls (empty receives aside) have stopped for a second.
+// settle waits until the order's state, past version after, reads want,
+// the sync queue holds no message (a failed event's is received again
+// until its redrive policy moves it to the DLQ: that is its path's cost,
+// not the next path's), and the sync's calls (empty receives aside) have
+// stopped for a second.
 func (s *System) settle(ctx context.Context, mkID string, want order.SyncResult, after int64) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -277,6 +281,19 @@ func (s *System) settle(ctx context.Context, mkID string, want order.SyncResult,
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	for {
+		n, err := s.queued(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the sync queue never emptied (%d messages)", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	last, quietSince := s.sync.Snapshot().Billed(""), time.Now()
 	for time.Since(quietSince) < time.Second {
 		if time.Now().After(deadline) {
@@ -288,4 +305,21 @@ func (s *System) settle(ctx context.Context, mkID string, want order.SyncResult,
 		}
 	}
 	return ctx.Err()
+}
+
+// queued is how many messages the sync queue holds, visible, in flight or
+// delayed, as the stack's own (uncounted) client reads it.
+func (s *System) queued(ctx context.Context) (int, error) {
+	out, err := s.Clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(s.Stack.Ref("SyncQueue")),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}})
+	if err != nil {
+		return 0, fmt.Errorf("awscount: the sync queue's attributes: %w", err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		k, _ := strconv.Atoi(v)
+		n += k
+	}
+	return n, nil
 }
