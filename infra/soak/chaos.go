@@ -231,7 +231,7 @@ func (s chaosStore) SaveOrder(ctx context.Context, st order.State) (order.State,
 	return s.Store.SaveOrder(ctx, st)
 }
 
-func (s chaosStore) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
+func (s chaosStore) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.Claim, error) {
 	if err := s.fail(); err != nil {
 		return nil, err
 	}

@@ -24,13 +24,15 @@ const effectTTL = 30 * 24 * time.Hour
 
 // The claims of one order's marketplace calls are one item, EFFECTS#<scope>,
 // with an attribute per call: its key's digest, holding when the call was
-// claimed (Unix milliseconds, positive: pending) or confirmed (negated:
-// done). A sync claims every call of its plan (an accept and a shipment,
-// say) in one conditional write, one write unit, where an item per call
-// cost one each. Each attribute keeps its own time, so one call's claim
-// goes stale after its lease and its confirmation is forgotten after
-// effectTTL whatever the others'; the item's TTL, moved on by every write,
-// outlives them all.
+// claimed (Unix nanoseconds, positive: pending; the claim's token) or
+// confirmed (negated: done). A sync claims every call of its plan (an
+// accept and a shipment, say) in one conditional write, one write unit,
+// where an item per call cost one each. Each attribute keeps its own
+// time, so one call's claim goes stale after its lease and its
+// confirmation is forgotten after effectTTL whatever the others'; the
+// item's TTL, moved on by every write, outlives them all. A renewal or a
+// release names the claim by its token, so it never touches a claim
+// another worker took over meanwhile.
 func effectsPK(scope string) string { return "EFFECTS#" + scope }
 
 const effectsSK = "EFFECTS"
@@ -67,11 +69,11 @@ const effectTries = 4
 // less than lease ago and not confirmed. When some are not free, the write
 // is refused and returns the item as it is; the free ones are claimed again
 // by themselves.
-func (s *Store) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
+func (s *Store) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.Claim, error) {
 	if err := checkEffects(scope, keys); err != nil {
 		return nil, err
 	}
-	out := make([]syncer.EffectClaim, len(keys))
+	out := make([]syncer.Claim, len(keys))
 	todo := map[string][]int{} // attribute → the keys' indexes (a key named twice gets one answer)
 	for i, k := range keys {
 		a := effectAttr(k)
@@ -83,9 +85,10 @@ func (s *Store) ClaimEffects(ctx context.Context, scope string, keys []string, l
 		}
 		now := s.now()
 		names := map[string]string{}
+		mine := now.UnixNano()
 		values := map[string]types.AttributeValue{
-			":mine": num(now.UnixMilli()), ":exp": num(now.Add(effectTTL).Unix()), ":zero": num(0),
-			":stale": num(now.Add(-lease).UnixMilli()), ":forgotten": num(-now.Add(-effectTTL).UnixMilli()),
+			":mine": num(mine), ":exp": num(now.Add(effectTTL).Unix()), ":zero": num(0),
+			":stale": num(now.Add(-lease).UnixNano()), ":forgotten": num(-now.Add(-effectTTL).UnixNano()),
 		}
 		set, conds := []string{"expires_at = :exp"}, []string{}
 		i := 0
@@ -107,7 +110,7 @@ func (s *Store) ClaimEffects(ctx context.Context, scope string, keys []string, l
 		if err == nil {
 			for _, idx := range todo {
 				for _, i := range idx {
-					out[i] = syncer.EffectClaimed
+					out[i] = syncer.Claim{State: syncer.EffectClaimed, Token: mine}
 				}
 			}
 			return out, nil
@@ -117,23 +120,64 @@ func (s *Store) ClaimEffects(ctx context.Context, scope string, keys []string, l
 			return nil, fmt.Errorf("dynamostore: claim effects of %s: %w", scope, err)
 		}
 		for a, idx := range todo {
-			v, ok := effectValue(held, a)
-			var st syncer.EffectClaim
-			switch {
-			case !ok, v > 0 && v < now.Add(-lease).UnixMilli(), v < 0 && -v < now.Add(-effectTTL).UnixMilli():
-				continue // free: claimed on the next try
-			case v < 0:
-				st = syncer.EffectDone
-			default:
-				st = syncer.EffectBusy
+			st, free := heldBy(held, a, now, lease)
+			if free {
+				continue // claimed on the next try
 			}
 			for _, i := range idx {
-				out[i] = st
+				out[i] = syncer.Claim{State: st}
 			}
 			delete(todo, a)
 		}
 	}
 	return nil, fmt.Errorf("dynamostore: claim effects of %s: too many concurrent claims", scope)
+}
+
+// heldBy is what the item holds of the call attr: free (never claimed, its
+// claim stale, its confirmation forgotten), or done or busy.
+func heldBy(it map[string]types.AttributeValue, attr string, now time.Time, lease time.Duration) (syncer.EffectClaim, bool) {
+	v, ok := effectValue(it, attr)
+	switch {
+	case !ok, v > 0 && v < now.Add(-lease).UnixNano(), v < 0 && -v < now.Add(-effectTTL).UnixNano():
+		return 0, true
+	case v < 0:
+		return syncer.EffectDone, false
+	}
+	return syncer.EffectBusy, false
+}
+
+// RenewEffect takes the call's claim again from now, if token still names
+// it: one conditional write.
+func (s *Store) RenewEffect(ctx context.Context, scope, call string, token int64) (syncer.Claim, bool, error) {
+	if err := checkEffects(scope, []string{call}); err != nil {
+		return syncer.Claim{}, false, err
+	}
+	now := s.now()
+	mine := max(now.UnixNano(), token+1)
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(effectsPK(scope), effectsSK),
+		UpdateExpression:         aws.String("SET #a = :mine, expires_at = :exp"),
+		ConditionExpression:      aws.String("#a = :token"),
+		ExpressionAttributeNames: map[string]string{"#a": effectAttr(call)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":mine": num(mine), ":token": num(token), ":exp": num(now.Add(effectTTL).Unix()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return syncer.Claim{State: syncer.EffectClaimed, Token: mine}, true, nil
+	}
+	held, err := s.refusedItem(ctx, err, scope)
+	if err != nil {
+		return syncer.Claim{}, false, fmt.Errorf("dynamostore: renew effect of %s: %w", scope, err)
+	}
+	// Not this claim any more: what it is now, for the caller (a free
+	// call is one to claim again, not to make under this claim).
+	st, free := heldBy(held, effectAttr(call), now, 0)
+	if free {
+		st = syncer.EffectBusy
+	}
+	return syncer.Claim{State: st}, false, nil
 }
 
 // refusedItem is the effects item as a write whose condition failed found
@@ -186,7 +230,7 @@ func (s *Store) ConfirmEffects(ctx context.Context, scope string, keys ...string
 		UpdateExpression:         aws.String("SET " + strings.Join(set, ", ")),
 		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":done": num(-now.UnixMilli()), ":exp": num(now.Add(effectTTL).Unix()),
+			":done": num(-now.UnixNano()), ":exp": num(now.Add(effectTTL).Unix()),
 		},
 	})
 	if err != nil {
@@ -195,38 +239,46 @@ func (s *Store) ConfirmEffects(ctx context.Context, scope string, keys ...string
 	return nil
 }
 
-// ReleaseEffects drops the claims of calls of one order that did not
-// happen, in one write; it never drops a confirmed one. When one of them
-// is confirmed (or gone) the write is refused, and the others are dropped
-// by themselves.
-func (s *Store) ReleaseEffects(ctx context.Context, scope string, keys ...string) error {
+// ReleaseEffects drops the claims named by their tokens (key → token) of
+// calls of one order that did not happen, in one write; a claim that is
+// no longer the one its token names (taken over, released, confirmed) is
+// left as it is. When one of them is not, the write is refused, and the
+// others are dropped by themselves.
+func (s *Store) ReleaseEffects(ctx context.Context, scope string, claims map[string]int64) error {
+	keys := make([]string, 0, len(claims))
+	for k := range claims {
+		keys = append(keys, k)
+	}
 	if err := checkEffects(scope, keys); err != nil {
 		return err
 	}
-	todo := map[string]bool{}
-	for _, k := range keys {
-		todo[effectAttr(k)] = true
+	todo := map[string]int64{}
+	for k, token := range claims {
+		if token > 0 {
+			todo[effectAttr(k)] = token
+		}
 	}
 	for range effectTries {
 		if len(todo) == 0 {
 			return nil
 		}
 		names := map[string]string{}
+		values := map[string]types.AttributeValue{}
 		var remove, conds []string
 		i := 0
-		for a := range todo {
-			n := "#a" + strconv.Itoa(i)
+		for a, token := range todo {
+			n, v := "#a"+strconv.Itoa(i), ":t"+strconv.Itoa(i)
 			i++
-			names[n] = a
+			names[n], values[v] = a, num(token)
 			remove = append(remove, n)
-			conds = append(conds, n+" > :zero")
+			conds = append(conds, n+" = "+v)
 		}
 		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: key(effectsPK(scope), effectsSK),
 			UpdateExpression:                    aws.String("REMOVE " + strings.Join(remove, ", ")),
 			ConditionExpression:                 aws.String(strings.Join(conds, " AND ")),
 			ExpressionAttributeNames:            names,
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":zero": num(0)},
+			ExpressionAttributeValues:           values,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		if err == nil {
@@ -236,9 +288,9 @@ func (s *Store) ReleaseEffects(ctx context.Context, scope string, keys ...string
 		if err != nil {
 			return fmt.Errorf("dynamostore: release effects of %s: %w", scope, err)
 		}
-		for a := range todo {
-			if v, ok := effectValue(held, a); !ok || v < 0 {
-				delete(todo, a) // confirmed, or not claimed: nothing to drop
+		for a, token := range todo {
+			if v, ok := effectValue(held, a); !ok || v != token {
+				delete(todo, a) // not this claim any more: not ours to drop
 			}
 		}
 	}

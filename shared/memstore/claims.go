@@ -19,6 +19,8 @@ type claim struct {
 	done                   bool
 	claimedAt, expiresAt   int64
 	hasClaimed, hasExpires bool
+	// token names a call's claim (ClaimEffects): unique in the store.
+	token int64
 	ledger
 }
 
@@ -110,32 +112,62 @@ func (s *Store) release(pk string) error {
 }
 
 // ClaimEffects claims marketplace calls of one order, each as its own
-// claim: EffectClaimed if the caller may make it, EffectDone if it was
-// confirmed (for 30 days), EffectBusy if another caller claimed it less
-// than lease ago. (dynamostore writes a scope's claims together; here
-// each is its own, which answers the same.)
-func (s *Store) ClaimEffects(_ context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
-	if err := checkKey("EFFECTS#"+scope, "EFFECTS"); err != nil {
+// claim: EffectClaimed (with the claim's token) if the caller may make it,
+// EffectDone if it was confirmed (for 30 days), EffectBusy if another
+// caller claimed it less than lease ago. All are claimed under one lock,
+// as dynamostore's one write.
+func (s *Store) ClaimEffects(_ context.Context, scope string, keys []string, lease time.Duration) ([]syncer.Claim, error) {
+	if err := checkEffects(scope, keys...); err != nil {
 		return nil, err
 	}
-	for _, key := range keys {
-		if err := checkKey("EFFECT#"+key, "CLAIM"); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]syncer.EffectClaim, len(keys))
-	seen := map[string]syncer.EffectClaim{}
+	out := make([]syncer.Claim, len(keys))
+	seen := map[string]syncer.Claim{}
 	now := s.now()
-	defer s.lock()() // all at once, as dynamostore's one write
+	defer s.lock()()
 	for i, key := range keys {
-		st, ok := seen[key]
+		c, ok := seen[key]
 		if !ok {
-			st = [...]syncer.EffectClaim{syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy}[s.takeLocked("EFFECT#"+key, now, lease, effectTTL, 0)]
-			seen[key] = st
+			pk := "EFFECT#" + key
+			c.State = [...]syncer.EffectClaim{syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy}[s.takeLocked(pk, now, lease, effectTTL, 0)]
+			if c.State == syncer.EffectClaimed {
+				c.Token = s.newToken(pk)
+			}
+			seen[key] = c
 		}
-		out[i] = st
+		out[i] = c
 	}
 	return out, nil
+}
+
+// newToken gives pk's fresh claim a token of its own. The caller holds
+// the lock.
+func (s *Store) newToken(pk string) int64 {
+	s.t.tokens++
+	c := s.t.claims[pk]
+	c.token = s.t.tokens
+	s.t.claims[pk] = c
+	return c.token
+}
+
+// RenewEffect takes the call's claim again from now if token still names
+// it.
+func (s *Store) RenewEffect(_ context.Context, scope, key string, token int64) (syncer.Claim, bool, error) {
+	if err := checkEffects(scope, key); err != nil {
+		return syncer.Claim{}, false, err
+	}
+	now := s.now()
+	defer s.lock()()
+	pk := "EFFECT#" + key
+	c, ok := s.t.claims[pk]
+	switch {
+	case ok && !c.done && c.token == token:
+		c.claimedAt = now.UnixMilli()
+		s.t.claims[pk] = c
+		return syncer.Claim{State: syncer.EffectClaimed, Token: s.newToken(pk)}, true, nil
+	case ok && c.done:
+		return syncer.Claim{State: syncer.EffectDone}, false, nil
+	}
+	return syncer.Claim{State: syncer.EffectBusy}, false, nil
 }
 
 // ConfirmEffects records calls as made, whoever holds their claims. It is
@@ -149,11 +181,30 @@ func (s *Store) ConfirmEffects(_ context.Context, _ string, keys ...string) erro
 	return nil
 }
 
-// ReleaseEffects drops claims whose calls did not happen. It never drops
-// a confirmed one.
-func (s *Store) ReleaseEffects(_ context.Context, _ string, keys ...string) error {
+// ReleaseEffects drops the claims their tokens name, each only while it
+// is still that claim: never another caller's, never a confirmed one.
+func (s *Store) ReleaseEffects(_ context.Context, scope string, claims map[string]int64) error {
+	for key := range claims {
+		if err := checkEffects(scope, key); err != nil {
+			return err
+		}
+	}
+	defer s.lock()()
+	for key, token := range claims {
+		pk := "EFFECT#" + key
+		if c, ok := s.t.claims[pk]; ok && !c.done && c.token == token {
+			delete(s.t.claims, pk)
+		}
+	}
+	return nil
+}
+
+func checkEffects(scope string, keys ...string) error {
+	if err := checkKey("EFFECTS#"+scope, "EFFECTS"); err != nil {
+		return err
+	}
 	for _, key := range keys {
-		if err := s.release("EFFECT#" + key); err != nil {
+		if err := checkKey("EFFECT#"+key, "CLAIM"); err != nil {
 			return err
 		}
 	}

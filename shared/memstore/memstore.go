@@ -60,6 +60,7 @@ type tables struct {
 	orders      map[string]orderItem   // pk -> state
 	errors      map[string]errorItems  // gsi1pk -> errors
 	claims      map[string]claim       // EFFECT#/DEDUP# pk -> claim
+	tokens      int64                  // the last claim token given (ClaimEffects)
 	notified    map[string]int64       // pk -> expires_at (Unix seconds)
 	reports     map[string]reportItems // pk -> reports
 	// Re-sync jobs (jobs.go).

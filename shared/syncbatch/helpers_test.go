@@ -167,7 +167,7 @@ func (s *store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	return s.Store.SaveOrder(ctx, st)
 }
 
-func (s *store) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
+func (s *store) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.Claim, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
@@ -181,11 +181,18 @@ func (s *store) ConfirmEffects(ctx context.Context, scope string, keys ...string
 	return s.Store.ConfirmEffects(ctx, scope, keys...)
 }
 
-func (s *store) ReleaseEffects(ctx context.Context, scope string, keys ...string) error {
+func (s *store) RenewEffect(ctx context.Context, scope, key string, token int64) (syncer.Claim, bool, error) {
+	if err := s.check(ctx); err != nil {
+		return syncer.Claim{}, false, err
+	}
+	return s.Store.RenewEffect(ctx, scope, key, token)
+}
+
+func (s *store) ReleaseEffects(ctx context.Context, scope string, claims map[string]int64) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	return s.Store.ReleaseEffects(ctx, scope, keys...)
+	return s.Store.ReleaseEffects(ctx, scope, claims)
 }
 
 func (s *store) RecordError(ctx context.Context, r order.ErrorRecord) error {

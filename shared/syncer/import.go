@@ -91,7 +91,7 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	if err != nil {
 		return infra(err)
 	}
-	claim := claims[0]
+	claim := claims[0].State
 	if claim == EffectBusy {
 		return errBusy
 	}
@@ -105,7 +105,7 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	j.noteCall(conn.Store.Platform, actionImport, err, how)
 	if err != nil {
 		if claim == EffectClaimed && !outcomeUnknown(err) {
-			if rerr := p.store.ReleaseEffects(ctx, scope, key); rerr != nil {
+			if rerr := p.store.ReleaseEffects(ctx, scope, map[string]int64{key: claims[0].Token}); rerr != nil {
 				p.log.Error("could not release a failed import's claim", "err", rerr)
 			}
 		}

@@ -524,10 +524,11 @@ func basis(s order.State) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-// heldClaim is what a claim of a call found, and when it was asked for.
+// heldClaim is what a claim of a call found (with its token, when this
+// job took it), and when it was asked for.
 type heldClaim struct {
-	claim EffectClaim
-	at    time.Time
+	Claim
+	at time.Time
 }
 
 // claimAll claims, in one write, the calls of the plan not made yet: a
@@ -552,57 +553,73 @@ func (j *job) claimAll(ctx context.Context, orderID string, steps []rules.Step) 
 	}
 	j.claims = map[string]heldClaim{}
 	for i, k := range keys {
-		j.claims[k] = heldClaim{claim: got[i], at: at}
+		j.claims[k] = heldClaim{Claim: got[i], at: at}
 	}
 	return nil
 }
 
-// claimOf is the claim of the call named by key: the one claimAll took if
-// it is fresh enough to make the call under, else a new one. It answers
-// with how long the call may take.
-func (j *job) claimOf(ctx context.Context, orderID, key string) (EffectClaim, time.Duration, error) {
+// claimOf is the claim of the call named by key: the one claimAll took,
+// renewed if it is older than half its lease (the calls before it were
+// slow), else a new one. It answers with how long the call may take.
+func (j *job) claimOf(ctx context.Context, orderID, key string) (Claim, time.Duration, error) {
 	scope, lease := effectScope(j.conn.ID, orderID), j.p.cfg.EffectLease
 	held, ok := j.claims[key]
 	delete(j.claims, key)
-	if ok && held.claim == EffectClaimed && time.Since(held.at) > lease/2 {
-		// The calls before this one took half its lease: take it again
-		// for a whole one rather than cut the call short.
-		if err := j.p.store.ReleaseEffects(ctx, scope, key); err != nil {
-			return 0, 0, infra(err)
+	switch {
+	case ok && held.State == EffectClaimed && time.Since(held.at) > lease/2:
+		// Renewed only if it is still this job's claim: past its lease
+		// another worker may have taken it over (and made the call), and
+		// that claim is not this job's to drop or take.
+		at := time.Now()
+		got, renewed, err := j.p.store.RenewEffect(ctx, scope, key, held.Token)
+		if err != nil {
+			return Claim{}, 0, infra(err)
 		}
-		ok = false
-	}
-	if !ok {
-		held.at = time.Now()
+		if !renewed {
+			return got, 0, nil
+		}
+		held = heldClaim{Claim: got, at: at}
+	case !ok:
+		at := time.Now()
 		got, err := j.p.store.ClaimEffects(ctx, scope, []string{key}, lease)
 		if err != nil {
-			return 0, 0, infra(err)
+			return Claim{}, 0, infra(err)
 		}
-		held.claim = got[0]
+		held = heldClaim{Claim: got[0], at: at}
 	}
 	// The call must end while the claim holds: past its lease, another
 	// worker may take the claim over and make the call too.
-	return held.claim, lease*9/10 - time.Since(held.at), nil
+	return held.Claim, lease*9/10 - time.Since(held.at), nil
 }
 
 // releaseUnused gives back the claims claimAll took for calls the job did
 // not make (a call before them failed), and those of calls that certainly
-// failed, in one write.
+// failed, in one write, each only while it is still this job's. It runs
+// past the job's own deadline, briefly: a claim left would hold the call
+// for its lease.
 func (j *job) releaseUnused(ctx context.Context, orderID string) {
-	keys := j.failed
+	claims := j.failed
 	for k, held := range j.claims {
-		if held.claim == EffectClaimed {
-			keys = append(keys, k)
+		if held.State == EffectClaimed {
+			if claims == nil {
+				claims = map[string]int64{}
+			}
+			claims[k] = held.Token
 		}
 	}
 	j.claims, j.failed = nil, nil
-	if len(keys) == 0 {
+	if len(claims) == 0 {
 		return
 	}
-	if err := j.p.store.ReleaseEffects(ctx, effectScope(j.conn.ID, orderID), keys...); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := j.p.store.ReleaseEffects(ctx, effectScope(j.conn.ID, orderID), claims); err != nil {
 		j.p.log.Error("could not release the claims of calls not made; they hold until their lease ends", "err", err)
 	}
 }
+
+// releaseTimeout bounds releaseUnused's write.
+const releaseTimeout = 5 * time.Second
 
 // effectScope names an order's calls for Store.ClaimEffects.
 func effectScope(conn, orderID string) string { return conn + "#" + orderID }
@@ -618,7 +635,7 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 	if err != nil {
 		return err
 	}
-	switch claim {
+	switch claim.State {
 	case EffectDone:
 		j.noteCall(j.conn.Marketplace.Platform, s.Action, nil, "made before; not sent again")
 		return nil
@@ -680,7 +697,10 @@ func (j *job) call(ctx context.Context, mp Marketplace, remote order.Marketplace
 		return err
 	}
 	// It certainly failed: its claim goes back with the unused ones.
-	j.failed = append(j.failed, key)
+	if j.failed == nil {
+		j.failed = map[string]int64{}
+	}
+	j.failed[key] = claim.Token
 	return err
 }
 

@@ -21,6 +21,14 @@ const (
 	EffectBusy
 )
 
+// Claim is what a claim of one call found: EffectClaimed with the token
+// that names this claim (to renew or release it, and no other), or why
+// not.
+type Claim struct {
+	State EffectClaim
+	Token int64
+}
+
 // Store is ordersync's durable state, as the sync uses it. Every method is
 // safe to call concurrently from several workers.
 type Store interface {
@@ -45,16 +53,24 @@ type Store interface {
 	// a state naming a store order is found from it.
 	SaveOrder(ctx context.Context, s order.State) (order.State, error)
 	// ClaimEffects claims the right to make marketplace calls of one order
-	// (scope: EffectScope of its connection and marketplace order id),
-	// each named by its business identity: what each claim found, in
-	// keys' order. A store writes a scope's claims together, so a plan's
-	// calls cost one write. A claim older than lease may be taken over.
-	ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]EffectClaim, error)
-	// ConfirmEffects records that claimed calls of one order succeeded.
+	// (scope: its connection and marketplace order id), each named by its
+	// business identity: what each claim found, in keys' order, with the
+	// token of each claim this caller took. A store writes a scope's
+	// claims together, so a plan's calls cost one write. A claim older
+	// than lease may be taken over.
+	ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]Claim, error)
+	// RenewEffect takes the claim of one call again, for a whole lease
+	// from now, if the claim named by token is still its claim; otherwise
+	// it writes nothing and reports false, with what the call's claim is
+	// now (taken over by another worker, confirmed, or released).
+	RenewEffect(ctx context.Context, scope, key string, token int64) (Claim, bool, error)
+	// ConfirmEffects records that calls of one order succeeded, whoever
+	// holds their claims.
 	ConfirmEffects(ctx context.Context, scope string, keys ...string) error
 	// ReleaseEffects forgets claims of one order's calls that certainly
-	// did not happen.
-	ReleaseEffects(ctx context.Context, scope string, keys ...string) error
+	// did not happen, by key and token: each only while it is still the
+	// claim its token names, never another worker's or a confirmed one.
+	ReleaseEffects(ctx context.Context, scope string, claims map[string]int64) error
 	// RecordError adds a failure to the merchant's error list (kept 7 days).
 	RecordError(ctx context.Context, r order.ErrorRecord) error
 	// RecentErrors lists a connection's failures since a time, newest first.

@@ -291,7 +291,7 @@ type job struct {
 	// each call takes its own; failed, the keys of calls that certainly
 	// failed, whose claims releaseUnused gives back.
 	claims  map[string]heldClaim
-	failed  []string
+	failed  map[string]int64 // key → token
 	retryIn time.Duration
 	// loaded: the order's state was read; redrivenFor, then, the code
 	// the event was dead-lettered for when this delivery redrives it.

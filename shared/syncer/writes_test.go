@@ -19,7 +19,7 @@ import (
 // countingStore counts the writes of an order's state.
 type countingStore struct {
 	syncer.Store
-	saves, confirms, links, claims atomic.Int32
+	saves, confirms, links, claims, renews atomic.Int32
 }
 
 func (c *countingStore) LinkOrder(ctx context.Context, conn, storeOrderID, marketplaceOrderID string) error {
@@ -32,9 +32,14 @@ func (c *countingStore) ConfirmEffects(ctx context.Context, scope string, keys .
 	return c.Store.ConfirmEffects(ctx, scope, keys...)
 }
 
-func (c *countingStore) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error) {
+func (c *countingStore) ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.Claim, error) {
 	c.claims.Add(1)
 	return c.Store.ClaimEffects(ctx, scope, keys, lease)
+}
+
+func (c *countingStore) RenewEffect(ctx context.Context, scope, key string, token int64) (syncer.Claim, bool, error) {
+	c.renews.Add(1)
+	return c.Store.RenewEffect(ctx, scope, key, token)
 }
 
 func (c *countingStore) SaveOrder(ctx context.Context, s order.State) (order.State, error) {
@@ -216,7 +221,7 @@ func TestAFailedCallGivesBackTheClaimsOfThoseAfterIt(t *testing.T) {
 
 // TestACallAfterASlowOneIsClaimedAgain: the shipment's claim was taken
 // with the accept's; the accept took more than half the lease, so the
-// shipment is claimed again (a whole lease for its call) before it is
+// shipment's claim is renewed (a whole lease for its call) before it is
 // made, and is made once.
 func TestACallAfterASlowOneIsClaimedAgain(t *testing.T) {
 	e := newEnv(t)
@@ -231,8 +236,8 @@ func TestACallAfterASlowOneIsClaimedAgain(t *testing.T) {
 	if out := s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 1}); out.Verdict != syncer.Done {
 		t.Fatalf("verdict = %+v, want Done", out)
 	}
-	if n := cs.claims.Load(); n != 2 {
-		t.Errorf("%d claim writes, want 2 (both calls, then the shipment again)", n)
+	if n, r := cs.claims.Load(), cs.renews.Load(); n != 1 || r != 1 {
+		t.Errorf("%d claim writes and %d renewals, want 1 (both calls) and 1 (the shipment)", n, r)
 	}
 	if n := e.ships(mk); n != 1 {
 		t.Errorf("ship calls = %d, want 1", n)
@@ -280,5 +285,66 @@ func TestALaterEventKeepsTheOrdersPlaceInTheListing(t *testing.T) {
 	failed := load()
 	if failed.Sync.Result == order.SyncSynced || !failed.Sync.Since.After(first.Sync.Since) {
 		t.Errorf("after a failure: %+v; want it failed, since that failure", failed.Sync)
+	}
+}
+
+// lostAnswer lands the accept but loses its answer (it waits out the
+// call's deadline), and runs during the read that follows (the sync
+// looking whether it landed) once the plan's claims are past their lease.
+type lostAnswer struct {
+	syncer.Marketplace
+	lease  time.Duration
+	start  time.Time
+	during func()
+	lost   atomic.Bool
+	ran    atomic.Bool
+}
+
+func (l *lostAnswer) Accept(ctx context.Context, o order.MarketplaceOrder) error {
+	if err := l.Marketplace.Accept(context.WithoutCancel(ctx), o); err != nil {
+		return err
+	}
+	l.lost.Store(true)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (l *lostAnswer) Order(ctx context.Context, id string) (order.MarketplaceOrder, error) {
+	if l.lost.Load() && l.ran.CompareAndSwap(false, true) {
+		time.Sleep(time.Until(l.start.Add(l.lease + 20*time.Millisecond)))
+		l.during()
+	}
+	return l.Marketplace.Order(ctx, id)
+}
+
+// TestAWorkerNeverTakesAClaimAnotherTookOver: worker A claims the accept
+// and the shipment; the accept's answer is lost and A's look at the order
+// outlasts the lease, so worker B (a redelivery) takes the shipment's
+// claim over, ships and records it. A, back at its shipment, holds a claim
+// that is no longer its own: it must not release B's and claim again (it
+// did: two shipments), but find the call taken and stop.
+func TestAWorkerNeverTakesAClaimAnotherTookOver(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	const lease = 300 * time.Millisecond
+	ev := shipped(mk, store, "6A1", time.Now())
+	l := &lostAnswer{lease: lease}
+	b := e.syncer(syncer.Config{EffectLease: lease})
+	var bOut syncer.Outcome
+	l.during = func() { bOut = b.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: 2}) }
+	a := syncer.New(syncer.Config{EffectLease: lease}, e.store, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
+		l.Marketplace = backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"})
+		return l, nil
+	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	l.start = time.Now()
+	a.Sync(context.Background(), syncer.Delivery{Event: ev, Attempt: 1})
+	if !l.ran.Load() {
+		t.Fatal("worker B never ran: the accept's answer was not lost")
+	}
+	if bOut.Verdict != syncer.Done {
+		t.Errorf("worker B: %+v, want Done (it shipped)", bOut)
+	}
+	if n := e.ships(mk); n != 1 {
+		t.Errorf("ship calls = %d, want 1", n)
 	}
 }

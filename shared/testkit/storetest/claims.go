@@ -69,19 +69,23 @@ func (s *suite) effects(t *testing.T) {
 		t.Run(lc.name, func(t *testing.T) {
 			h := s.fresh(t)
 			ctx := t.Context()
+			var token int64 // the last claim's
 			for _, st := range lc.steps {
 				h.Clock.Advance(st.advance)
 				var err error
 				switch st.do {
 				case "claim":
-					var got syncer.EffectClaim
-					if got, err = claimOne(ctx, h.Store, "acme#m1#ship#f1", lease); err == nil && got != syncer.EffectClaim(st.want) {
-						t.Errorf("%s: ClaimEffect = %v, want %v", st.name, got, syncer.EffectClaim(st.want))
+					var got syncer.Claim
+					if got, err = claimOne(ctx, h.Store, "acme#m1#ship#f1", lease); err == nil && got.State != syncer.EffectClaim(st.want) {
+						t.Errorf("%s: ClaimEffects = %v, want %v", st.name, got.State, syncer.EffectClaim(st.want))
+					}
+					if got.State == syncer.EffectClaimed {
+						token = got.Token
 					}
 				case "confirm":
 					err = h.Store.ConfirmEffects(ctx, scopeOf("acme#m1#ship#f1"), "acme#m1#ship#f1")
 				case "release":
-					err = h.Store.ReleaseEffects(ctx, scopeOf("acme#m1#ship#f1"), "acme#m1#ship#f1")
+					err = h.Store.ReleaseEffects(ctx, scopeOf("acme#m1#ship#f1"), map[string]int64{"acme#m1#ship#f1": token})
 				}
 				if err != nil {
 					t.Fatalf("%s: %s: %v", st.name, st.do, err)
@@ -99,7 +103,7 @@ func (s *suite) effects(t *testing.T) {
 				t.Error(err)
 				return -1
 			}
-			return c
+			return c.State
 		})
 		count := map[syncer.EffectClaim]int{}
 		for _, c := range got {
@@ -113,19 +117,22 @@ func (s *suite) effects(t *testing.T) {
 	t.Run("keys are independent", func(t *testing.T) {
 		h := s.fresh(t)
 		ctx := t.Context()
+		tokens := map[string]int64{}
 		for _, k := range []string{"acme#m1#ship#f1", "acme#m1#ship#f2", "other#m1#ship#f1"} {
-			if got, err := claimOne(ctx, h.Store, k, lease); err != nil || got != syncer.EffectClaimed {
-				t.Errorf("ClaimEffect(%s) = %v, %v; want claimed", k, got, err)
+			got, err := claimOne(ctx, h.Store, k, lease)
+			if err != nil || got.State != syncer.EffectClaimed {
+				t.Errorf("ClaimEffects(%s) = %v, %v; want claimed", k, got, err)
 			}
+			tokens[k] = got.Token
 		}
 		if err := h.Store.ConfirmEffects(ctx, "acme#m1", "acme#m1#ship#f1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Store.ReleaseEffects(ctx, "acme#m1", "acme#m1#ship#f2"); err != nil {
+		if err := h.Store.ReleaseEffects(ctx, "acme#m1", map[string]int64{"acme#m1#ship#f2": tokens["acme#m1#ship#f2"]}); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := claimOne(ctx, h.Store, "other#m1#ship#f1", lease); err != nil || got != syncer.EffectBusy {
-			t.Errorf("ClaimEffect(other#m1#ship#f1) = %v, %v; want busy, untouched by the others", got, err)
+		if got, err := claimOne(ctx, h.Store, "other#m1#ship#f1", lease); err != nil || got.State != syncer.EffectBusy {
+			t.Errorf("ClaimEffects(other#m1#ship#f1) = %v, %v; want busy, untouched by the others", got, err)
 		}
 	})
 
@@ -143,8 +150,8 @@ func (s *suite) effects(t *testing.T) {
 		if first, err := h.Store.MarkNotified(ctx, "acme#k", time.Hour); err != nil || !first {
 			t.Errorf("MarkNotified = %v, %v; want true", first, err)
 		}
-		if got, err := claimOne(ctx, h.Store, "acme#k", lease); err != nil || got != syncer.EffectDone {
-			t.Errorf("ClaimEffect = %v, %v; want done, as confirmed", got, err)
+		if got, err := claimOne(ctx, h.Store, "acme#k", lease); err != nil || got.State != syncer.EffectDone {
+			t.Errorf("ClaimEffects = %v, %v; want done, as confirmed", got, err)
 		}
 	})
 }
@@ -157,13 +164,16 @@ func scopeOf(key string) string {
 }
 
 // claimOne claims one call, as the import does.
-func claimOne(ctx context.Context, st Store, key string, lease time.Duration) (syncer.EffectClaim, error) {
+func claimOne(ctx context.Context, st Store, key string, lease time.Duration) (syncer.Claim, error) {
 	got, err := st.ClaimEffects(ctx, scopeOf(key), []string{key}, lease)
 	if err != nil {
-		return 0, err
+		return syncer.Claim{}, err
 	}
 	if len(got) != 1 {
-		return 0, fmt.Errorf("ClaimEffects answered %d claims for 1 key", len(got))
+		return syncer.Claim{}, fmt.Errorf("ClaimEffects answered %d claims for 1 key", len(got))
+	}
+	if (got[0].State == syncer.EffectClaimed) != (got[0].Token != 0) {
+		return syncer.Claim{}, fmt.Errorf("ClaimEffects answered %+v: a claim taken has a token, and only it", got[0])
 	}
 	return got[0], nil
 }
@@ -174,12 +184,20 @@ func claimOne(ctx context.Context, st Store, key string, lease time.Duration) (s
 func (s *suite) effectsTogether(t *testing.T) {
 	const lease, scope = time.Minute, "acme#m7"
 	a, b, c := "acme#m7#accept#1", "acme#m7#ship#2", "acme#m7#ship#3"
-	claim := func(t *testing.T, h Harness, want []syncer.EffectClaim, keys ...string) {
+	claim := func(t *testing.T, h Harness, want []syncer.EffectClaim, keys ...string) map[string]int64 {
 		t.Helper()
 		got, err := h.Store.ClaimEffects(t.Context(), scope, keys, lease)
-		if err != nil || !slices.Equal(got, want) {
-			t.Errorf("ClaimEffects(%v) = %v, %v; want %v", keys, got, err, want)
+		states, tokens := make([]syncer.EffectClaim, len(got)), map[string]int64{}
+		for i, c := range got {
+			states[i] = c.State
+			if c.State == syncer.EffectClaimed {
+				tokens[keys[i]] = c.Token
+			}
 		}
+		if err != nil || !slices.Equal(states, want) {
+			t.Errorf("ClaimEffects(%v) = %v, %v; want %v", keys, states, err, want)
+		}
+		return tokens
 	}
 	claimed, done, busy := syncer.EffectClaimed, syncer.EffectDone, syncer.EffectBusy
 	t.Run("each call answered as its own", func(t *testing.T) {
@@ -215,11 +233,12 @@ func (s *suite) effectsTogether(t *testing.T) {
 	})
 	t.Run("release drops the pending claims, never a confirmed one", func(t *testing.T) {
 		h := s.fresh(t)
-		claim(t, h, []syncer.EffectClaim{claimed, claimed}, a, b)
+		tokens := claim(t, h, []syncer.EffectClaim{claimed, claimed}, a, b)
 		if err := h.Store.ConfirmEffects(t.Context(), scope, a); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Store.ReleaseEffects(t.Context(), scope, a, b, c); err != nil {
+		tokens[c] = 12345 // never claimed
+		if err := h.Store.ReleaseEffects(t.Context(), scope, tokens); err != nil {
 			t.Fatal(err)
 		}
 		claim(t, h, []syncer.EffectClaim{done, claimed, claimed}, a, b, c)
@@ -233,11 +252,11 @@ func (s *suite) effectsTogether(t *testing.T) {
 		const n = 8
 		got := race(n, func(int) string {
 			c, err := h.Store.ClaimEffects(t.Context(), scope, []string{a, b}, lease)
-			if err != nil {
+			if err != nil || len(c) != 2 {
 				t.Error(err)
 				return "error"
 			}
-			return fmt.Sprint(c)
+			return fmt.Sprint([]syncer.EffectClaim{c[0].State, c[1].State})
 		})
 		count := map[string]int{}
 		for _, c := range got {
@@ -245,6 +264,63 @@ func (s *suite) effectsTogether(t *testing.T) {
 		}
 		if count[fmt.Sprint([]syncer.EffectClaim{claimed, claimed})] != 1 || count[fmt.Sprint([]syncer.EffectClaim{busy, busy})] != n-1 {
 			t.Errorf("claims = %v, want one worker with both and %d with neither", got, n-1)
+		}
+	})
+}
+
+// effectTokens: a renewal or a release names the claim it is for by its
+// token, and touches no other: not the claim another worker took over
+// after the lease, not a confirmed call.
+func (s *suite) effectTokens(t *testing.T) {
+	const lease, scope, key = time.Minute, "acme#m8", "acme#m8#ship#1"
+	ctx := t.Context()
+	t.Run("an old claim's token renews and releases nothing", func(t *testing.T) {
+		h := s.fresh(t)
+		first, err := claimOne(ctx, h.Store, key, lease)
+		if err != nil || first.State != syncer.EffectClaimed {
+			t.Fatalf("first claim = %+v, %v", first, err)
+		}
+		h.Clock.Advance(2 * lease)
+		second, err := claimOne(ctx, h.Store, key, lease)
+		if err != nil || second.State != syncer.EffectClaimed || second.Token == first.Token {
+			t.Fatalf("claim after the lease = %+v, %v; want claimed, a token of its own", second, err)
+		}
+		if got, ok, err := h.Store.RenewEffect(ctx, scope, key, first.Token); err != nil || ok || got.State != syncer.EffectBusy {
+			t.Errorf("RenewEffect(the old token) = %+v, %v, %v; want not renewed, busy (the other's)", got, ok, err)
+		}
+		if err := h.Store.ReleaseEffects(ctx, scope, map[string]int64{key: first.Token}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := claimOne(ctx, h.Store, key, lease); err != nil || got.State != syncer.EffectBusy {
+			t.Errorf("claim after a release with the old token = %+v, %v; want busy: the second claim holds", got, err)
+		}
+		h.Clock.Advance(lease * 3 / 4)
+		renewed, ok, err := h.Store.RenewEffect(ctx, scope, key, second.Token)
+		if err != nil || !ok || renewed.State != syncer.EffectClaimed || renewed.Token == second.Token {
+			t.Fatalf("RenewEffect(its own token) = %+v, %v, %v; want renewed with a new token", renewed, ok, err)
+		}
+		h.Clock.Advance(lease / 2) // within the renewed lease, past the second claim's
+		if got, err := claimOne(ctx, h.Store, key, lease); err != nil || got.State != syncer.EffectBusy {
+			t.Errorf("claim within the renewed lease = %+v, %v; want busy", got, err)
+		}
+		if err := h.Store.ReleaseEffects(ctx, scope, map[string]int64{key: renewed.Token}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := claimOne(ctx, h.Store, key, lease); err != nil || got.State != syncer.EffectClaimed {
+			t.Errorf("claim after its holder released it = %+v, %v; want claimed", got, err)
+		}
+	})
+	t.Run("a confirmed call is renewed by no token", func(t *testing.T) {
+		h := s.fresh(t)
+		c, err := claimOne(ctx, h.Store, key, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Store.ConfirmEffects(ctx, scope, key); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := h.Store.RenewEffect(ctx, scope, key, c.Token); err != nil || ok || got.State != syncer.EffectDone {
+			t.Errorf("RenewEffect of a confirmed call = %+v, %v, %v; want not renewed, done", got, ok, err)
 		}
 	})
 }

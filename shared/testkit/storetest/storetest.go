@@ -45,9 +45,10 @@ type Store interface {
 	LoadOrder(ctx context.Context, connection, marketplaceOrderID string) (order.State, error)
 	SaveOrder(ctx context.Context, s order.State) (order.State, error)
 
-	ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.EffectClaim, error)
+	ClaimEffects(ctx context.Context, scope string, keys []string, lease time.Duration) ([]syncer.Claim, error)
+	RenewEffect(ctx context.Context, scope, key string, token int64) (syncer.Claim, bool, error)
 	ConfirmEffects(ctx context.Context, scope string, keys ...string) error
-	ReleaseEffects(ctx context.Context, scope string, keys ...string) error
+	ReleaseEffects(ctx context.Context, scope string, claims map[string]int64) error
 
 	RecordError(ctx context.Context, r order.ErrorRecord) error
 	RecentErrors(ctx context.Context, connection string, since time.Time, limit int) ([]order.ErrorRecord, error)
@@ -141,6 +142,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	t.Run("orders", s.orders)
 	t.Run("effects", s.effects)
 	t.Run("effects together", s.effectsTogether)
+	t.Run("effect tokens", s.effectTokens)
 	t.Run("dedup", s.dedup)
 	t.Run("ledger", s.ledger)
 	t.Run("errors", s.errors)
