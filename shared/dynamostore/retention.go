@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,35 +75,72 @@ func linkCovers(st order.State, expires int64) bool {
 // goes with it. It returns the mark the state records of it
 // (State.LinkExpiry), and writes only when the mark the stored state
 // carries does not cover the state already: an order's first save, the
-// one that closes it, a later one past the link's week. Written before the
-// state, a save that then fails leaves a link outliving its state, never a
-// state without its link. A link naming another marketplace order is left
-// alone (a store order never takes over another's order).
-func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (string, error) {
+// one that closes it, a later one past the link's week. A link naming
+// another marketplace order is left alone (a store order never takes over
+// another's order).
+//
+// Written before the state, a link must never end up expiring before the
+// state that wins: an expiry is only ever moved later, never earlier (two
+// saves a week apart racing), and the one write that shortens a link,
+// giving an expiry to one that had none, returns undo, which SaveOrder
+// runs when its put then fails (another worker's state won, maybe open).
+func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (mark string, undo func(context.Context), err error) {
 	if st.Ref.StoreOrderID == "" {
-		return "", nil
+		return "", nil, nil
 	}
 	if linkCovers(st, expires) {
-		return st.LinkExpiry, nil
+		return st.LinkExpiry, nil, nil
 	}
-	in := &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK"),
-		UpdateExpression:          aws.String("SET marketplace_order_id = :m REMOVE expires_at"),
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR marketplace_order_id = :m"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":m": str(st.Ref.MarketplaceOrderID)},
+	k := key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK")
+	m := str(st.Ref.MarketplaceOrderID)
+	if expires == 0 {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: k,
+			UpdateExpression:          aws.String("SET marketplace_order_id = :m REMOVE expires_at"),
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR marketplace_order_id = :m"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":m": m},
+		})
+		if isConditionFailed(err) {
+			return "", nil, nil // linked to another order: not this state's
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("dynamostore: link order %s: %w", st.Ref.MarketplaceOrderID, err)
+		}
+		return linkMark(st.Ref.StoreOrderID, 0), nil, nil
 	}
-	var until int64
-	if expires != 0 {
-		until = linkUntil(expires)
-		in.UpdateExpression = aws.String("SET expires_at = :e, marketplace_order_id = :m")
-		in.ExpressionAttributeValues[":e"] = num(until)
-	}
-	_, err := s.db.UpdateItem(ctx, in)
-	if isConditionFailed(err) {
-		return "", nil // linked to another order: not this state's
+	until := linkUntil(expires)
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: k,
+		UpdateExpression: aws.String("SET expires_at = :e, marketplace_order_id = :m"),
+		ConditionExpression: aws.String("attribute_not_exists(pk) OR " +
+			"(marketplace_order_id = :m AND (attribute_not_exists(expires_at) OR expires_at < :e))"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":m": m, ":e": num(until)},
+		ReturnValues:                        types.ReturnValueUpdatedOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// Linked to another order, or expiring at or after until already.
+		if held, ok := ccf.Item["marketplace_order_id"].(*types.AttributeValueMemberS); ok && held.Value == st.Ref.MarketplaceOrderID {
+			if at, ok := effectValue(ccf.Item, "expires_at"); ok {
+				return linkMark(st.Ref.StoreOrderID, at), nil, nil
+			}
+		}
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("dynamostore: link order %s: %w", st.Ref.MarketplaceOrderID, err)
+		return "", nil, fmt.Errorf("dynamostore: link order %s: %w", st.Ref.MarketplaceOrderID, err)
 	}
-	return linkMark(st.Ref.StoreOrderID, until), nil
+	if _, had := out.Attributes["expires_at"]; !had {
+		undo = func(ctx context.Context) {
+			// Best effort; left undone, the next save of the order mends it.
+			_, _ = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName: aws.String(s.table), Key: k,
+				UpdateExpression:          aws.String("REMOVE expires_at"),
+				ConditionExpression:       aws.String("expires_at = :e"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":e": num(until)},
+			})
+		}
+	}
+	return linkMark(st.Ref.StoreOrderID, until), undo, nil
 }

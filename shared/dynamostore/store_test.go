@@ -298,3 +298,57 @@ func expiresAt(t *testing.T, table, pk, sk string) int64 {
 	}
 	return v
 }
+
+// TestALostSaveLeavesItsLinkAsItWas: two workers save the same open order;
+// one closes it, the other (which wins) keeps it open. The loser gave the
+// link its closed order's expiry before its put; a link expiring while
+// its order stays open would lose the events that name only the store
+// order, so the loser takes the expiry back. And an expiry is never moved
+// earlier by a save.
+func TestALostSaveLeavesItsLinkAsItWas(t *testing.T) {
+	st := stacktest.New(t, nil)
+	table := st.Ref("Table")
+	s := dynamostore.New(stacktest.Clients().DynamoDB, table)
+	ctx := t.Context()
+	open := order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "race-1", StoreOrderID: "srace-1"},
+		StoreStatus: order.StatusAccepted, MarketplaceStatus: order.StatusAccepted}
+	v1, err := s.SaveOrder(ctx, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	winner := v1
+	winner.StoreStatus = order.StatusPartiallyShipped
+	if _, err := s.SaveOrder(ctx, winner); err != nil {
+		t.Fatal(err)
+	}
+	loser := v1
+	loser.MarketplaceStatus = order.StatusShipped
+	if _, err := s.SaveOrder(ctx, loser); !errors.Is(err, order.ErrConflict) {
+		t.Fatalf("the loser's save = %v, want a conflict", err)
+	}
+	if got := expiresAt(t, table, "LINK#acme#srace-1", "LINK"); got != 0 {
+		t.Errorf("the open order's link expires at %d after a lost save, want never", got)
+	}
+	// Closed: the link gets a week at or after the state's expiry, and a
+	// save that would give it an earlier one leaves it.
+	closed, err := s.LoadOrder(ctx, "acme", "race-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.MarketplaceStatus = order.StatusShipped
+	if closed, err = s.SaveOrder(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+	first := expiresAt(t, table, "LINK#acme#srace-1", "LINK")
+	if first == 0 {
+		t.Fatal("the closed order's link has no expiry")
+	}
+	shorter := dynamostore.New(stacktest.Clients().DynamoDB, table).WithOrderRetention(time.Hour)
+	closed.LinkExpiry = ""
+	if _, err := shorter.SaveOrder(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+	if got := expiresAt(t, table, "LINK#acme#srace-1", "LINK"); got != first {
+		t.Errorf("the link expires at %d after a save with a shorter retention, want %d as before", got, first)
+	}
+}

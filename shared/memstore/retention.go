@@ -27,6 +27,9 @@ func (s *Store) expireOrder(st order.State) int64 {
 	if id := st.Ref.StoreOrderID; id != "" {
 		pk := linkPK(st.Connection, id)
 		if m, ok := s.t.links[pk]; !ok || m == st.Ref.MarketplaceOrderID {
+			if held := s.t.linkExpiry[pk]; until != 0 && held > until {
+				until = held // an expiry is never moved earlier
+			}
 			s.t.links[pk], s.t.linkExpiry[pk] = st.Ref.MarketplaceOrderID, until
 		}
 	}
