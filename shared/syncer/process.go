@@ -579,7 +579,9 @@ func (j *job) claimOf(ctx context.Context, orderID, key string) (Claim, time.Dur
 			return got, 0, nil
 		}
 		held = heldClaim{Claim: got, at: at}
-	case !ok:
+	case !ok || held.State == EffectBusy:
+		// Not claimed with the plan, or busy then: another worker's claim
+		// may have ended since.
 		at := time.Now()
 		got, err := j.p.store.ClaimEffects(ctx, scope, []string{key}, lease)
 		if err != nil {
