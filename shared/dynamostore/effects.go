@@ -99,14 +99,7 @@ func (s *Store) ClaimEffects(ctx context.Context, scope string, keys []string, l
 			set = append(set, n+" = :mine")
 			conds = append(conds, fmt.Sprintf("(attribute_not_exists(%[1]s) OR (%[1]s > :zero AND %[1]s < :stale) OR (%[1]s < :zero AND %[1]s > :forgotten))", n))
 		}
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: key(effectsPK(scope), effectsSK),
-			UpdateExpression:                    aws.String("SET " + strings.Join(set, ", ")),
-			ConditionExpression:                 aws.String(strings.Join(conds, " AND ")),
-			ExpressionAttributeNames:            names,
-			ExpressionAttributeValues:           values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
+		err := s.updateEffects(ctx, scope, "SET "+strings.Join(set, ", "), conds, names, values)
 		if err == nil {
 			for _, idx := range todo {
 				for _, i := range idx {
@@ -154,16 +147,9 @@ func (s *Store) RenewEffect(ctx context.Context, scope, call string, token int64
 	}
 	now := s.now()
 	mine := max(now.UnixNano(), token+1)
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: key(effectsPK(scope), effectsSK),
-		UpdateExpression:         aws.String("SET #a = :mine, expires_at = :exp"),
-		ConditionExpression:      aws.String("#a = :token"),
-		ExpressionAttributeNames: map[string]string{"#a": effectAttr(call)},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":mine": num(mine), ":token": num(token), ":exp": num(now.Add(effectTTL).Unix()),
-		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	err := s.updateEffects(ctx, scope, "SET #a = :mine, expires_at = :exp", []string{"#a = :token"},
+		map[string]string{"#a": effectAttr(call)},
+		map[string]types.AttributeValue{":mine": num(mine), ":token": num(token), ":exp": num(now.Add(effectTTL).Unix())})
 	if err == nil {
 		return syncer.Claim{State: syncer.EffectClaimed, Token: mine}, true, nil
 	}
@@ -178,6 +164,21 @@ func (s *Store) RenewEffect(ctx context.Context, scope, call string, token int64
 		st = syncer.EffectBusy
 	}
 	return syncer.Claim{State: st}, false, nil
+}
+
+// updateEffects is one conditional update of scope's effects item (the
+// conditions all hold, or nothing is written), which returns the item
+// when it is refused (refusedItem).
+func (s *Store) updateEffects(ctx context.Context, scope, update string, conds []string, names map[string]string, values map[string]types.AttributeValue) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(effectsPK(scope), effectsSK),
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(strings.Join(conds, " AND ")),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	return err
 }
 
 // refusedItem is the effects item as a write whose condition failed found
@@ -273,14 +274,7 @@ func (s *Store) ReleaseEffects(ctx context.Context, scope string, claims map[str
 			remove = append(remove, n)
 			conds = append(conds, n+" = "+v)
 		}
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: key(effectsPK(scope), effectsSK),
-			UpdateExpression:                    aws.String("REMOVE " + strings.Join(remove, ", ")),
-			ConditionExpression:                 aws.String(strings.Join(conds, " AND ")),
-			ExpressionAttributeNames:            names,
-			ExpressionAttributeValues:           values,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
+		err := s.updateEffects(ctx, scope, "REMOVE "+strings.Join(remove, ", "), conds, names, values)
 		if err == nil {
 			return nil
 		}
