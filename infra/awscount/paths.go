@@ -38,10 +38,18 @@ const (
 	// orders/updated after its fulfilment, the commonest event of an
 	// order's life): the sync finds it shipped and has nothing to call.
 	Known Path = "known"
+	// Imported: the orders/fulfilled webhook of an order ordersync
+	// imported into the store (the import demo's: its state and link
+	// written, the order accepted, by the import); the sync ships it.
+	// The import itself, the refresh's event, is not counted. In
+	// production every marketplace order in the store came this way, so
+	// this is a new order's usual fulfilment; Happy's order, named by the
+	// store but never seen by ordersync, is the exception.
+	Imported Path = "imported"
 )
 
 // Paths lists the paths in the order Measure drives them.
-var Paths = []Path{Happy, Retried, Failed, Known}
+var Paths = []Path{Happy, Retried, Failed, Known, Imported}
 
 // Event is what one event of a path cost, by function.
 type Event struct {
@@ -200,6 +208,7 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 	o := localsystem.DemoOrder{MarketplaceID: id, StoreID: 450789000 + id, Name: fmt.Sprintf("#C%d", id), SKUs: []string{"IPH12-64-BLK"}}
 	mkID := strconv.FormatInt(id, 10)
 	var after int64 // the order's version before the event
+	conn := localsystem.DemoConnection
 	switch p {
 	case Happy:
 		s.SeedMarketplaceOrder(o)
@@ -215,7 +224,7 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 		if st, resp, err := s.PostShopify(ctx, shopify.TopicOrdersFulfilled, fmt.Sprintf("evt-known-%d-%d", time.Now().UnixNano(), i), body); err != nil || st/100 != 2 {
 			return Event{}, "", fmt.Errorf("awscount: known: its first event answered %d %s (%v)", st, resp, err)
 		}
-		if err := s.settle(ctx, mkID, order.SyncSynced, 0); err != nil {
+		if err := s.settle(ctx, conn, mkID, order.SyncSynced, 0); err != nil {
 			return Event{}, "", fmt.Errorf("awscount: known: its first event: %w", err)
 		}
 		// The order reads synced already: settle waits for the write of
@@ -225,6 +234,17 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 			return Event{}, "", fmt.Errorf("awscount: known: %w", err)
 		}
 		after = st.Version
+	case Imported:
+		conn = localsystem.DemoImportConnection
+		st, err := s.imported(ctx, id)
+		if err != nil {
+			return Event{}, "", fmt.Errorf("awscount: imported: %w", err)
+		}
+		storeID, err := strconv.ParseInt(st.Ref.StoreOrderID, 10, 64)
+		if err != nil {
+			return Event{}, "", fmt.Errorf("awscount: imported: store order id %q: %w", st.Ref.StoreOrderID, err)
+		}
+		o.StoreID, o.Name, o.SKUs, after = storeID, st.Ref.StoreOrderName, []string{importSKU}, st.Version
 	default:
 		return Event{}, "", fmt.Errorf("awscount: unknown path %q", p)
 	}
@@ -236,7 +256,7 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 	var wg sync.WaitGroup
 	for range copies {
 		wg.Go(func() {
-			st, resp, err := s.PostShopify(ctx, shopify.TopicOrdersFulfilled, eventID, body)
+			st, resp, err := s.PostShopifyTo(ctx, conn, shopify.TopicOrdersFulfilled, eventID, body)
 			switch {
 			case err != nil:
 				errs <- err
@@ -258,7 +278,7 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 	if p == Failed {
 		want = order.SyncFailed
 	}
-	if err := s.settle(ctx, mkID, want, after); err != nil {
+	if err := s.settle(ctx, conn, mkID, want, after); err != nil {
 		return Event{}, "", fmt.Errorf("awscount: %s event: %w", p, err)
 	}
 	return Event{Webhook: w1.Minus(w0), Sync: s.sync.Snapshot().Minus(s0), Answer: status}, mkID, nil
@@ -269,10 +289,10 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 // until its redrive policy moves it to the DLQ: that is its path's cost,
 // not the next path's), and the sync's calls (empty receives aside) have
 // stopped for a second.
-func (s *System) settle(ctx context.Context, mkID string, want order.SyncResult, after int64) error {
+func (s *System) settle(ctx context.Context, conn, mkID string, want order.SyncResult, after int64) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, err := s.Store.LoadOrder(ctx, localsystem.DemoConnection, mkID)
+		st, err := s.Store.LoadOrder(ctx, conn, mkID)
 		if err == nil && st.Sync.Result == want && st.Version > after {
 			break
 		}
@@ -322,4 +342,40 @@ func (s *System) queued(ctx context.Context) (int, error) {
 		n += k
 	}
 	return n, nil
+}
+
+// importSKU is a product of the sandbox store the import demo's orders
+// are made of.
+const importSKU = "PIXEL7-128"
+
+// imported makes order id awaiting acceptance on the import demo's
+// marketplace account, fires the hourly refresh (which imports it: the
+// store order, its link, its state, its acceptance), and returns its state
+// once that has settled.
+func (s *System) imported(ctx context.Context, id int64) (order.State, error) {
+	mkID := strconv.FormatInt(id, 10)
+	s.ImportSandbox.Seed(backmarkettest.AwaitingAcceptance(id, importSKU))
+	resp, err := http.Post(s.APIURL+"/_local/schedules/Hourly", "application/json", nil)
+	if err != nil {
+		return order.State{}, fmt.Errorf("firing the refresh: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return order.State{}, fmt.Errorf("firing the refresh: %s", resp.Status)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := s.Store.LoadOrder(ctx, localsystem.DemoImportConnection, mkID)
+		if err == nil && st.Ref.StoreOrderID != "" && st.Sync.Result == order.SyncSynced && st.MarketplaceStatus == order.StatusAccepted {
+			break
+		}
+		if time.Now().After(deadline) {
+			return order.State{}, fmt.Errorf("order %s was never imported and accepted (state %+v, err %v)", mkID, st.Sync, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.settle(ctx, localsystem.DemoImportConnection, mkID, order.SyncSynced, 0); err != nil {
+		return order.State{}, err
+	}
+	return s.Store.LoadOrder(ctx, localsystem.DemoImportConnection, mkID)
 }

@@ -60,7 +60,7 @@ func TestPathsAreCounted(t *testing.T) {
 	// a unit) only when its cache entry, 10 s old, expires during the run:
 	// the SKUs match, so no alias is read (a Query, billed even when it
 	// finds none).
-	for _, p := range []awscount.Path{awscount.Happy, awscount.Known} {
+	for _, p := range []awscount.Path{awscount.Happy, awscount.Known, awscount.Imported} {
 		sync := got[p].Sync
 		if n := sync["dynamodb:Query"].Calls; n != 0 {
 			t.Errorf("%s: the sync made %d Query calls, want none (its SKUs need no alias): %s", p, n, sync)
@@ -86,6 +86,14 @@ func TestPathsAreCounted(t *testing.T) {
 	}
 	if d := known.All().Total("dynamodb:"); d.RRU > 2 || d.WRU > 2 {
 		t.Errorf("known: %g RRU and %g WRU, want at most 2 and 2 (%s)", d.RRU, d.WRU, known.All())
+	}
+	// The fulfilment of an order ordersync imported (its state, link and
+	// acceptance written by the import): the shipment's claim, the state
+	// (1 unit and gsi4's entry, its key unchanged), the closed order's
+	// link expiry.
+	imported := got[awscount.Imported]
+	if d := imported.Sync.Total("dynamodb:"); d.WRU > 4 {
+		t.Errorf("imported: %g WRU, want at most 4 (%s)", d.WRU, imported.Sync)
 	}
 	if n := got[awscount.Failed].Sync["sesv2:SendEmail"].Calls; n != 1 {
 		t.Errorf("failed: %d emails sent, want 1", n)

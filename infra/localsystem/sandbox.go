@@ -116,8 +116,11 @@ const DemoImportConnection = "demo-import"
 func (s *System) importConnection() order.Connection {
 	return order.Connection{
 		ID: DemoImportConnection, MerchantName: "Demo Shop (imports)", MerchantEmail: DemoMerchantMail, ImportOrders: true,
-		Store:       order.Endpoint{Platform: order.Shopify, BaseURL: s.StoreURL, Account: "demo-shop.myshopify.com", CredentialRef: StoreTokenRef},
-		Marketplace: order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL + ImportAccountPath, CredentialRef: SandboxTokenRef},
+		// The store's fulfilment of an imported order comes by webhook
+		// (/webhooks/shopify/demo-import), signed as the demo's.
+		WebhookSecretRefs: []string{WebhookSecretRef},
+		Store:             order.Endpoint{Platform: order.Shopify, BaseURL: s.StoreURL, Account: "demo-shop.myshopify.com", CredentialRef: StoreTokenRef},
+		Marketplace:       order.Endpoint{Platform: order.BackMarket, BaseURL: s.SandboxURL + ImportAccountPath, CredentialRef: SandboxTokenRef},
 	}
 }
 
