@@ -1,6 +1,6 @@
 // Command listingbackfill puts the order states saved before the merchant
-// API's listing indexes (gsi4, gsi5) existed on them, once, after those
-// indexes are deployed (dynamostore.BackfillListing):
+// API's listing indexes (gsi6, formerly gsi4, and gsi5) existed on them,
+// once, after those indexes are deployed (dynamostore.BackfillListing):
 //
 //	AWS_PROFILE=… go run ./infra/listingbackfill -table ordersync-prod-Table-…
 //

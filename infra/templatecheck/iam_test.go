@@ -61,7 +61,7 @@ var want = map[string]needs{
 			"dynamodb:UpdateItem":   {"ALIAS#*", "CONN#*", "LINK#*"},
 			"dynamodb:DeleteItem":   {"ALIAS#*", "JOB#*"},
 		},
-		indexes: []string{"gsi1", "gsi3", "gsi4", "gsi5"},
+		indexes: []string{"gsi1", "gsi3", "gsi5", "gsi6"},
 		send:    []string{"JobQueue", "RefreshQueue", "SyncQueue"}, ssmRead: true, ssmPut: true,
 	},
 	// merchantapi.Worker: the job and connection, the ids or the filter's
@@ -74,7 +74,7 @@ var want = map[string]needs{
 			"dynamodb:PutItem":      {"CONN#*", "JOB#*"},
 			"dynamodb:DeleteItem":   {"JOB#*"},
 		},
-		indexes: []string{"gsi4"},
+		indexes: []string{"gsi6"},
 		send:    []string{"SyncQueue"}, poll: []string{"JobQueue"},
 	},
 	// syncer's Store and Aliases, notify's digests; syncbatch resends on the

@@ -39,10 +39,10 @@ func TestRecorder(t *testing.T) {
 			return err
 		}, []string{"dynamodb:Query ${Table.Arn} pk=ALIAS#a"}},
 		{"query index", func(ctx context.Context, c *dynamodb.Client) error {
-			_, err := c.Query(ctx, &dynamodb.QueryInput{TableName: tbl, IndexName: aws.String("gsi4"), KeyConditionExpression: aws.String("gsi4pk = :p"),
+			_, err := c.Query(ctx, &dynamodb.QueryInput{TableName: tbl, IndexName: aws.String("gsi6"), KeyConditionExpression: aws.String("gsi4pk = :p"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("ORDERS#a#failed")}})
 			return err
-		}, []string{"dynamodb:Query ${Table.Arn}/index/gsi4"}},
+		}, []string{"dynamodb:Query ${Table.Arn}/index/gsi6"}},
 		{"transaction: each part's own action", func(ctx context.Context, c *dynamodb.Client) error {
 			_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 				{Put: &types.Put{TableName: tbl, Item: key("ALIAS#a")}},

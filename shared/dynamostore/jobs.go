@@ -3,7 +3,6 @@ package dynamostore
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -15,12 +14,12 @@ import (
 	"github.com/ordersync/ordersync/shared/order"
 )
 
-// The listing of orders by sync state (gsi4) and by store order name
+// The listing of orders by sync state (gsi6) and by store order name
 // (gsi5), and the re-sync jobs:
 //
 //	pk                     sk             what
-//	(order state)          STATE          gsi4: ORDERS#<conn>#<sync state>, merchantapi.OrderKey (INCLUDE the
-//	                                      listed attributes); gsi5: NAME#<conn>#<store order name> (KEYS_ONLY)
+//	(order state)          STATE          gsi6 (keys gsi4pk, gsi4sk): ORDERS#<conn>#<sync state>, merchantapi.OrderKey
+//	                                      (KEYS_ONLY); gsi5: NAME#<conn>#<store order name> (KEYS_ONLY)
 //	CONN#<id>              JOB#<job id>   a re-sync job (7-day TTL)
 //	JOB#<conn>#<job id>    PART#<n>       the job's order ids, jobPart at a time (7-day TTL)
 
@@ -45,8 +44,12 @@ func listingKeys(st order.State, extra map[string]types.AttributeValue) {
 }
 
 // ListOrders returns one page of a connection's orders in q.State, newest
-// first, from gsi4: the key condition bounds the sync time and the cursor,
-// a filter the error code.
+// first, from gsi6: the key condition bounds the time the order entered
+// its state and the cursor. The index holds keys only, so that a save
+// that leaves an order where it stood in the listing writes nothing to it;
+// each page of keys is read from the table (BatchGetItem), and what the
+// keys do not say is checked on the states read: the error code, and that
+// each is still in q.State (the index lags the table by a moment).
 func (s *Store) ListOrders(ctx context.Context, conn string, q merchantapi.OrderQuery) ([]order.State, error) {
 	if q.Limit < 1 {
 		return nil, nil
@@ -70,28 +73,44 @@ func (s *Store) ListOrders(ctx context.Context, conn string, q merchantapi.Order
 		cond += " AND gsi4sk < :hi"
 		values[":hi"] = str(hi)
 	}
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String("gsi4"),
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String("gsi6"),
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeValues: values,
 		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(min(q.Limit+1, math.MaxInt32))),
-	}
-	if q.Code != "" {
-		in.FilterExpression = aws.String("#sync.error_code = :code")
-		in.ExpressionAttributeNames = map[string]string{"#sync": "sync"}
-		values[":code"] = str(q.Code)
-	}
-	sts, err := queryUpTo[order.State](ctx, dynamodb.NewQueryPaginator(s.db, in), q.Limit+1, "orders of "+conn)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]order.State, 0, min(q.Limit, len(sts)))
-	for _, st := range sts {
-		if k := merchantapi.OrderKey(st); hi != "" && k >= hi {
-			continue // the cursor's own order, or one at Until
+		Limit:                     aws.Int32(int32(min(q.Limit+1, maxBatchGet))),
+	})
+	prefix := orderPK(conn, "")
+	var out []order.State
+	for p.HasMorePages() && len(out) < q.Limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("dynamostore: orders of %s: %w", conn, err)
 		}
-		out = append(out, st)
+		var ids []string
+		for _, it := range page.Items {
+			if pk, ok := it["pk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(pk.Value, prefix) {
+				ids = append(ids, strings.TrimPrefix(pk.Value, prefix))
+			}
+		}
+		states, err := s.LoadOrders(ctx, conn, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			st, ok := states[id]
+			switch {
+			case !ok, merchantapi.SyncState(st) != q.State, q.Code != "" && st.Sync.ErrorCode != q.Code:
+				continue // gone, moved since the index was written, or another code
+			}
+			if k := merchantapi.OrderKey(st); (hi != "" && k >= hi) || (lo != "" && k < lo) {
+				continue // the cursor's own order, one at Until, or moved out of the range
+			}
+			out = append(out, merchantapi.Listed(st))
+		}
+	}
+	if out == nil {
+		out = []order.State{}
 	}
 	return out[:min(q.Limit, len(out))], nil
 }

@@ -26,9 +26,8 @@ import (
 // from 3); TestTimelineItemSize what a full timeline adds.
 //
 // The attributes left plain are the state's listed ones
-// (merchantapi.ListedAttributes), which gsi4 projects and which the
-// requests read: version (SaveOrder's condition), sync.error_code
-// (ListOrders' filter), the listing's. SaveOrder adds the keys, the
+// (merchantapi.ListedAttributes), which the requests read: version
+// (SaveOrder's condition and the backfill's), the listing's. SaveOrder adds the keys, the
 // indexes' keys, type and expires_at (the TTL). gsi3 projects the whole
 // item, state_z with it: Unsettled unpacks what it reads, as LoadOrder
 // and LoadOrders do.

@@ -10,7 +10,7 @@
 //	CONN#<id>                       REPORT#<time>         a refresh run's drift report (7-day TTL; reports.go)
 //	ORDER#<conn>#<marketplace id>   STATE                 an order's state, versioned; while unsettled (pending,
 //	                                                      failed, held) on gsi3: UNSETTLED#<conn>, sync time
-//	                                                      always on gsi4: ORDERS#<conn>#<sync state>, time#id; with a
+//	                                                      always on gsi6: ORDERS#<conn>#<sync state>, time#id; with a
 //	                                                      store order name, on gsi5: NAME#<conn>#<name> (jobs.go);
 //	                                                      once closed, a TTL of the order retention (retention.go)
 //	ORDER#<conn>#<marketplace id>   ERR#<time>            a failure (gsi1: ERRORS#<conn>, 7-day TTL)

@@ -12,8 +12,8 @@ import (
 )
 
 // ListOrders returns one page of a connection's orders in q.State, newest
-// first by merchantapi.OrderKey, as the table's index gsi4 projects them
-// (merchantapi.Listed).
+// first by merchantapi.OrderKey, as dynamostore's reads them from its
+// index gsi6 (merchantapi.Listed).
 func (s *Store) ListOrders(_ context.Context, conn string, q merchantapi.OrderQuery) ([]order.State, error) {
 	if q.Limit < 1 {
 		return nil, nil

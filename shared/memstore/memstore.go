@@ -82,7 +82,7 @@ type orderItem struct {
 	unsettled bool
 	syncAt    string
 	// The merchant's listing (jobs.go): the state's sync state, error
-	// code, merchantapi.OrderKey and store order name, as gsi4 and gsi5
+	// code, merchantapi.OrderKey and store order name, as gsi6 and gsi5
 	// key it.
 	listState order.SyncState
 	listCode  string
