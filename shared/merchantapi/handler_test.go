@@ -329,6 +329,7 @@ type orderBody struct {
 		Attempts      int              `json:"attempts"`
 		At            time.Time        `json:"at"`
 		FirstFailedAt time.Time        `json:"first_failed_at"`
+		Since         time.Time        `json:"since"`
 	} `json:"sync"`
 }
 
@@ -351,6 +352,11 @@ func TestShowOrder(t *testing.T) {
 	if s.Result != order.SyncFailed || s.ErrorCode != "shipping_data_missing" || s.Kind != "permanent" || s.Message != saved.Sync.Message ||
 		s.Attempts != 1 || !s.At.Equal(saved.Sync.At) || !s.FirstFailedAt.Equal(saved.Sync.FirstFailedAt) {
 		t.Errorf("sync = %+v, want the stored outcome %+v with its kind", s, saved.Sync)
+	}
+	// Since is the listing's time (merchantapi.ListedAt): a state saved
+	// without one is listed by its last sync's.
+	if !s.Since.Equal(merchantapi.ListedAt(saved)) || s.Since.IsZero() {
+		t.Errorf("sync.since = %v, want the listing's time %v", s.Since, merchantapi.ListedAt(saved))
 	}
 	if bytes.Contains(r.body, []byte("Victor")) || bytes.Contains(r.body, []byte("Vosges")) {
 		t.Errorf("the answer carries the shipping address: %s", r.body)

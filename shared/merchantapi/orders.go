@@ -130,13 +130,8 @@ type ordersView struct {
 }
 
 func listed(st order.State) listedView {
-	s := st.Sync
-	v := listedView{Order: st.Ref, State: SyncState(st), StoreStatus: st.StoreStatus, MarketplaceStatus: st.MarketplaceStatus,
-		Sync: syncView{Result: s.Result, ErrorCode: s.ErrorCode, Message: s.Message, Attempts: s.Attempts, At: s.At, FirstFailedAt: s.FirstFailedAt}}
-	if s.ErrorCode != "" {
-		v.Sync.Kind = syncerr.Lookup(syncerr.Code(s.ErrorCode)).Kind
-	}
-	return v
+	return listedView{Order: st.Ref, State: SyncState(st), StoreStatus: st.StoreStatus, MarketplaceStatus: st.MarketplaceStatus,
+		Sync: syncViewOf(st)}
 }
 
 // listParams are the query parameters of the listing, and of a find.

@@ -235,6 +235,20 @@ type syncView struct {
 	Attempts      int              `json:"attempts,omitempty"`
 	At            time.Time        `json:"at,omitzero"`
 	FirstFailedAt time.Time        `json:"first_failed_at,omitzero"`
+	// Since is when the order entered its sync state (ListedAt): what the
+	// listing sorts by, and filters by with since and until.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// syncViewOf is st's last sync as the API shows it.
+func syncViewOf(st order.State) syncView {
+	s := st.Sync
+	v := syncView{Result: s.Result, ErrorCode: s.ErrorCode, Message: s.Message, Attempts: s.Attempts, At: s.At,
+		FirstFailedAt: s.FirstFailedAt, Since: ListedAt(st)}
+	if s.ErrorCode != "" {
+		v.Kind = syncerr.Lookup(syncerr.Code(s.ErrorCode)).Kind
+	}
+	return v
 }
 
 // showOrder answers GET /connections/{connection}/orders/{marketplaceOrderId}.
@@ -255,14 +269,10 @@ func (h *Handler) showOrder(ctx context.Context, c *call) events.APIGatewayV2HTT
 
 // orderViewOf is the view of the stored order st of connection.
 func orderViewOf(connection string, st order.State) orderView {
-	s := st.Sync
 	v := orderView{Connection: connection, Order: st.Ref, StoreStatus: st.StoreStatus, StoreUpdatedAt: st.StoreUpdatedAt,
 		MarketplaceStatus: st.MarketplaceStatus, MarketplaceState: st.MarketplaceState, Lines: st.Lines, Parcels: st.Parcels,
 		CancelReason: st.CancelReason, Test: st.Test, Resolved: st.Resolved, ManualChange: st.ManualChange, RefreshTries: st.RefreshTries,
-		Sync: syncView{Result: s.Result, ErrorCode: s.ErrorCode, Message: s.Message, Attempts: s.Attempts, At: s.At, FirstFailedAt: s.FirstFailedAt}}
-	if s.ErrorCode != "" {
-		v.Sync.Kind = syncerr.Lookup(syncerr.Code(s.ErrorCode)).Kind
-	}
+		Sync: syncViewOf(st)}
 	v.Override = overrideOf(st.Override)
 	return v
 }
