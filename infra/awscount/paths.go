@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,8 +49,16 @@ const (
 	Imported Path = "imported"
 )
 
-// Paths lists the paths in the order Measure drives them.
-var Paths = []Path{Happy, Retried, Failed, Known, Imported}
+// Import: a new order on the import demo's marketplace account, imported
+// by the refresh's event: the sync creates the store order, links it,
+// records its state and accepts it. The refresh's own calls (its listing
+// and checkpoints, an hour's for the connection whatever its orders) are
+// not counted; its SendMessage of the event is, as Event.Webhook.
+const Import Path = "import"
+
+// Paths lists the paths in the order Measure drives them: Import first,
+// before any order is left unsettled for the refresh it fires to retry.
+var Paths = []Path{Import, Happy, Retried, Failed, Known, Imported}
 
 // Event is what one event of a path cost, by function.
 type Event struct {
@@ -209,6 +218,10 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 	mkID := strconv.FormatInt(id, 10)
 	var after int64 // the order's version before the event
 	conn := localsystem.DemoConnection
+	if p == Import {
+		ev, err := s.deliverImport(ctx, id)
+		return ev, mkID, err
+	}
 	switch p {
 	case Happy:
 		s.SeedMarketplaceOrder(o)
@@ -347,6 +360,26 @@ func (s *System) queued(ctx context.Context) (int, error) {
 // importSKU is a product of the sandbox store the import demo's orders
 // are made of.
 const importSKU = "PIXEL7-128"
+
+// deliverImport is the Import path: what the sync's import of order id
+// cost, with the refresh's one SendMessage of its event as Webhook. The
+// pollers' SQS calls are one counter, and the refresh's run polls the
+// refresh queue too (a message a connection); so the event's SQS calls
+// are set as one receive and one delete, as for any event, and
+// DynamoDB's and SES's are as counted.
+func (s *System) deliverImport(ctx context.Context, id int64) (Event, error) {
+	s0 := s.sync.Snapshot()
+	if _, err := s.imported(ctx, id); err != nil {
+		return Event{}, fmt.Errorf("awscount: import: %w", err)
+	}
+	sync := Counts{"sqs:ReceiveMessage": {Calls: 1}, "sqs:DeleteMessageBatch": {Calls: 1}}
+	for name, o := range s.sync.Snapshot().Minus(s0) {
+		if !strings.HasPrefix(name, "sqs:") {
+			sync[name] = o
+		}
+	}
+	return Event{Webhook: Counts{"sqs:SendMessage": {Calls: 1}}, Sync: sync}, nil
+}
 
 // imported makes order id awaiting acceptance on the import demo's
 // marketplace account, fires the hourly refresh (which imports it: the

@@ -91,6 +91,14 @@ func TestPathsAreCounted(t *testing.T) {
 	// The fulfilment of an order ordersync imported (its state, link and
 	// acceptance written by the import): the shipment's claim, the state
 	// (1 unit; its listing entries stay), the closed order's link expiry.
+	// The import of a new marketplace order: its claim, the store order's
+	// link, the accept's claim, and the state once (its first write: 1
+	// unit and its gsi6 entry). It wrote the state twice (its second
+	// write moving its gsi6 entry), the link twice and confirmed its
+	// claim by itself: 10 units.
+	if d := got[awscount.Import].Sync.Total("dynamodb:"); d.WRU > 5 {
+		t.Errorf("import: %g WRU, want at most 5 (%s)", d.WRU, got[awscount.Import].Sync)
+	}
 	imported := got[awscount.Imported]
 	if d := imported.Sync.Total("dynamodb:"); d.WRU > 3 {
 		t.Errorf("imported: %g WRU, want at most 3 (%s)", d.WRU, imported.Sync)

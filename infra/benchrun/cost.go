@@ -92,6 +92,12 @@ func costSection(ctx context.Context, env Env) ([]Row, error) {
 		all := ev.All()
 		d := all.Total("dynamodb:")
 		u := usageOf(ev)
+		if p == awscount.Import {
+			// The refresh's event: no HTTP API request, no webhook
+			// invocation (the refresh's run is the connection's hour's,
+			// whatever its orders); its send is counted as Webhook's.
+			u.httpAPI, u.lambda = 0, u.lambda-1
+		}
 		name := string(p)
 		rows = append(rows,
 			Row{Section: "cost", Name: name + ": AWS calls per event", Value: float64(all.Billed("")), Unit: "calls",

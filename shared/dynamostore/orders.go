@@ -203,6 +203,7 @@ func (s *Store) LinkOrder(ctx context.Context, conn, storeOrderID, marketplaceOr
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
 		return fmt.Errorf("dynamostore: link order %s: %w", storeOrderID, err)
 	}
+	s.linked.put(linkPK(conn, storeOrderID), marketplaceOrderID)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -91,6 +92,11 @@ func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (m
 	if linkCovers(st, expires) {
 		return st.LinkExpiry, nil, nil
 	}
+	if expires == 0 && s.linked.took(linkPK(st.Connection, st.Ref.StoreOrderID), st.Ref.MarketplaceOrderID) {
+		// LinkOrder put it a moment ago, with no expiry: what an open
+		// order's link is (the import links before its state's save).
+		return linkMark(st.Ref.StoreOrderID, 0), nil, nil
+	}
 	k := key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK")
 	m := str(st.Ref.MarketplaceOrderID)
 	if expires == 0 {
@@ -143,4 +149,44 @@ func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (m
 		}
 	}
 	return linkMark(st.Ref.StoreOrderID, until), undo, nil
+}
+
+// justLinked remembers the links this store's LinkOrder put in the last
+// moments (linkMemory), each until a save takes it: the import puts its
+// store order's link right after creating the order, then saves the state
+// naming it, whose own link write would put the same again.
+type justLinked struct {
+	mu sync.Mutex
+	m  map[string]linkedAt
+}
+
+type linkedAt struct {
+	marketplaceOrderID string
+	at                 time.Time
+}
+
+// linkMemory is how long a put link stands for the state's link write;
+// maxJustLinked bounds the memory, emptied when full.
+const (
+	linkMemory    = time.Minute
+	maxJustLinked = 1000
+)
+
+func (j *justLinked) put(pk, marketplaceOrderID string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.m == nil || len(j.m) >= maxJustLinked {
+		j.m = map[string]linkedAt{}
+	}
+	j.m[pk] = linkedAt{marketplaceOrderID: marketplaceOrderID, at: time.Now()}
+}
+
+// took reports whether pk was put linked to marketplaceOrderID in the
+// last linkMemory, and forgets it.
+func (j *justLinked) took(pk, marketplaceOrderID string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	l, ok := j.m[pk]
+	delete(j.m, pk)
+	return ok && l.marketplaceOrderID == marketplaceOrderID && time.Since(l.at) < linkMemory
 }

@@ -71,11 +71,13 @@ type Store struct {
 	retention time.Duration
 	// conns, when set, caches connections (conncache.go).
 	conns *connCache
+	// linked are the links LinkOrder just put (retention.go).
+	linked *justLinked
 }
 
 // New returns a Store over the named table.
 func New(db API, table string) *Store {
-	return &Store{db: db, table: table, now: time.Now, retention: order.DefaultRetention}
+	return &Store{db: db, table: table, now: time.Now, retention: order.DefaultRetention, linked: &justLinked{}}
 }
 
 // WithClock returns a copy of s that reads the time from now (for tests of

@@ -68,9 +68,12 @@ func (j *job) importOrder(ctx context.Context) error {
 	return j.reach(ctx, mp, remote, WantOf(j.state))
 }
 
-// create makes the store order once per marketplace order, links it and
-// records it on the order's state, and only then confirms its claim: a
-// confirmed import always has its store order id on the state.
+// create makes the store order once per marketplace order and links it;
+// the order's state takes it with the outcome's write, which names the
+// import's call (State.Calls) as it names the accept's: a state naming
+// the import always has its store order id. Until then a failure keeps
+// the claim pending, and a retry after the lease finds the store order
+// CreateOrder made (by the marketplace id) and goes on from there.
 func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	p, conn := j.p, j.conn
 	if p.stores == nil {
@@ -123,12 +126,10 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	imported := order.Event{Connection: conn.ID, Source: conn.Marketplace.Platform, SourceEventID: j.event.SourceEventID,
 		OccurredAt: remote.UpdatedAt, Order: order.Ref{StoreOrderID: storeID, MarketplaceOrderID: remote.ID},
 		Status: order.StatusAccepted, Lines: lines, ShippingAddress: remote.ShippingAddress}
-	if err := j.applyEvent(ctx, j.state, imported); err != nil {
-		return err
-	}
-	if err := p.store.ConfirmEffects(ctx, scope, key); err != nil {
-		p.log.Error("order imported but its claim not confirmed", "err", err)
-	}
+	// One write of the order for the import and the accept that follows
+	// (applyLater), its link made just before (above).
+	j.applyLater(j.state, imported)
+	j.made = append(j.made, key)
 	return nil
 }
 
