@@ -129,7 +129,7 @@ func (s *Store) ClaimEffects(ctx context.Context, scope string, keys []string, l
 // heldBy is what the item holds of the call attr: free (never claimed, its
 // claim stale, its confirmation forgotten), or done or busy.
 func heldBy(it map[string]types.AttributeValue, attr string, now time.Time, lease time.Duration) (syncer.EffectClaim, bool) {
-	v, ok := effectValue(it, attr)
+	v, ok := numberAttr(it, attr)
 	switch {
 	case !ok, v > 0 && v < now.Add(-lease).UnixNano(), v < 0 && -v < now.Add(-effectTTL).UnixNano():
 		return 0, true
@@ -199,8 +199,9 @@ func (s *Store) refusedItem(ctx context.Context, err error, scope string) (map[s
 	return res.Item, nil
 }
 
-// effectValue is a call's time on the item (0, false when it has none).
-func effectValue(it map[string]types.AttributeValue, attr string) (int64, bool) {
+// numberAttr is the item's number attribute attr (0, false when it has
+// none): a call's time on an effects item, a link's expiry.
+func numberAttr(it map[string]types.AttributeValue, attr string) (int64, bool) {
 	n, ok := it[attr].(*types.AttributeValueMemberN)
 	if !ok {
 		return 0, false
@@ -283,7 +284,7 @@ func (s *Store) ReleaseEffects(ctx context.Context, scope string, claims map[str
 			return fmt.Errorf("dynamostore: release effects of %s: %w", scope, err)
 		}
 		for a, token := range todo {
-			if v, ok := effectValue(held, a); !ok || v != token {
+			if v, ok := numberAttr(held, a); !ok || v != token {
 				delete(todo, a) // not this claim any more: not ours to drop
 			}
 		}

@@ -38,18 +38,6 @@ func (s *Store) orderExpiry(st order.State, extra map[string]types.AttributeValu
 	return at.Unix()
 }
 
-// linkBucket is what a link's expiry is rounded up to: a closed order's
-// later saves within it (the store's next webhooks of a shipped order)
-// leave the link alone, a write unit each, and the link outlives its
-// state by less than it.
-const linkBucket = 7 * 24 * 60 * 60
-
-// linkUntil is the expiry a link gets for a state expiring at expires
-// (Unix seconds): the next whole bucket.
-func linkUntil(expires int64) int64 {
-	return (expires + linkBucket - 1) / linkBucket * linkBucket
-}
-
 // linkMark is State.LinkExpiry: the store order and its link's expiry.
 func linkMark(storeOrderID string, until int64) string {
 	return storeOrderID + "@" + strconv.FormatInt(until, 10)
@@ -72,7 +60,7 @@ func linkCovers(st order.State, expires int64) bool {
 
 // linkOrder makes the store order's link of st, before st is written:
 // with no expiry while the order is open, and once closed an expiry at or
-// after the state's (linkUntil), so that the link (which names the order)
+// after the state's (order.LinkUntil), so that the link (which names the order)
 // goes with it. It returns the mark the state records of it
 // (State.LinkExpiry), and writes only when the mark the stored state
 // carries does not cover the state already: an order's first save, the
@@ -114,7 +102,7 @@ func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (m
 		}
 		return linkMark(st.Ref.StoreOrderID, 0), nil, nil
 	}
-	until := linkUntil(expires)
+	until := order.LinkUntil(expires)
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: k,
 		UpdateExpression: aws.String("SET expires_at = :e, marketplace_order_id = :m"),
@@ -128,7 +116,7 @@ func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (m
 	if errors.As(err, &ccf) {
 		// Linked to another order, or expiring at or after until already.
 		if held, ok := ccf.Item["marketplace_order_id"].(*types.AttributeValueMemberS); ok && held.Value == st.Ref.MarketplaceOrderID {
-			if at, ok := effectValue(ccf.Item, "expires_at"); ok {
+			if at, ok := numberAttr(ccf.Item, "expires_at"); ok {
 				return linkMark(st.Ref.StoreOrderID, at), nil, nil
 			}
 		}

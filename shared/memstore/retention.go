@@ -18,11 +18,11 @@ func (s *Store) WithOrderRetention(d time.Duration) *Store {
 // expireOrder returns the TTL of st's state item (0 while the order is
 // open) and links its store order to it, unless the link names another
 // order, with none while it is open and one at or after the state's once
-// closed (linkUntil), as dynamostore's SaveOrder. The caller holds the lock.
+// closed (order.LinkUntil), as dynamostore's SaveOrder. The caller holds the lock.
 func (s *Store) expireOrder(st order.State) int64 {
 	var expires, until int64
 	if at, ok := st.ExpiresAt(s.now(), s.retention); ok {
-		expires, until = at.Unix(), linkUntil(at.Unix())
+		expires, until = at.Unix(), order.LinkUntil(at.Unix())
 	}
 	if id := st.Ref.StoreOrderID; id != "" {
 		pk := linkPK(st.Connection, id)
@@ -34,14 +34,6 @@ func (s *Store) expireOrder(st order.State) int64 {
 		}
 	}
 	return expires
-}
-
-// linkUntil is the expiry a link gets for a state expiring at expires
-// (Unix seconds): the next whole week, as dynamostore's (which leaves the
-// link alone on later saves within it).
-func linkUntil(expires int64) int64 {
-	const bucket = 7 * 24 * 60 * 60
-	return (expires + bucket - 1) / bucket * bucket
 }
 
 // Expiries returns the TTLs (Unix seconds, 0 for none) of an order's state

@@ -29,3 +29,14 @@ func (s State) ExpiresAt(now time.Time, retention time.Duration) (time.Time, boo
 	}
 	return now.Add(retention), true
 }
+
+// LinkWeek is what a store order link's expiry is rounded up to.
+const LinkWeek = 7 * 24 * 60 * 60
+
+// LinkUntil is when the store order link of a state expiring at expires
+// (Unix seconds) expires: the next whole LinkWeek (Unix time) at or after
+// it, so that a closed order's later saves within that week leave the
+// link alone, and the link outlives its state by less than a week.
+func LinkUntil(expires int64) int64 {
+	return (expires + LinkWeek - 1) / LinkWeek * LinkWeek
+}
