@@ -73,8 +73,11 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) syncer(cfg syncer.Config) *syncer.Syncer {
-	return syncer.New(cfg, e.store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
+func (e *env) syncer(cfg syncer.Config) *syncer.Syncer { return e.syncerOn(e.store, cfg) }
+
+// syncerOn is syncer over store (one that counts e.store's calls, say).
+func (e *env) syncerOn(store syncer.Store, cfg syncer.Config) *syncer.Syncer {
+	return syncer.New(cfg, store, marketplacesFunc(func(_ context.Context, conn order.Connection) (syncer.Marketplace, error) {
 		var mp syncer.Marketplace = backmarket.New(cmp.Or(e.client, http.DefaultClient), backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"})
 		if e.wrap != nil {
 			mp = e.wrap(mp)

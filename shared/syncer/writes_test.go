@@ -52,9 +52,7 @@ func (c *countingStore) SaveOrder(ctx context.Context, s order.State) (order.Sta
 func TestASyncThatGoesWellWritesTheOrderOnce(t *testing.T) {
 	e := newEnv(t)
 	cs := &countingStore{Store: e.store}
-	s := syncer.New(syncer.Config{}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-		return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
-	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	s := e.syncerOn(cs, syncer.Config{})
 	mk, store := e.order()
 	out := s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 1})
 	if out.Verdict != syncer.Done {
@@ -85,9 +83,7 @@ func TestASyncThatGoesWellWritesTheOrderOnce(t *testing.T) {
 		}
 	}
 	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.id, "SKU-A"))
-	late := syncer.New(syncer.Config{EffectLease: time.Nanosecond}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-		return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
-	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	late := e.syncerOn(cs, syncer.Config{EffectLease: time.Nanosecond})
 	late.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 2})
 	after := 0
 	for _, c := range e.fake.Calls() {
@@ -163,9 +159,7 @@ func TestANewerWordDuringTheCallsIsNotLost(t *testing.T) {
 func TestAKnownOrderIsNotLinkedAgain(t *testing.T) {
 	e := newEnv(t)
 	cs := &countingStore{Store: e.store}
-	s := syncer.New(syncer.Config{}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-		return backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"}), nil
-	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	s := e.syncerOn(cs, syncer.Config{})
 	mk, store := e.order()
 	at := time.Now()
 	for i, ev := range []order.Event{shipped(mk, store, "6A1", at), shipped(mk, store, "6A1", at.Add(time.Minute))} {
@@ -229,10 +223,8 @@ func TestACallAfterASlowOneIsClaimedAgain(t *testing.T) {
 	mk, store := e.order()
 	const lease = 200 * time.Millisecond
 	sa := &slowAccept{delay: lease * 6 / 10}
-	s := syncer.New(syncer.Config{EffectLease: lease}, cs, marketplacesFunc(func(ctx context.Context, conn order.Connection) (syncer.Marketplace, error) {
-		sa.Marketplace = backmarket.New(http.DefaultClient, backmarket.Options{BaseURL: conn.Marketplace.BaseURL, Token: "bm"})
-		return sa, nil
-	}), e.notes, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	e.wrap = func(mp syncer.Marketplace) syncer.Marketplace { sa.Marketplace = mp; return sa }
+	s := e.syncerOn(cs, syncer.Config{EffectLease: lease})
 	if out := s.Sync(t.Context(), syncer.Delivery{Event: shipped(mk, store, "6A1", time.Now()), Attempt: 1}); out.Verdict != syncer.Done {
 		t.Fatalf("verdict = %+v, want Done", out)
 	}
