@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ordersync/ordersync/shared/merchantapi"
 	"github.com/ordersync/ordersync/shared/order"
@@ -68,4 +69,33 @@ func TestUnpackRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkPackState is the packing of an ordinary order's state on its
+// save, and its unpacking on a load.
+func BenchmarkPackState(b *testing.B) {
+	st := order.State{Connection: "acme", Ref: order.Ref{StoreOrderID: "5981234567890", StoreOrderName: "#1042", MarketplaceOrderID: "51234567"},
+		Lines:    []order.Line{{SKU: "IPH12-64-BLK", Quantity: 1}},
+		Calls:    []string{"acme#51234567#accept#0123456789abcdef01234567", "acme#51234567#ship#0123456789abcdef01234567"},
+		Timeline: []order.TimelineEntry{{At: time.Date(2026, 11, 27, 14, 3, 21, 0, time.UTC), Kind: order.TimelineReceived}}}
+	b.Run("pack", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := newStateItem(st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	it, err := newStateItem(st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("unpack", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := it.state(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
