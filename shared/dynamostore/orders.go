@@ -194,16 +194,20 @@ func (s *Store) FindOrder(ctx context.Context, conn, storeOrderID string) (strin
 	return l.MarketplaceOrderID, err
 }
 
-// LinkOrder links a store order to a marketplace order.
+// LinkOrder links a store order to a marketplace order, replacing any
+// link it had, with the expiry of an open order's link
+// (order.State.LinkNeeds): the order's saves keep it from then on.
 func (s *Store) LinkOrder(ctx context.Context, conn, storeOrderID, marketplaceOrderID string) error {
-	it, err := item(link{MarketplaceOrderID: marketplaceOrderID}, linkPK(conn, storeOrderID), "LINK", nil)
+	_, until := order.State{}.LinkNeeds(s.now(), s.retention)
+	it, err := item(link{MarketplaceOrderID: marketplaceOrderID}, linkPK(conn, storeOrderID), "LINK",
+		map[string]types.AttributeValue{"expires_at": num(until)})
 	if err != nil {
 		return err
 	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
 		return fmt.Errorf("dynamostore: link order %s: %w", storeOrderID, err)
 	}
-	s.linked.put(linkPK(conn, storeOrderID), marketplaceOrderID)
+	s.linked.put(linkPK(conn, storeOrderID), marketplaceOrderID, until)
 	return nil
 }
 
@@ -236,10 +240,10 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	// On the merchant's listing by sync state and by store order name (jobs.go).
 	listingKeys(st, extra)
 	// A closed order expires (retention.go).
-	expires := s.orderExpiry(st, extra)
+	s.orderExpiry(st, extra)
 	// Its store order's link first, where the mark it carries does not
 	// cover it.
-	mark, undo, err := s.linkOrder(ctx, st, expires)
+	mark, undo, err := s.linkOrder(ctx, st)
 	if err != nil {
 		st.Version = prev
 		return st, err

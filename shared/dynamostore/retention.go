@@ -44,71 +44,62 @@ func linkMark(storeOrderID string, until int64) string {
 }
 
 // linkCovers reports whether the link mark carried from the stored state
-// says the link of st's store order is there and expires as st needs: at
-// or after expires, or never while the order is open (expires 0).
-func linkCovers(st order.State, expires int64) bool {
+// says the link of st's store order is there and expires no earlier than
+// need (order.State.LinkNeeds). A mark of no expiry is a link made before
+// every link had one: it covers an open order, and is given an expiry by
+// the save that closes it.
+func linkCovers(st order.State, need int64) bool {
 	id, at, ok := strings.Cut(st.LinkExpiry, "@")
 	if !ok || id != st.Ref.StoreOrderID {
 		return false
 	}
 	until, err := strconv.ParseInt(at, 10, 64)
-	if err != nil || (expires == 0) != (until == 0) {
+	if err != nil {
 		return false
 	}
-	return until >= expires
+	if until == 0 {
+		return !st.MarketplaceStatus.Closed()
+	}
+	return until >= need
 }
 
-// linkOrder makes the store order's link of st, before st is written:
-// with no expiry while the order is open, and once closed an expiry at or
-// after the state's (order.LinkUntil), so that the link (which names the order)
-// goes with it. It returns the mark the state records of it
-// (State.LinkExpiry), and writes only when the mark the stored state
-// carries does not cover the state already: an order's first save, the
-// one that closes it, a later one past the link's week. A link naming
-// another marketplace order is left alone (a store order never takes over
-// another's order).
+// linkOrder makes the store order's link of st, before st is written, with
+// an expiry that outlives st (order.State.LinkNeeds): the link, which
+// names the order, goes some weeks after it. It returns the mark the state
+// records of it (State.LinkExpiry), and writes only when the mark the
+// stored state carries does not cover the state already: an order's first
+// save, and one far enough (order.LinkSlack) from the link's last write;
+// not the save that closes an order days after its link was made. A link
+// naming another marketplace order is left alone (a store order never
+// takes over another's order).
 //
 // Written before the state, a link must never end up expiring before the
 // state that wins: an expiry is only ever moved later, never earlier (two
-// saves a week apart racing), and the one write that shortens a link,
-// giving an expiry to one that had none, returns undo, which SaveOrder
-// runs when its put then fails (another worker's state won, maybe open).
-func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (mark string, undo func(context.Context), err error) {
+// saves racing), and the one write that shortens a link, giving an expiry
+// to one made before links had one, returns undo, which SaveOrder runs
+// when its put then fails (another worker's state won, whose mark says the
+// link never expires).
+func (s *Store) linkOrder(ctx context.Context, st order.State) (mark string, undo func(context.Context), err error) {
 	if st.Ref.StoreOrderID == "" {
 		return "", nil, nil
 	}
-	if linkCovers(st, expires) {
+	need, until := st.LinkNeeds(s.now(), s.retention)
+	if linkCovers(st, need) {
 		return st.LinkExpiry, nil, nil
 	}
-	if expires == 0 && s.linked.took(linkPK(st.Connection, st.Ref.StoreOrderID), st.Ref.MarketplaceOrderID) {
-		// LinkOrder put it a moment ago, with no expiry: what an open
-		// order's link is (the import links before its state's save).
-		return linkMark(st.Ref.StoreOrderID, 0), nil, nil
+	pk := linkPK(st.Connection, st.Ref.StoreOrderID)
+	if at, ok := s.linked.took(pk, st.Ref.MarketplaceOrderID); ok && at >= need {
+		// LinkOrder put it a moment ago (the import links before its
+		// state's save).
+		return linkMark(st.Ref.StoreOrderID, at), nil, nil
 	}
-	k := key(linkPK(st.Connection, st.Ref.StoreOrderID), "LINK")
-	m := str(st.Ref.MarketplaceOrderID)
-	if expires == 0 {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: k,
-			UpdateExpression:          aws.String("SET marketplace_order_id = :m REMOVE expires_at"),
-			ConditionExpression:       aws.String("attribute_not_exists(pk) OR marketplace_order_id = :m"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":m": m},
-		})
-		if isConditionFailed(err) {
-			return "", nil, nil // linked to another order: not this state's
-		}
-		if err != nil {
-			return "", nil, fmt.Errorf("dynamostore: link order %s: %w", st.Ref.MarketplaceOrderID, err)
-		}
-		return linkMark(st.Ref.StoreOrderID, 0), nil, nil
-	}
-	until := order.LinkUntil(expires)
+	k := key(pk, "LINK")
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: k,
 		UpdateExpression: aws.String("SET expires_at = :e, marketplace_order_id = :m"),
 		ConditionExpression: aws.String("attribute_not_exists(pk) OR " +
 			"(marketplace_order_id = :m AND (attribute_not_exists(expires_at) OR expires_at < :e))"),
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":m": m, ":e": num(until)},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":m": str(st.Ref.MarketplaceOrderID), ":e": num(until)},
 		ReturnValues:                        types.ReturnValueUpdatedOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -125,9 +116,10 @@ func (s *Store) linkOrder(ctx context.Context, st order.State, expires int64) (m
 	if err != nil {
 		return "", nil, fmt.Errorf("dynamostore: link order %s: %w", st.Ref.MarketplaceOrderID, err)
 	}
-	if _, had := out.Attributes["expires_at"]; !had {
+	if _, had := out.Attributes["expires_at"]; !had && len(out.Attributes) > 0 {
 		undo = func(ctx context.Context) {
-			// Best effort; left undone, the next save of the order mends it.
+			// Best effort; left undone, the link lasts a retention
+			// after this write, as every link does after its last.
 			_, _ = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 				TableName: aws.String(s.table), Key: k,
 				UpdateExpression:          aws.String("REMOVE expires_at"),
@@ -150,6 +142,7 @@ type justLinked struct {
 
 type linkedAt struct {
 	marketplaceOrderID string
+	expires            int64 // the link's expires_at
 	at                 time.Time
 }
 
@@ -160,21 +153,24 @@ const (
 	maxJustLinked = 1000
 )
 
-func (j *justLinked) put(pk, marketplaceOrderID string) {
+func (j *justLinked) put(pk, marketplaceOrderID string, expires int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.m == nil || len(j.m) >= maxJustLinked {
 		j.m = map[string]linkedAt{}
 	}
-	j.m[pk] = linkedAt{marketplaceOrderID: marketplaceOrderID, at: time.Now()}
+	j.m[pk] = linkedAt{marketplaceOrderID: marketplaceOrderID, expires: expires, at: time.Now()}
 }
 
 // took reports whether pk was put linked to marketplaceOrderID in the
-// last linkMemory, and forgets it.
-func (j *justLinked) took(pk, marketplaceOrderID string) bool {
+// last linkMemory, with the expiry it was put with, and forgets it.
+func (j *justLinked) took(pk, marketplaceOrderID string) (expires int64, ok bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	l, ok := j.m[pk]
 	delete(j.m, pk)
-	return ok && l.marketplaceOrderID == marketplaceOrderID && time.Since(l.at) < linkMemory
+	if !ok || l.marketplaceOrderID != marketplaceOrderID || time.Since(l.at) >= linkMemory {
+		return 0, false
+	}
+	return l.expires, true
 }

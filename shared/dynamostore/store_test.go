@@ -293,18 +293,27 @@ func expiresAt(t *testing.T, table, pk, sk string) int64 {
 }
 
 // TestALostSaveLeavesItsLinkAsItWas: two workers save the same open order;
-// one closes it, the other (which wins) keeps it open. The loser gave the
-// link its closed order's expiry before its put; a link expiring while
-// its order stays open would lose the events that name only the store
-// order, so the loser takes the expiry back. And an expiry is never moved
-// earlier by a save.
+// one closes it, the other (which wins) keeps it open. Every link has an
+// expiry that outlives the state, only ever moved later, but a link made
+// before links had one has none, and the state that wins carries the mark
+// that says so: the loser gave the link its closed order's expiry before
+// its put; a link expiring while its order stays open, and no save moving
+// it since the mark says it never expires, would lose the events that name
+// only the store order, so the loser takes the expiry back. And an expiry
+// is never moved earlier by a save.
 func TestALostSaveLeavesItsLinkAsItWas(t *testing.T) {
 	st := stacktest.New(t, nil)
 	table := st.Ref("Table")
 	s := dynamostore.New(stacktest.Clients().DynamoDB, table)
 	ctx := t.Context()
+	// The link as a build before this one put it: no expiry.
+	if _, err := stacktest.Clients().DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "LINK#acme#srace-1"}, "sk": &types.AttributeValueMemberS{Value: "LINK"},
+		"marketplace_order_id": &types.AttributeValueMemberS{Value: "race-1"}}}); err != nil {
+		t.Fatal(err)
+	}
 	open := order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "race-1", StoreOrderID: "srace-1"},
-		StoreStatus: order.StatusAccepted, MarketplaceStatus: order.StatusAccepted}
+		StoreStatus: order.StatusAccepted, MarketplaceStatus: order.StatusAccepted, LinkExpiry: "srace-1@0"}
 	v1, err := s.SaveOrder(ctx, open)
 	if err != nil {
 		t.Fatal(err)
@@ -333,8 +342,8 @@ func TestALostSaveLeavesItsLinkAsItWas(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := expiresAt(t, table, "LINK#acme#srace-1", "LINK")
-	if first == 0 {
-		t.Fatal("the closed order's link has no expiry")
+	if state := expiresAt(t, table, "ORDER#acme#race-1", "STATE"); first == 0 || first < state {
+		t.Fatalf("the closed order's link expires at %d, want at or after its state's %d", first, state)
 	}
 	shorter := dynamostore.New(stacktest.Clients().DynamoDB, table).WithOrderRetention(time.Hour)
 	closed.LinkExpiry = ""

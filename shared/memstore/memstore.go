@@ -69,7 +69,7 @@ type tables struct {
 
 	aliases map[string]aliasSet // connection -> its SKU aliases (aliases.go)
 
-	linkExpiry map[string]int64 // link pk -> expires_at of its closed order (retention.go)
+	linkExpiry map[string]int64 // link pk -> its expires_at (retention.go)
 }
 
 // orderItem is an order's state item. unsettled and syncAt are its place

@@ -182,7 +182,9 @@ func (s *Store) LinkOrder(_ context.Context, conn, storeOrderID, marketplaceOrde
 	}
 	defer s.lock()()
 	s.t.links[pk] = marketplaceOrderID
-	delete(s.t.linkExpiry, pk) // a new link item, as DynamoDB's put makes
+	// A new link item, as DynamoDB's put makes, expiring as an open
+	// order's link.
+	_, s.t.linkExpiry[pk] = order.State{}.LinkNeeds(s.now(), s.retention)
 	return nil
 }
 

@@ -17,18 +17,20 @@ func (s *Store) WithOrderRetention(d time.Duration) *Store {
 
 // expireOrder returns the TTL of st's state item (0 while the order is
 // open) and links its store order to it, unless the link names another
-// order, with none while it is open and one at or after the state's once
-// closed (order.LinkUntil), as dynamostore's SaveOrder. The caller holds the lock.
+// order, with an expiry that outlives the state (order.State.LinkNeeds),
+// only ever moved later, as dynamostore's SaveOrder. The caller holds the
+// lock.
 func (s *Store) expireOrder(st order.State) int64 {
-	var expires, until int64
+	var expires int64
 	if at, ok := st.ExpiresAt(s.now(), s.retention); ok {
-		expires, until = at.Unix(), order.LinkUntil(at.Unix())
+		expires = at.Unix()
 	}
 	if id := st.Ref.StoreOrderID; id != "" {
 		pk := linkPK(st.Connection, id)
 		if m, ok := s.t.links[pk]; !ok || m == st.Ref.MarketplaceOrderID {
-			if held := s.t.linkExpiry[pk]; until != 0 && held > until {
-				until = held // an expiry is never moved earlier
+			need, until := st.LinkNeeds(s.now(), s.retention)
+			if held := s.t.linkExpiry[pk]; ok && held >= need {
+				until = held // lasting long enough already
 			}
 			s.t.links[pk], s.t.linkExpiry[pk] = st.Ref.MarketplaceOrderID, until
 		}

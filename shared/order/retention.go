@@ -33,6 +33,30 @@ func (s State) ExpiresAt(now time.Time, retention time.Duration) (time.Time, boo
 // LinkWeek is what a store order link's expiry is rounded up to.
 const LinkWeek = 7 * 24 * 60 * 60
 
+// LinkSlack is how much longer than a closed order's state (Unix seconds)
+// the link of an open order is made to last: an order closed within it of
+// its link's write finds the link lasting long enough already, so the save
+// that closes it (its shipment, usually days later) writes nothing to it.
+const LinkSlack = 4 * LinkWeek
+
+// LinkNeeds returns what the store order link of s, saved at now, needs:
+// to expire no earlier than need, the state's expiry were it closed now
+// (now + retention), so that the link outlives every state saved; and, if
+// it must be written, the expiry it gets: need's LinkUntil, plus LinkSlack
+// while the order is open. A link's expiry is only ever moved later. An
+// open order's state has no expiry, so its link lasts retention (plus the
+// slack) after the last save that wrote it: an order open that long with
+// no save at all loses the link, and then the events that name only its
+// store order.
+func (s State) LinkNeeds(now time.Time, retention time.Duration) (need, until int64) {
+	need = now.Add(retention).Unix()
+	until = LinkUntil(need)
+	if !s.MarketplaceStatus.Closed() {
+		until += LinkSlack
+	}
+	return need, until
+}
+
 // LinkUntil is when the store order link of a state expiring at expires
 // (Unix seconds) expires: the next whole LinkWeek (Unix time) at or after
 // it, so that a closed order's later saves within that week leave the

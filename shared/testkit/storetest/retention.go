@@ -9,11 +9,17 @@ import (
 
 // retention: a closed order's state item, which holds the shipping
 // address, carries a TTL of the store's order retention (the default,
-// order.DefaultRetention) counted from its save, and its store order's
-// link one at the next whole week (Unix time) at or after it; an open
-// order's items carry none.
+// order.DefaultRetention) counted from its save; an open order's carries
+// none. Its store order's link always expires after the state would: at
+// the next whole week (Unix time) at or after the state's expiry were it
+// closed now, and order.LinkSlack later while the order is open, so that
+// the save closing it within the slack leaves the link as it is. A link
+// is only ever moved later.
 // weekSeconds is what a link's expiry is rounded up to.
 const weekSeconds = 7 * 24 * 60 * 60
+
+// weekAfter is the next whole week at or after t (Unix seconds).
+func weekAfter(t int64) int64 { return t + weekSeconds - 1 - (t+weekSeconds-1)%weekSeconds }
 
 func (s *suite) retention(t *testing.T) {
 	h := s.fresh(t)
@@ -22,23 +28,25 @@ func (s *suite) retention(t *testing.T) {
 	}
 	ctx := t.Context()
 	ttl := s.base.Add(order.DefaultRetention).Unix()
-	week := ttl + weekSeconds - 1 - (ttl+weekSeconds-1)%weekSeconds
+	week := weekAfter(ttl)
+	open := week + order.LinkSlack // an open order's link, or a linked one's
 	tests := []struct {
 		name              string
 		status            order.Status
 		linkTo            string // the link's marketplace order ("": none)
 		wantState, wantLk int64
 	}{
-		{"awaiting acceptance", order.StatusAwaitingAcceptance, "m1", 0, 0},
-		{"accepted", order.StatusAccepted, "m1", 0, 0},
-		{"partially shipped", order.StatusPartiallyShipped, "m1", 0, 0},
-		{"shipped", order.StatusShipped, "m1", ttl, week},
-		{"delivered", order.StatusDelivered, "m1", ttl, week},
-		{"cancelled", order.StatusCancelled, "m1", ttl, week},
-		{"refused", order.StatusRefused, "m1", ttl, week},
-		{"refunded", order.StatusRefunded, "m1", ttl, week},
-		{"closed, its store order now linked to another", order.StatusShipped, "m2", ttl, 0},
-		{"closed, without a link: made again, with the TTL", order.StatusShipped, "", ttl, week},
+		{"awaiting acceptance", order.StatusAwaitingAcceptance, "m1", 0, open},
+		{"accepted", order.StatusAccepted, "m1", 0, open},
+		{"partially shipped", order.StatusPartiallyShipped, "m1", 0, open},
+		{"awaiting acceptance, never linked", order.StatusAwaitingAcceptance, "", 0, open},
+		{"shipped, linked: the link lasts already", order.StatusShipped, "m1", ttl, open},
+		{"delivered", order.StatusDelivered, "m1", ttl, open},
+		{"cancelled", order.StatusCancelled, "m1", ttl, open},
+		{"refused", order.StatusRefused, "m1", ttl, open},
+		{"refunded", order.StatusRefunded, "m1", ttl, open},
+		{"closed, its store order now linked to another", order.StatusShipped, "m2", ttl, open},
+		{"closed, without a link: made with the week after the TTL", order.StatusShipped, "", ttl, week},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,8 +82,8 @@ func (s *suite) retention(t *testing.T) {
 		if got, err := h.Store.FindOrder(ctx, "acme", "sret-link"); err != nil || got != "ret-link" {
 			t.Errorf("FindOrder after the save = %q, %v; want ret-link", got, err)
 		}
-		if _, gl := h.Expiries(t, "acme", "ret-link", "sret-link"); gl != 0 {
-			t.Errorf("an open order's link expires at %d, want never", gl)
+		if _, gl := h.Expiries(t, "acme", "ret-link", "sret-link"); gl != weekAfter(ttl)+order.LinkSlack {
+			t.Errorf("an open order's link expires at %d, want %d", gl, weekAfter(ttl)+order.LinkSlack)
 		}
 		if err := h.Store.LinkOrder(ctx, "acme", "sret-taken", "ret-owner"); err != nil {
 			t.Fatal(err)
@@ -88,18 +96,19 @@ func (s *suite) retention(t *testing.T) {
 			t.Errorf("FindOrder of a store order linked to another = %q, %v; want ret-owner, untouched", got, err)
 		}
 	})
-	t.Run("an open order saved closed gains the TTL; a later save counts from it", func(t *testing.T) {
+	t.Run("an open order closed within the slack keeps its link; past it the link moves later", func(t *testing.T) {
 		st := shippedOrder(s.base)
 		st.Ref.MarketplaceOrderID, st.Ref.StoreOrderID = "ret-open", "sret-open"
 		if err := h.Store.LinkOrder(ctx, "acme", st.Ref.StoreOrderID, st.Ref.MarketplaceOrderID); err != nil {
 			t.Fatal(err)
 		}
+		linked := weekAfter(h.Clock.Now().Add(order.DefaultRetention).Unix()) + order.LinkSlack
 		st, err := h.Store.SaveOrder(ctx, st)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != 0 || gl != 0 {
-			t.Fatalf("open: expiries = %d, %d; want none", gs, gl)
+		if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != 0 || gl != linked {
+			t.Fatalf("open: expiries = %d, %d; want none, %d", gs, gl, linked)
 		}
 		for _, step := range []time.Duration{time.Hour, 24 * time.Hour} {
 			h.Clock.Advance(step)
@@ -108,9 +117,47 @@ func (s *suite) retention(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := h.Clock.Now().Add(order.DefaultRetention).Unix()
-			if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != want || gl < want || gl >= want+weekSeconds || gl%weekSeconds != 0 {
-				t.Errorf("after %v: expiries = %d, %d; want %d, and a whole week at or after it", step, gs, gl, want)
+			if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != want || gl != linked {
+				t.Errorf("closed %v later: expiries = %d, %d; want %d, and the link's %d as it was", step, gs, gl, want, linked)
 			}
+		}
+		// A correction of the closed order past the link's slack: the
+		// state would outlive the link, so the link moves to the week
+		// after the state's new expiry.
+		h.Clock.Advance(time.Duration(order.LinkSlack+weekSeconds) * time.Second)
+		if st, err = h.Store.SaveOrder(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		want := h.Clock.Now().Add(order.DefaultRetention).Unix()
+		if gs, gl := h.Expiries(t, "acme", "ret-open", "sret-open"); gs != want || gl != weekAfter(want) {
+			t.Errorf("corrected past the slack: expiries = %d, %d; want %d, %d", gs, gl, want, weekAfter(want))
+		}
+	})
+	t.Run("an open order saved after a long quiet moves its link later", func(t *testing.T) {
+		h := s.fresh(t)
+		st := shippedOrder(s.base)
+		st.Ref.MarketplaceOrderID, st.Ref.StoreOrderID = "ret-quiet", "sret-quiet"
+		st, err := h.Store.SaveOrder(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := weekAfter(h.Clock.Now().Add(order.DefaultRetention).Unix()) + order.LinkSlack
+		// Within the slack the link lasts long enough: a save leaves it.
+		h.Clock.Advance(time.Duration(order.LinkSlack-weekSeconds) * time.Second)
+		if st, err = h.Store.SaveOrder(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		if _, gl := h.Expiries(t, "acme", "ret-quiet", "sret-quiet"); gl != first {
+			t.Errorf("saved within the slack: the link expires at %d, want %d as it was", gl, first)
+		}
+		// Past it, the link would expire before a state closed now.
+		h.Clock.Advance(2 * weekSeconds * time.Second)
+		if _, err = h.Store.SaveOrder(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		want := weekAfter(h.Clock.Now().Add(order.DefaultRetention).Unix()) + order.LinkSlack
+		if _, gl := h.Expiries(t, "acme", "ret-quiet", "sret-quiet"); gl != want {
+			t.Errorf("saved past the slack: the link expires at %d, want %d", gl, want)
 		}
 	})
 }
