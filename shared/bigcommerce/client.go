@@ -320,7 +320,7 @@ func (c *Client) event(o bcOrder, products []bcProduct, addresses []bcAddress, s
 		Source:        order.BigCommerce,
 		SourceEventID: "order/" + id + "@" + at.Format(time.RFC3339),
 		OccurredAt:    at,
-		Order:         order.Ref{StoreOrderID: id, StoreOrderName: "#" + id},
+		Order:         order.Ref{StoreOrderID: id, StoreOrderName: orderName(id)},
 		Status:        status,
 		SourceStatus:  o.Status,
 	}

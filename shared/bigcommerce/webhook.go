@@ -78,9 +78,8 @@ func ParseWebhook(body []byte) (order.Event, error) {
 		SourceEventID: strings.TrimSpace(string(w.Hash)),
 		Topic:         w.Scope,
 		OccurredAt:    webhook.FirstTime(w.CreatedAt),
-		// BigCommerce shows an order by its id ("Order #250").
-		Order: order.Ref{StoreOrderID: string(orderID), StoreOrderName: string(orderID)},
-		Fetch: true,
+		Order:         order.Ref{StoreOrderID: string(orderID), StoreOrderName: orderName(string(orderID))},
+		Fetch:         true,
 	}
 	if st := w.Data.Status; st != nil && st.NewStatusID != nil {
 		id := int(*st.NewStatusID)
@@ -91,3 +90,9 @@ func ParseWebhook(body []byte) (order.Event, error) {
 	}
 	return e, nil
 }
+
+// orderName is how BigCommerce shows an order: by its id ("Order #250").
+// Webhooks and the API's reads name an order alike, so the merchant finds
+// it by one name and its listing entry (gsi5) is not moved from one to
+// the other.
+func orderName(id string) string { return "#" + id }

@@ -31,23 +31,23 @@ func TestParseWebhook(t *testing.T) {
 		{"bigcommerce_webhook_store_order_statusUpdated.json", order.Event{
 			Source: order.BigCommerce, Fetch: true, SourceEventID: "7ee67cd1cf2ca60bc1aa9e5fe957d2de373be4ca",
 			Topic: "store/order/statusUpdated", OccurredAt: at,
-			Order:  order.Ref{StoreOrderID: "250", StoreOrderName: "250"},
+			Order:  order.Ref{StoreOrderID: "250", StoreOrderName: "#250"},
 			Status: order.StatusAccepted, SourceStatus: "11", // Awaiting Fulfillment
 		}},
 		{"bigcommerce_webhook_store_order_created.json", order.Event{
 			Source: order.BigCommerce, Fetch: true, SourceEventID: "dd70c0976e06b67aaf671e73f49dcb79230ebf9d",
 			Topic: "store/order/created", OccurredAt: at,
-			Order: order.Ref{StoreOrderID: "250", StoreOrderName: "250"},
+			Order: order.Ref{StoreOrderID: "250", StoreOrderName: "#250"},
 		}},
 		{"bigcommerce_webhook_store_order_updated.json", order.Event{
 			Source: order.BigCommerce, Fetch: true, SourceEventID: "dd70c0976e06b67aaf671e73f49dcb79230ebf9d",
 			Topic: "store/order/updated", OccurredAt: at,
-			Order: order.Ref{StoreOrderID: "250", StoreOrderName: "250"},
+			Order: order.Ref{StoreOrderID: "250", StoreOrderName: "#250"},
 		}},
 		{"bigcommerce_webhook_store_shipment_created.json", order.Event{
 			Source: order.BigCommerce, Fetch: true, SourceEventID: "8b98021cb0faa7e3a58a0e4182d3696a4bdd24ab",
 			Topic: "store/shipment/created", OccurredAt: time.Unix(1561482857, 0).UTC(),
-			Order: order.Ref{StoreOrderID: "251", StoreOrderName: "251"},
+			Order: order.Ref{StoreOrderID: "251", StoreOrderName: "#251"},
 		}},
 	}
 	for _, tt := range tests {

@@ -326,12 +326,9 @@ func (c *Client) event(o wcOrder) (order.Event, error) {
 		Source:        order.WooCommerce,
 		SourceEventID: "order/" + id + "@" + at.Format(time.RFC3339),
 		OccurredAt:    at,
-		Order:         order.Ref{StoreOrderID: id, StoreOrderName: "#" + o.Number},
+		Order:         order.Ref{StoreOrderID: id, StoreOrderName: orderName(o.Number, id)},
 		Status:        status,
 		SourceStatus:  o.Status,
-	}
-	if o.Number == "" {
-		ev.Order.StoreOrderName = ""
 	}
 	for _, li := range o.LineItems {
 		ev.Lines = append(ev.Lines, order.Line{SKU: li.SKU, Quantity: li.Quantity,

@@ -108,7 +108,7 @@ func ParseWebhook(topic, deliveryID string, body []byte) (order.Event, error) {
 		SourceEventID: deliveryID + ":" + string(o.ID) + ":" + strconv.FormatInt(modified.Unix(), 10),
 		Topic:         topic,
 		OccurredAt:    modified,
-		Order:         order.Ref{StoreOrderID: string(o.ID), StoreOrderName: webhook.FirstText(o.Number, o.ID)},
+		Order:         order.Ref{StoreOrderID: string(o.ID), StoreOrderName: orderName(string(o.Number), string(o.ID))},
 		SourceStatus:  string(o.Status),
 		Lines:         webhookLines(o.LineItems),
 	}
@@ -197,3 +197,11 @@ func VerifyWebhook(body []byte, signature string, secrets []string) error {
 // SignWebhook returns the X-WC-Webhook-Signature value WooCommerce would
 // send for body under secret. It exists for tests and fake platforms.
 func SignWebhook(body []byte, secret string) string { return webhook.SignBodyHMAC(body, secret) }
+
+// orderName is how WooCommerce shows an order ("#1001"): its number, or
+// its id where no plugin gives it another number. Webhooks and the REST
+// reads name an order alike, so the merchant finds it by one name and its
+// listing entry (gsi5) is not moved from one to the other.
+func orderName(number, id string) string {
+	return "#" + webhook.FirstText(webhook.Text(number), webhook.Text(id))
+}

@@ -35,7 +35,7 @@ func TestParseWebhook(t *testing.T) {
 		SourceEventID: "dlv:727:1490210888",
 		Topic:         "order.updated",
 		OccurredAt:    time.Date(2017, 3, 22, 19, 28, 8, 0, time.UTC), // date_modified_gmt
-		Order:         order.Ref{StoreOrderID: "727", StoreOrderName: "727"},
+		Order:         order.Ref{StoreOrderID: "727", StoreOrderName: "#727"},
 		Status:        order.StatusAccepted,
 		SourceStatus:  "processing",
 		Lines: []order.Line{
