@@ -257,7 +257,14 @@ func (s *System) DeliverCopies(ctx context.Context, p Path, copies int) (Event, 
 		if err != nil {
 			return Event{}, "", fmt.Errorf("awscount: imported: store order id %q: %w", st.Ref.StoreOrderID, err)
 		}
-		o.StoreID, o.Name, o.SKUs, after = storeID, st.Ref.StoreOrderName, []string{importSKU}, st.Version
+		// The store's webhook names the order as the store does ("#1001"):
+		// the first event to name it, so its save writes the name's
+		// listing entry (gsi5).
+		made, ok := s.SandboxStore.Order(st.Ref.StoreOrderID)
+		if !ok || made.Name == "" {
+			return Event{}, "", fmt.Errorf("awscount: imported: the sandbox store has no order %s with a name", st.Ref.StoreOrderID)
+		}
+		o.StoreID, o.Name, o.SKUs, after = storeID, made.Name, []string{importSKU}, st.Version
 	default:
 		return Event{}, "", fmt.Errorf("awscount: unknown path %q", p)
 	}

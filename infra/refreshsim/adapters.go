@@ -237,8 +237,8 @@ func (a *meteredStorefront) Order(context.Context, string) (order.Event, error) 
 	return order.Event{}, notRefresh("fetched a store order")
 }
 
-func (a *meteredStorefront) CreateOrder(context.Context, order.MarketplaceOrder) (string, error) {
-	return "", notRefresh("created a store order")
+func (a *meteredStorefront) CreateOrder(context.Context, order.MarketplaceOrder) (string, string, error) {
+	return "", "", notRefresh("created a store order")
 }
 
 func notRefresh(what string) error {

@@ -189,7 +189,7 @@ func FuzzCreateOrderAnswers(f *testing.F) {
 			}
 			return fuzzhttp.Answer{Status: 204}
 		})
-		id, err := c.CreateOrder(context.Background(), mo)
+		id, _, err := c.CreateOrder(context.Background(), mo)
 		if err != nil {
 			fuzzhttp.Classified(t, err, token)
 			return

@@ -26,8 +26,8 @@ const statusAwaitingFulfillment = 11
 
 // CreateOrder imports marketplace order o into the store as an Awaiting
 // Fulfillment order (status_id 11: the marketplace took the payment) and
-// returns the store's order id. The marketplace order id is the
-// idempotency key: it is written as the order's external_order_id, with
+// returns the store's order id and its name ("#" and the id). The
+// marketplace order id is the idempotency key: it is written as the order's external_order_id, with
 // external_source Config.ExternalSource, and an order holding both is
 // returned instead of a new one. (external_id, which BigCommerce never lets
 // change, is read-only to the API, and no list filters by it.)
@@ -46,13 +46,15 @@ const statusAwaitingFulfillment = 11
 // BigCommerce requires a billing address: the shipping address stands in,
 // the only one the marketplace gives. A write BigCommerce refuses is
 // invalid_data naming the field.
-func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
+func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (id, name string, err error) {
 	ref := o.ID
 	if err := rules.CheckImportable(o); err != nil {
-		return "", err.With("marketplace", platformName, "order", ref)
+		return "", "", err.With("marketplace", platformName, "order", ref)
 	}
-	if id, err := c.importedOrder(ctx, o); err != nil || id != "" {
-		return id, err
+	if id, err := c.importedOrder(ctx, o); err != nil {
+		return "", "", err
+	} else if id != "" {
+		return id, orderName(id), nil
 	}
 
 	items := map[string]catalogItem{}
@@ -62,7 +64,7 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 		if !ok {
 			var err error
 			if it, err = c.catalogItem(ctx, ref, l.SKU); err != nil {
-				return "", err
+				return "", "", err
 			}
 			items[l.SKU] = it
 		}
@@ -91,15 +93,16 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 	var created bcOrder
 	if _, err := c.do(ctx, http.MethodPost, ref, c.base+"/orders", nil, in, &created); err != nil {
 		if e, ok := syncerr.As(err); ok && e.Code == syncerr.InvalidData && addressFields[e.Details["field"]] {
-			return "", fail(syncerr.AddressInvalid, ref, "field", e.Details["field"]).Wrap(e)
+			return "", "", fail(syncerr.AddressInvalid, ref, "field", e.Details["field"]).Wrap(e)
 		}
-		return "", err
+		return "", "", err
 	}
 	if created.ID <= 0 {
 		// Created, maybe: the retry finds it by its external_order_id.
-		return "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("bigcommerce: POST /orders answered an order without an id"))
+		return "", "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("bigcommerce: POST /orders answered an order without an id"))
 	}
-	return strconv.FormatInt(created.ID, 10), nil
+	id = strconv.FormatInt(created.ID, 10)
+	return id, orderName(id), nil
 }
 
 // imported returns the marketplace order id an order ordersync imported

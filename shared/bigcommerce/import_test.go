@@ -46,7 +46,7 @@ func marketplaceOrder(id string, skus ...string) order.MarketplaceOrder {
 
 func TestCreateOrderWritesWhatBigCommerceNeeds(t *testing.T) {
 	srv, c := importStore(t)
-	id, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-1", "SKU-A", "SKU-V"))
+	id, _, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-1", "SKU-A", "SKU-V"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestCreateOrderAfterALostAnswerFindsTheOrder(t *testing.T) {
 	ctx := context.Background()
 	mo := marketplaceOrder("BM-2", "SKU-A")
 	srv.LoseCreateAnswers(1)
-	_, err := c.CreateOrder(ctx, mo)
+	_, _, err := c.CreateOrder(ctx, mo)
 	if got, want := syncerr.CodeOf(err), syncerr.MarketplaceUnavailable; got != want {
 		t.Fatalf("lost answer: code = %s, want %s (err %v)", got, want, err)
 	}
@@ -96,7 +96,7 @@ func TestCreateOrderAfterALostAnswerFindsTheOrder(t *testing.T) {
 	if len(made) != 1 {
 		t.Fatalf("%d orders after the lost answer, want 1", len(made))
 	}
-	id, err := c.CreateOrder(ctx, mo)
+	id, _, err := c.CreateOrder(ctx, mo)
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
@@ -113,7 +113,7 @@ func TestCreateOrderAfterALostAnswerFindsTheOrder(t *testing.T) {
 func TestCreateOrderIgnoresOrdersItDidNotMake(t *testing.T) {
 	srv, c := importStore(t)
 	srv.AddOrder(bigcommercetest.Order{ExternalSource: "POS", ExternalOrderID: "BM-3"})
-	id, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-3", "SKU-A"))
+	id, _, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-3", "SKU-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestCreateOrderRefusals(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(srv)
 			}
-			_, err := c.CreateOrder(context.Background(), tc.o)
+			_, _, err := c.CreateOrder(context.Background(), tc.o)
 			e, ok := syncerr.As(err)
 			if !ok || e.Code != tc.code {
 				t.Fatalf("err = %v, want %s", err, tc.code)
@@ -187,7 +187,7 @@ func TestCreateOrderClassifiesFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, c := importStore(t)
 			srv.SetFault(tc.fault)
-			_, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-8", "SKU-A"))
+			_, _, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-8", "SKU-A"))
 			if got := syncerr.CodeOf(err); got != tc.code {
 				t.Fatalf("code = %s, want %s (err %v)", got, tc.code, err)
 			}
@@ -229,7 +229,7 @@ func TestCreateOrderRefusedWriteNamesTheField(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.CreateOrder(context.Background(), marketplaceOrder("BM-9", "SKU-A"))
+			_, _, err = c.CreateOrder(context.Background(), marketplaceOrder("BM-9", "SKU-A"))
 			e, ok := syncerr.As(err)
 			if !ok || e.Code != syncerr.InvalidData || e.Details["field"] != tc.field {
 				t.Errorf("err = %v, want invalid_data with field %s", err, tc.field)
@@ -266,7 +266,7 @@ func TestCreateOrderFindsAnOrderInTheDocsListing(t *testing.T) {
 	}
 	mo := marketplaceOrder("external-order-id", "SKU-A")
 	mo.CreatedAt = time.Date(2018, 1, 10, 21, 0, 0, 0, time.UTC)
-	id, err := c.CreateOrder(context.Background(), mo)
+	id, _, err := c.CreateOrder(context.Background(), mo)
 	if err != nil || id != "100" || posts != 0 {
 		t.Errorf("CreateOrder = %q, %v with %d creates; want 100 found, none made", id, err, posts)
 	}

@@ -134,7 +134,7 @@ func FuzzCreateOrderAnswers(f *testing.F) {
 			}
 			return fuzzhttp.Answer{Status: http.StatusBadRequest}
 		})
-		id, err := c.CreateOrder(context.Background(), importedOrder)
+		id, _, err := c.CreateOrder(context.Background(), importedOrder)
 		if creates > 0 && foundImported(lookup, importedOrder.ID) {
 			t.Fatalf("created %s again, though the search found it", importedOrder.ID)
 		}

@@ -14,7 +14,7 @@ import (
 
 const importedOrderQuery = `query ImportedOrder($query: String!) {
   orders(first: 10, query: $query) {
-    nodes { id legacyResourceId sourceIdentifier customAttributes { key value } }
+    nodes { id legacyResourceId name sourceIdentifier customAttributes { key value } }
   }
 }`
 
@@ -24,13 +24,13 @@ const variantsQuery = `query VariantsBySKU($query: String!) {
 
 const orderCreateMutation = `mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
   orderCreate(order: $order, options: $options) {
-    order { id legacyResourceId }
+    order { id legacyResourceId name }
     userErrors { field message code }
   }
 }`
 
 // CreateOrder imports marketplace order o into the store and returns the
-// store's numeric order id. The marketplace order id is the idempotency
+// store's numeric order id and its name ("#1001"). The marketplace order id is the idempotency
 // key: it is stored in the MarketplaceOrderAttribute custom attribute and
 // as the order's source identifier, and an order already holding it is
 // returned instead of a new one. Two concurrent imports of one order can
@@ -40,13 +40,13 @@ const orderCreateMutation = `mutation OrderCreate($order: OrderCreateOrderInput!
 // Each line's SKU must name exactly one product variant: sku_not_found or
 // sku_duplicate otherwise. An order without a shipping address is
 // address_missing; one Shopify refuses is address_invalid or invalid_data.
-func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
+func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (id, name string, err error) {
 	ref := o.ID
 	if err := rules.CheckImportable(o); err != nil {
-		return "", err.With("marketplace", platformName, "order", ref)
+		return "", "", err.With("marketplace", platformName, "order", ref)
 	}
-	if id, err := c.importedOrder(ctx, o.ID); err != nil || id != "" {
-		return id, err
+	if id, name, err := c.importedOrder(ctx, o.ID); err != nil || id != "" {
+		return id, name, err
 	}
 
 	variants := map[string]string{} // SKU → variant global id
@@ -56,7 +56,7 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 		if !ok {
 			var err error
 			if v, err = c.variant(ctx, ref, l.SKU); err != nil {
-				return "", err
+				return "", "", err
 			}
 			variants[l.SKU] = v
 		}
@@ -84,43 +84,44 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 			Order *struct {
 				ID               string `json:"id"`
 				LegacyResourceID string `json:"legacyResourceId"`
+				Name             string `json:"name"`
 			} `json:"order"`
 			UserErrors []userError `json:"userErrors"`
 		} `json:"orderCreate"`
 	}
 	if err := c.do(ctx, ref, orderCreateMutation, map[string]any{"order": input, "options": options}, &res); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if ue := res.OrderCreate.UserErrors; len(ue) > 0 {
 		cause := userErrorsCause("orderCreate", ue)
 		f := ue[0].Field
 		if i := slices.Index(f, "shippingAddress"); i >= 0 && i+1 < len(f) {
-			return "", fail(syncerr.AddressInvalid, ref, "field", f[len(f)-1]).Wrap(cause)
+			return "", "", fail(syncerr.AddressInvalid, ref, "field", f[len(f)-1]).Wrap(cause)
 		}
-		return "", fail(syncerr.InvalidData, ref, "field", strings.Join(f, ".")).Wrap(cause)
+		return "", "", fail(syncerr.InvalidData, ref, "field", strings.Join(f, ".")).Wrap(cause)
 	}
 	created := res.OrderCreate.Order
 	if created == nil {
-		return "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("shopify: orderCreate returned neither an order nor errors"))
+		return "", "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("shopify: orderCreate returned neither an order nor errors"))
 	}
 	id, ok := orderID(created.LegacyResourceID, created.ID)
 	if !ok {
 		// Created, maybe: the retry finds it by its source identifier.
-		return "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("shopify: orderCreate returned an order without an id"))
+		return "", "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("shopify: orderCreate returned an order without an id"))
 	}
-	return id, nil
+	return id, created.Name, nil
 }
 
 // importedOrder returns the id of the store order already imported for
 // marketplace order mpID, or "" when there is none.
-func (c *Client) importedOrder(ctx context.Context, mpID string) (string, error) {
+func (c *Client) importedOrder(ctx context.Context, mpID string) (id, name string, err error) {
 	var data struct {
 		Orders struct {
 			Nodes []gqlOrder `json:"nodes"`
 		} `json:"orders"`
 	}
 	if err := c.do(ctx, mpID, importedOrderQuery, map[string]any{"query": c.cfg.ImportLookupQuery(mpID)}, &data); err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, o := range data.Orders.Nodes {
 		// Only what the Admin API set: a buyer can write the attribute.
@@ -128,12 +129,12 @@ func (c *Client) importedOrder(ctx context.Context, mpID string) (string, error)
 			id, ok := orderID(o.LegacyResourceID, o.ID)
 			if !ok {
 				// Imported already: never create it again.
-				return "", fail(syncerr.MarketplaceUnavailable, mpID).Wrap(fmt.Errorf("shopify: the order imported for %s has no id", mpID))
+				return "", "", fail(syncerr.MarketplaceUnavailable, mpID).Wrap(fmt.Errorf("shopify: the order imported for %s has no id", mpID))
 			}
-			return id, nil
+			return id, o.Name, nil
 		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // variant returns the global id of the one product variant with SKU sku.

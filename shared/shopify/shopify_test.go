@@ -410,7 +410,7 @@ func TestImportRequest(t *testing.T) {
 	mo := order.MarketplaceOrder{ID: "BM-77", Lines: []order.MarketplaceLine{{SKU: "SKU-A", Quantity: 3}},
 		ShippingAddress: &order.Address{Name: "Ada Lovelace", Line1: "12 St James's Sq", City: "London", PostalCode: "SW1Y 4JH", Country: "gb"},
 		CreatedAt:       time.Date(2026, 2, 1, 9, 30, 0, 0, time.UTC)}
-	id, err := f.client.CreateOrder(context.Background(), mo)
+	id, _, err := f.client.CreateOrder(context.Background(), mo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +462,7 @@ func TestImportRefusals(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f.srv)
 			}
-			_, err := f.client.CreateOrder(context.Background(), tt.mo)
+			_, _, err := f.client.CreateOrder(context.Background(), tt.mo)
 			wantCode(t, err, tt.want)
 			if n := len(f.srv.Orders()); n != 0 {
 				t.Errorf("fake holds %d orders, want 0", n)

@@ -100,7 +100,7 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	}
 	// Claimed, or made before by a worker that stopped before recording it:
 	// CreateOrder finds an order it made by the marketplace id.
-	storeID, err := sf.CreateOrder(ctx, remote)
+	storeID, storeName, err := sf.CreateOrder(ctx, remote)
 	how := ""
 	if claim == EffectDone && err == nil {
 		how = "made before; found again"
@@ -124,7 +124,7 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 		lines = append(lines, order.Line{SKU: l.SKU, Quantity: l.Quantity, MarketplaceLineID: l.ID})
 	}
 	imported := order.Event{Connection: conn.ID, Source: conn.Marketplace.Platform, SourceEventID: j.event.SourceEventID,
-		OccurredAt: remote.UpdatedAt, Order: order.Ref{StoreOrderID: storeID, MarketplaceOrderID: remote.ID},
+		OccurredAt: remote.UpdatedAt, Order: order.Ref{StoreOrderID: storeID, StoreOrderName: storeName, MarketplaceOrderID: remote.ID},
 		Status: order.StatusAccepted, Lines: lines, ShippingAddress: remote.ShippingAddress}
 	// One write of the order for the import and the accept that follows
 	// (applyLater), its link made just before (above).

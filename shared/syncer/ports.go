@@ -45,9 +45,11 @@ type Storefront interface {
 	// state (used when a webhook carries only an id, as BigCommerce's do).
 	Order(ctx context.Context, id string) (order.Event, error)
 	// CreateOrder imports a marketplace order into the store and returns the
-	// store's order id. Importing an order already imported returns its
-	// existing id (the marketplace order id is the idempotency key).
-	CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error)
+	// store's order id and the name the store shows it by ("#1001", as
+	// Order names it). Importing an order already imported returns its
+	// existing id and name (the marketplace order id is the idempotency
+	// key).
+	CreateOrder(ctx context.Context, o order.MarketplaceOrder) (id, name string, err error)
 	// OrdersUpdatedSince lists store orders changed at or after since.
 	OrdersUpdatedSince(ctx context.Context, since time.Time) ([]order.Event, error)
 }

@@ -36,7 +36,7 @@ func cutsOf(ev order.Event) map[string]int {
 func TestQuantityCutIsALineCancel(t *testing.T) {
 	srv, c := importStore(t)
 	ctx := context.Background()
-	id, err := c.CreateOrder(ctx, marketplaceOrder("BM-7", "SKU-A", "SKU-V")) // SKU-A ×1, SKU-V ×2
+	id, _, err := c.CreateOrder(ctx, marketplaceOrder("BM-7", "SKU-A", "SKU-V")) // SKU-A ×1, SKU-V ×2
 	if err != nil {
 		t.Fatal(err)
 	}

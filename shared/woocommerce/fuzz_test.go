@@ -168,7 +168,7 @@ func FuzzCreateOrderAnswers(f *testing.F) {
 			}
 			return fuzzhttp.Answer{Body: []byte(`[]`)}
 		})
-		id, err := c.CreateOrder(context.Background(), mo)
+		id, _, err := c.CreateOrder(context.Background(), mo)
 		if err != nil {
 			fuzzhttp.Classified(t, err, key, secret)
 			return

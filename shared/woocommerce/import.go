@@ -36,8 +36,9 @@ const restCreatedVia = "rest-api"
 
 // CreateOrder imports marketplace order o into the store as a paid
 // "processing" order (set_paid: the marketplace took the payment; stock is
-// reduced) and returns the store's numeric order id. The marketplace order
-// id is the idempotency key: it is written as the order's
+// reduced) and returns the store's numeric order id and its name ("#" and
+// its number, as orderName). The marketplace order id is the idempotency
+// key: it is written as the order's
 // ImportedOrderMetaKey meta, and an order already holding it is returned
 // instead of a new one. The quantities ordered are written as
 // OrderedLinesMetaKey, so that a line the merchant cuts later reads as a
@@ -61,13 +62,13 @@ const restCreatedVia = "rest-api"
 // with /products?sku=): sku_not_found or sku_duplicate otherwise, naming
 // the SKU. An order without a shipping address is address_missing. A
 // write WooCommerce refuses is invalid_data naming the parameter.
-func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
+func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (id, name string, err error) {
 	ref := o.ID
 	if err := rules.CheckImportable(o); err != nil {
-		return "", err.With("marketplace", platformName, "order", ref)
+		return "", "", err.With("marketplace", platformName, "order", ref)
 	}
-	if id, err := c.importedOrder(ctx, o); err != nil || id != "" {
-		return id, err
+	if id, name, err := c.importedOrder(ctx, o); err != nil || id != "" {
+		return id, name, err
 	}
 
 	products := map[string]wcProduct{}
@@ -77,7 +78,7 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 		if !ok {
 			var err error
 			if p, err = c.product(ctx, ref, l.SKU); err != nil {
-				return "", err
+				return "", "", err
 			}
 			products[l.SKU] = p
 		}
@@ -104,18 +105,19 @@ func (c *Client) CreateOrder(ctx context.Context, o order.MarketplaceOrder) (str
 	}
 	var created wcOrder
 	if _, err := c.do(ctx, http.MethodPost, ref, "/orders", nil, in, &created); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if created.ID <= 0 {
 		// Created, maybe: the retry finds it by its meta.
-		return "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("woocommerce: POST /orders answered an order without an id"))
+		return "", "", fail(syncerr.MarketplaceUnavailable, ref).Wrap(fmt.Errorf("woocommerce: POST /orders answered an order without an id"))
 	}
-	return strconv.FormatInt(created.ID, 10), nil
+	id = strconv.FormatInt(created.ID, 10)
+	return id, orderName(created.Number, id), nil
 }
 
 // importedOrder returns the id of the store order already imported for
 // o, or "" when there is none (see CreateOrder for the search).
-func (c *Client) importedOrder(ctx context.Context, o order.MarketplaceOrder) (string, error) {
+func (c *Client) importedOrder(ctx context.Context, o order.MarketplaceOrder) (id, name string, err error) {
 	after := rules.ImportedNoEarlierThan(o, c.now())
 	for page := 1; ; page++ {
 		q := url.Values{
@@ -129,7 +131,7 @@ func (c *Client) importedOrder(ctx context.Context, o order.MarketplaceOrder) (s
 		var orders []wcOrder
 		h, err := c.get(ctx, o.ID, "/orders", q, &orders)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		for _, so := range orders {
 			if so.CreatedVia != restCreatedVia || metaString(so.MetaData, ImportedOrderMetaKey) != o.ID {
@@ -137,9 +139,10 @@ func (c *Client) importedOrder(ctx context.Context, o order.MarketplaceOrder) (s
 			}
 			if so.ID <= 0 {
 				// Imported already: never create it again.
-				return "", fail(syncerr.MarketplaceUnavailable, o.ID).Wrap(fmt.Errorf("woocommerce: the order imported for %s has no id", o.ID))
+				return "", "", fail(syncerr.MarketplaceUnavailable, o.ID).Wrap(fmt.Errorf("woocommerce: the order imported for %s has no id", o.ID))
 			}
-			return strconv.FormatInt(so.ID, 10), nil
+			id = strconv.FormatInt(so.ID, 10)
+			return id, orderName(so.Number, id), nil
 		}
 		total, err := strconv.Atoi(h.Get("X-WP-TotalPages"))
 		if err != nil {
@@ -149,7 +152,7 @@ func (c *Client) importedOrder(ctx context.Context, o order.MarketplaceOrder) (s
 			}
 		}
 		if page >= total || len(orders) == 0 {
-			return "", nil
+			return "", "", nil
 		}
 	}
 }

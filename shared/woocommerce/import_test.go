@@ -47,7 +47,7 @@ func marketplaceOrder(id string, skus ...string) order.MarketplaceOrder {
 
 func TestCreateOrderWritesWhatWooCommerceNeeds(t *testing.T) {
 	srv, c := importStore(t)
-	id, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-1", "SKU-A", "SKU-V"))
+	id, _, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-1", "SKU-A", "SKU-V"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestCreateOrderAfterALostAnswerFindsTheOrder(t *testing.T) {
 	ctx := context.Background()
 	mo := marketplaceOrder("BM-2", "SKU-A")
 	srv.LoseCreateAnswers(1)
-	_, err := c.CreateOrder(ctx, mo)
+	_, _, err := c.CreateOrder(ctx, mo)
 	if got, want := syncerr.CodeOf(err), syncerr.MarketplaceUnavailable; got != want {
 		t.Fatalf("lost answer: code = %s, want %s (err %v)", got, want, err)
 	}
@@ -96,7 +96,7 @@ func TestCreateOrderAfterALostAnswerFindsTheOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	id, err := c.CreateOrder(ctx, mo)
+	id, _, err := c.CreateOrder(ctx, mo)
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
@@ -117,7 +117,7 @@ func TestCreateOrderIgnoresOrdersItDidNotMake(t *testing.T) {
 	if _, err := srv.AddOrder(forged); err != nil {
 		t.Fatal(err)
 	}
-	id, err := c.CreateOrder(context.Background(), mo)
+	id, _, err := c.CreateOrder(context.Background(), mo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestCreateOrderRefusals(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(srv)
 			}
-			_, err := c.CreateOrder(context.Background(), tc.o)
+			_, _, err := c.CreateOrder(context.Background(), tc.o)
 			e, ok := syncerr.As(err)
 			if !ok || e.Code != tc.code {
 				t.Fatalf("err = %v, want %s", err, tc.code)
@@ -183,7 +183,7 @@ func TestCreateOrderClassifiesFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, c := importStore(t)
 			srv.SetFault(tc.fault)
-			_, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-8", "SKU-A"))
+			_, _, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-8", "SKU-A"))
 			if got := syncerr.CodeOf(err); got != tc.code {
 				t.Fatalf("code = %s, want %s (err %v)", got, tc.code, err)
 			}
@@ -212,7 +212,7 @@ func TestCreateOrderRefusedWriteNamesTheParameter(t *testing.T) {
 			_, _ = w.Write([]byte(`[]`))
 		}
 	})
-	_, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-9", "SKU-A"))
+	_, _, err := c.CreateOrder(context.Background(), marketplaceOrder("BM-9", "SKU-A"))
 	e, ok := syncerr.As(err)
 	if !ok || e.Code != syncerr.InvalidData || e.Details["field"] != "shipping" {
 		t.Errorf("err = %v, want invalid_data with field shipping", err)
@@ -247,7 +247,7 @@ func TestCreateOrderPassesOverTheDocsOrders(t *testing.T) {
 	})
 	mo := marketplaceOrder("BM-20", "SKU-A")
 	mo.CreatedAt = time.Date(2017, 3, 21, 20, 0, 0, 0, time.UTC)
-	id, err := c.CreateOrder(context.Background(), mo)
+	id, _, err := c.CreateOrder(context.Background(), mo)
 	if err != nil || id != "730" || !posted {
 		t.Fatalf("CreateOrder = %q, %v (posted %v); want 730 created", id, err, posted)
 	}
@@ -266,7 +266,7 @@ func TestCreateOrderOnceTheDuplicateSKUIsRenamed(t *testing.T) {
 	srv.AddProduct(woocommercetest.Product{SKU: "SKU-D"})
 	dup := srv.AddProduct(woocommercetest.Product{SKU: "SKU-D"})
 	o := marketplaceOrder("BM-8", "SKU-D")
-	if _, err := c.CreateOrder(context.Background(), o); syncerr.CodeOf(err) != syncerr.SKUDuplicate {
+	if _, _, err := c.CreateOrder(context.Background(), o); syncerr.CodeOf(err) != syncerr.SKUDuplicate {
 		t.Fatalf("before the rename: err = %v, want sku_duplicate", err)
 	}
 	if !srv.SetProductSKU(dup.ID, "SKU-D-OLD") {
@@ -275,7 +275,7 @@ func TestCreateOrderOnceTheDuplicateSKUIsRenamed(t *testing.T) {
 	if srv.SetProductSKU(-1, "X") {
 		t.Error("SetProductSKU of no product = true, want false")
 	}
-	if _, err := c.CreateOrder(context.Background(), o); err != nil {
+	if _, _, err := c.CreateOrder(context.Background(), o); err != nil {
 		t.Fatalf("after the rename: err = %v, want the order made", err)
 	}
 	if n := len(srv.Orders()); n != 1 {

@@ -604,7 +604,7 @@ func (s *Server) orderCreate(vars json.RawMessage) (any, *graphQLError) {
 	}
 	created := s.add(o)
 	return map[string]any{
-		"order":      map[string]any{"id": gid("Order", created.ID), "legacyResourceId": created.ID},
+		"order":      map[string]any{"id": gid("Order", created.ID), "legacyResourceId": created.ID, "name": created.Name},
 		"userErrors": []userError{},
 	}, nil
 }

@@ -109,14 +109,14 @@ func RunConformance(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		before := h.OrderCount()
 		if !h.Imports {
 			calls := len(h.Calls())
-			_, err := h.Storefront.CreateOrder(context.Background(), mo)
+			_, _, err := h.Storefront.CreateOrder(context.Background(), mo)
 			wantCode(t, err, syncerr.PlatformUnsupported)
 			if got := len(h.Calls()); got != calls {
 				t.Errorf("CreateOrder made %d calls, want none", got-calls)
 			}
 			return
 		}
-		id, err := h.Storefront.CreateOrder(context.Background(), mo)
+		id, name, err := h.Storefront.CreateOrder(context.Background(), mo)
 		if err != nil {
 			t.Fatalf("CreateOrder: %v", err)
 		}
@@ -126,6 +126,11 @@ func RunConformance(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		ev, err := h.Storefront.Order(context.Background(), id)
 		if err != nil {
 			t.Fatalf("Order(%q) after import: %v", id, err)
+		}
+		// The import records the store's name, so the merchant finds the
+		// order by it at once: the one the store's events name it by.
+		if name == "" || name != ev.Order.StoreOrderName {
+			t.Errorf("CreateOrder's name = %q, want the store's %q", name, ev.Order.StoreOrderName)
 		}
 		want := []string{h.SKUs[0] + "x2", h.SKUs[1] + "x1"}
 		slices.Sort(want)
@@ -138,12 +143,12 @@ func RunConformance(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			t.Errorf("imported order's ClaimedMarketplaceOrderID = %q, want %q", got, mo.ID)
 		}
 
-		again, err := h.Storefront.CreateOrder(context.Background(), mo)
+		again, againName, err := h.Storefront.CreateOrder(context.Background(), mo)
 		if err != nil {
 			t.Fatalf("second CreateOrder: %v", err)
 		}
-		if again != id {
-			t.Errorf("second CreateOrder = %q, want the first id %q", again, id)
+		if again != id || againName != name {
+			t.Errorf("second CreateOrder = %q, %q; want the first's %q, %q", again, againName, id, name)
 		}
 		if got, want := h.OrderCount(), before+1; got != want {
 			t.Errorf("fake holds %d orders after importing one twice, want %d", got, want)
@@ -158,7 +163,7 @@ func RunConformance(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		mo := order.MarketplaceOrder{ID: "MP-2002", Lines: []order.MarketplaceLine{{ID: "L1", SKU: "NO-SUCH-SKU", Quantity: 1}},
 			ShippingAddress: seed.ShippingAddress}
 		before := h.OrderCount()
-		_, err := h.Storefront.CreateOrder(context.Background(), mo)
+		_, _, err := h.Storefront.CreateOrder(context.Background(), mo)
 		wantCode(t, err, syncerr.SKUNotFound)
 		if got := h.OrderCount(); got != before {
 			t.Errorf("fake holds %d orders after a refused import, want %d", got, before)
