@@ -121,6 +121,32 @@ func TestImportFailuresAreRecordedAndNothingHalfDone(t *testing.T) {
 	}
 }
 
+// TestAFailedImportGivesBackItsAcceptsClaim: the import claims the accept
+// it leads to with its own claim, in one write. An import refused (a SKU
+// the store lacks) gives both back: the merchant's re-sync right after
+// the fix imports and accepts at once, not after the claims' lease.
+func TestAFailedImportGivesBackItsAcceptsClaim(t *testing.T) {
+	e := newEnv(t)
+	shop := e.shopifyStore()
+	e.nextID++
+	e.fake.Seed(backmarkettest.AwaitingAcceptance(e.nextID, "SKU-A", "SKU-NEW"))
+	mk := strconv.FormatInt(e.nextID, 10)
+	e.deliver(importEvent(mk), 1)
+	if st := e.state(mk); st.Sync.ErrorCode != "sku_not_found" {
+		t.Fatalf("sync = %+v, want sku_not_found", st.Sync)
+	}
+	shop.AddVariant("SKU-NEW", "Case")
+	if resp := e.deliver(importEvent(mk), 1); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the re-sync after the fix = %v, want done", resp.BatchItemFailures)
+	}
+	if n := len(shop.Orders()); n != 1 {
+		t.Errorf("store orders = %d, want 1", n)
+	}
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced || st.MarketplaceStatus != order.StatusAccepted {
+		t.Errorf("sync = %+v, status %q; want synced and accepted at once", st.Sync, st.MarketplaceStatus)
+	}
+}
+
 func TestAnImportWhoseAcceptFailedAcceptsOnTheRetry(t *testing.T) {
 	e := newEnv(t)
 	shop := e.shopifyStore()

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/rules"
@@ -63,6 +64,8 @@ func (j *job) importOrder(ctx context.Context) error {
 		return detail(err, j.state.Ref, conn)
 	}
 	if err := j.create(ctx, remote); err != nil {
+		// The accept claimed with the import (create) is not made.
+		j.releaseUnused(ctx, mkID)
 		return err
 	}
 	return j.reach(ctx, mp, remote, WantOf(j.state))
@@ -89,10 +92,22 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 		return err
 	}
 	key := effectKey(conn.ID, remote.ID, rules.Step{Action: actionImport})
-	scope := effectScope(conn.ID, remote.ID)
-	claims, err := p.store.ClaimEffects(ctx, scope, []string{key}, p.cfg.EffectLease)
+	keys := []string{key}
+	// The accept the import leads to (To accept → Waiting for
+	// fulfillment) is claimed in the same write: reach's plan finds it
+	// claimed (claimAll), and releaseUnused gives it back if the job does
+	// not get to it.
+	accept := effectKey(conn.ID, remote.ID, rules.Step{Action: rules.ActionAccept})
+	if remote.Status == order.StatusAwaitingAcceptance && !j.state.CallMade(accept) {
+		keys = append(keys, accept)
+	}
+	at := time.Now()
+	claims, err := p.store.ClaimEffects(ctx, effectScope(conn.ID, remote.ID), keys, p.cfg.EffectLease)
 	if err != nil {
 		return infra(err)
+	}
+	if len(claims) > 1 {
+		j.claims = map[string]heldClaim{accept: {Claim: claims[1], at: at}}
 	}
 	claim := claims[0].State
 	if claim == EffectBusy {
@@ -108,9 +123,11 @@ func (j *job) create(ctx context.Context, remote order.MarketplaceOrder) error {
 	j.noteCall(conn.Store.Platform, actionImport, err, how)
 	if err != nil {
 		if claim == EffectClaimed && !outcomeUnknown(err) {
-			if rerr := p.store.ReleaseEffects(ctx, scope, map[string]int64{key: claims[0].Token}); rerr != nil {
-				p.log.Error("could not release a failed import's claim", "err", rerr)
+			// Given back with the accept's (releaseUnused), in one write.
+			if j.failed == nil {
+				j.failed = map[string]int64{}
 			}
+			j.failed[key] = claims[0].Token
 		}
 		return detail(err, j.state.Ref, conn)
 	}

@@ -531,14 +531,18 @@ type heldClaim struct {
 	at time.Time
 }
 
-// claimAll claims, in one write, the calls of the plan not made yet: a
-// plan of an accept and a shipment pays one claim, not one per call. Each
-// call takes its claim as it is made (call); releaseUnused gives back
-// those the job did not get to.
+// claimAll claims, in one write, the calls of the plan not made yet nor
+// claimed already (an import claims its accept with itself): a plan of an
+// accept and a shipment pays one claim, not one per call. Each call takes
+// its claim as it is made (call); releaseUnused gives back those the job
+// did not get to.
 func (j *job) claimAll(ctx context.Context, orderID string, steps []rules.Step) error {
 	var keys []string
 	for _, s := range steps {
 		key := effectKey(j.conn.ID, orderID, j.intent(s))
+		if _, held := j.claims[key]; held {
+			continue
+		}
 		if !j.state.CallMade(key) && !slices.Contains(j.made, key) && !slices.Contains(keys, key) {
 			keys = append(keys, key)
 		}
@@ -551,7 +555,9 @@ func (j *job) claimAll(ctx context.Context, orderID string, steps []rules.Step) 
 	if err != nil {
 		return infra(err)
 	}
-	j.claims = map[string]heldClaim{}
+	if j.claims == nil {
+		j.claims = map[string]heldClaim{}
+	}
 	for i, k := range keys {
 		j.claims[k] = heldClaim{Claim: got[i], at: at}
 	}
