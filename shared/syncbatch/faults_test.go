@@ -18,6 +18,7 @@ import (
 	"github.com/ordersync/ordersync/shared/pace"
 	"github.com/ordersync/ordersync/shared/pace/pacetest"
 	"github.com/ordersync/ordersync/shared/syncer"
+	"github.com/ordersync/ordersync/shared/syncerr"
 	"github.com/ordersync/ordersync/shared/testkit/memqueue"
 )
 
@@ -584,6 +585,41 @@ func TestAHeldOrderThatSyncsClearsTheConnectionsEmailMark(t *testing.T) {
 	}
 	if first, _ := e.store.MarkNotified(ctx, key, time.Hour); !first {
 		t.Error("the connection's email mark survived a held order syncing: a later expiry would not be told")
+	}
+}
+
+// TestTheMarkOfTheFailureToldIsForgottenWhenTheOrderSyncs: the merchant is
+// emailed about a failure; the fix then meets an outage (a transient
+// failure, retried, which tells nobody) and syncs on the retry. The sync
+// forgets the mark of the failure told, not of the outage's code, so a
+// later failure of the kind is told again. And an order that only met the
+// outage has no mark to forget.
+func TestTheMarkOfTheFailureToldIsForgottenWhenTheOrderSyncs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mk, store := e.order()
+	at := time.Now()
+	e.deliver(shipped(mk, store, "", at), 1)
+	if st := e.state(mk); st.Sync.ErrorCode != string(syncerr.ShippingDataMissing) || e.notes.count() != 1 {
+		t.Fatalf("sync = %+v, emails %d; want shipping_data_missing told", st.Sync, e.notes.count())
+	}
+	e.fake.SetFault(backmarkettest.Fault{Status: 503, Count: 1, Methods: "POST"})
+	fixed := shipped(mk, store, "6A9", at.Add(time.Minute))
+	e.deliver(fixed, 1)
+	if st := e.state(mk); st.Sync.Result != order.SyncPending {
+		t.Fatalf("sync = %+v, want pending after the outage", st.Sync)
+	}
+	e.deliver(fixed, 2)
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced {
+		t.Fatalf("sync = %+v, want synced", st.Sync)
+	}
+	// The mark syncer's notifyKey gives the failure told.
+	key := "acme#" + mk + store + "#" + string(syncerr.ShippingDataMissing)
+	if first, _ := e.store.MarkNotified(ctx, key, time.Hour); !first {
+		t.Error("the mark of the failure told survived the order's sync: a later one would not be told")
+	}
+	if e.notes.count() != 1 {
+		t.Errorf("emails = %d, want 1: the outage retried tells nobody", e.notes.count())
 	}
 }
 

@@ -33,7 +33,10 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 	j.facts = factsOf(err)
 	var superseded bool
 	serr := j.persist(ctx, func() (err error) {
-		superseded, err = j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts, SKU: sku})
+		// Told: the merchant is told below (or was, the email throttle
+		// says), and the sync that ends the failure forgets the mark.
+		superseded, err = j.saveOutcome(ctx, order.SyncOutcome{Result: result, ErrorCode: string(x.Code), Message: x.Cause, Attempts: j.attempts, SKU: sku,
+			Told: string(x.Code)})
 		return err
 	})
 	if superseded {

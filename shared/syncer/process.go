@@ -224,16 +224,27 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 	if superseded {
 		return errSuperseded
 	}
-	if prev.ErrorCode != "" {
-		keys := []string{notifyKey(j.state, prev.ErrorCode)}
-		if syncerr.Lookup(syncerr.Code(prev.ErrorCode)).Kind == syncerr.Auth {
+	if told := toldOf(prev); told != "" {
+		keys := []string{notifyKey(j.state, told)}
+		if syncerr.Lookup(syncerr.Code(told)).Kind == syncerr.Auth {
 			// An order held by a pause synced: the connection works, so a
 			// later expiry is news again.
-			keys = append(keys, ConnectionNoticeKey(conn.ID, prev.ErrorCode))
+			keys = append(keys, ConnectionNoticeKey(conn.ID, told))
 		}
 		_ = j.p.store.ClearNotified(ctx, keys...)
 	}
 	return nil
+}
+
+// toldOf is the error code whose email mark the run of failures that
+// ended in prev set (SyncOutcome.Told): none after transient failures
+// retried, which tell nobody. A failed or held state saved before Told
+// was kept names its own code.
+func toldOf(prev order.SyncOutcome) string {
+	if prev.Told != "" || prev.Result == order.SyncPending || prev.Result == order.SyncSynced {
+		return prev.Told
+	}
+	return prev.ErrorCode
 }
 
 // unrefused are the steps left of a plan made after the calls, less those
@@ -436,6 +447,9 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			out.FirstFailedAt = st.Sync.FirstFailedAt
 			if out.FirstFailedAt.IsZero() || st.Sync.Result == order.SyncSynced {
 				out.FirstFailedAt = out.At
+			}
+			if out.Told == "" && st.Sync.Result != order.SyncSynced {
+				out.Told = st.Sync.Told
 			}
 		}
 		var resolved *order.Resolution
