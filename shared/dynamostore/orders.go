@@ -243,7 +243,7 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 	s.orderExpiry(st, extra)
 	// Its store order's link first, where the mark it carries does not
 	// cover it.
-	mark, undo, err := s.linkOrder(ctx, st)
+	mark, err := s.linkOrder(ctx, st)
 	if err != nil {
 		st.Version = prev
 		return st, err
@@ -261,10 +261,6 @@ func (s *Store) SaveOrder(ctx context.Context, st order.State) (order.State, err
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(prev)}
 	}
 	if _, err := s.db.PutItem(ctx, in); err != nil {
-		if undo != nil {
-			// The link's new expiry was this state's; another may win.
-			undo(context.WithoutCancel(ctx))
-		}
 		st.Version = prev
 		if isConditionFailed(err) {
 			return st, fmt.Errorf("dynamostore: order %s at version %d: %w", st.Ref.MarketplaceOrderID, prev, order.ErrConflict)

@@ -14,7 +14,7 @@
 //	                                                      store order name, on gsi5: NAME#<conn>#<name> (jobs.go);
 //	                                                      once closed, a TTL of the order retention (retention.go)
 //	ORDER#<conn>#<marketplace id>   ERR#<time>            a failure (gsi1: ERRORS#<conn>, 7-day TTL)
-//	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order (its order's TTL once closed)
+//	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order (a TTL past its state's; retention.go)
 //	DEDUP#<key>                     CLAIM                 a webhook delivery claim (TTL), and its accepted
 //	                                                      event until synced (gsi2: UNSYNCED#<conn>; ledger.go)
 //	EFFECTS#<conn>#<marketplace id> EFFECTS               the order's marketplace call claims, an attribute

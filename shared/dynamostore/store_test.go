@@ -292,21 +292,20 @@ func expiresAt(t *testing.T, table, pk, sk string) int64 {
 	return v
 }
 
-// TestALostSaveLeavesItsLinkAsItWas: two workers save the same open order;
-// one closes it, the other (which wins) keeps it open. Every link has an
-// expiry that outlives the state, only ever moved later, but a link made
-// before links had one has none, and the state that wins carries the mark
-// that says so: the loser gave the link its closed order's expiry before
-// its put; a link expiring while its order stays open, and no save moving
-// it since the mark says it never expires, would lose the events that name
-// only the store order, so the loser takes the expiry back. And an expiry
-// is never moved earlier by a save.
-func TestALostSaveLeavesItsLinkAsItWas(t *testing.T) {
+// TestALostSaveLeavesALinkLastingAsTheWinnersMarkSays: a link made before
+// links had an expiry is given one by its order's next save, open or
+// closed. Two workers then save the same open order; one closes it, the
+// other (which wins) keeps it open: whichever wins, the link lasts at
+// least as the mark its state carries says (the review of 7cf884e found a
+// link left without an expiry by two closers when the loser took its
+// expiry back). And an expiry is never moved earlier by a save.
+func TestALostSaveLeavesALinkLastingAsTheWinnersMarkSays(t *testing.T) {
 	st := stacktest.New(t, nil)
 	table := st.Ref("Table")
 	s := dynamostore.New(stacktest.Clients().DynamoDB, table)
 	ctx := t.Context()
-	// The link as a build before this one put it: no expiry.
+	// The link as a build before this one put it: no expiry, and the state
+	// naming it carries the mark that says so.
 	if _, err := stacktest.Clients().DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "LINK#acme#srace-1"}, "sk": &types.AttributeValueMemberS{Value: "LINK"},
 		"marketplace_order_id": &types.AttributeValueMemberS{Value: "race-1"}}}); err != nil {
@@ -318,6 +317,11 @@ func TestALostSaveLeavesItsLinkAsItWas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, want := open.LinkNeeds(time.Now(), order.DefaultRetention)
+	lasts := expiresAt(t, table, "LINK#acme#srace-1", "LINK")
+	if lasts < want-order.LinkWeek || lasts > want+order.LinkWeek {
+		t.Fatalf("the legacy link expires at %d after its open order's save, want about %d", lasts, want)
+	}
 	winner := v1
 	winner.StoreStatus = order.StatusPartiallyShipped
 	if _, err := s.SaveOrder(ctx, winner); err != nil {
@@ -328,29 +332,57 @@ func TestALostSaveLeavesItsLinkAsItWas(t *testing.T) {
 	if _, err := s.SaveOrder(ctx, loser); !errors.Is(err, order.ErrConflict) {
 		t.Fatalf("the loser's save = %v, want a conflict", err)
 	}
-	if got := expiresAt(t, table, "LINK#acme#srace-1", "LINK"); got != 0 {
-		t.Errorf("the open order's link expires at %d after a lost save, want never", got)
-	}
-	// Closed: the link gets a week at or after the state's expiry, and a
-	// save that would give it an earlier one leaves it.
-	closed, err := s.LoadOrder(ctx, "acme", "race-1")
+	won, err := s.LoadOrder(ctx, "acme", "race-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed.MarketplaceStatus = order.StatusShipped
-	if closed, err = s.SaveOrder(ctx, closed); err != nil {
+	if got := expiresAt(t, table, "LINK#acme#srace-1", "LINK"); got != lasts || won.LinkExpiry != fmt.Sprintf("srace-1@%d", lasts) {
+		t.Errorf("after a lost save: the link expires at %d, the winner's mark %q; want both %d", got, won.LinkExpiry, lasts)
+	}
+	// Closed: the link lasts long enough already, and a save that would
+	// give it an earlier expiry leaves it.
+	won.MarketplaceStatus = order.StatusShipped
+	if won, err = s.SaveOrder(ctx, won); err != nil {
 		t.Fatal(err)
 	}
-	first := expiresAt(t, table, "LINK#acme#srace-1", "LINK")
-	if state := expiresAt(t, table, "ORDER#acme#race-1", "STATE"); first == 0 || first < state {
-		t.Fatalf("the closed order's link expires at %d, want at or after its state's %d", first, state)
+	if state := expiresAt(t, table, "ORDER#acme#race-1", "STATE"); state == 0 || lasts < state {
+		t.Fatalf("the closed order's state expires at %d, its link at %d; want the link at or after it", state, lasts)
 	}
 	shorter := dynamostore.New(stacktest.Clients().DynamoDB, table).WithOrderRetention(time.Hour)
-	closed.LinkExpiry = ""
-	if _, err := shorter.SaveOrder(ctx, closed); err != nil {
+	won.LinkExpiry = ""
+	if _, err := shorter.SaveOrder(ctx, won); err != nil {
 		t.Fatal(err)
 	}
-	if got := expiresAt(t, table, "LINK#acme#srace-1", "LINK"); got != first {
-		t.Errorf("the link expires at %d after a save with a shorter retention, want %d as before", got, first)
+	if got := expiresAt(t, table, "LINK#acme#srace-1", "LINK"); got != lasts {
+		t.Errorf("the link expires at %d after a save with a shorter retention, want %d as before", got, lasts)
+	}
+}
+
+// TestAShortRetentionNeverShortensAnOpenOrdersLink: with a retention of a
+// day, an open order's link still lasts order.OpenLinkHorizon and the
+// slack (the review found it lasting the retention and 4 weeks: an order
+// shipped after that, with no save between, lost its events); the closed
+// order's state goes a day after its close.
+func TestAShortRetentionNeverShortensAnOpenOrdersLink(t *testing.T) {
+	st := stacktest.New(t, nil)
+	table := st.Ref("Table")
+	s := dynamostore.New(stacktest.Clients().DynamoDB, table).WithOrderRetention(24 * time.Hour)
+	ctx := t.Context()
+	open := order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "short-1", StoreOrderID: "sshort-1"},
+		StoreStatus: order.StatusAccepted, MarketplaceStatus: order.StatusAccepted}
+	v1, err := s.SaveOrder(ctx, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := time.Now().Add(order.OpenLinkHorizon).Unix() + order.LinkSlack
+	if got := expiresAt(t, table, "LINK#acme#sshort-1", "LINK"); got < floor {
+		t.Errorf("the open order's link expires at %d, want at or after %d", got, floor)
+	}
+	v1.MarketplaceStatus = order.StatusShipped
+	if _, err := s.SaveOrder(ctx, v1); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := expiresAt(t, table, "ORDER#acme#short-1", "STATE"), time.Now().Add(24*time.Hour).Unix(); got < want-60 || got > want+60 {
+		t.Errorf("the closed order's state expires at %d, want about %d", got, want)
 	}
 }

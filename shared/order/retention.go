@@ -33,34 +33,39 @@ func (s State) ExpiresAt(now time.Time, retention time.Duration) (time.Time, boo
 // LinkWeek is what a store order link's expiry is rounded up to.
 const LinkWeek = 7 * 24 * 60 * 60
 
-// LinkSlack is how much longer than a closed order's state (Unix seconds)
-// the link of an open order is made to last: an order closed within it of
-// its link's write finds the link lasting long enough already, so the save
-// that closes it (its shipment, usually days later) writes nothing to it.
+// LinkSlack is how much longer than it needs the link of an open order is
+// made to last: an order closed within it of its link's write finds the
+// link lasting long enough already, so the save that closes it (its
+// shipment, usually days later) writes nothing to it.
 const LinkSlack = 4 * LinkWeek
 
+// OpenLinkHorizon is the least an open order's link lasts after the save
+// that last wrote it, whatever the retention: a link gone while its order
+// is open loses the events that name only its store order, so a short
+// retention shortens the closed order's items, never this.
+const OpenLinkHorizon = DefaultRetention
+
 // LinkNeeds returns what the store order link of s, saved at now, needs:
-// to expire no earlier than need, the state's expiry were it closed now
-// (now + retention), so that the link outlives every state saved; and, if
-// it must be written, the expiry it gets: need's LinkUntil, plus LinkSlack
-// while the order is open. A link's expiry is only ever moved later. An
-// open order's state has no expiry, so its link lasts retention (plus the
-// slack) after the last save that wrote it: an order open that long with
-// no save at all loses the link, and then the events that name only its
-// store order.
+// to expire no earlier than need, and, if it must be written, the expiry
+// it gets. A closed order's link needs the state's own expiry (now +
+// retention), so that it outlives every state saved, and gets need's
+// LinkUntil. An open order's state has no expiry: its link needs the
+// longer of the retention and OpenLinkHorizon from now, and gets need's
+// LinkUntil plus LinkSlack. A link's expiry is only ever moved later. An
+// order open with no save at all for longer than that loses the link.
 func (s State) LinkNeeds(now time.Time, retention time.Duration) (need, until int64) {
-	need = now.Add(retention).Unix()
-	until = LinkUntil(need)
-	if !s.MarketplaceStatus.Closed() {
-		until += LinkSlack
+	if s.MarketplaceStatus.Closed() {
+		need = now.Add(retention).Unix()
+		return need, LinkUntil(need)
 	}
-	return need, until
+	need = now.Add(max(retention, OpenLinkHorizon)).Unix()
+	return need, LinkUntil(need) + LinkSlack
 }
 
 // LinkUntil is when the store order link of a state expiring at expires
-// (Unix seconds) expires: the next whole LinkWeek (Unix time) at or after
-// it, so that a closed order's later saves within that week leave the
-// link alone, and the link outlives its state by less than a week.
+// (Unix seconds) expires, when written for it: the next whole LinkWeek
+// (Unix time) at or after it, so that a closed order's later saves within
+// that week leave the link alone.
 func LinkUntil(expires int64) int64 {
 	return (expires + LinkWeek - 1) / LinkWeek * LinkWeek
 }

@@ -12,9 +12,10 @@ import (
 // order.DefaultRetention) counted from its save; an open order's carries
 // none. Its store order's link always expires after the state would: at
 // the next whole week (Unix time) at or after the state's expiry were it
-// closed now, and order.LinkSlack later while the order is open, so that
-// the save closing it within the slack leaves the link as it is. A link
-// is only ever moved later.
+// closed now, and, while the order is open, at or after the longer of that
+// and order.OpenLinkHorizon, order.LinkSlack later, so that the save
+// closing it within the slack leaves the link as it is. A link is only
+// ever moved later.
 // weekSeconds is what a link's expiry is rounded up to.
 const weekSeconds = 7 * 24 * 60 * 60
 
