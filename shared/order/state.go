@@ -133,11 +133,12 @@ type SyncOutcome struct {
 	// sku_duplicate) is about, as its error's "sku" detail has it: an
 	// alias set for it finds the orders it holds.
 	SKU string `json:"sku,omitempty"`
-	// Told is the error code the merchant was last told about (emailed,
-	// or found told already) in the current run of failures, carried
-	// until the order syncs, whose sync then forgets that email's mark so
-	// that a later failure is told again. A transient failure being
-	// retried tells nobody: its sync has no mark to forget.
+	// Told is the error code of the last failure the merchant was to be
+	// told of in the current run of failures (its email mark set, or found
+	// set), carried until the order syncs, whose sync then forgets that
+	// mark so that a later failure is told again. A transient failure
+	// being retried tells nobody: its sync has no mark to forget. One code
+	// is kept: a run of two failures told forgets the last one's mark.
 	Told string `json:"told,omitempty"`
 }
 

@@ -156,6 +156,9 @@ var errSuperseded = errors.New("sync: superseded by a newer change to the order"
 // reach makes the calls that bring the marketplace order remote to want,
 // and records the order synced.
 func (j *job) reach(ctx context.Context, mp Marketplace, remote order.MarketplaceOrder, want rules.Want) error {
+	// Whatever ends the plan gives back the claims it did not use, the
+	// accept an import claimed with itself among them.
+	defer j.releaseUnused(ctx, remote.ID)
 	conn := j.conn
 	want, err := j.marketplaceSKUs(ctx, remote, want)
 	if err != nil {
@@ -170,7 +173,6 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 	if err := j.claimAll(ctx, remote.ID, steps); err != nil {
 		return err
 	}
-	defer j.releaseUnused(ctx, remote.ID)
 	for i, s := range steps {
 		if err := j.call(ctx, mp, remote, s); err != nil {
 			if s.Action == rules.ActionCancelLines && syncerr.CodeOf(err) == syncerr.CancelUnsupported {
@@ -448,8 +450,8 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			if out.FirstFailedAt.IsZero() || st.Sync.Result == order.SyncSynced {
 				out.FirstFailedAt = out.At
 			}
-			if out.Told == "" && st.Sync.Result != order.SyncSynced {
-				out.Told = st.Sync.Told
+			if out.Told == "" {
+				out.Told = toldOf(st.Sync)
 			}
 		}
 		var resolved *order.Resolution
