@@ -2,6 +2,8 @@ package emf_test
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"testing"
@@ -54,6 +56,52 @@ func TestReadRefusesWhatCloudWatchRefuses(t *testing.T) {
 			got, err := emf.Read([]byte(tt.line))
 			if (err != nil) != tt.err || len(got) != tt.metrics {
 				t.Errorf("Read = %v, %v; want %d metrics, error %v", got, err, tt.metrics, tt.err)
+			}
+		})
+	}
+}
+
+// TestDirectiveIsTheMapsJSON: the _aws directive Attrs writes is the JSON
+// encoding/json writes for the nested maps it stands for (as slog's JSON
+// handler writes them, HTML not escaped), names that need escaping too.
+func TestDirectiveIsTheMapsJSON(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 123e6, time.UTC)
+	for _, tc := range []struct {
+		name string
+		dims []emf.Dimension
+		ms   []emf.Metric
+	}{
+		{"one count, no dimension", nil, []emf.Metric{emf.Count("webhook_accepted", 1)}},
+		{"dimensions and units", []emf.Dimension{{"service", "sync"}, {"error_code", "auth_expired"}},
+			[]emf.Metric{emf.Count("failed", 1), {Name: "took_ms", Value: 12, Unit: "Milliseconds"}}},
+		{"names to escape", []emf.Dimension{{"a\"b\\c<d>&", "v"}, {"é\n\u2028", "w"}},
+			[]emf.Metric{{Name: "m\t<x>", Value: 2, Unit: "Cou\"nt"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := emf.Attrs(at, tc.dims, tc.ms...)
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(kv[len(kv)-1]); err != nil {
+				t.Fatal(err)
+			}
+			defs := make([]map[string]string, len(tc.ms))
+			for i, m := range tc.ms {
+				defs[i] = map[string]string{"Name": m.Name, "Unit": cmp.Or(m.Unit, "Count")}
+			}
+			names := make([]string, len(tc.dims))
+			for i, d := range tc.dims {
+				names[i] = d.Name
+			}
+			var want bytes.Buffer
+			enc = json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(map[string]any{"Timestamp": at.UnixMilli(), "CloudWatchMetrics": []map[string]any{{
+				"Namespace": emf.Namespace, "Dimensions": [][]string{names}, "Metrics": defs}}}); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != want.String() {
+				t.Errorf("directive\n got %s\nwant %s", buf.Bytes(), want.Bytes())
 			}
 		})
 	}
