@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // MaxMessageBytes is the most one sync queue message carries, body and
@@ -57,7 +58,9 @@ type packed struct {
 // returns an error wrapping ErrEventTooLarge. DecodeMessage reads both
 // forms.
 func EncodeMessage(e Event) (string, error) {
-	b, err := marshalEvent(e)
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer putEncodeBuffer(buf)
+	b, err := marshalEvent(buf, e)
 	if err != nil {
 		return "", err
 	}
@@ -84,10 +87,27 @@ func EncodeMessage(e Event) (string, error) {
 	return string(p), nil
 }
 
-// marshalEvent is e's JSON as EncodeMessage writes it.
-func marshalEvent(e Event) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// encodeBuffers are EncodeMessage's buffers, kept between calls: the
+// body is copied out of one into the string returned.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer bounds the buffers kept: one grown by a rare huge event
+// is left to the collector.
+const maxPooledBuffer = 1 << 20
+
+func putEncodeBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledBuffer {
+		return
+	}
+	buf.Reset()
+	encodeBuffers.Put(buf)
+}
+
+// marshalEvent is e's JSON as EncodeMessage writes it, in buf (reset
+// first); the slice returned is buf's until buf is used again.
+func marshalEvent(buf *bytes.Buffer, e Event) ([]byte, error) {
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(e); err != nil {
 		return nil, fmt.Errorf("order: encode event: %w", err)
@@ -95,9 +115,12 @@ func marshalEvent(e Event) ([]byte, error) {
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	// The encoder writes valid UTF-8, where these bytes are only ever
 	// U+FFFE and U+FFFF, and only inside strings, where an escape means
-	// the same.
-	b = bytes.ReplaceAll(b, []byte("\uFFFE"), []byte(`\ufffe`))
-	b = bytes.ReplaceAll(b, []byte("\uFFFF"), []byte(`\uffff`))
+	// the same. Both begin EF BF: a body without that is left as it is
+	// (bytes.ReplaceAll copies even when nothing matches).
+	if bytes.Contains(b, []byte("\xef\xbf")) {
+		b = bytes.ReplaceAll(b, []byte("\uFFFE"), []byte(`\ufffe`))
+		b = bytes.ReplaceAll(b, []byte("\uFFFF"), []byte(`\uffff`))
+	}
 	return b, nil
 }
 
