@@ -126,12 +126,17 @@ func Of(at time.Time, service string, dims []Dimension, ms ...Metric) []any {
 	return Attrs(at, append([]Dimension{{Service, service}}, dims...), ms...)
 }
 
-// LogAttrs is Of as slog.Attrs, for Logger.LogAttrs.
+// LogAttrs is Of as slog.Attrs, for Logger.LogAttrs: the same attributes,
+// built straight into Attrs (no []any of boxed values in between).
 func LogAttrs(at time.Time, service string, dims []Dimension, ms ...Metric) []slog.Attr {
-	kv := Of(at, service, dims, ms...)
-	out := make([]slog.Attr, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		out = append(out, slog.Any(kv[i].(string), kv[i+1]))
+	var buf [4]Dimension
+	all := append(append(buf[:0], Dimension{Service, service}), dims...)
+	out := make([]slog.Attr, 0, len(ms)+len(all)+1)
+	for _, m := range ms {
+		out = append(out, slog.Int64(m.Name, m.Value))
 	}
-	return out
+	for _, d := range all {
+		out = append(out, slog.String(d.Name, d.Value))
+	}
+	return append(out, slog.Any("_aws", newDirective(at, all, ms)))
 }

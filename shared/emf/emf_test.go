@@ -3,9 +3,11 @@ package emf_test
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +106,19 @@ func TestDirectiveIsTheMapsJSON(t *testing.T) {
 				t.Errorf("directive\n got %s\nwant %s", buf.Bytes(), want.Bytes())
 			}
 		})
+	}
+}
+
+// TestLogAttrsIsOf: LogAttrs writes the line Of writes.
+func TestLogAttrsIsOf(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	dims := []emf.Dimension{{"reason", "signature_invalid"}, {"a", "b"}, {"c", "d"}, {"e", "f"}}
+	ms := []emf.Metric{emf.Count("webhook_rejected", 1), {Name: "took_ms", Value: 3, Unit: "Milliseconds"}}
+	var of, attrs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&of, nil)).Info("m", emf.Of(at, "webhook", dims, ms...)...)
+	slog.New(slog.NewJSONHandler(&attrs, nil)).LogAttrs(context.Background(), slog.LevelInfo, "m", emf.LogAttrs(at, "webhook", dims, ms...)...)
+	strip := func(b *bytes.Buffer) string { _, rest, _ := strings.Cut(b.String(), `"level"`); return rest } // the time differs
+	if strip(&attrs) != strip(&of) {
+		t.Errorf("LogAttrs line\n%s\nOf line\n%s", attrs.String(), of.String())
 	}
 }
