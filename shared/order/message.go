@@ -58,9 +58,14 @@ type packed struct {
 // returns an error wrapping ErrEventTooLarge. DecodeMessage reads both
 // forms.
 func EncodeMessage(e Event) (string, error) {
-	buf := encodeBuffers.Get().(*bytes.Buffer)
-	defer putEncodeBuffer(buf)
-	b, err := marshalEvent(buf, e)
+	buf := encodeBuffers.Get().(*[]byte)
+	b, err := marshalEvent((*buf)[:0], e)
+	defer func() {
+		if cap(b) <= maxPooledBuffer {
+			*buf = b[:0]
+			encodeBuffers.Put(buf)
+		}
+	}()
 	if err != nil {
 		return "", err
 	}
@@ -89,30 +94,25 @@ func EncodeMessage(e Event) (string, error) {
 
 // encodeBuffers are EncodeMessage's buffers, kept between calls: the
 // body is copied out of one into the string returned.
-var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPooledBuffer bounds the buffers kept: one grown by a rare huge event
 // is left to the collector.
 const maxPooledBuffer = 1 << 20
 
-func putEncodeBuffer(buf *bytes.Buffer) {
-	if buf.Cap() > maxPooledBuffer {
-		return
+// marshalEvent appends e's JSON as EncodeMessage writes it to dst: by
+// appendEvent, or by encoding/json for what appendEvent leaves to it.
+func marshalEvent(dst []byte, e Event) ([]byte, error) {
+	b, ok := appendEvent(dst, e)
+	if !ok {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(e); err != nil {
+			return nil, fmt.Errorf("order: encode event: %w", err)
+		}
+		b = append(b[:0], bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 	}
-	buf.Reset()
-	encodeBuffers.Put(buf)
-}
-
-// marshalEvent is e's JSON as EncodeMessage writes it, in buf (reset
-// first); the slice returned is buf's until buf is used again.
-func marshalEvent(buf *bytes.Buffer, e Event) ([]byte, error) {
-	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
-		return nil, fmt.Errorf("order: encode event: %w", err)
-	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	// The encoder writes valid UTF-8, where these bytes are only ever
 	// U+FFFE and U+FFFF, and only inside strings, where an escape means
 	// the same. Both begin EF BF: a body without that is left as it is
