@@ -166,9 +166,12 @@ type floorOrder struct {
 		Title    string      `json:"title"`
 	} `json:"line_items"`
 	ShippingAddress *struct {
-		Name, FirstName, LastName, Company, Address1, Address2, City, Zip, Province, Phone *string
-		ProvinceCode                                                                       *string `json:"province_code"`
-		CountryCode                                                                        *string `json:"country_code"`
+		Name, Company, Address1, Address2, City, Zip, Province, Phone *string
+		// Named: encoding/json matches no untagged FirstName to "first_name".
+		FirstName    *string `json:"first_name"`
+		LastName     *string `json:"last_name"`
+		ProvinceCode *string `json:"province_code"`
+		CountryCode  *string `json:"country_code"`
 	} `json:"shipping_address"`
 	Fulfillments []json.RawMessage `json:"fulfillments"`
 	Refunds      []json.RawMessage `json:"refunds"`
