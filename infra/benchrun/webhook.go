@@ -9,17 +9,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ordersync/ordersync/shared/app"
 	"github.com/ordersync/ordersync/shared/ingest"
 	"github.com/ordersync/ordersync/shared/ingest/ingesttest"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/shopify"
+	"github.com/ordersync/ordersync/shared/sqsqueue"
 )
 
 // shopifySample is Shopify's REST Order reference example (see
@@ -30,11 +34,9 @@ var shopifySample []byte
 
 const webhookSecret = "shpss_bench"
 
-// webhookSection measures the webhook handler, with its real parse, HMAC
-// check and event encoding (ingesttest's EncodingQueue does what the SQS
-// adapter does before its send), over in-memory connections, secrets and
-// dedup, beside the floor any handler of the same body pays: HMAC-SHA256,
-// base64 and a JSON decode of the fields ordersync reads.
+// webhookSection measures the webhook handler wired as webhookapp wires it
+// (see newWebhookRun), beside the floor any handler of the same body pays:
+// HMAC-SHA256, base64 and a JSON decode of the fields ordersync reads.
 func webhookSection(ctx context.Context, env Env) ([]Row, error) {
 	rounds := 15
 	if env.Quick {
@@ -50,7 +52,10 @@ func webhookSection(ctx context.Context, env Env) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		floor := func() error { return webhookFloor(body, shopify.SignWebhook(body, webhookSecret)) }
+		// Signed once, as the handler's request is: the floor pays one
+		// HMAC a call, as the handler does.
+		signature := shopify.SignWebhook(body, webhookSecret)
+		floor := func() error { return webhookFloor(body, signature) }
 		h, f, err := interleaved(ctx, rounds, handle, floor)
 		if err != nil {
 			return nil, fmt.Errorf("%d KB: %w", size>>10, err)
@@ -64,14 +69,22 @@ func webhookSection(ctx context.Context, env Env) ([]Row, error) {
 }
 
 // newWebhookRun returns one delivery of body through a handler wired as
-// the webhook function is, each call a new event id (a new delivery, so
-// the dedup claims and confirms every time).
+// shared/app/webhookapp wires the webhook function, each call a new event
+// id (a new delivery): its config (MaxBodyBytes at MAX_BODY_BYTES's
+// default, the rest zero), no deduper, the SQS adapter itself (its
+// message attributes and SendMessageInput built as for SQS; only the
+// client is a fake that counts what it is sent), and app's logger (JSON
+// lines, redacted) writing to nowhere, so each line is formatted as on
+// Lambda. Only the connection and secret lookups are in memory, as
+// production's caches answer them.
 func newWebhookRun(body []byte) (func() error, error) {
 	conns := ingesttest.NewConnections(order.Connection{ID: "c-shop",
 		Store: order.Endpoint{Platform: order.Shopify}, WebhookSecretRefs: []string{"shop/current"}})
 	secrets := ingesttest.NewSecrets(map[string]string{"shop/current": webhookSecret})
-	q := &ingesttest.EncodingQueue{}
-	h := ingest.New(ingest.Config{}, conns, secrets, ingesttest.NewDeduper(), q, slog.New(slog.DiscardHandler))
+	sent := &sqsSends{}
+	q := sqsqueue.New(sent, "https://sqs.eu-west-1.amazonaws.com/123456789012/ordersync-sync")
+	cfg := ingest.Config{MaxBodyBytes: 1 << 20}
+	h := ingest.New(cfg, conns, secrets, nil, q, app.NewLogger(io.Discard, slog.LevelInfo))
 	req := events.APIGatewayV2HTTPRequest{
 		RouteKey: "POST /webhooks/{source}/{connection}",
 		RawPath:  "/webhooks/shopify/c-shop",
@@ -100,11 +113,32 @@ func newWebhookRun(body []byte) (func() error, error) {
 		if resp.StatusCode != http.StatusAccepted {
 			return fmt.Errorf("handler answered %d %s", resp.StatusCode, resp.Body)
 		}
-		if sent, _ := q.Sent(); sent != n {
-			return fmt.Errorf("%d events queued after %d deliveries", sent, n)
+		if sent.n != n || sent.attrs != 2*n {
+			return fmt.Errorf("%d events queued, with %d attributes, after %d deliveries", sent.n, sent.attrs, n)
 		}
 		return nil
 	}, nil
+}
+
+// sqsSends is the SQS client under the webhook's sqsqueue.Queue: it
+// counts the messages it is sent, with their attributes, and sends none.
+type sqsSends struct{ n, attrs int }
+
+func (s *sqsSends) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	if in.MessageBody == nil || *in.MessageBody == "" {
+		return nil, errors.New("bench sqs: empty message body")
+	}
+	s.n++
+	s.attrs += len(in.MessageAttributes)
+	return &sqs.SendMessageOutput{}, nil
+}
+
+func (s *sqsSends) SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	return nil, errors.New("bench sqs: the webhook sends one message at a time")
+}
+
+func (s *sqsSends) ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	return nil, errors.New("bench sqs: the webhook changes no visibility")
 }
 
 // floorOrder is the fields of a Shopify order ordersync reads, in plain
@@ -132,11 +166,15 @@ type floorOrder struct {
 		Title    string      `json:"title"`
 	} `json:"line_items"`
 	ShippingAddress *struct {
-		Name, FirstName, LastName, Company, Address1, Address2, City, Zip, Province, Phone *string
-		ProvinceCode                                                                       *string `json:"province_code"`
-		CountryCode                                                                        *string `json:"country_code"`
+		Name, Company, Address1, Address2, City, Zip, Province, Phone *string
+		// Named: encoding/json matches no untagged FirstName to "first_name".
+		FirstName    *string `json:"first_name"`
+		LastName     *string `json:"last_name"`
+		ProvinceCode *string `json:"province_code"`
+		CountryCode  *string `json:"country_code"`
 	} `json:"shipping_address"`
 	Fulfillments []json.RawMessage `json:"fulfillments"`
+	Refunds      []json.RawMessage `json:"refunds"`
 }
 
 // webhookFloor is the work no webhook handler can skip: the body's

@@ -13,6 +13,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -125,9 +126,7 @@ func Build(ctx context.Context, o Options) (*Deps, error) {
 	if log == nil {
 		level := slog.LevelInfo
 		_ = level.UnmarshalText([]byte(o.Getenv("LOG_LEVEL")))
-		// JSON lines (CloudWatch reads their metrics, shared/emf), with
-		// personal data redacted should any path log some (redact.go).
-		log = slog.New(newRedactor(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})))
+		log = NewLogger(os.Stdout, level)
 	}
 	var cfg aws.Config
 	if o.AWS != nil {
@@ -146,6 +145,15 @@ func Build(ctx context.Context, o Options) (*Deps, error) {
 		d.Store = d.Store.WithOrderRetention(time.Duration(days) * 24 * time.Hour)
 	}
 	return d, e.err
+}
+
+// NewLogger is the functions' logger when Options.Log is nil, writing to
+// w (stdout on Lambda): JSON lines (CloudWatch reads their metrics,
+// shared/emf), with personal data redacted should any path log some
+// (redact.go), from level up. infra/benchrun logs through it to nowhere,
+// so a measured handler formats each line as on Lambda.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(newRedactor(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 // CacheConnections has the store keep the connections it reads for

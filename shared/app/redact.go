@@ -32,6 +32,16 @@ func newRedactor(h slog.Handler) slog.Handler { return redactor{h} }
 func (r redactor) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
 
 func (r redactor) Handle(ctx context.Context, rec slog.Record) error {
+	clean := true
+	rec.Attrs(func(a slog.Attr) bool {
+		clean = !touched(a)
+		return clean
+	})
+	if clean {
+		// Nothing to redact (the webhook's every line): handed on as it
+		// is, not copied attribute by attribute.
+		return r.h.Handle(ctx, rec)
+	}
 	out := slog.NewRecord(rec.Time, rec.Level, rec.Message, rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(redact(a))
@@ -64,11 +74,36 @@ func redact(a slog.Attr) slog.Attr {
 		}
 		return slog.Group(a.Key, out...)
 	case slog.KindAny:
-		switch v.Any().(type) {
-		case order.Address, *order.Address, order.State, *order.State, order.Event, *order.Event,
-			order.Override, *order.Override, order.MarketplaceOrder, *order.MarketplaceOrder:
+		if holdsCustomer(v.Any()) {
 			return slog.String(a.Key, redacted)
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// touched reports whether redact may return another attribute than a: its
+// key names personal data, or its value holds a customer's data whole, or
+// may (a group, a value still to resolve).
+func touched(a slog.Attr) bool {
+	if personalKeys[strings.ToLower(a.Key)] {
+		return true
+	}
+	switch a.Value.Kind() {
+	case slog.KindGroup, slog.KindLogValuer:
+		return true
+	case slog.KindAny:
+		return holdsCustomer(a.Value.Any())
+	}
+	return false
+}
+
+// holdsCustomer reports whether v is one of the values that hold a
+// customer's data whole.
+func holdsCustomer(v any) bool {
+	switch v.(type) {
+	case order.Address, *order.Address, order.State, *order.State, order.Event, *order.Event,
+		order.Override, *order.Override, order.MarketplaceOrder, *order.MarketplaceOrder:
+		return true
+	}
+	return false
 }

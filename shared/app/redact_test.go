@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -55,4 +56,34 @@ func TestTheLoggerRedactsPersonalData(t *testing.T) {
 			t.Errorf("line %s: want err and attempt as logged", got)
 		}
 	})
+}
+
+// TestTheLoggerHandsOnCleanRecords: a line with nothing to redact is
+// written as the plain JSON handler writes it, and one line with one
+// thing to redact still has the rest as logged.
+func TestTheLoggerHandsOnCleanRecords(t *testing.T) {
+	logBoth := func(log func(*slog.Logger)) (redacting, plain string) {
+		var r, p bytes.Buffer
+		opts := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}
+		log(slog.New(newRedactor(slog.NewJSONHandler(&r, opts))))
+		log(slog.New(slog.NewJSONHandler(&p, opts)))
+		return r.String(), p.String()
+	}
+	clean := func(l *slog.Logger) {
+		l.LogAttrs(context.Background(), slog.LevelInfo, "webhook accepted", slog.String("source", "shopify"),
+			slog.String("connection", "acme"), slog.String("topic", "orders/updated"), slog.Int64("webhook_accepted", 1),
+			slog.Any("err", errors.New("http 429")), slog.Any("ids", []string{"a", "b"}), slog.Bool("test", true))
+	}
+	if got, want := logBoth(clean); got != want {
+		t.Errorf("clean line\n got %s\nwant %s", got, want)
+	}
+	got, _ := logBoth(func(l *slog.Logger) { l.Info("m", "connection", "acme", "email", "zq@example.org", "attempt", 2) })
+	if want := `{"level":"INFO","msg":"m","connection":"acme","email":"[redacted]","attempt":2}` + "\n"; got != want {
+		t.Errorf("line\n got %s\nwant %s", got, want)
+	}
 }

@@ -2,8 +2,12 @@ package emf_test
 
 import (
 	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +60,65 @@ func TestReadRefusesWhatCloudWatchRefuses(t *testing.T) {
 				t.Errorf("Read = %v, %v; want %d metrics, error %v", got, err, tt.metrics, tt.err)
 			}
 		})
+	}
+}
+
+// TestDirectiveIsTheMapsJSON: the _aws directive Attrs writes is the JSON
+// encoding/json writes for the nested maps it stands for (as slog's JSON
+// handler writes them, HTML not escaped), names that need escaping too.
+func TestDirectiveIsTheMapsJSON(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 123e6, time.UTC)
+	for _, tc := range []struct {
+		name string
+		dims []emf.Dimension
+		ms   []emf.Metric
+	}{
+		{"one count, no dimension", nil, []emf.Metric{emf.Count("webhook_accepted", 1)}},
+		{"dimensions and units", []emf.Dimension{{"service", "sync"}, {"error_code", "auth_expired"}},
+			[]emf.Metric{emf.Count("failed", 1), {Name: "took_ms", Value: 12, Unit: "Milliseconds"}}},
+		{"names to escape", []emf.Dimension{{"a\"b\\c<d>&", "v"}, {"é\n\u2028", "w"}},
+			[]emf.Metric{{Name: "m\t<x>", Value: 2, Unit: "Cou\"nt"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := emf.Attrs(at, tc.dims, tc.ms...)
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(kv[len(kv)-1]); err != nil {
+				t.Fatal(err)
+			}
+			defs := make([]map[string]string, len(tc.ms))
+			for i, m := range tc.ms {
+				defs[i] = map[string]string{"Name": m.Name, "Unit": cmp.Or(m.Unit, "Count")}
+			}
+			names := make([]string, len(tc.dims))
+			for i, d := range tc.dims {
+				names[i] = d.Name
+			}
+			var want bytes.Buffer
+			enc = json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(map[string]any{"Timestamp": at.UnixMilli(), "CloudWatchMetrics": []map[string]any{{
+				"Namespace": emf.Namespace, "Dimensions": [][]string{names}, "Metrics": defs}}}); err != nil {
+				t.Fatal(err)
+			}
+			if buf.String() != want.String() {
+				t.Errorf("directive\n got %s\nwant %s", buf.Bytes(), want.Bytes())
+			}
+		})
+	}
+}
+
+// TestLogAttrsIsOf: LogAttrs writes the line Of writes.
+func TestLogAttrsIsOf(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	dims := []emf.Dimension{{"reason", "signature_invalid"}, {"a", "b"}, {"c", "d"}, {"e", "f"}}
+	ms := []emf.Metric{emf.Count("webhook_rejected", 1), {Name: "took_ms", Value: 3, Unit: "Milliseconds"}}
+	var of, attrs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&of, nil)).Info("m", emf.Of(at, "webhook", dims, ms...)...)
+	slog.New(slog.NewJSONHandler(&attrs, nil)).LogAttrs(context.Background(), slog.LevelInfo, "m", emf.LogAttrs(at, "webhook", dims, ms...)...)
+	strip := func(b *bytes.Buffer) string { _, rest, _ := strings.Cut(b.String(), `"level"`); return rest } // the time differs
+	if strip(&attrs) != strip(&of) {
+		t.Errorf("LogAttrs line\n%s\nOf line\n%s", attrs.String(), of.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // MaxMessageBytes is the most one sync queue message carries, body and
@@ -57,7 +58,14 @@ type packed struct {
 // returns an error wrapping ErrEventTooLarge. DecodeMessage reads both
 // forms.
 func EncodeMessage(e Event) (string, error) {
-	b, err := marshalEvent(e)
+	buf := encodeBuffers.Get().(*[]byte)
+	b, err := marshalEvent((*buf)[:0], e)
+	defer func() {
+		if cap(b) <= maxPooledBuffer {
+			*buf = b[:0]
+			encodeBuffers.Put(buf)
+		}
+	}()
 	if err != nil {
 		return "", err
 	}
@@ -84,20 +92,35 @@ func EncodeMessage(e Event) (string, error) {
 	return string(p), nil
 }
 
-// marshalEvent is e's JSON as EncodeMessage writes it.
-func marshalEvent(e Event) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
-		return nil, fmt.Errorf("order: encode event: %w", err)
+// encodeBuffers are EncodeMessage's buffers, kept between calls: the
+// body is copied out of one into the string returned.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuffer bounds the buffers kept: one grown by a rare huge event
+// is left to the collector.
+const maxPooledBuffer = 1 << 20
+
+// marshalEvent appends e's JSON as EncodeMessage writes it to dst: by
+// appendEvent, or by encoding/json for what appendEvent leaves to it.
+func marshalEvent(dst []byte, e Event) ([]byte, error) {
+	b, ok := appendEvent(dst, e)
+	if !ok {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(e); err != nil {
+			return nil, fmt.Errorf("order: encode event: %w", err)
+		}
+		b = append(b[:0], bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	// The encoder writes valid UTF-8, where these bytes are only ever
 	// U+FFFE and U+FFFF, and only inside strings, where an escape means
-	// the same.
-	b = bytes.ReplaceAll(b, []byte("\uFFFE"), []byte(`\ufffe`))
-	b = bytes.ReplaceAll(b, []byte("\uFFFF"), []byte(`\uffff`))
+	// the same. Both begin EF BF: a body without that is left as it is
+	// (bytes.ReplaceAll copies even when nothing matches).
+	if bytes.Contains(b, []byte("\xef\xbf")) {
+		b = bytes.ReplaceAll(b, []byte("\uFFFE"), []byte(`\ufffe`))
+		b = bytes.ReplaceAll(b, []byte("\uFFFF"), []byte(`\uffff`))
+	}
 	return b, nil
 }
 

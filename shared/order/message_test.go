@@ -163,3 +163,38 @@ func BenchmarkEncodeMessage(b *testing.B) {
 		})
 	}
 }
+
+// TestEncodeMessageReusesNoBody: EncodeMessage keeps its buffers between
+// calls; a body it returned is never written again, by the next call or a
+// concurrent one.
+func TestEncodeMessageReusesNoBody(t *testing.T) {
+	events := []order.Event{event(1, htmlTitle), event(40, noise(1)), event(3, func(int) string { return "a\uFFFEb" })}
+	want := make([]string, len(events))
+	for i, e := range events {
+		b, err := order.EncodeMessage(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = strings.Clone(b)
+	}
+	done := make(chan []string)
+	for range 4 {
+		go func() {
+			var got []string
+			for range 50 {
+				for _, e := range events {
+					b, _ := order.EncodeMessage(e)
+					got = append(got, b)
+				}
+			}
+			done <- got
+		}()
+	}
+	for range 4 {
+		for i, b := range <-done {
+			if b != want[i%len(events)] {
+				t.Fatalf("body %d differs from the first encoding of its event:\n got %.80s\nwant %.80s", i, b, want[i%len(events)])
+			}
+		}
+	}
+}

@@ -156,7 +156,7 @@ func ParseWebhook(topic, eventID string, body []byte) (order.Event, error) {
 
 func parseOrderWebhook(topic, eventID string, body []byte) (order.Event, error) {
 	var o webhookOrder
-	if err := webhook.Decode(body, &o); err != nil {
+	if err := decodeOrder(body, &o); err != nil {
 		return order.Event{}, err
 	}
 	if o.ID == "" {
@@ -221,7 +221,7 @@ func parseOrderWebhook(topic, eventID string, body []byte) (order.Event, error) 
 
 func parseRefundWebhook(topic, eventID string, body []byte) (order.Event, error) {
 	var r webhookRefund
-	if err := webhook.Decode(body, &r); err != nil {
+	if err := decodeRefund(body, &r); err != nil {
 		return order.Event{}, err
 	}
 	if r.OrderID == "" {
@@ -289,7 +289,7 @@ func cmpText(a, b webhook.Text) webhook.Text {
 
 func parseFulfillmentWebhook(topic, eventID string, body []byte) (order.Event, error) {
 	var f webhookFulfillment
-	if err := webhook.Decode(body, &f); err != nil {
+	if err := decodeFulfillment(body, &f); err != nil {
 		return order.Event{}, err
 	}
 	if f.OrderID == "" {

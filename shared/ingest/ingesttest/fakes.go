@@ -253,10 +253,13 @@ func (q *Queue) Reset() {
 	q.events = q.events[:0]
 }
 
-// EncodingQueue is an ingest.Queue that does to each event what the SQS
-// adapter does before its send (order.EncodeMessage) and keeps only counts,
-// so a benchmark pays the real path's marshalling without a fake's memory
-// growing with every iteration. Err, when set, is returned by Enqueue.
+// EncodingQueue is an ingest.Queue that encodes each event as the SQS
+// adapter does (order.EncodeMessage) and keeps only counts, so a benchmark
+// pays the real path's marshalling without a fake's memory growing with
+// every iteration. It builds no message attributes and no send input, which
+// the adapter (shared/sqsqueue) also does before its send: infra/benchrun
+// measures the webhook over the adapter itself. Err, when set, is returned
+// by Enqueue.
 type EncodingQueue struct {
 	mu    sync.Mutex
 	Err   error
