@@ -3,6 +3,7 @@ package shopify
 import (
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,4 +169,35 @@ func FuzzDecode(f *testing.F) {
 			decodedAlike(t, kind, body)
 		}
 	})
+}
+
+// TestTheOnePassReadsEveryField: each struct's keys, as the one pass reads
+// them, are its fields' json names in order, so a field added to a webhook
+// struct without its place in the pass fails here rather than being
+// skipped, unread, by the pass.
+func TestTheOnePassReadsEveryField(t *testing.T) {
+	var refundLine webhookRefundLineItem
+	for _, tc := range []struct {
+		of    any
+		names []string
+	}{
+		{webhookOrder{}, webhookOrderFields},
+		{webhookAttribute{}, webhookAttributeFields},
+		{webhookLineItem{}, webhookLineItemFields},
+		{webhookAddress{}, webhookAddressFields},
+		{webhookFulfillment{}, webhookFulfillmentFields},
+		{webhookRefund{}, webhookRefundFields},
+		{refundLine, webhookRefundLineItemFields},
+		{refundLine.LineItem, webhookRefundedItemFields},
+	} {
+		typ := reflect.TypeOf(tc.of)
+		var tags []string
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			tags = append(tags, name)
+		}
+		if !slices.Equal(tags, tc.names) {
+			t.Errorf("%v: the one pass reads %v, the struct's fields are %v", typ, tc.names, tags)
+		}
+	}
 }
