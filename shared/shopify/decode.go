@@ -499,33 +499,10 @@ var webhookAddressFields = []string{"name", "first_name", "last_name", "company"
 	"city", "zip", "province", "province_code", "country_code", "phone"}
 
 func (s *scan) address(a *webhookAddress) bool {
-	return s.fields(webhookAddressFields, func(i int) bool {
-		switch i {
-		case 0:
-			return s.text(&a.Name)
-		case 1:
-			return s.text(&a.FirstName)
-		case 2:
-			return s.text(&a.LastName)
-		case 3:
-			return s.text(&a.Company)
-		case 4:
-			return s.text(&a.Address1)
-		case 5:
-			return s.text(&a.Address2)
-		case 6:
-			return s.text(&a.City)
-		case 7:
-			return s.text(&a.Zip)
-		case 8:
-			return s.text(&a.Province)
-		case 9:
-			return s.text(&a.ProvinceCode)
-		case 10:
-			return s.text(&a.CountryCode)
-		}
-		return s.text(&a.Phone)
-	})
+	// Every field is text: the one at webhookAddressFields[i] is texts[i].
+	texts := [...]*webhook.Text{&a.Name, &a.FirstName, &a.LastName, &a.Company, &a.Address1, &a.Address2,
+		&a.City, &a.Zip, &a.Province, &a.ProvinceCode, &a.CountryCode, &a.Phone}
+	return s.fields(webhookAddressFields, func(i int) bool { return s.text(texts[i]) })
 }
 
 var webhookFulfillmentFields = []string{"id", "order_id", "name", "status", "created_at", "updated_at",
