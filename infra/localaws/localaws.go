@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,7 @@ type Stack struct {
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
+	port   int
 	out    *tail
 	exited chan struct{}
 }
@@ -89,22 +91,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	st := &Stack{}
-	ports := []*int{&opts.DynamoDBPort, &opts.SQSPort, &opts.SESPort}
-	for _, p := range ports {
-		if *p == 0 {
-			if *p, err = freePort(); err != nil {
-				return nil, err
-			}
-		}
-	}
 	jar, err := dynamoJar(nm)
 	if err != nil {
 		return nil, err
 	}
-	dynamoArgs := []string{"-Xmx256m", "-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
-		"-jar", jar, "-port", fmt.Sprint(opts.DynamoDBPort), "-disableTelemetry"}
-	sqsArgs := []string{"sqs-server.js", "--host", "127.0.0.1", "--port", fmt.Sprint(opts.SQSPort)}
+	var dynamoData, sqsData []string
 	if opts.DataDir != "" {
 		// The emulators run from infra/local: make the folder absolute.
 		if opts.DataDir, err = filepath.Abs(opts.DataDir); err != nil {
@@ -114,43 +105,104 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		if err := os.MkdirAll(dynamoDir, 0o755); err != nil {
 			return nil, err
 		}
-		dynamoArgs = append(dynamoArgs, "-dbPath", dynamoDir, "-sharedDb")
-		sqsArgs = append(sqsArgs, "--data", filepath.Join(opts.DataDir, "sqs.json"))
+		dynamoData = []string{"-dbPath", dynamoDir, "-sharedDb"}
+		sqsData = []string{"--data", filepath.Join(opts.DataDir, "sqs.json")}
 	} else {
-		dynamoArgs = append(dynamoArgs, "-inMemory", "-sharedDb")
+		dynamoData = []string{"-inMemory", "-sharedDb"}
 	}
-	specs := []struct {
-		name string
-		cmd  *exec.Cmd
-		url  *string
-		port int
-	}{
-		{"dynamodb", exec.Command("java", dynamoArgs...), &st.DynamoDB, opts.DynamoDBPort},
-		{"sqs", exec.Command("node", sqsArgs...), &st.SQS, opts.SQSPort},
-		{"ses", exec.Command("node", filepath.Join(nm, "aws-ses-v2-local", "dist", "cli.js"),
-			"--host", "127.0.0.1", "--port", fmt.Sprint(opts.SESPort)), &st.SES, opts.SESPort},
+	st := &Stack{}
+	specs := []emulator{
+		{name: "dynamodb", url: &st.DynamoDB, port: opts.DynamoDBPort, cmd: func(port int) *exec.Cmd {
+			return exec.Command("java", append([]string{"-Xmx256m",
+				"-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
+				"-jar", jar, "-port", fmt.Sprint(port), "-disableTelemetry"}, dynamoData...)...)
+		}},
+		{name: "sqs", url: &st.SQS, port: opts.SQSPort, cmd: func(port int) *exec.Cmd {
+			return exec.Command("node", append([]string{"sqs-server.js", "--host", "127.0.0.1", "--port", fmt.Sprint(port)}, sqsData...)...)
+		}},
+		{name: "ses", url: &st.SES, port: opts.SESPort, cmd: func(port int) *exec.Cmd {
+			return exec.Command("node", filepath.Join(nm, "aws-ses-v2-local", "dist", "cli.js"),
+				"--host", "127.0.0.1", "--port", fmt.Sprint(port))
+		}},
 	}
-	for _, s := range specs {
-		p := &proc{name: s.name, cmd: s.cmd, out: &tail{}, exited: make(chan struct{})}
-		s.cmd.Dir = dir
-		s.cmd.Stdout = io.MultiWriter(prefixed(opts.Log, s.name), p.out)
-		s.cmd.Stderr = s.cmd.Stdout
-		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err := s.cmd.Start(); err != nil {
-			st.Stop()
-			return nil, fmt.Errorf("localaws: start %s: %w", s.name, err)
+	// A port picked here is free when picked, not when the emulator binds
+	// it: another program (a parallel test binary's emulator, say) may take
+	// it in between. The emulator then exits, but the port answers, so
+	// readiness is the emulator we started listening on it, and a picked
+	// port lost that way is picked again.
+	for try := 1; ; try++ {
+		pending := 0
+		for _, s := range specs {
+			if s.proc == nil {
+				pending++
+			}
 		}
-		go func() { _ = p.cmd.Wait(); close(p.exited) }()
-		st.procs = append(st.procs, p)
-		*s.url = fmt.Sprintf("http://127.0.0.1:%d", s.port)
-	}
-	for i, s := range specs {
-		if err := waitHTTP(ctx, *s.url, st.procs[i].exited, 60*time.Second); err != nil {
+		if pending == 0 {
+			return st, nil
+		}
+		picked, err := pickPorts(pending)
+		if err != nil {
 			st.Stop()
-			return nil, fmt.Errorf("localaws: %s did not start: %w; its output:\n%s", s.name, err, st.procs[i].out)
+			return nil, err
+		}
+		for i := range specs {
+			s := &specs[i]
+			if s.proc != nil {
+				continue
+			}
+			port := s.port
+			if port == 0 {
+				port, picked = picked[0], picked[1:]
+			}
+			p := &proc{name: s.name, cmd: s.cmd(port), port: port, out: &tail{}, exited: make(chan struct{})}
+			p.cmd.Dir = dir
+			p.cmd.Stdout = io.MultiWriter(prefixed(opts.Log, s.name), p.out)
+			p.cmd.Stderr = p.cmd.Stdout
+			p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+			if err := p.cmd.Start(); err != nil {
+				st.Stop()
+				return nil, fmt.Errorf("localaws: start %s: %w", s.name, err)
+			}
+			go func() { _ = p.cmd.Wait(); close(p.exited) }()
+			s.proc = p
+		}
+		for i := range specs {
+			s := &specs[i]
+			if s.ready {
+				continue
+			}
+			url := fmt.Sprintf("http://127.0.0.1:%d", s.proc.port)
+			err := waitReady(ctx, url, s.proc, 60*time.Second)
+			switch {
+			case err == nil:
+				s.ready = true
+				*s.url = url
+				st.procs = append(st.procs, s.proc)
+			case errors.Is(err, errPortHeld) && s.port == 0 && try < 5:
+				opts.Log.Write([]byte(fmt.Sprintf("localaws: %s: %v; trying another port\n", s.name, err)))
+				s.proc.stop()
+				s.proc = nil
+			default:
+				s.proc.stop()
+				for _, o := range specs {
+					if o.proc != nil && o.proc != s.proc {
+						o.proc.stop()
+					}
+				}
+				return nil, fmt.Errorf("localaws: %s did not start on port %d: %w; its output:\n%s", s.name, s.proc.port, err, s.proc.out)
+			}
 		}
 	}
-	return st, nil
+}
+
+// emulator is one of the three, as Start launches it.
+type emulator struct {
+	name  string
+	url   *string
+	port  int // asked for; zero picks one
+	cmd   func(port int) *exec.Cmd
+	proc  *proc
+	ready bool
 }
 
 // Stop ends the emulators Start started.
@@ -159,14 +211,25 @@ func (s *Stack) Stop() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	}
 	for _, p := range s.procs {
-		select {
-		case <-p.exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.exited
-		}
+		p.wait()
 	}
 	s.procs = nil
+}
+
+// stop ends one emulator.
+func (p *proc) stop() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	p.wait()
+}
+
+// wait waits for the emulator to end, killing it after 5 s.
+func (p *proc) wait() {
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+	}
 }
 
 // Env returns the variables that point aws-sdk-go-v2 (and Start) at the
@@ -246,36 +309,99 @@ func dynamoJar(nm string) (string, error) {
 	return m[len(m)-1], nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// pickPorts returns n distinct loopback ports free at the moment: all are
+// held open until the last is picked, so none is handed out twice. A
+// variable so that a test can hand Start a port already taken.
+var pickPorts = func(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
-// waitHTTP waits until url answers anything over HTTP, or the process
-// serving it exits.
-func waitHTTP(ctx context.Context, url string, exited <-chan struct{}, limit time.Duration) error {
+// errPortHeld says another program serves the emulator's port.
+var errPortHeld = errors.New("the port is held by another program")
+
+// waitReady waits until the emulator p answers HTTP at url and, where
+// /proc tells (Linux), is the process listening on its port: an answer
+// from whoever else holds the port is not the emulator's.
+func waitReady(ctx context.Context, url string, p *proc, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	c := &http.Client{Timeout: time.Second}
+	answered := false
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := c.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			return nil
+		if !answered {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if resp, err := c.Do(req); err == nil {
+				resp.Body.Close()
+				answered = true
+			}
+		}
+		if answered {
+			switch own, known := listens(p.cmd.Process.Pid, p.port); {
+			case !known || own:
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return err
-		case <-exited:
+			if answered {
+				return fmt.Errorf("%w: it answers, but not from the emulator", errPortHeld)
+			}
+			return ctx.Err()
+		case <-p.exited:
+			if answered {
+				return errPortHeld
+			}
 			return errors.New("it exited")
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// listens says whether process pid has a listening TCP socket on port;
+// known is false where /proc cannot tell (not Linux).
+func listens(pid, port int) (own, known bool) {
+	inodes := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		known = true
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			if p, err := strconv.ParseUint(hexPort, 16, 16); err == nil && int(p) == port {
+				inodes["socket:["+f[9]+"]"] = true
+			}
+		}
+	}
+	if !known || len(inodes) == 0 {
+		return false, known
+	}
+	fds := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(fds)
+	if err != nil {
+		return false, true
+	}
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join(fds, e.Name())); err == nil && inodes[l] {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // tail keeps the last 4 KiB an emulator printed, for error messages.
