@@ -133,12 +133,13 @@ type SyncOutcome struct {
 	// sku_duplicate) is about, as its error's "sku" detail has it: an
 	// alias set for it finds the orders it holds.
 	SKU string `json:"sku,omitempty"`
-	// Told is the error code of the last failure the merchant was to be
-	// told of in the current run of failures (its email mark set, or found
-	// set), carried until the order syncs, whose sync then forgets that
-	// mark so that a later failure is told again. A transient failure
-	// being retried tells nobody: its sync has no mark to forget. One code
-	// is kept: a run of two failures told forgets the last one's mark.
+	// Told are the error codes, comma-separated and oldest first, of the
+	// failures the merchant was to be told of in the current run of
+	// failures (their email marks set, or found set), carried until the
+	// order syncs, whose sync then forgets those marks so that a later
+	// failure is told again. A transient failure being retried tells
+	// nobody: its sync has no mark to forget. The last 8 codes are kept;
+	// an older one's mark is left to expire.
 	Told string `json:"told,omitempty"`
 }
 

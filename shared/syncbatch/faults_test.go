@@ -623,6 +623,36 @@ func TestTheMarkOfTheFailureToldIsForgottenWhenTheOrderSyncs(t *testing.T) {
 	}
 }
 
+// TestEveryFailureToldInARunIsForgottenWhenTheOrderSyncs: the merchant is
+// emailed about missing tracking, then, with tracking added, about a SKU
+// the marketplace order does not have; the fix of both syncs the order.
+// Its sync forgets both marks, not only the last one's: a later failure
+// of either kind is told again.
+func TestEveryFailureToldInARunIsForgottenWhenTheOrderSyncs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	mk, store := e.order()
+	at := time.Now()
+	e.deliver(shipped(mk, store, "", at), 1)
+	unknown := shipped(mk, store, "6A9", at.Add(time.Minute))
+	unknown.Lines[0].SKU, unknown.Parcels[0].Lines[0].SKU = "SKU-NOPE", "SKU-NOPE"
+	e.deliver(unknown, 1)
+	if st := e.state(mk); st.Sync.ErrorCode != string(syncerr.SKUNotFound) || e.notes.count() != 2 {
+		t.Fatalf("sync = %+v, emails %d; want sku_not_found told after shipping_data_missing", st.Sync, e.notes.count())
+	}
+	e.deliver(shipped(mk, store, "6A9", at.Add(2*time.Minute)), 1)
+	if st := e.state(mk); st.Sync.Result != order.SyncSynced {
+		t.Fatalf("sync = %+v, want synced", st.Sync)
+	}
+	for _, code := range []syncerr.Code{syncerr.ShippingDataMissing, syncerr.SKUNotFound} {
+		// The mark syncer's notifyKey gives the failure told.
+		key := "acme#" + mk + store + "#" + string(code)
+		if first, _ := e.store.MarkNotified(ctx, key, time.Hour); !first {
+			t.Errorf("the mark of %s, told in the run of failures, survived the order's sync: a later one would not be told", code)
+		}
+	}
+}
+
 func TestAStoreOrderCannotTakeOverAnotherOnesMarketplaceOrder(t *testing.T) {
 	e := newEnv(t)
 	mk, store := e.order()

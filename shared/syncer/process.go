@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
@@ -226,19 +227,22 @@ func (j *job) reach(ctx context.Context, mp Marketplace, remote order.Marketplac
 	if superseded {
 		return errSuperseded
 	}
-	if told := toldOf(prev); told != "" {
-		keys := []string{notifyKey(j.state, told)}
-		if syncerr.Lookup(syncerr.Code(told)).Kind == syncerr.Auth {
-			// An order held by a pause synced: the connection works, so a
-			// later expiry is news again.
-			keys = append(keys, ConnectionNoticeKey(conn.ID, told))
+	if told := toldCodes(toldOf(prev)); len(told) > 0 {
+		var keys []string
+		for _, code := range told {
+			keys = append(keys, notifyKey(j.state, code))
+			if syncerr.Lookup(syncerr.Code(code)).Kind == syncerr.Auth {
+				// An order held by a pause synced: the connection works,
+				// so a later expiry is news again.
+				keys = append(keys, ConnectionNoticeKey(conn.ID, code))
+			}
 		}
 		_ = j.p.store.ClearNotified(ctx, keys...)
 	}
 	return nil
 }
 
-// toldOf is the error code whose email mark the run of failures that
+// toldOf are the error codes whose email marks the run of failures that
 // ended in prev set (SyncOutcome.Told): none after transient failures
 // retried, which tell nobody. A failed or held state saved before Told
 // was kept names its own code.
@@ -247,6 +251,28 @@ func toldOf(prev order.SyncOutcome) string {
 		return prev.Told
 	}
 	return prev.ErrorCode
+}
+
+// maxTold bounds the codes a Told keeps (the order's state should fit a
+// write unit): past it the oldest is dropped, and its mark is left to
+// expire (Config.NotifyTTL).
+const maxTold = 8
+
+// toldCodes are the codes of a Told, oldest first.
+func toldCodes(told string) []string {
+	if told == "" {
+		return nil
+	}
+	return strings.Split(told, ",")
+}
+
+// withTold is told with code added, once, as the newest.
+func withTold(told, code string) string {
+	codes := slices.DeleteFunc(toldCodes(told), func(c string) bool { return c == code })
+	if code != "" {
+		codes = append(codes, code)
+	}
+	return strings.Join(codes[max(0, len(codes)-maxTold):], ",")
 }
 
 // unrefused are the steps left of a plan made after the calls, less those
@@ -443,6 +469,7 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 		return false, nil // no order to record it on; the DLQ and error list still have it
 	}
 	out.At = j.p.cfg.Now().UTC()
+	told := out.Told // this outcome's own
 	for range 5 {
 		st := j.state
 		if out.Result != order.SyncSynced {
@@ -450,9 +477,8 @@ func (j *job) saveOutcome(ctx context.Context, out order.SyncOutcome, also ...fu
 			if out.FirstFailedAt.IsZero() || st.Sync.Result == order.SyncSynced {
 				out.FirstFailedAt = out.At
 			}
-			if out.Told == "" {
-				out.Told = toldOf(st.Sync)
-			}
+			// The codes told earlier in the run, and this outcome's.
+			out.Told = withTold(toldOf(st.Sync), told)
 		}
 		var resolved *order.Resolution
 		was := st.Sync.Result
