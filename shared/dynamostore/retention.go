@@ -18,8 +18,9 @@ import (
 
 // WithOrderRetention returns a copy of s that keeps a closed order's
 // state, which holds the shipping address, for d after the save that
-// closed it (order.State.ExpiresAt); the table's TTL (expires_at) deletes
-// it then. Its store order's link (two ids) outlives it
+// closed it, and an open one's for the longer of d and
+// order.OpenRetention after its last save (order.State.ExpiresAt); the
+// table's TTL (expires_at) deletes it then. Its store order's link (two ids) outlives it
 // (order.State.LinkNeeds). New stores keep them order.DefaultRetention.
 func (s *Store) WithOrderRetention(d time.Duration) *Store {
 	c := *s
@@ -27,12 +28,10 @@ func (s *Store) WithOrderRetention(d time.Duration) *Store {
 	return &c
 }
 
-// orderExpiry adds the state item's expires_at to extra when st is
-// closed (none while the order is open: no TTL).
+// orderExpiry adds the state item's expires_at to extra
+// (order.State.ExpiresAt).
 func (s *Store) orderExpiry(st order.State, extra map[string]types.AttributeValue) {
-	if at, ok := st.ExpiresAt(s.now(), s.retention); ok {
-		extra["expires_at"] = num(at.Unix())
-	}
+	extra["expires_at"] = num(st.ExpiresAt(s.now(), s.retention).Unix())
 }
 
 // linkMark is State.LinkExpiry: the store order and its link's expiry.

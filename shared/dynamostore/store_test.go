@@ -359,7 +359,7 @@ func TestALostSaveLeavesALinkLastingAsTheWinnersMarkSays(t *testing.T) {
 }
 
 // TestAShortRetentionNeverShortensAnOpenOrdersLink: with a retention of a
-// day, an open order's link still lasts order.OpenLinkHorizon and the
+// day, an open order's link still lasts order.OpenRetention and the
 // slack (the review found it lasting the retention and 4 weeks: an order
 // shipped after that, with no save between, lost its events); the closed
 // order's state goes a day after its close.
@@ -374,9 +374,12 @@ func TestAShortRetentionNeverShortensAnOpenOrdersLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	floor := time.Now().Add(order.OpenLinkHorizon).Unix() + order.LinkSlack
-	if got := expiresAt(t, table, "LINK#acme#sshort-1", "LINK"); got < floor {
-		t.Errorf("the open order's link expires at %d, want at or after %d", got, floor)
+	floor := time.Now().Add(order.OpenRetention).Unix()
+	if got := expiresAt(t, table, "ORDER#acme#short-1", "STATE"); got < floor {
+		t.Errorf("the open order's state expires at %d, want at or after %d", got, floor)
+	}
+	if got := expiresAt(t, table, "LINK#acme#sshort-1", "LINK"); got < floor+order.LinkSlack {
+		t.Errorf("the open order's link expires at %d, want at or after %d", got, floor+order.LinkSlack)
 	}
 	v1.MarketplaceStatus = order.StatusShipped
 	if _, err := s.SaveOrder(ctx, v1); err != nil {

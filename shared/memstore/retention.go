@@ -15,16 +15,13 @@ func (s *Store) WithOrderRetention(d time.Duration) *Store {
 	return &c
 }
 
-// expireOrder returns the TTL of st's state item (0 while the order is
-// open) and links its store order to it, unless the link names another
+// expireOrder returns the TTL of st's state item (order.State.ExpiresAt)
+// and links its store order to it, unless the link names another
 // order, with an expiry that outlives the state (order.State.LinkNeeds),
 // only ever moved later, as dynamostore's SaveOrder. The caller holds the
 // lock.
 func (s *Store) expireOrder(st order.State) int64 {
-	var expires int64
-	if at, ok := st.ExpiresAt(s.now(), s.retention); ok {
-		expires = at.Unix()
-	}
+	expires := st.ExpiresAt(s.now(), s.retention).Unix()
 	if id := st.Ref.StoreOrderID; id != "" {
 		pk := linkPK(st.Connection, id)
 		if m, ok := s.t.links[pk]; !ok || m == st.Ref.MarketplaceOrderID {

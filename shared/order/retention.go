@@ -18,16 +18,24 @@ func (s Status) Closed() bool {
 	return false
 }
 
-// ExpiresAt returns when a state saved at now expires, retention after it,
-// and true, if the order is closed on the marketplace (its
-// MarketplaceStatus is Closed); the zero time and false while it is open,
-// whatever its age. Every save of a closed order counts the period again
-// from that save: the one that closed it, or a later correction.
-func (s State) ExpiresAt(now time.Time, retention time.Duration) (time.Time, bool) {
+// OpenRetention is how long an open order's state is kept after its last
+// save, when the retention is not longer: marketplaces cancel an order
+// left unshipped within weeks, so an order still open in ordersync with
+// no save for three years was closed where ordersync never heard of it.
+// Its state and link then go together, as a closed order's do; kept for
+// ever, the state would have outlived a link that expired.
+const OpenRetention = 3 * 365 * 24 * time.Hour
+
+// ExpiresAt returns when a state saved at now expires: retention after it
+// if the order is closed on the marketplace (its MarketplaceStatus is
+// Closed), the longer of that and OpenRetention while it is open. Every
+// save counts the period again from that save: the one that closed the
+// order, or a later correction.
+func (s State) ExpiresAt(now time.Time, retention time.Duration) time.Time {
 	if !s.MarketplaceStatus.Closed() {
-		return time.Time{}, false
+		return now.Add(max(retention, OpenRetention))
 	}
-	return now.Add(retention), true
+	return now.Add(retention)
 }
 
 // LinkWeek is what a store order link's expiry is rounded up to.
@@ -39,26 +47,17 @@ const LinkWeek = 7 * 24 * 60 * 60
 // shipment, usually days later) writes nothing to it.
 const LinkSlack = 4 * LinkWeek
 
-// OpenLinkHorizon is the least an open order's link lasts after the save
-// that last wrote it, whatever the retention: a link gone while its order
-// is open loses the events that name only its store order, so a short
-// retention shortens the closed order's items, never this.
-const OpenLinkHorizon = DefaultRetention
-
 // LinkNeeds returns what the store order link of s, saved at now, needs:
-// to expire no earlier than need, and, if it must be written, the expiry
-// it gets. A closed order's link needs the state's own expiry (now +
-// retention), so that it outlives every state saved, and gets need's
-// LinkUntil. An open order's state has no expiry: its link needs the
-// longer of the retention and OpenLinkHorizon from now, and gets need's
-// LinkUntil plus LinkSlack. A link's expiry is only ever moved later. An
-// order open with no save at all for longer than that loses the link.
+// to expire no earlier than need, the state's own expiry (ExpiresAt), so
+// that it outlives every state saved, and, if it must be written, the
+// expiry it gets: need's LinkUntil, plus LinkSlack while the order is
+// open, so that the save closing it within the slack finds the link
+// lasting long enough. A link's expiry is only ever moved later.
 func (s State) LinkNeeds(now time.Time, retention time.Duration) (need, until int64) {
+	need = s.ExpiresAt(now, retention).Unix()
 	if s.MarketplaceStatus.Closed() {
-		need = now.Add(retention).Unix()
 		return need, LinkUntil(need)
 	}
-	need = now.Add(max(retention, OpenLinkHorizon)).Unix()
 	return need, LinkUntil(need) + LinkSlack
 }
 

@@ -7,7 +7,7 @@ import (
 	"github.com/ordersync/ordersync/shared/order"
 )
 
-func TestAClosedOrderExpiresTheRetentionAfterItsSave(t *testing.T) {
+func TestAnOrderExpiresTheRetentionAfterItsSaveOrOpenRetentionWhileOpen(t *testing.T) {
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		status order.Status
@@ -29,13 +29,17 @@ func TestAClosedOrderExpiresTheRetentionAfterItsSave(t *testing.T) {
 			if got := tt.status.Closed(); got != tt.closed {
 				t.Errorf("Closed() = %v, want %v", got, tt.closed)
 			}
-			got, ok := order.State{MarketplaceStatus: tt.status, StoreStatus: order.StatusShipped}.ExpiresAt(now, 24*time.Hour)
-			want := time.Time{}
+			st := order.State{MarketplaceStatus: tt.status, StoreStatus: order.StatusShipped}
+			want := now.Add(order.OpenRetention)
 			if tt.closed {
 				want = now.Add(24 * time.Hour)
 			}
-			if ok != tt.closed || !got.Equal(want) {
-				t.Errorf("ExpiresAt = %v, %v; want %v, %v", got, ok, want, tt.closed)
+			if got := st.ExpiresAt(now, 24*time.Hour); !got.Equal(want) {
+				t.Errorf("ExpiresAt(a day) = %v, want %v", got, want)
+			}
+			// A retention longer than OpenRetention holds open orders too.
+			if got, want := st.ExpiresAt(now, 4*order.OpenRetention), now.Add(4*order.OpenRetention); !got.Equal(want) {
+				t.Errorf("ExpiresAt(4 × OpenRetention) = %v, want %v", got, want)
 			}
 		})
 	}
