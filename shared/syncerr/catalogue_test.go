@@ -98,6 +98,27 @@ func TestKinds(t *testing.T) {
 	}
 }
 
+// TestATransientRemedyIsForAFailureThatOutlastedItsRetries: a merchant
+// reads a transient failure (in an email, in the errors list) only once
+// the quick retries gave up, so its remedy must not say there is nothing
+// to do (a black-box try read "Nothing to do: ordersync retries
+// automatically" beside "ordersync retried 3 times before giving up"), and
+// must name the re-sync its action is.
+func TestATransientRemedyIsForAFailureThatOutlastedItsRetries(t *testing.T) {
+	for code, kind := range kinds {
+		if kind != Transient {
+			continue
+		}
+		e := Lookup(code)
+		if strings.Contains(strings.ToLower(e.Remedy), "nothing to do") {
+			t.Errorf("%s: remedy %q tells the merchant there is nothing to do", code, e.Remedy)
+		}
+		if !strings.Contains(e.Remedy, "re-sync") {
+			t.Errorf("%s: remedy %q does not name the re-sync", code, e.Remedy)
+		}
+	}
+}
+
 // placeholders are the details failures carry; the catalogue's "about" text
 // lists them for support staff.
 var placeholders = []string{"code", "order", "missing", "from", "to", "sku", "products", "parcel",
