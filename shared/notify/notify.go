@@ -156,6 +156,7 @@ func (nf *Notifier) Render(n syncer.Notice) (Email, error) {
 		f[k] = oneLine(v.(string))
 	}
 	f["Retried"], f["Attempts"] = n.Attempts > 1, n.Attempts
+	f["Import"] = imported(n)
 	return render(emailText, emailHTML, f)
 }
 
@@ -177,13 +178,28 @@ func render(text, html *page, f fields) (Email, error) {
 // action is the merchant API call that fixes n's failure, as "METHOD URL"
 // with the order's ids filled in, or "" when the fix lies outside
 // ordersync.
+//
+// A failed import's SKU is the marketplace's, not the store SKU the alias
+// route takes (as the merchant API's errors list, actionOf): the route
+// is filled from the catalogue again, its store SKU left to the merchant.
 func (nf *Notifier) action(n syncer.Notice) string {
 	a := n.Explanation.Action
 	if a == nil {
 		return ""
 	}
+	if imported(n) {
+		if c := syncerr.Lookup(n.Explanation.Code).Action; c != nil {
+			a = c
+		}
+	}
 	f := a.Fill(map[string]string{"connection": n.Connection.ID, "marketplaceOrderId": n.State.Ref.MarketplaceOrderID})
-	return f.Method + " " + nf.apiBase + f.Route
+	return f.Method + " " + nf.apiBase + strings.ReplaceAll(f.Route, "{sku}", "<store SKU>")
+}
+
+// imported reports whether n's failure came before ordersync made the
+// order's store order: its import.
+func imported(n syncer.Notice) bool {
+	return n.State.Ref.StoreOrderID == "" && n.State.Ref.MarketplaceOrderID != ""
 }
 
 // errorsURL is the connection's errors list in the merchant API.

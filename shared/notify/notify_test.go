@@ -182,6 +182,38 @@ func TestActionLine(t *testing.T) {
 	}
 }
 
+// TestAFailedImportsEmailSaysSoAndLeavesTheStoreSKUToTheMerchant: an
+// order that failed before ordersync made its store order is an import,
+// and its unknown SKU is the marketplace's. A black-box try read "could
+// not sync order 10002 to Back Market" and an alias action with the
+// marketplace's SKU where the route takes the store's: followed, it
+// stored the alias backwards.
+func TestAFailedImportsEmailSaysSoAndLeavesTheStoreSKUToTheMerchant(t *testing.T) {
+	n := notice(1)
+	n.State.Ref = order.Ref{MarketplaceOrderID: "7001"}
+	n.Explanation = syncerr.Explain(syncerr.E(syncerr.SKUNotFound, "order", "7001", "sku", "AMZ-PIX"))
+	e, err := New(nil).WithAPIBaseURL("https://api.test").Render(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for part, body := range map[string]string{"text": e.Text, "html": e.HTML} {
+		for _, want := range []string{"could not import order", "from Back Market into your store",
+			"PUT https://api.test/connections/acme/aliases/&lt;store SKU&gt;"} {
+			if part == "text" {
+				want = strings.NewReplacer("&lt;", "<", "&gt;", ">").Replace(want)
+			}
+			if !strings.Contains(body, want) {
+				t.Errorf("%s part lacks %q:\n%s", part, want, body)
+			}
+		}
+		for _, unwanted := range []string{"aliases/AMZ-PIX", "could not sync", "store id unknown", "when your store reports"} {
+			if strings.Contains(body, unwanted) {
+				t.Errorf("%s part has %q:\n%s", part, unwanted, body)
+			}
+		}
+	}
+}
+
 func TestTheTemplatesAreFiles(t *testing.T) {
 	for _, name := range []string{"email.txt.tmpl", "email.html.tmpl", "digest.txt.tmpl", "digest.html.tmpl"} {
 		if _, err := templates.ReadFile(name); err != nil {

@@ -24,7 +24,12 @@ func TestRenderMatchesTextAndHTMLTemplate(t *testing.T) {
 		return fields{"Title": "Title " + v, "Cause": "Cause " + v, "Remedy": "Remedy " + v, "Code": "code",
 			"OrderName": v, "StoreOrderID": "1001", "MarketplaceOrderID": "MP-1", "Marketplace": "Mirakl",
 			"MerchantName": v, "Connection": "acme", "Action": action, "ErrorsURL": "/connections/acme/errors",
-			"Retried": retried, "Attempts": 3}
+			"Retried": retried, "Attempts": 3, "Import": false}
+	}
+	imported := func(action string) fields {
+		f := email("Ada", true, action)
+		f["Import"], f["StoreOrderID"] = true, "unknown"
+		return f
 	}
 	digest := func(v string, entries []fields, more int) fields {
 		return fields{"MerchantName": v, "Connection": "acme", "Marketplace": "Back Market", "Hour": "2026-12-02 10:00",
@@ -37,6 +42,8 @@ func TestRenderMatchesTextAndHTMLTemplate(t *testing.T) {
 		{"email plain", "email", email("Ada", false, "")},
 		{"email hostile with action", "email", email(hostile, true, "POST /x?a=<b>&c='d'")},
 		{"email empty values", "email", email("", false, "")},
+		{"email of an import with action", "email", imported("PUT /connections/acme/aliases/<store SKU>")},
+		{"email of an import without", "email", imported("")},
 		{"digest one entry", "digest", digest("Ada", []fields{entry("1")}, 0)},
 		{"digest hostile entries and more", "digest", digest(hostile, []fields{entry(hostile), withAction, entry("")}, 7)},
 		{"digest no entries", "digest", digest("Ada", []fields{}, 0)},
