@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -615,7 +616,13 @@ func (u *run) edit(ctx context.Context, o order.MarketplaceOrder, st order.State
 		}
 		st.RefusedEdit = digest
 		x := syncerr.Explain(withOrder(err, cmp.Or(st.Ref.StoreOrderName, st.Ref.StoreOrderID, o.ID), u.c.Marketplace.Platform.DisplayName()))
-		u.mark(&st, StepEditRefused, order.TimelineEntry{Code: string(x.Code), Detail: editDetail(e)})
+		// The check's details (the status, "from") explain the entry when
+		// the timeline is read; the order's names are filled then.
+		var facts map[string]string
+		if se, ok := syncerr.As(err); ok {
+			facts = maps.Clone(se.Details)
+		}
+		u.mark(&st, StepEditRefused, order.TimelineEntry{Code: string(x.Code), Detail: editDetail(e), Facts: facts})
 		u.saves[o.ID] = st
 		u.note(&u.rep.EditsRefused, o.ID)
 		rec := order.ErrorRecord{Connection: u.c.ID, MarketplaceOrderID: o.ID, StoreOrderID: st.Ref.StoreOrderID,
