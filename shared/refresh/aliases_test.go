@@ -2,6 +2,7 @@ package refresh_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -68,6 +69,83 @@ func TestAnAliasedOrderBehindTheStoreGetsASync(t *testing.T) {
 				t.Errorf("queued %v, want %v (topic %s)", got, tt.wantQueued, refresh.TopicBehind)
 			}
 			if n := counted.reads.Load(); n != tt.wantReads {
+				t.Errorf("alias reads = %d, want %d", n, tt.wantReads)
+			}
+		})
+	}
+}
+
+// failingAliases cannot be read.
+type failingAliases struct{ reads atomic.Int64 }
+
+func (f *failingAliases) SKUAliases(context.Context, string, string, int) ([]order.SKUAlias, string, error) {
+	f.reads.Add(1)
+	return nil, "", errors.New("the aliases table is unavailable")
+}
+
+// TestAnOrderImportedThroughAnAliasIsNotReportedAsEdited: the marketplace
+// lists "BM-CAP", which the import named "CAP" in the store (the
+// merchant's alias). The refresh compares the lines in the store's SKUs,
+// so the order, accepted and no longer editable, is not edited: no
+// order_not_editable. A quantity changed behind the alias is still an
+// edit. Where the lines match as they are, the aliases are not read; where
+// they cannot be read, the lines are not judged this run.
+func TestAnOrderImportedThroughAnAliasIsNotReportedAsEdited(t *testing.T) {
+	tests := []struct {
+		name        string
+		aliases     string // "store", "failing"
+		storeSKU    string
+		listing     string
+		quantity    int
+		wantRefused int
+		wantReads   int64
+	}{
+		{"listed as imported", "store", "CAP", "BM-CAP", 1, 0, 1},
+		{"its quantity edited", "store", "CAP", "BM-CAP", 2, 1, 1},
+		{"the marketplace's SKU is the store's", "store", "CAP", "CAP", 1, 0, 0},
+		{"the aliases unreadable", "failing", "CAP", "BM-CAP", 1, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.working(true)
+			ctx := context.Background()
+			if err := e.store.PutSKUAlias(ctx, "acme", order.SKUAlias{StoreSKU: "CAP", MarketplaceSKU: "BM-CAP"}); err != nil {
+				t.Fatal(err)
+			}
+			counted := &countedAliases{Aliases: e.store}
+			failing := &failingAliases{}
+			reads := counted.reads.Load
+			if tt.aliases == "failing" {
+				e.r = e.r.WithAliases(failing)
+				reads = failing.reads.Load
+			} else {
+				e.r = e.r.WithAliases(counted)
+			}
+			lines := []order.Line{{SKU: tt.storeSKU, Quantity: 1, MarketplaceLineID: "70201"}}
+			st := e.synced("702", "s702", e.at.Add(-3*time.Hour))
+			st.Lines = lines
+			e.save(st)
+			o := bmOrder(702, backmarkettest.OrderToShip, backmarkettest.LineAccepted, e.at.Add(-30*time.Minute))
+			o.OrderLines[0].Listing, o.OrderLines[0].Quantity = tt.listing, tt.quantity
+			e.fake.Seed(o)
+
+			at := e.at
+			rep := e.mustRun()
+			if rep.EditsRefused.Count != tt.wantRefused || rep.EditsApplied.Count != 0 {
+				t.Errorf("report edits refused %+v applied %+v, want %d refused", rep.EditsRefused, rep.EditsApplied, tt.wantRefused)
+			}
+			errs, err := e.store.RecentErrors(ctx, "acme", at.Add(-time.Hour), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(errs) != tt.wantRefused {
+				t.Errorf("errors %+v, want %d", errs, tt.wantRefused)
+			}
+			if got := e.load("702").Lines; !slices.Equal(got, lines) {
+				t.Errorf("lines = %+v, want %+v as imported", got, lines)
+			}
+			if n := reads(); n != tt.wantReads {
 				t.Errorf("alias reads = %d, want %d", n, tt.wantReads)
 			}
 		})

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -128,9 +129,12 @@ func (r *Refresher) WithStorefronts(s syncer.Storefronts) *Refresher {
 
 // WithAliases lets the refresh plan as the sync does where the merchant
 // set SKU aliases (syncer.MarketplaceWant), so that an order whose store
-// SKU is aliased is found behind like any other. The aliases are read at
-// most once per run, and only when an order needs them: one with a parcel
-// line whose SKU the marketplace order lacks (syncer.NeedsAlias).
+// SKU is aliased is found behind like any other, and compare a
+// marketplace order's lines with those the import stored in the store's
+// SKUs, so that an aliased line is no edit. The aliases are read at most
+// once per run, and only when an order needs them: one with a parcel line
+// whose SKU the marketplace order lacks (syncer.NeedsAlias), or whose
+// lines differ from the stored ones as they are.
 func (r *Refresher) WithAliases(a syncer.Aliases) *Refresher {
 	r.aliases = a
 	return r
@@ -191,26 +195,29 @@ type run struct {
 	errs   []order.ErrorRecord    // refused edits, for the error list
 	noted  map[string]bool        // orders under a heading of the report
 
-	// The connection's SKU aliases, store to marketplace, once read.
-	aliasesRead   bool
-	toMarketplace map[string]string
+	// The connection's SKU aliases both ways, once read; aliasesFailed
+	// when that read failed.
+	aliasesRead, aliasesFailed bool
+	toMarketplace, toStore     map[string]string
 }
 
-// skuAliases returns the connection's aliases, read once per run. A read
-// that fails is logged and taken as none: the order is then planned on
-// the store's SKUs, as without aliases (and found not behind, at worst).
-func (u *run) skuAliases(ctx context.Context) map[string]string {
+// skuAliases returns the connection's aliases, read once per run: store
+// SKU to marketplace SKU, and back. A read that fails is logged and taken
+// as none (ok false): the order is then planned on the store's SKUs, as
+// without aliases (and found not behind, at worst).
+func (u *run) skuAliases(ctx context.Context) (toMarketplace, toStore map[string]string, ok bool) {
 	if u.r.aliases == nil || u.aliasesRead {
-		return u.toMarketplace
+		return u.toMarketplace, u.toStore, !u.aliasesFailed
 	}
 	u.aliasesRead = true
 	list, _, err := u.r.aliases.SKUAliases(ctx, u.c.ID, "", order.MaxSKUAliases)
 	if err != nil {
 		u.r.log.Warn("could not read the SKU aliases; planning without them", "connection", u.c.ID, "err", err)
-		return nil
+		u.aliasesFailed = true
+		return nil, nil, false
 	}
-	u.toMarketplace, _ = order.AliasMaps(list)
-	return u.toMarketplace
+	u.toMarketplace, u.toStore = order.AliasMaps(list)
+	return u.toMarketplace, u.toStore, true
 }
 
 // note lists the order mk under a heading of the report.
@@ -525,7 +532,7 @@ func (u *run) marketplaceChange(ctx context.Context, o order.MarketplaceOrder) e
 	}
 	u.seen[o.ID] = true
 	if u.c.ImportOrders {
-		u.edit(o, st)
+		u.edit(ctx, o, st)
 		st = u.current(o.ID)
 	}
 	if o.Status == st.MarketplaceStatus || st.MarketplaceStatus == "" && o.Status == st.StoreStatus {
@@ -576,7 +583,8 @@ func (u *run) behind(ctx context.Context, o order.MarketplaceOrder, st order.Sta
 	}
 	want := syncer.WantOf(st)
 	if len(want.Parcels) > 0 && syncer.NeedsAlias(want, o) {
-		want = syncer.MarketplaceWant(want, o, u.skuAliases(ctx))
+		toMarketplace, _, _ := u.skuAliases(ctx)
+		want = syncer.MarketplaceWant(want, o, toMarketplace)
 	}
 	steps, err := rules.Plan(u.c.Marketplace.Platform, u.mp.Capabilities(), o, want)
 	if err != nil || len(steps) == 0 {
@@ -594,8 +602,8 @@ func (u *run) behind(ctx context.Context, o order.MarketplaceOrder, st order.Sta
 // up to date on the stored order while the order is pending and no stock
 // is held for it (rules.CheckEdit); otherwise it records why not, once per
 // edit. Statuses are never touched by an edit.
-func (u *run) edit(o order.MarketplaceOrder, st order.State) {
-	e, ok := editOf(o, st)
+func (u *run) edit(ctx context.Context, o order.MarketplaceOrder, st order.State) {
+	e, ok := u.editOf(ctx, o, st)
 	if !ok {
 		return
 	}
@@ -608,7 +616,13 @@ func (u *run) edit(o order.MarketplaceOrder, st order.State) {
 		}
 		st.RefusedEdit = digest
 		x := syncerr.Explain(withOrder(err, cmp.Or(st.Ref.StoreOrderName, st.Ref.StoreOrderID, o.ID), u.c.Marketplace.Platform.DisplayName()))
-		u.mark(&st, StepEditRefused, order.TimelineEntry{Code: string(x.Code), Detail: editDetail(e)})
+		// The check's details (the status, "from") explain the entry when
+		// the timeline is read; the order's names are filled then.
+		var facts map[string]string
+		if se, ok := syncerr.As(err); ok {
+			facts = maps.Clone(se.Details)
+		}
+		u.mark(&st, StepEditRefused, order.TimelineEntry{Code: string(x.Code), Detail: editDetail(e), Facts: facts})
 		u.saves[o.ID] = st
 		u.note(&u.rep.EditsRefused, o.ID)
 		rec := order.ErrorRecord{Connection: u.c.ID, MarketplaceOrderID: o.ID, StoreOrderID: st.Ref.StoreOrderID,
@@ -645,21 +659,45 @@ func (u *run) edit(o order.MarketplaceOrder, st order.State) {
 // only if it is held for that missing address: one held for another reason
 // before its import (the store refused ordersync's key) was never given
 // the marketplace's address, and its import reads it anyway.
-func editOf(o order.MarketplaceOrder, st order.State) (rules.Edit, bool) {
+//
+// The stored lines carry the store's SKUs where the merchant set aliases
+// (the import translates them), so the marketplace's lines are compared
+// in the store's SKUs too: otherwise an aliased line reads as an edit
+// nobody made. The aliases are read only when the lines differ as they
+// are; where that read fails, the lines are not judged this run.
+func (u *run) editOf(ctx context.Context, o order.MarketplaceOrder, st order.State) (rules.Edit, bool) {
 	var e rules.Edit
 	hadAddress := st.ShippingAddress != nil || st.Sync.ErrorCode == string(syncerr.AddressMissing)
 	if o.ShippingAddress != nil && hadAddress && !reflect.DeepEqual(o.ShippingAddress, st.ShippingAddress) {
 		a := *o.ShippingAddress
 		e.Address = &a
 	}
-	lines := make([]order.Line, 0, len(o.Lines))
-	for _, l := range o.Lines {
-		lines = append(lines, order.Line{SKU: l.SKU, Quantity: l.Quantity, MarketplaceLineID: l.ID})
-	}
-	if len(st.Lines) > 0 && len(lines) > 0 && !sameLines(lines, st.Lines) {
-		e.Lines = lines
+	if lines := storeLines(o, nil); len(st.Lines) > 0 && len(lines) > 0 && !sameLines(lines, st.Lines) {
+		if _, toStore, ok := u.skuAliases(ctx); !ok {
+			lines = nil
+		} else if len(toStore) > 0 {
+			lines = storeLines(o, toStore)
+		}
+		if lines != nil && !sameLines(lines, st.Lines) {
+			e.Lines = lines
+		}
 	}
 	return e, e.Address != nil || e.Lines != nil
+}
+
+// storeLines are o's lines as the import stores them: a marketplace SKU
+// with an alias in toStore (marketplace SKU to store SKU) named by its
+// store SKU (rules.AliasOf).
+func storeLines(o order.MarketplaceOrder, toStore map[string]string) []order.Line {
+	lines := make([]order.Line, 0, len(o.Lines))
+	for _, l := range o.Lines {
+		sku := l.SKU
+		if len(toStore) > 0 {
+			sku = rules.AliasOf(sku, toStore)
+		}
+		lines = append(lines, order.Line{SKU: sku, Quantity: l.Quantity, MarketplaceLineID: l.ID})
+	}
+	return lines
 }
 
 // sameLines compares lines by marketplace line id, SKU and quantity (the

@@ -1,6 +1,7 @@
 package refresh_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -77,5 +78,28 @@ func TestTheRefreshsChangesAreOnTheTimeline(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestARefusedEditsEntryKeepsWhatExplainsIt: the timeline explains an
+// entry long after the run from its facts, so the refused edit's keeps
+// the status the order was in, as the error list's words have it.
+func TestARefusedEditsEntryKeepsWhatExplainsIt(t *testing.T) {
+	e := newEnv(t)
+	e.working(true)
+	e.save(order.State{Ref: order.Ref{MarketplaceOrderID: "902", StoreOrderID: "s902"}, StoreStatus: order.StatusAccepted,
+		MarketplaceStatus: order.StatusAccepted, ShippingAddress: &order.Address{Line1: "1 rue Ancienne", City: "Paris", Country: "FR"},
+		Lines: []order.Line{{SKU: "SKU-A", Quantity: 1, MarketplaceLineID: "90201"}},
+		Sync:  order.SyncOutcome{Result: order.SyncSynced, At: e.at.Add(-2 * time.Hour)}})
+	e.fake.Seed(bmOrder(902, backmarkettest.OrderToShip, backmarkettest.LineAccepted, e.at.Add(-30*time.Minute)))
+	e.mustRun()
+	var facts map[string]string
+	for _, x := range e.load("902").Timeline {
+		if x.Step == refresh.StepEditRefused {
+			facts = x.Facts
+		}
+	}
+	if want := map[string]string{"from": "accepted"}; !maps.Equal(facts, want) {
+		t.Errorf("edit-refused facts = %v, want %v", facts, want)
 	}
 }
