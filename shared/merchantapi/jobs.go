@@ -47,17 +47,32 @@ type JobStatus string
 const (
 	// JobAccepted: stored; the worker has not queued its orders yet.
 	JobAccepted JobStatus = "accepted"
-	// JobQueued: every order of the job is on the sync queue.
+	// JobQueued: every order of the job is on the sync queue, and one of
+	// them at least has not settled since.
 	JobQueued JobStatus = "queued"
+	// JobDone: every order of the job settled (synced, or named by id and
+	// not found), none failed. A job that queued nothing is done at once.
+	JobDone JobStatus = "done"
+	// JobDoneWithFailures: every order of the job settled, and one of
+	// them at least failed (or is held): its results say which.
+	JobDoneWithFailures JobStatus = "done_with_failures"
 	// JobFailed: the job could not be handed to the worker; nothing was
 	// queued. The merchant asks again.
 	JobFailed JobStatus = "failed"
 )
 
+// expanded reports whether the worker queued the job's orders: it has
+// per-order results.
+func (s JobStatus) expanded() bool {
+	return s == JobQueued || s == JobDone || s == JobDoneWithFailures
+}
+
 // Job is a bulk re-sync: the orders a filter matches when the worker runs
 // it, or the ids the merchant listed. Its per-order results are not
 // written back by the sync: they are read from the orders' states (an
 // order whose last sync is after QueuedAt was synced by it, or failed).
+// Nor is its end: a read of the job that finds every order settled
+// writes it done (see showJob).
 type Job struct {
 	ID         string     `json:"id"`
 	Connection string     `json:"connection"`
@@ -329,14 +344,15 @@ func (h *Handler) showJob(ctx context.Context, c *call) events.APIGatewayV2HTTPR
 		return c.unavailable(err)
 	}
 	v := jobView{Job: j, Results: []jobResult{}}
-	if j.Status != JobQueued {
+	if !j.Status.expanded() {
 		return reply(http.StatusOK, jobAnswer{Job: v})
 	}
 	ids, err := h.store.JobOrders(ctx, c.conn.ID, id)
 	if err != nil {
 		return c.unavailable(err)
 	}
-	page := ids[min(offset, len(ids)):min(offset+limit, len(ids))]
+	from, to := min(offset, len(ids)), min(offset+limit, len(ids))
+	page := ids[from:to]
 	states, err := h.store.LoadOrders(ctx, c.conn.ID, page)
 	if err != nil {
 		return c.unavailable(err)
@@ -353,7 +369,64 @@ func (h *Handler) showJob(ctx context.Context, c *call) events.APIGatewayV2HTTPR
 	if next := offset + len(page); next < len(ids) {
 		v.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(next)))
 	}
+	if j.Status == JobQueued {
+		end, err := h.jobEnd(ctx, j, ids, from, to, states)
+		if err != nil {
+			return c.unavailable(err)
+		}
+		if end != JobQueued {
+			// Written once, so that the list says it too and no later
+			// read looks at every order again. The answer is right
+			// without it: a write that failed is made by the next read.
+			j.Status, v.Status = end, end
+			if err := h.store.PutJob(ctx, j, nil); err != nil {
+				c.attrs = append(c.attrs, slog.String("job_end_unsaved", err.Error()))
+			}
+		}
+	}
 	return reply(http.StatusOK, jobAnswer{Job: v})
+}
+
+// jobEnd is the status the orders of queued job j give it now: JobQueued
+// while one of them has not settled since j queued it, else JobDone, or
+// JobDoneWithFailures when one of them failed. ids are j's orders, of
+// which ids[from:to] (the page answered) are read already, into states:
+// those are looked at first, then the others, read MaxResults at a time,
+// the ones after the page first (queued last, the likeliest not to have
+// settled). It stops at the first order not settled, so that a running
+// job costs few reads; a done one is read whole once.
+func (h *Handler) jobEnd(ctx context.Context, j Job, ids []string, from, to int, states map[string]order.State) (JobStatus, error) {
+	failed := false
+	settled := func(page []string, states map[string]order.State) bool {
+		for _, mk := range page {
+			st, ok := states[mk]
+			r, _ := ResultOf(st, ok, j.QueuedAt)
+			if r == ResultQueued {
+				return false
+			}
+			failed = failed || r == ResultFailed
+		}
+		return true
+	}
+	if !settled(ids[from:to], states) {
+		return JobQueued, nil
+	}
+	for _, rest := range [][]string{ids[to:], ids[:from]} {
+		for lo := 0; lo < len(rest); lo += MaxResults {
+			part := rest[lo:min(lo+MaxResults, len(rest))]
+			m, err := h.store.LoadOrders(ctx, j.Connection, part)
+			if err != nil {
+				return "", err
+			}
+			if !settled(part, m) {
+				return JobQueued, nil
+			}
+		}
+	}
+	if failed {
+		return JobDoneWithFailures, nil
+	}
+	return JobDone, nil
 }
 
 // batchQueue is a Queue that also sends many events per call.
@@ -458,6 +531,9 @@ func (w *Worker) Expand(ctx context.Context, connID, id string) error {
 		return err
 	}
 	j.Status, j.Orders, j.Queued, j.NotFound = JobQueued, len(ids), len(evs), len(ids)-len(states)
+	if len(evs) == 0 {
+		j.Status = JobDone // nothing to wait for
+	}
 	var put []string
 	if j.Filter != nil {
 		put = ids

@@ -361,6 +361,81 @@ func TestJobByFilter(t *testing.T) {
 	}
 }
 
+func TestAJobIsDoneOnceEveryOrderOfItSettled(t *testing.T) {
+	e := newJobEnv(t)
+	for _, id := range []string{"m1", "m2", "m3"} {
+		e.saveOutcome(id, e.now.Add(-time.Hour), order.SyncFailed, "sku_not_found")
+	}
+	id := decode[jobAnswer](t, e.post(`{"ids": ["m1", "m2", "m3", "nope"]}`)).Job.ID
+	e.work()
+	e.queued()
+	status := func(query map[string]string) string {
+		t.Helper()
+		return decode[jobAnswer](t, e.show(id, query)).Job.Status
+	}
+	listed := func() string {
+		t.Helper()
+		list := e.send(req{method: "GET", route: merchantapi.RouteJobs, conn: "acme", auth: "Bearer " + acmeKey})
+		var jobs struct {
+			Jobs []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal(list.body, &jobs); err != nil || len(jobs.Jobs) != 1 || jobs.Jobs[0].ID != id {
+			t.Fatalf("GET jobs = %d %s, want the one job", list.status, list.body)
+		}
+		return jobs.Jobs[0].Status
+	}
+	// Two of three settled: still queued, on a page that holds only
+	// settled orders too.
+	e.saveOutcome("m1", e.now.Add(time.Minute), order.SyncSynced, "")
+	e.saveOutcome("m2", e.now.Add(time.Minute), order.SyncSynced, "")
+	if got := status(nil); got != "queued" {
+		t.Errorf("m3 not synced yet: status %s, want queued", got)
+	}
+	if got := status(map[string]string{"limit": "2"}); got != "queued" {
+		t.Errorf("m3 not synced yet, on a page of m1 and m2: status %s, want queued", got)
+	}
+	// The last one settles: the job is done, on every page and in the list.
+	e.saveOutcome("m3", e.now.Add(2*time.Minute), order.SyncSynced, "")
+	if got := status(map[string]string{"limit": "1"}); got != "done" {
+		t.Errorf("every order settled: status %s, want done", got)
+	}
+	shown := decode[jobAnswer](t, e.show(id, nil))
+	if j := shown.Job; j.Status != "done" || shown.results() != "m1:synced m2:synced m3:synced nope:not_found" {
+		t.Errorf("job = %+v, want done with every result", j)
+	}
+	if got := listed(); got != "done" {
+		t.Errorf("GET jobs: status %s, want done", got)
+	}
+	// Done is how the job ended: a later sync that fails does not reopen it.
+	e.saveOutcome("m3", e.now.Add(time.Hour), order.SyncPending, "marketplace_unavailable")
+	if got := status(nil); got != "done" {
+		t.Errorf("after a later retry: status %s, want done still", got)
+	}
+
+	t.Run("with failures", func(t *testing.T) {
+		e.saveOutcome("f1", e.now.Add(-time.Hour), order.SyncFailed, "sku_not_found")
+		e.saveOutcome("f2", e.now.Add(-time.Hour), order.SyncFailed, "sku_not_found")
+		id := decode[jobAnswer](t, e.post(`{"ids": ["f1", "f2"]}`)).Job.ID
+		e.work()
+		e.queued()
+		e.saveOutcome("f1", e.now.Add(time.Minute), order.SyncSynced, "")
+		e.saveOutcome("f2", e.now.Add(time.Minute), order.SyncFailed, "sku_not_found")
+		if j := decode[jobAnswer](t, e.show(id, nil)).Job; j.Status != "done_with_failures" {
+			t.Errorf("f2 failed again: job = %+v, want done_with_failures", j)
+		}
+	})
+	t.Run("with nothing to queue", func(t *testing.T) {
+		id := decode[jobAnswer](t, e.post(`{"filter": {"state": "held"}}`)).Job.ID
+		e.work()
+		if j := decode[jobAnswer](t, e.show(id, nil)).Job; j.Status != "done" || j.Orders != 0 {
+			t.Errorf("a filter matching nothing: job = %+v, want done, no orders", j)
+		}
+	})
+}
+
 func TestJobRefusals(t *testing.T) {
 	e := newJobEnv(t)
 	e.saveOrder("acme", "m1")

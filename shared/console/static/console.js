@@ -383,13 +383,15 @@
       const results = j.results || [];
       const done = results.filter((x) => x.result !== "queued").length;
       const total = j.orders || results.length;
-      const busy = j.status === "accepted" || results.some((x) => x.result === "queued");
+      // The job's status says whether it runs (the API finds it done once
+      // every order of it settled, beyond this page too).
+      const busy = j.status === "accepted" || j.status === "queued";
       running = running || busy;
       const f = j.filter || {};
       const what = j.by_ids ? "Named orders" : ["state " + (f.state || ""), f.code, f.since ? "since " + f.since : "", f.until ? "until " + f.until : ""].filter(Boolean).join(", ");
       const li = el("li", {"data-job": j.id, "data-status": j.status || ""},
         el("h3", {}, "Re-sync: " + what),
-        el("p", {}, "Started " + when(j.created_at) + " · " + (j.status || "") + " · " + total + " order(s)" + (j.not_found ? " · " + j.not_found + " not found" : "") + (j.truncated ? " · more than 10,000 matched: the first 10,000 were taken" : "")));
+        el("p", {}, "Started " + when(j.created_at) + " · " + (j.status || "").replace(/_/g, " ") + " · " + total + " order(s)" + (j.not_found ? " · " + j.not_found + " not found" : "") + (j.truncated ? " · more than 10,000 matched: the first 10,000 were taken" : "")));
       const label = "job-progress-" + i;
       li.append(el("p", {}, el("label", {for: label}, busy ? "Progress" : "Done"), " ",
         el("progress", {id: label, max: String(Math.max(total, 1)), value: String(busy ? done : Math.max(total, 1))}, done + " of " + total), " " + done + " of " + total + " settled"));

@@ -239,6 +239,18 @@ func (s *suite) jobs(t *testing.T) {
 	if got := orders(j1.ID); !slices.Equal(got, many[:5]) {
 		t.Errorf("after a put of 5 orders, JobOrders = %d ids, want %v", len(got), many[:5])
 	}
+	// The API writes a job done when a read finds every order settled:
+	// the whole job again, without its orders, which stay.
+	j1.Status = merchantapi.JobDoneWithFailures
+	if err := h.Store.PutJob(ctx, j1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.Store.Jobs(ctx, "acme", 10); err != nil || len(got) != 2 || jsonOf(t, got[1]) != jsonOf(t, j1) {
+		t.Errorf("Jobs after the job's end = %s, %v; want %s second", jsonOf(t, got), err, jsonOf(t, j1))
+	}
+	if got := orders(j1.ID); !slices.Equal(got, many[:5]) {
+		t.Errorf("after the job's end, JobOrders = %d ids, want %v", len(got), many[:5])
+	}
 	list := func(limit int) []string {
 		t.Helper()
 		js, err := h.Store.Jobs(ctx, "acme", limit)
