@@ -104,10 +104,12 @@ const sortableLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func sortable(t time.Time) string { return t.UTC().Format(sortableLayout) }
 
-// RecordError adds a failure to the connection's error list.
+// RecordError adds a failure to the connection's error list, or, for a
+// failure of a run of failures listed already with its code (r.Since),
+// replaces that entry: the list is filed by the last failure's time.
 func (s *Store) RecordError(ctx context.Context, r order.ErrorRecord) error {
 	at := sortable(r.At)
-	it, err := item(r, orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+at, map[string]types.AttributeValue{
+	it, err := item(r, orderPK(r.Connection, r.MarketplaceOrderID), errorSK(r), map[string]types.AttributeValue{
 		"gsi1pk": str("ERRORS#" + r.Connection), "gsi1sk": str(at),
 		"expires_at": num(r.At.Add(order.ErrorRetention).Unix()), "type": str("error"),
 	})
@@ -118,6 +120,15 @@ func (s *Store) RecordError(ctx context.Context, r order.ErrorRecord) error {
 		return fmt.Errorf("dynamostore: record error: %w", err)
 	}
 	return nil
+}
+
+// errorSK is a failure's sort key: ERR#<time>, or ERR#<code>#<run start>
+// for one of a run of failures, whose later failures replace it.
+func errorSK(r order.ErrorRecord) string {
+	if r.Since.IsZero() {
+		return "ERR#" + sortable(r.At)
+	}
+	return "ERR#" + r.Code + "#" + sortable(r.Since)
 }
 
 // RecentErrors lists a connection's failures since a time, newest first,

@@ -12,8 +12,8 @@
 //	                                                      failed, held) on gsi3: UNSETTLED#<conn>, sync time
 //	                                                      always on gsi6: ORDERS#<conn>#<sync state>, time#id; with a
 //	                                                      store order name, on gsi5: NAME#<conn>#<name> (jobs.go);
-//	                                                      once closed, a TTL of the order retention (retention.go)
-//	ORDER#<conn>#<marketplace id>   ERR#<time>            a failure (gsi1: ERRORS#<conn>, 7-day TTL)
+//	                                                      a TTL of the order retention once closed, longer while open (retention.go)
+//	ORDER#<conn>#<marketplace id>   ERR#<time>, or ERR#<code>#<run start>: a failure, or a run's (gsi1: ERRORS#<conn>, 7-day TTL)
 //	LINK#<conn>#<store order id>    LINK                  store order -> marketplace order (a TTL past its state's; retention.go)
 //	DEDUP#<key>                     CLAIM                 a webhook delivery claim (TTL), and its accepted
 //	                                                      event until synced (gsi2: UNSYNCED#<conn>; ledger.go)

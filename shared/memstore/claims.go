@@ -287,9 +287,15 @@ type errorItem struct {
 
 // RecordError adds a failure to the connection's error list, where it
 // stays order.ErrorRetention. Recording a failure of the same order at the
-// same time again replaces it.
+// same time again replaces it, and so does a later failure of a run of
+// failures listed already with its code (r.Since).
 func (s *Store) RecordError(_ context.Context, r order.ErrorRecord) error {
+	// As dynamostore's: one entry per failure, or per run of failures
+	// and code (r.Since), the last failure's.
 	pk, sk := orderPK(r.Connection, r.MarketplaceOrderID), "ERR#"+sortable(r.At)
+	if !r.Since.IsZero() {
+		sk = "ERR#" + r.Code + "#" + sortable(r.Since)
+	}
 	if err := checkKey(pk, sk); err != nil {
 		return err
 	}

@@ -210,6 +210,11 @@ type ErrorRecord struct {
 	Remedy                    string    `json:"remedy"`
 	Attempts                  int       `json:"attempts"`
 	At                        time.Time `json:"at"`
+	// Since is when the order's run of failures began (its
+	// SyncOutcome.FirstFailedAt): failures of one order with one code and
+	// one Since are one entry of the list, the last of them. Zero: each
+	// failure is an entry.
+	Since time.Time `json:"since,omitempty"`
 }
 
 // MaxCalls bounds State.Calls.

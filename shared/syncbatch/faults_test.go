@@ -653,6 +653,29 @@ func TestEveryFailureToldInARunIsForgottenWhenTheOrderSyncs(t *testing.T) {
 	}
 }
 
+// TestAFailureRepeatedInItsRunIsOneEntryOfTheErrorList: the store
+// reports the order again, its tracking still missing (or the merchant
+// re-syncs it unfixed): the list keeps one entry for the order's problem,
+// as it last failed, not one a try.
+func TestAFailureRepeatedInItsRunIsOneEntryOfTheErrorList(t *testing.T) {
+	e := newEnv(t)
+	mk, store := e.order()
+	at := time.Now()
+	for i := range 3 {
+		e.deliver(shipped(mk, store, "", at.Add(time.Duration(i)*time.Minute)), 1)
+	}
+	errs, err := e.store.RecentErrors(context.Background(), "acme", at.Add(-time.Hour), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 || errs[0].Code != string(syncerr.ShippingDataMissing) {
+		t.Fatalf("error list = %+v, want one shipping_data_missing entry", errs)
+	}
+	if first := e.state(mk).Sync.FirstFailedAt; !errs[0].Since.Equal(first) {
+		t.Errorf("the entry's run began %v, want the order's %v", errs[0].Since, first)
+	}
+}
+
 func TestAStoreOrderCannotTakeOverAnotherOnesMarketplaceOrder(t *testing.T) {
 	e := newEnv(t)
 	mk, store := e.order()

@@ -55,7 +55,7 @@ func (j *job) fail(ctx context.Context, err error) Outcome {
 	if j.conn.ID != "" {
 		rec := order.ErrorRecord{Connection: j.conn.ID, MarketplaceOrderID: st.Ref.MarketplaceOrderID, StoreOrderID: st.Ref.StoreOrderID,
 			StoreOrderName: st.Ref.StoreOrderName, Code: string(x.Code), Kind: string(x.Kind), Title: x.Title, Cause: x.Cause,
-			Remedy: x.Remedy, Attempts: j.attempts, At: p.cfg.Now().UTC()}
+			Remedy: x.Remedy, Attempts: j.attempts, At: p.cfg.Now().UTC(), Since: j.state.Sync.FirstFailedAt.UTC()}
 		if x.Code == syncerr.OrderLinkUnverified {
 			rec.ClaimedMarketplaceOrderID = j.event.Order.ClaimedMarketplaceOrderID
 		}

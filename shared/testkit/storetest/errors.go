@@ -117,6 +117,45 @@ func (s *suite) errors(t *testing.T) {
 		}
 	})
 
+	t.Run("an order failing again in its run of failures is listed once, as it last failed", func(t *testing.T) {
+		// A merchant re-syncing an order it has not fixed yet, or the
+		// hourly check retrying an outage for a day, made one entry a
+		// try: the order crowded the others out of the last 20.
+		h := s.fresh(t)
+		ctx := t.Context()
+		run := s.base.Add(-3 * time.Hour)
+		for i, at := range []time.Duration{-3 * time.Hour, -2 * time.Hour, -time.Hour} {
+			r := failure("acme", "m1", s.base.Add(at))
+			r.Since, r.Attempts = run, i+1
+			if err := h.Store.RecordError(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := failure("acme", "m1", s.base.Add(-90*time.Minute)) // another problem of the run
+		other.Code, other.Since = "sku_not_found", run
+		later := failure("acme", "m1", s.base) // a run of its own, after the order synced
+		later.Since = s.base
+		for _, r := range []order.ErrorRecord{other, later, failure("acme", "m2", s.base.Add(-30*time.Minute))} {
+			if err := h.Store.RecordError(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := h.Store.RecentErrors(ctx, "acme", s.base.Add(-week), 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listed []string
+		for _, r := range got {
+			listed = append(listed, fmt.Sprintf("%s %s %d", r.MarketplaceOrderID, r.Code, r.Attempts))
+		}
+		want := []string{"m1 shipping_data_missing 1", "m2 shipping_data_missing 1", "m1 shipping_data_missing 3", "m1 sku_not_found 1"}
+		if !slices.Equal(listed, want) {
+			t.Errorf("RecentErrors = %q, want %q", listed, want)
+		}
+		if len(got) > 2 && !got[2].At.Equal(s.base.Add(-time.Hour)) {
+			t.Errorf("the run's entry is listed at %v, want its last failure's %v", got[2].At, s.base.Add(-time.Hour))
+		}
+	})
 	t.Run("a failure is listed for a week, to the second", func(t *testing.T) {
 		h := s.fresh(t)
 		ctx := t.Context()
