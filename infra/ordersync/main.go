@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/ordersync/ordersync/shared/dynamostore"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/sqsqueue"
+	"github.com/ordersync/ordersync/shared/syncerr"
 )
 
 const usage = `usage: ordersync [flags] <command>
@@ -147,6 +149,9 @@ func redrive(ctx context.Context, op *operator.Operator, args []string, out prin
 	if *rate < 0 {
 		return errors.New("-rate must be 0 or more")
 	}
+	if !knownCode(f.Code) {
+		return fmt.Errorf("-code %q is no error code ordersync gives a failure (dlq list shows those in the DLQ)", f.Code)
+	}
 	res, err := op.Redrive(ctx, f, *rate, *dryRun)
 	verb := "redriven"
 	if res.DryRun {
@@ -156,6 +161,16 @@ func redrive(ctx context.Context, op *operator.Operator, args []string, out prin
 		err = perr
 	}
 	return err
+}
+
+// knownCode reports whether code is empty, a catalogue code, or one the
+// CLI files a message under whose reason is not one.
+func knownCode(code string) bool {
+	switch code {
+	case "", operator.Unknown, operator.Unreadable, operator.NotFailing:
+		return true
+	}
+	return slices.Contains(syncerr.Codes(), syncerr.Code(code))
 }
 
 func boolInt(b bool) int {

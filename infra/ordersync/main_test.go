@@ -38,6 +38,9 @@ func TestCommands(t *testing.T) {
 		{"a dry run matching nothing", []string{"dlq", "redrive", "-connection", "globex", "-dry-run"}, "matched 0, would redrive 0, left in the DLQ 1", ""},
 		{"a bad date", []string{"dlq", "redrive", "-since", "yesterday"}, "", "-since"},
 		{"a negative rate", []string{"dlq", "redrive", "-rate", "-1"}, "", "-rate"},
+		// A mistyped code matched nothing, silently, where the API refuses it.
+		{"a code ordersync does not know", []string{"dlq", "redrive", "-code", "bogus_code", "-dry-run"}, "", "-code"},
+		{"the CLI's own unknown", []string{"dlq", "redrive", "-code", "unknown", "-dry-run"}, "matched 1", ""},
 		{"an order not stored", []string{"order", "show", "acme", "7"}, "", "not found"},
 		{"order show without its id", []string{"order", "show", "acme"}, "", "usage"},
 		{"resync of a connection not stored", []string{"resync", "acme", "7"}, "", "not found"},
