@@ -57,7 +57,7 @@ var want = map[string]needs{
 			"dynamodb:GetItem":      {"ALIAS#*", "CONN#*", "LINK#*", "ORDER#*"},
 			"dynamodb:BatchGetItem": {"ORDER#*"},
 			"dynamodb:Query":        {"ALIAS#*", "CONN#*", "JOB#*"},
-			"dynamodb:PutItem":      {"ALIAS#*", "CONN#*", "JOB#*", "LINK#*", "ORDER#*"},
+			"dynamodb:PutItem":      {"ALIAS#*", "CONN#*", "JOB#*", "ORDER#*"},
 			"dynamodb:UpdateItem":   {"ALIAS#*", "CONN#*", "LINK#*"},
 			"dynamodb:DeleteItem":   {"ALIAS#*", "JOB#*"},
 		},
@@ -84,7 +84,7 @@ var want = map[string]needs{
 		items: map[string][]string{
 			"dynamodb:GetItem":    {"CONN#*", "EFFECTS#*", "LINK#*", "ORDER#*"},
 			"dynamodb:Query":      {"ALIAS#*"},
-			"dynamodb:PutItem":    {"DIGEST#*", "LINK#*", "NOTIFIED#*", "ORDER#*"},
+			"dynamodb:PutItem":    {"DIGEST#*", "NOTIFIED#*", "ORDER#*"},
 			"dynamodb:UpdateItem": {"CONN#*", "DIGEST#*", "EFFECTS#*", "LINK#*"},
 			"dynamodb:DeleteItem": {"NOTIFIED#*"},
 		},

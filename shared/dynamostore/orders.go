@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -196,18 +197,36 @@ func (s *Store) FindOrder(ctx context.Context, conn, storeOrderID string) (strin
 
 // LinkOrder links a store order to a marketplace order, replacing any
 // link it had, with the expiry of an open order's link
-// (order.State.LinkNeeds): the order's saves keep it from then on.
+// (order.State.LinkNeeds), or the later one it has: an expiry is never
+// moved earlier, so the state a link was made for never outlives it (a
+// retention cut since may make the open one's the shorter). The order's
+// saves keep it from then on.
 func (s *Store) LinkOrder(ctx context.Context, conn, storeOrderID, marketplaceOrderID string) error {
 	_, until := order.State{}.LinkNeeds(s.now(), s.retention)
-	it, err := item(link{MarketplaceOrderID: marketplaceOrderID}, linkPK(conn, storeOrderID), "LINK",
-		map[string]types.AttributeValue{"expires_at": num(until)})
-	if err != nil {
-		return err
+	pk := linkPK(conn, storeOrderID)
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: key(pk, "LINK"),
+		UpdateExpression:                    aws.String("SET marketplace_order_id = :m, expires_at = :e"),
+		ConditionExpression:                 aws.String("attribute_not_exists(expires_at) OR expires_at < :e"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":m": str(marketplaceOrderID), ":e": num(until)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// Lasting longer already: the expiry stays.
+		if at, ok := numberAttr(ccf.Item, "expires_at"); ok {
+			until = at
+		}
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: key(pk, "LINK"),
+			UpdateExpression:          aws.String("SET marketplace_order_id = :m"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":m": str(marketplaceOrderID)},
+		})
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
+	if err != nil {
 		return fmt.Errorf("dynamostore: link order %s: %w", storeOrderID, err)
 	}
-	s.linked.put(linkPK(conn, storeOrderID), marketplaceOrderID, until)
+	s.linked.put(pk, marketplaceOrderID, until)
 	return nil
 }
 

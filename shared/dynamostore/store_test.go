@@ -389,3 +389,39 @@ func TestAShortRetentionNeverShortensAnOpenOrdersLink(t *testing.T) {
 		t.Errorf("the closed order's state expires at %d, want about %d", got, want)
 	}
 }
+
+// TestTheMerchantsLinkNeverShortensALinksExpiry: a closed order saved
+// under a long retention has a link lasting past its state; after the
+// retention is cut, linking its store order again (the merchant's link
+// action, a re-import) put the open order's shorter expiry over it, and
+// the state's mark, still covered, kept any save from mending it: the
+// state outlived its link (review of stop 27).
+func TestTheMerchantsLinkNeverShortensALinksExpiry(t *testing.T) {
+	st := stacktest.New(t, nil)
+	table := st.Ref("Table")
+	long := dynamostore.New(stacktest.Clients().DynamoDB, table).WithOrderRetention(3 * order.OpenRetention)
+	s := dynamostore.New(stacktest.Clients().DynamoDB, table).WithOrderRetention(30 * 24 * time.Hour)
+	ctx := t.Context()
+	closed := order.State{Connection: "acme", Ref: order.Ref{MarketplaceOrderID: "long-1", StoreOrderID: "slong-1"},
+		StoreStatus: order.StatusShipped, MarketplaceStatus: order.StatusShipped}
+	if _, err := long.SaveOrder(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+	lasts := expiresAt(t, table, "LINK#acme#slong-1", "LINK")
+	if err := s.LinkOrder(ctx, "acme", "slong-1", "long-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := expiresAt(t, table, "LINK#acme#slong-1", "LINK"); got < lasts {
+		t.Errorf("after the link action the link expires at %d, before the %d it had", got, lasts)
+	}
+	if got, err := s.FindOrder(ctx, "acme", "slong-1"); err != nil || got != "long-1" {
+		t.Errorf("FindOrder = %q, %v; want long-1", got, err)
+	}
+	// Linked to another order, the link takes its expiry as it was.
+	if err := s.LinkOrder(ctx, "acme", "slong-1", "long-2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindOrder(ctx, "acme", "slong-1"); err != nil || got != "long-2" {
+		t.Errorf("FindOrder after relinking = %q, %v; want long-2", got, err)
+	}
+}

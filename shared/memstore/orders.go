@@ -174,7 +174,8 @@ func (s *Store) FindOrder(_ context.Context, conn, storeOrderID string) (string,
 }
 
 // LinkOrder links a store order to a marketplace order, replacing any
-// link it had.
+// link it had, expiring as an open order's link or later, as it did: as
+// dynamostore's, it never moves an expiry earlier.
 func (s *Store) LinkOrder(_ context.Context, conn, storeOrderID, marketplaceOrderID string) error {
 	pk := linkPK(conn, storeOrderID)
 	if err := checkKey(pk, "LINK"); err != nil {
@@ -182,9 +183,8 @@ func (s *Store) LinkOrder(_ context.Context, conn, storeOrderID, marketplaceOrde
 	}
 	defer s.lock()()
 	s.t.links[pk] = marketplaceOrderID
-	// A new link item, as DynamoDB's put makes, expiring as an open
-	// order's link.
-	_, s.t.linkExpiry[pk] = order.State{}.LinkNeeds(s.now(), s.retention)
+	_, until := order.State{}.LinkNeeds(s.now(), s.retention)
+	s.t.linkExpiry[pk] = max(s.t.linkExpiry[pk], until)
 	return nil
 }
 
