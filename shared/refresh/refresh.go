@@ -486,8 +486,9 @@ func (u *run) storeChange(e order.Event, mk string) {
 		// It names a marketplace order only through buyer-writable data:
 		// the sync holds it for the merchant (order_link_unverified).
 		mk = "claim/" + e.Order.StoreOrderID
+	} else {
+		u.seen[mk] = true // a claim is held for the merchant's link: never in sync
 	}
-	u.seen[mk] = true
 	if e.OccurredAt.After(u.at.Add(-u.r.cfg.Settle)) {
 		// Its webhook is likely on its way; the next run lists it again.
 		return

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/refresh"
 	"github.com/ordersync/ordersync/shared/secrets"
+	"github.com/ordersync/ordersync/shared/shopify"
 	"github.com/ordersync/ordersync/shared/shopify/shopifytest"
 	"github.com/ordersync/ordersync/shared/syncer"
 	"github.com/ordersync/ordersync/shared/testkit/queuetest"
@@ -310,6 +312,26 @@ func (e *env) synced(mk, storeID string, storeAt time.Time) order.State {
 	return e.save(order.State{Ref: order.Ref{MarketplaceOrderID: mk, StoreOrderID: storeID}, StoreStatus: order.StatusAccepted,
 		StoreUpdatedAt: storeAt, MarketplaceStatus: order.StatusAccepted, MarketplaceState: "3",
 		Lines: []order.Line{{SKU: "SKU-A", Quantity: 1}}, Sync: order.SyncOutcome{Result: order.SyncSynced, At: storeAt}})
+}
+
+// TestAStoreOrderClaimingAMarketplaceOrderIsNotReportedInSync: a store
+// order naming a marketplace order only in a note attribute (which its
+// buyer can write) is held for the merchant's link, never in sync; a
+// black-box try read such orders (claim/5006) under the report's in sync.
+func TestAStoreOrderClaimingAMarketplaceOrderIsNotReportedInSync(t *testing.T) {
+	e := newEnv(t)
+	e.working(false)
+	for _, at := range []time.Duration{-time.Minute, -3 * time.Hour} { // fresh, and settled
+		e.shop.AddOrder(shopifytest.Order{UpdatedAt: e.at.Add(at),
+			CustomAttributes: []shopifytest.Attribute{{Key: shopify.MarketplaceOrderAttribute, Value: "499"}},
+			LineItems:        []shopifytest.LineItem{{SKU: "SKU-A", Quantity: 1}}})
+	}
+	rep := e.mustRun()
+	for _, id := range rep.InSync.IDs {
+		if strings.HasPrefix(id, "claim/") {
+			t.Errorf("report in sync %+v lists a claim", rep.InSync)
+		}
+	}
 }
 
 func TestAStoreChangeWhoseWebhookWasLostIsQueued(t *testing.T) {
