@@ -130,6 +130,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	// it in between. The emulator then exits, but the port answers, so
 	// readiness is the emulator we started listening on it, and a picked
 	// port lost that way is picked again.
+	// abort stops every emulator started, ready or not.
+	abort := func() {
+		for _, s := range specs {
+			if s.proc != nil {
+				s.proc.stop()
+			}
+		}
+	}
 	for try := 1; ; try++ {
 		pending := 0
 		for _, s := range specs {
@@ -142,7 +150,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		picked, err := pickPorts(pending)
 		if err != nil {
-			st.Stop()
+			abort()
 			return nil, err
 		}
 		for i := range specs {
@@ -160,7 +168,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			p.cmd.Stderr = p.cmd.Stdout
 			p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 			if err := p.cmd.Start(); err != nil {
-				st.Stop()
+				abort()
 				return nil, fmt.Errorf("localaws: start %s: %w", s.name, err)
 			}
 			go func() { _ = p.cmd.Wait(); close(p.exited) }()
@@ -183,12 +191,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 				s.proc.stop()
 				s.proc = nil
 			default:
-				s.proc.stop()
-				for _, o := range specs {
-					if o.proc != nil && o.proc != s.proc {
-						o.proc.stop()
-					}
-				}
+				abort()
 				return nil, fmt.Errorf("localaws: %s did not start on port %d: %w; its output:\n%s", s.name, s.proc.port, err, s.proc.out)
 			}
 		}
