@@ -47,15 +47,7 @@ func TestTheRefreshsChangesAreOnTheTimeline(t *testing.T) {
 			e.fake.Seed(bmOrder(901, backmarkettest.OrderAwaitingAcceptance, backmarkettest.LineAwaitingMerchant, e.at.Add(-30*time.Minute)))
 			return "901"
 		}, []string{"edit-applied|||address", "requeued|" + refresh.TopicEdited + "||"}},
-		{"an edit refused", func(e *env) string {
-			e.working(true)
-			e.save(order.State{Ref: order.Ref{MarketplaceOrderID: "902", StoreOrderID: "s902"}, StoreStatus: order.StatusAccepted,
-				MarketplaceStatus: order.StatusAccepted, ShippingAddress: &order.Address{Line1: "1 rue Ancienne", City: "Paris", Country: "FR"},
-				Lines: []order.Line{{SKU: "SKU-A", Quantity: 1, MarketplaceLineID: "90201"}},
-				Sync:  order.SyncOutcome{Result: order.SyncSynced, At: e.at.Add(-2 * time.Hour)}})
-			e.fake.Seed(bmOrder(902, backmarkettest.OrderToShip, backmarkettest.LineAccepted, e.at.Add(-30*time.Minute)))
-			return "902"
-		}, []string{"edit-refused||order_not_editable|address"}},
+		{"an edit refused", refusedEdit, []string{"edit-refused||order_not_editable|address"}},
 		{"a failed order tried again", func(e *env) string {
 			e.working(false)
 			e.save(order.State{Ref: order.Ref{MarketplaceOrderID: "701", StoreOrderID: "s701"}, StoreStatus: order.StatusAccepted,
@@ -86,12 +78,7 @@ func TestTheRefreshsChangesAreOnTheTimeline(t *testing.T) {
 // the status the order was in, as the error list's words have it.
 func TestARefusedEditsEntryKeepsWhatExplainsIt(t *testing.T) {
 	e := newEnv(t)
-	e.working(true)
-	e.save(order.State{Ref: order.Ref{MarketplaceOrderID: "902", StoreOrderID: "s902"}, StoreStatus: order.StatusAccepted,
-		MarketplaceStatus: order.StatusAccepted, ShippingAddress: &order.Address{Line1: "1 rue Ancienne", City: "Paris", Country: "FR"},
-		Lines: []order.Line{{SKU: "SKU-A", Quantity: 1, MarketplaceLineID: "90201"}},
-		Sync:  order.SyncOutcome{Result: order.SyncSynced, At: e.at.Add(-2 * time.Hour)}})
-	e.fake.Seed(bmOrder(902, backmarkettest.OrderToShip, backmarkettest.LineAccepted, e.at.Add(-30*time.Minute)))
+	refusedEdit(e)
 	e.mustRun()
 	var facts map[string]string
 	for _, x := range e.load("902").Timeline {
@@ -102,4 +89,16 @@ func TestARefusedEditsEntryKeepsWhatExplainsIt(t *testing.T) {
 	if want := map[string]string{"from": "accepted"}; !maps.Equal(facts, want) {
 		t.Errorf("edit-refused facts = %v, want %v", facts, want)
 	}
+}
+
+// refusedEdit sets up order 902: accepted on both sides, and edited on the
+// marketplace (its address), which the next run refuses.
+func refusedEdit(e *env) string {
+	e.working(true)
+	e.save(order.State{Ref: order.Ref{MarketplaceOrderID: "902", StoreOrderID: "s902"}, StoreStatus: order.StatusAccepted,
+		MarketplaceStatus: order.StatusAccepted, ShippingAddress: &order.Address{Line1: "1 rue Ancienne", City: "Paris", Country: "FR"},
+		Lines: []order.Line{{SKU: "SKU-A", Quantity: 1, MarketplaceLineID: "90201"}},
+		Sync:  order.SyncOutcome{Result: order.SyncSynced, At: e.at.Add(-2 * time.Hour)}})
+	e.fake.Seed(bmOrder(902, backmarkettest.OrderToShip, backmarkettest.LineAccepted, e.at.Add(-30*time.Minute)))
+	return "902"
 }
